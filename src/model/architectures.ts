@@ -1,0 +1,106 @@
+/**
+ * The VGG family as one table: conv widths per block (Simonyan & Zisserman, configs A, B, D, E).
+ * Everything else — layer names, shapes, parameter counts, graphs, weight loading — derives from
+ * this table, so a new variant is one row.
+ */
+import { oneOf } from '../util/errors.js';
+
+export const ARCHITECTURES = {
+  vgg11: [[64], [128], [256, 256], [512, 512], [512, 512]],
+  vgg13: [[64, 64], [128, 128], [256, 256], [512, 512], [512, 512]],
+  vgg16: [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
+  vgg19: [[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512], [512, 512, 512, 512]],
+} as const satisfies Record<string, readonly (readonly number[])[]>;
+
+export type ArchName = keyof typeof ARCHITECTURES;
+export const ARCH_NAMES = Object.keys(ARCHITECTURES) as ArchName[];
+
+export function parseArch(value: unknown): ArchName {
+  return oneOf('--arch', ARCH_NAMES, value);
+}
+
+export type Pooling = 'none' | 'avg' | 'max';
+
+export interface VggOptions {
+  readonly arch: ArchName;
+  /** fc1 4096, fc2 4096, predictions (classes, softmax); input fixed at 224x224. */
+  readonly includeTop: boolean;
+  /** [height, width]; at least 32 each; must be 224x224 with the top. */
+  readonly inputSize: readonly [number, number];
+  /** Global pooling after block5 when there is no top. */
+  readonly pooling: Pooling;
+  /** Number of outputs of `predictions` (1000 for ImageNet). */
+  readonly classes: number;
+}
+
+export type LayerKind = 'input' | 'conv' | 'pool' | 'flatten' | 'dense' | 'global-avg' | 'global-max';
+
+/** One Keras-named layer with its NHWC output shape (batch omitted) and weight shapes (Keras layout). */
+export interface LayerSpec {
+  readonly name: string;
+  readonly kind: LayerKind;
+  /** [H, W, C] for spatial outputs, [features] after flatten/dense/global pooling. */
+  readonly outputShape: readonly number[];
+  /** Keras layout: conv kernel [3, 3, in, out] (HWIO), dense kernel [in, out]; bias [out]. */
+  readonly kernelShape?: readonly number[];
+  readonly biasShape?: readonly number[];
+  readonly activation?: 'relu' | 'softmax';
+  /** conv layers: 1-based block index, for freezing and per-block learning rates. */
+  readonly block?: number;
+}
+
+export function vggLayers(options: VggOptions): LayerSpec[] {
+  const [height, width] = options.inputSize;
+  if (options.includeTop && (height !== 224 || width !== 224)) {
+    throw new RangeError(`includeTop needs a 224x224 input (fc1 expects 7x7x512), received ${height}x${width}`);
+  }
+  if (height < 32 || width < 32) {
+    throw new RangeError(`VGG needs an input of at least 32x32 (five 2x2 poolings), received ${height}x${width}`);
+  }
+  const layers: LayerSpec[] = [{ name: 'input_1', kind: 'input', outputShape: [height, width, 3] }];
+  let h = height;
+  let w = width;
+  let c = 3;
+  ARCHITECTURES[options.arch].forEach((widths, blockIndex) => {
+    const block = blockIndex + 1;
+    widths.forEach((out, convIndex) => {
+      layers.push({
+        name: `block${block}_conv${convIndex + 1}`,
+        kind: 'conv',
+        outputShape: [h, w, out],
+        kernelShape: [3, 3, c, out],
+        biasShape: [out],
+        activation: 'relu',
+        block,
+      });
+      c = out;
+    });
+    h = Math.floor(h / 2);
+    w = Math.floor(w / 2);
+    layers.push({ name: `block${block}_pool`, kind: 'pool', outputShape: [h, w, c], block });
+  });
+  if (options.includeTop) {
+    const flat = h * w * c;
+    layers.push({ name: 'flatten', kind: 'flatten', outputShape: [flat] });
+    layers.push({ name: 'fc1', kind: 'dense', outputShape: [4096], kernelShape: [flat, 4096], biasShape: [4096], activation: 'relu' });
+    layers.push({ name: 'fc2', kind: 'dense', outputShape: [4096], kernelShape: [4096, 4096], biasShape: [4096], activation: 'relu' });
+    layers.push({
+      name: 'predictions',
+      kind: 'dense',
+      outputShape: [options.classes],
+      kernelShape: [4096, options.classes],
+      biasShape: [options.classes],
+      activation: 'softmax',
+    });
+  } else if (options.pooling === 'avg') {
+    layers.push({ name: 'global_average_pooling2d', kind: 'global-avg', outputShape: [c] });
+  } else if (options.pooling === 'max') {
+    layers.push({ name: 'global_max_pooling2d', kind: 'global-max', outputShape: [c] });
+  }
+  return layers;
+}
+
+export function paramCount(layer: LayerSpec): number {
+  const count = (shape: readonly number[] | undefined): number => (shape === undefined ? 0 : shape.reduce((a, b) => a * b, 1));
+  return count(layer.kernelShape) + count(layer.biasShape);
+}
