@@ -1,0 +1,142 @@
+/**
+ * `image_dataset_from_directory`-style datasets: one sub-folder per class, class names sorted, a
+ * stratified and seedable validation split or an explicit validation folder. Only paths are
+ * gathered here; decoding (and skipping files that fail to decode) happens when images are read.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hasImageExtension, listImageFiles } from './files.js';
+import { invalidOption, VggkitError } from '../util/errors.js';
+import { Random } from '../util/random.js';
+
+export interface LabeledFile {
+  readonly file: string;
+  /** Index into `classNames`. */
+  readonly label: number;
+}
+
+export interface ClassFolderScan {
+  /** Sub-folder names in sorted order: the label of a file is the index of its folder here. */
+  readonly classNames: string[];
+  /** Files of every class, class by class, each class's files in sorted order. */
+  readonly items: LabeledFile[];
+  /** Class folders with no image file in them. */
+  readonly emptyClasses: string[];
+  /** Image files lying directly in the dataset folder: they belong to no class, so they are unused. */
+  readonly strayFiles: string[];
+}
+
+export interface FolderDataset {
+  readonly classNames: string[];
+  readonly train: LabeledFile[];
+  readonly val: LabeledFile[];
+  /** Classes with no image in the training folder, or (with `val`) in the validation folder. */
+  readonly emptyClasses: string[];
+  readonly strayFiles: string[];
+}
+
+export interface FolderDatasetOptions {
+  readonly dir: string;
+  /** An explicit validation folder with the same class sub-folders; replaces `valSplit`. */
+  readonly val?: string | undefined;
+  readonly valSplit: number;
+  readonly seed: number;
+}
+
+/** Byte-wise order, as Python's `sorted()` gives Keras, independent of the locale. */
+function compareNames(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export async function scanClassFolders(dir: string): Promise<ClassFolderScan> {
+  const info = await stat(dir).catch((cause: unknown) => {
+    throw new VggkitError('NOT_FOUND', `${dir}: no such directory`, { file: dir, cause });
+  });
+  if (!info.isDirectory()) {
+    throw new VggkitError('NOT_A_DIRECTORY', `${dir}: expected a folder with one sub-folder per class, received a file`, { file: dir });
+  }
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+  const classNames = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(compareNames);
+  const strayFiles = entries
+    .filter((e) => e.isFile() && hasImageExtension(e.name))
+    .map((e) => join(dir, e.name))
+    .sort(compareNames);
+  const items: LabeledFile[] = [];
+  const emptyClasses: string[] = [];
+  for (const [label, name] of classNames.entries()) {
+    const files = await listImageFiles([join(dir, name)]);
+    if (files.length === 0) emptyClasses.push(name);
+    for (const file of files) items.push({ file, label });
+  }
+  return { classNames, items, emptyClasses, strayFiles };
+}
+
+/**
+ * Splits each class on its own so validation keeps the class proportions. Each class gets
+ * `round(n * valSplit)` validation files, at least one when it has two or more files and never all
+ * of them, so every class is both trained on and measured. Files are drawn with a `Random` seeded by
+ * `seed`; both outputs keep the input order.
+ */
+export function stratifiedSplit(
+  items: readonly LabeledFile[],
+  valSplit: number,
+  seed: number,
+): { train: LabeledFile[]; val: LabeledFile[] } {
+  if (!(valSplit >= 0 && valSplit < 1)) throw invalidOption('valSplit', 'a number in [0, 1)', valSplit);
+  const byLabel = new Map<number, number[]>();
+  for (const [index, item] of items.entries()) {
+    const list = byLabel.get(item.label) ?? [];
+    list.push(index);
+    byLabel.set(item.label, list);
+  }
+  const random = new Random(seed);
+  const isVal = new Uint8Array(items.length);
+  for (const label of [...byLabel.keys()].sort((a, b) => a - b)) {
+    const indices = byLabel.get(label) as number[];
+    const n = indices.length;
+    if (valSplit === 0 || n < 2) continue;
+    const count = Math.min(n - 1, Math.max(1, Math.round(n * valSplit)));
+    for (const index of random.shuffle([...indices]).slice(0, count)) isVal[index] = 1;
+  }
+  return {
+    train: items.filter((_, i) => isVal[i] === 0),
+    val: items.filter((_, i) => isVal[i] === 1),
+  };
+}
+
+export async function loadFolderDataset(options: FolderDatasetOptions): Promise<FolderDataset> {
+  const scan = await scanClassFolders(options.dir);
+  if (scan.classNames.length < 2) {
+    throw new VggkitError(
+      'TOO_FEW_CLASSES',
+      `${options.dir}: expected at least 2 class sub-folders, received ${scan.classNames.length}` +
+        (scan.classNames.length === 1 ? ` (${scan.classNames[0]})` : ''),
+      { file: options.dir },
+    );
+  }
+  if (options.val === undefined) {
+    const { train, val } = stratifiedSplit(scan.items, options.valSplit, options.seed);
+    return { classNames: scan.classNames, train, val, emptyClasses: scan.emptyClasses, strayFiles: scan.strayFiles };
+  }
+  const valScan = await scanClassFolders(options.val);
+  const missing = scan.classNames.filter((name) => !valScan.classNames.includes(name));
+  const extra = valScan.classNames.filter((name) => !scan.classNames.includes(name));
+  if (missing.length > 0 || extra.length > 0) {
+    const parts = [
+      missing.length > 0 ? `missing ${missing.join(', ')}` : '',
+      extra.length > 0 ? `extra ${extra.join(', ')}` : '',
+    ].filter((p) => p !== '');
+    throw new VggkitError(
+      'CLASS_MISMATCH',
+      `${options.val}: expected the same class folders as ${options.dir} (${scan.classNames.join(', ')}), received ${parts.join('; ')}`,
+      { file: options.val },
+    );
+  }
+  return {
+    classNames: scan.classNames,
+    train: scan.items,
+    val: valScan.items,
+    emptyClasses: [...new Set([...scan.emptyClasses, ...valScan.emptyClasses])].sort(compareNames),
+    strayFiles: [...scan.strayFiles, ...valScan.strayFiles],
+  };
+}
