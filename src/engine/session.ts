@@ -1,0 +1,56 @@
+/**
+ * ONNX Runtime sessions: one place that sets threads and graph options, converts vggkit tensors to
+ * ORT tensors and back. Sessions are created once and reused for every batch.
+ */
+import { availableParallelism } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { Float32Tensor } from '../util/tensor.js';
+
+export interface SessionOptions {
+  /** Intra-op threads; defaults to the number of cores. */
+  readonly threads?: number;
+}
+
+export type Feeds = Readonly<Record<string, Float32Tensor | { readonly dims: readonly number[]; readonly data: BigInt64Array | Uint8Array; readonly dtype: 'int64' | 'bool' }>>;
+
+export class Session {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<Session> {
+    const session = await ort.InferenceSession.create(model, {
+      intraOpNumThreads: options.threads ?? availableParallelism(),
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      executionMode: 'sequential',
+    });
+    return new Session(session);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the graph; returns the float outputs by name (all outputs unless `fetches` names some). */
+  async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, Float32Tensor>> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) {
+      const dtype = 'dtype' in t ? t.dtype : 'float32';
+      ortFeeds[name] = new ort.Tensor(dtype, t.data, [...t.dims]);
+    }
+    const results = await this.session.run(ortFeeds, fetches === undefined ? undefined : [...fetches]);
+    const out: Record<string, Float32Tensor> = {};
+    for (const [name, value] of Object.entries(results)) {
+      if (value.type !== 'float32') throw new Error(`output ${name} is ${value.type}, expected float32`);
+      out[name] = { dims: value.dims, data: value.data as Float32Array };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

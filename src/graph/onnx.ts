@@ -1,0 +1,173 @@
+/**
+ * ONNX assembly: named values, nodes, initializers, and serialisation to a ModelProto with the IR
+ * version and opset pinned (STYLE.md item 5: never "the newest", so the ORT we ship loads them).
+ * This layer knows nothing about autodiff; `ir.ts` builds on it.
+ */
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+export const ONNX_IR_VERSION = 8;
+export const ONNX_OPSET = 18;
+
+export type DType = 'float32' | 'int64' | 'bool';
+
+const DATA_TYPE: Record<DType, number> = {
+  float32: onnx.TensorProto.DataType.FLOAT,
+  int64: onnx.TensorProto.DataType.INT64,
+  bool: onnx.TensorProto.DataType.BOOL,
+};
+
+/** A dimension: a number, or a name for a dimension only known at run time (the batch). */
+export type Dim = number | string;
+
+export type AttrValue =
+  | { readonly kind: 'int'; readonly value: number }
+  | { readonly kind: 'float'; readonly value: number }
+  | { readonly kind: 'ints'; readonly value: readonly number[] }
+  | { readonly kind: 'floats'; readonly value: readonly number[] }
+  | { readonly kind: 'string'; readonly value: string };
+
+export const attr = {
+  int: (value: number): AttrValue => ({ kind: 'int', value }),
+  float: (value: number): AttrValue => ({ kind: 'float', value }),
+  ints: (value: readonly number[]): AttrValue => ({ kind: 'ints', value }),
+  floats: (value: readonly number[]): AttrValue => ({ kind: 'floats', value }),
+  string: (value: string): AttrValue => ({ kind: 'string', value }),
+};
+
+export type Attrs = Readonly<Record<string, AttrValue>>;
+
+export interface ConstantData {
+  readonly dtype: DType;
+  readonly dims: readonly number[];
+  readonly data: Float32Array | BigInt64Array | Uint8Array;
+}
+
+interface ValueInfo {
+  readonly name: string;
+  readonly dtype: DType;
+  readonly dims: readonly Dim[];
+}
+
+interface NodeRecord {
+  readonly opType: string;
+  readonly inputs: readonly string[];
+  readonly outputs: readonly string[];
+  readonly attrs: Attrs;
+}
+
+export class OnnxGraph {
+  private readonly inputs: ValueInfo[] = [];
+  private readonly outputs: ValueInfo[] = [];
+  private readonly nodes: NodeRecord[] = [];
+  private readonly initializers = new Map<string, ConstantData>();
+  private readonly names = new Set<string>();
+  private counter = 0;
+
+  /** A fresh value name; `hint` keeps generated graphs readable in Netron. */
+  fresh(hint: string): string {
+    let name = hint;
+    while (this.names.has(name)) name = `${hint}_${++this.counter}`;
+    this.names.add(name);
+    return name;
+  }
+
+  input(name: string, dtype: DType, dims: readonly Dim[]): string {
+    this.claim(name);
+    this.inputs.push({ name, dtype, dims });
+    return name;
+  }
+
+  output(name: string, dtype: DType, dims: readonly Dim[]): void {
+    this.outputs.push({ name, dtype, dims });
+  }
+
+  initializer(hint: string, data: ConstantData): string {
+    const name = this.fresh(hint);
+    this.initializers.set(name, data);
+    return name;
+  }
+
+  node(opType: string, inputs: readonly string[], attrs: Attrs = {}, outputHints: readonly string[] = [opType.toLowerCase()]): string[] {
+    const outputs = outputHints.map((hint) => this.fresh(hint));
+    this.nodes.push({ opType, inputs, outputs, attrs });
+    return outputs;
+  }
+
+  /** Renames an existing value by inserting an Identity, so graph outputs get stable names. */
+  alias(value: string, name: string): string {
+    this.claim(name);
+    this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], attrs: {} });
+    return name;
+  }
+
+  get nodeCount(): number {
+    return this.nodes.length;
+  }
+
+  serialize(options: { graphName?: string; metadata?: Readonly<Record<string, string>> } = {}): Uint8Array {
+    const model = onnx.ModelProto.create({
+      irVersion: ONNX_IR_VERSION,
+      producerName: 'vggkit',
+      opsetImport: [{ domain: '', version: ONNX_OPSET }],
+      metadataProps: Object.entries(options.metadata ?? {}).map(([key, value]) => ({ key, value })),
+      graph: {
+        name: options.graphName ?? 'vggkit',
+        input: this.inputs.map(valueInfo),
+        output: this.outputs.map(valueInfo),
+        initializer: [...this.initializers].map(([name, data]) => tensorProto(name, data)),
+        node: this.nodes.map((n, index) => ({
+          name: `${n.opType}_${index}`,
+          opType: n.opType,
+          input: [...n.inputs],
+          output: [...n.outputs],
+          attribute: Object.entries(n.attrs).map(([name, value]) => attributeProto(name, value)),
+        })),
+      },
+    });
+    return onnx.ModelProto.encode(model).finish();
+  }
+
+  private claim(name: string): void {
+    if (this.names.has(name)) throw new Error(`ONNX value name ${name} is already used`);
+    this.names.add(name);
+  }
+}
+
+function valueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
+  return {
+    name: v.name,
+    type: {
+      tensorType: {
+        elemType: DATA_TYPE[v.dtype],
+        shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  };
+}
+
+function tensorProto(name: string, c: ConstantData): onnxProto.onnx.ITensorProto {
+  return {
+    name,
+    dataType: DATA_TYPE[c.dtype],
+    dims: [...c.dims],
+    rawData: new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength),
+  };
+}
+
+function attributeProto(name: string, a: AttrValue): onnxProto.onnx.IAttributeProto {
+  const T = onnx.AttributeProto.AttributeType;
+  switch (a.kind) {
+    case 'int':
+      return { name, type: T.INT, i: a.value };
+    case 'float':
+      return { name, type: T.FLOAT, f: a.value };
+    case 'ints':
+      return { name, type: T.INTS, ints: [...a.value] };
+    case 'floats':
+      return { name, type: T.FLOATS, floats: [...a.value] };
+    case 'string':
+      return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
+  }
+}
