@@ -41,7 +41,7 @@ export class Session {
       const dtype = 'dtype' in t ? t.dtype : 'float32';
       ortFeeds[name] = new ort.Tensor(dtype, t.data, [...t.dims]);
     }
-    const results = await this.session.run(ortFeeds, fetches === undefined ? undefined : [...fetches]);
+    const results = fetches === undefined ? await this.session.run(ortFeeds) : await this.session.run(ortFeeds, [...fetches]);
     const out: Record<string, Float32Tensor> = {};
     for (const [name, value] of Object.entries(results)) {
       if (value.type !== 'float32') throw new Error(`output ${name} is ${value.type}, expected float32`);
