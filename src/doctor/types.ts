@@ -1,0 +1,85 @@
+/**
+ * The doctor's vocabulary.
+ *
+ * Design
+ * - A `Finding` is one diagnosed problem: a stable `id` (scripts and CI match on it), a severity,
+ *   a one-line title, a one- or two-sentence explanation, `evidence` (numbers and example files,
+ *   JSON-serialisable) and a `fix` (a sentence, optionally a `TrainConfig` patch that
+ *   `--fix-config` applies, optionally the CLI flag that does the same).
+ * - A `Check` is a small pure object `{ ids, family, run(ctx) }`. It declares every id it can
+ *   emit (so the tests can enumerate them) and returns zero or more findings. A check whose inputs
+ *   are absent from the context returns `[]` — it never guesses the missing input.
+ * - Checks live one family per file under `checks/`; `checks/index.ts` lists the families
+ *   explicitly. Adding a check is adding one object to its family's array; nothing registers
+ *   itself as an import side effect.
+ * - `DoctorContext` holds whatever the user gave: a data scan (from `scan.ts`), the effective
+ *   training config (and the raw one the user wrote, for `--fix-config`), a parsed history, the
+ *   statistics of a user batch, model metadata, and the expected preprocessing contract. Probe
+ *   results and image features (needed by `suspected-mislabel` and the probe checks) are slots the
+ *   training engine fills later; the static checks never read them.
+ * - Thresholds are named constants in the family file that uses them, each with a one-line reason.
+ *   The quality bar is "no false alarms": a clean dataset, a sound config and a healthy history
+ *   must produce no warning or error, so each threshold errs on the side of staying quiet.
+ */
+import type { PreprocessContract } from '../image/contract.js';
+import type { TrainConfig } from '../train/config.js';
+import type { BatchStats } from './batch-stats.js';
+import type { TrainingHistory } from './history.js';
+import type { DataScan } from './scan.js';
+
+export type Severity = 'error' | 'warning' | 'info';
+export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
+
+export type Family = 'preprocessing' | 'data' | 'config' | 'dynamics' | 'probe';
+
+/** A deep-partial config patch: nested sections (reduceLr, earlyStopping, schedule) may be partial too. */
+export type ConfigPatch = { [K in keyof TrainConfig]?: TrainConfig[K] extends readonly unknown[] ? TrainConfig[K] : TrainConfig[K] extends object ? Partial<TrainConfig[K]> : TrainConfig[K] };
+
+export interface Fix {
+  readonly summary: string;
+  /** Applied by `--fix-config`; a key set to `undefined` removes that key (back to the default). */
+  readonly config?: ConfigPatch;
+  /** The equivalent `vggkit train` flag(s), for people who do not use a config file. */
+  readonly flag?: string;
+}
+
+export interface Finding {
+  readonly id: string;
+  readonly severity: Severity;
+  readonly title: string;
+  readonly explanation: string;
+  readonly evidence: Record<string, unknown>;
+  readonly fix: Fix;
+  /** Set by the runner from the check that produced the finding; used for ordering. */
+  readonly family?: Family;
+}
+
+/** What a vggkit model folder says about itself (filled from its metadata when `--model` is given). */
+export interface ModelInfo {
+  readonly classes?: readonly string[];
+  readonly contract?: PreprocessContract;
+}
+
+export interface DoctorContext {
+  readonly scan?: DataScan;
+  /** The config merged over DEFAULT_CONFIG. */
+  readonly config?: TrainConfig;
+  /** The JSON the user wrote (partial), which `--fix-config` patches. */
+  readonly rawConfig?: Record<string, unknown>;
+  readonly history?: TrainingHistory;
+  readonly batch?: BatchStats;
+  readonly model?: ModelInfo;
+  /** The preprocessing the weights expect (from --expect, --weights, the model or the config). */
+  readonly contract?: PreprocessContract;
+  /** Filled by the probe runner (training engine); absent in static runs. */
+  readonly probes?: Record<string, unknown>;
+  /** Per-image feature vectors for neighbour-based checks; absent in static runs. */
+  readonly features?: ReadonlyMap<string, Float32Array>;
+}
+
+export interface Check {
+  /** Every finding id this check can emit. */
+  readonly ids: readonly string[];
+  readonly family: Family;
+  run(ctx: DoctorContext): Finding[] | Promise<Finding[]>;
+}
