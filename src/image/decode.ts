@@ -91,7 +91,9 @@ export async function openImage(file: string, options: DecodeOptions = {}): Prom
       `declares ${info.width}x${info.height} = ${declared} pixels, above the limit of ${pixelLimit} (raise pixelLimit if the image is genuine)`,
     );
   }
-  return { info, pipeline: pipeline.flatten({ background: { r, g, b } }).toColourspace('srgb') };
+  // Into sRGB first, at the start of the pipeline: flattening a grey image would otherwise use only
+  // the background's first component and leave it grey.
+  return { info, pipeline: pipeline.pipelineColourspace('srgb').flatten({ background: { r, g, b } }).toColourspace('srgb') };
 }
 
 export async function decodeImage(file: string, options: DecodeOptions = {}): Promise<RgbImage> {
