@@ -31,9 +31,13 @@ export interface VggOptions {
   readonly pooling: Pooling;
   /** Number of outputs of `predictions` (1000 for ImageNet). */
   readonly classes: number;
+  /** Conv widths per block instead of the table's row for `arch` (small test networks). */
+  readonly widths?: readonly (readonly number[])[];
+  /** Units of fc1 and fc2 instead of 4096; when given, the top accepts any input size. */
+  readonly fcUnits?: number;
 }
 
-export type LayerKind = 'input' | 'conv' | 'pool' | 'flatten' | 'dense' | 'global-avg' | 'global-max';
+export type LayerKind = 'input' | 'conv' | 'pool' | 'flatten' | 'dense' | 'dropout' | 'global-avg' | 'global-max';
 
 /** One Keras-named layer with its NHWC output shape (batch omitted) and weight shapes (Keras layout). */
 export interface LayerSpec {
@@ -44,14 +48,14 @@ export interface LayerSpec {
   /** Keras layout: conv kernel [3, 3, in, out] (HWIO), dense kernel [in, out]; bias [out]. */
   readonly kernelShape?: readonly number[];
   readonly biasShape?: readonly number[];
-  readonly activation?: 'relu' | 'softmax';
+  readonly activation?: 'relu' | 'softmax' | 'sigmoid';
   /** conv layers: 1-based block index, for freezing and per-block learning rates. */
   readonly block?: number;
 }
 
 export function vggLayers(options: VggOptions): LayerSpec[] {
   const [height, width] = options.inputSize;
-  if (options.includeTop && (height !== 224 || width !== 224)) {
+  if (options.includeTop && options.fcUnits === undefined && (height !== 224 || width !== 224)) {
     throw new RangeError(`includeTop needs a 224x224 input (fc1 expects 7x7x512), received ${height}x${width}`);
   }
   if (height < 32 || width < 32) {
@@ -61,7 +65,7 @@ export function vggLayers(options: VggOptions): LayerSpec[] {
   let h = height;
   let w = width;
   let c = 3;
-  ARCHITECTURES[options.arch].forEach((widths, blockIndex) => {
+  (options.widths ?? ARCHITECTURES[options.arch]).forEach((widths, blockIndex) => {
     const block = blockIndex + 1;
     widths.forEach((out, convIndex) => {
       layers.push({
@@ -81,14 +85,15 @@ export function vggLayers(options: VggOptions): LayerSpec[] {
   });
   if (options.includeTop) {
     const flat = h * w * c;
+    const units = options.fcUnits ?? 4096;
     layers.push({ name: 'flatten', kind: 'flatten', outputShape: [flat] });
-    layers.push({ name: 'fc1', kind: 'dense', outputShape: [4096], kernelShape: [flat, 4096], biasShape: [4096], activation: 'relu' });
-    layers.push({ name: 'fc2', kind: 'dense', outputShape: [4096], kernelShape: [4096, 4096], biasShape: [4096], activation: 'relu' });
+    layers.push({ name: 'fc1', kind: 'dense', outputShape: [units], kernelShape: [flat, units], biasShape: [units], activation: 'relu' });
+    layers.push({ name: 'fc2', kind: 'dense', outputShape: [units], kernelShape: [units, units], biasShape: [units], activation: 'relu' });
     layers.push({
       name: 'predictions',
       kind: 'dense',
       outputShape: [options.classes],
-      kernelShape: [4096, options.classes],
+      kernelShape: [units, options.classes],
       biasShape: [options.classes],
       activation: 'softmax',
     });
