@@ -24,7 +24,7 @@ export function gradients(g: GraphBuilder, loss: Sym, wrt: readonly Sym[], seed?
       if (gradOutputs.every((x) => x === undefined)) continue;
       if (!entry.inputs.some((i) => dependsOnWrt.has(i.name))) continue;
       if (entry.op.backward === undefined) throw new Error(`op ${entry.op.name} has no gradient rule, but a parameter's gradient flows through it`);
-      const gradInputs = entry.op.backward(g, { inputs: entry.inputs, outputs: entry.outputs, attrs: entry.attrs }, gradOutputs);
+      const gradInputs = entry.op.backward(g, { inputs: entry.inputs, outputs: entry.outputs, attrs: entry.attrs, needsGrad: entry.inputs.map((i) => dependsOnWrt.has(i.name)) }, gradOutputs);
       entry.inputs.forEach((input, i) => {
         const gi = gradInputs[i];
         if (gi === undefined || !dependsOnWrt.has(input.name)) return;

@@ -30,6 +30,11 @@ export interface OpContext<A> {
   readonly inputs: readonly Sym[];
   readonly outputs: readonly Sym[];
   readonly attrs: A;
+  /**
+   * Per input: whether autodiff needs its gradient. A rule may skip work for inputs marked false
+   * (a conv over the graph input needs no input gradient); returning one anyway is harmless.
+   */
+  readonly needsGrad: readonly boolean[];
 }
 
 export interface OpDef<A> {

@@ -1,0 +1,92 @@
+/**
+ * 3x3 convolution, stride 1, same padding, NHWC, lowered to im2col + one GEMM (ARCHITECTURE.md:
+ * ORT's Conv with a non-constant weight runs at ~75 GFLOP/s, a plain MatMul near the machine's peak).
+ *
+ * Inputs: x [N, H, W, C_in], kernel in Keras HWIO [3, 3, C_in, C_out], bias [C_out].
+ * HWIO reshaped to [9*C_in, C_out] is the GEMM weight with rows ordered (kh, kw, cin) — exactly the
+ * column order of the nine shifted slices concatenated on channels, so no weight transposition.
+ *
+ * Backward: weight gradient = cols^T x dY (one Gemm with transA, cols reused from the forward);
+ * input gradient = dY x W^T (one Gemm with transB) followed by col2im: the nine C_in-wide column
+ * blocks, each shifted back to where its slice came from, summed in one `Sum`.
+ */
+import { attr } from '../onnx.js';
+import { BATCH, type GraphBuilder, type OpDef, type Sym } from '../ir.js';
+
+interface Dims {
+  readonly h: number;
+  readonly w: number;
+  readonly cin: number;
+  readonly cout: number;
+}
+
+function dimsOf(x: Sym, kernel: Sym): Dims {
+  const [, h, w, cin] = x.shape as [number, number, number, number];
+  const [kh, kw, kin, cout] = kernel.shape as [number, number, number, number];
+  if (kh !== 3 || kw !== 3 || kin !== cin) {
+    throw new RangeError(`conv3x3 expects a [3, 3, ${cin}, C_out] kernel for input [N, ${h}, ${w}, ${cin}], received [${kernel.shape.join(', ')}]`);
+  }
+  return { h, w, cin, cout };
+}
+
+/** The im2col matrix [N*H*W, 9*C] of an NHWC tensor, columns ordered (kh, kw, c). */
+export function im2col3x3(g: GraphBuilder, x: Sym, d: { readonly h: number; readonly w: number; readonly cin: number }): Sym {
+  const padded = g.node('Pad', [x, g.int64s([0, 1, 1, 0, 0, 1, 1, 0])], [BATCH, d.h + 2, d.w + 2, d.cin]);
+  const shifted: Sym[] = [];
+  for (let kh = 0; kh < 3; kh++) {
+    for (let kw = 0; kw < 3; kw++) {
+      shifted.push(g.node('Slice', [padded, g.int64s([kh, kw]), g.int64s([kh + d.h, kw + d.w]), g.int64s([1, 2])], [BATCH, d.h, d.w, d.cin]));
+    }
+  }
+  const cols = g.node('Concat', shifted, [BATCH, d.h, d.w, 9 * d.cin], { axis: attr.int(3) });
+  return g.node('Reshape', [cols, g.int64s([-1, 9 * d.cin])], [BATCH, 9 * d.cin]);
+}
+
+/** The inverse scatter of im2col3x3: sums each column block back onto the pixel it was read from. */
+export function col2im3x3(g: GraphBuilder, dcols: Sym, d: { readonly h: number; readonly w: number; readonly cin: number }): Sym {
+  const blocks = g.node('Reshape', [dcols, g.int64s([-1, d.h, d.w, 9 * d.cin])], [BATCH, d.h, d.w, 9 * d.cin]);
+  const pieces: Sym[] = [];
+  for (let kh = 0; kh < 3; kh++) {
+    for (let kw = 0; kw < 3; kw++) {
+      const k = kh * 3 + kw;
+      // Block k at output pixel (i, j) read input pixel (i + kh - 1, j + kw - 1): keep the rows and
+      // columns that landed inside the image and pad the shift back.
+      const rows = { from: Math.max(0, 1 - kh), to: Math.min(d.h, d.h + 1 - kh) };
+      const colsRange = { from: Math.max(0, 1 - kw), to: Math.min(d.w, d.w + 1 - kw) };
+      const piece = g.node(
+        'Slice',
+        [blocks, g.int64s([rows.from, colsRange.from, k * d.cin]), g.int64s([rows.to, colsRange.to, (k + 1) * d.cin]), g.int64s([1, 2, 3])],
+        [BATCH, rows.to - rows.from, colsRange.to - colsRange.from, d.cin],
+      );
+      const top = rows.from + kh - 1;
+      const left = colsRange.from + kw - 1;
+      const bottom = d.h - (rows.to + kh - 1);
+      const right = d.w - (colsRange.to + kw - 1);
+      pieces.push(top === 0 && left === 0 && bottom === 0 && right === 0 ? piece : g.node('Pad', [piece, g.int64s([0, top, left, 0, 0, bottom, right, 0])], [BATCH, d.h, d.w, d.cin]));
+    }
+  }
+  return g.node('Sum', pieces, [BATCH, d.h, d.w, d.cin]);
+}
+
+export const conv3x3: OpDef<void> = {
+  name: 'conv3x3',
+  forward: (g, [x, kernel, bias]) => {
+    const d = dimsOf(x as Sym, kernel as Sym);
+    const cols = im2col3x3(g, x as Sym, d);
+    const w2d = g.node('Reshape', [kernel as Sym, g.int64s([9 * d.cin, d.cout])], [9 * d.cin, d.cout]);
+    const y2d = g.node('Gemm', [cols, w2d, bias as Sym], [BATCH, d.cout]);
+    // The im2col matrix is an output of the op so the backward pass reuses it instead of rebuilding it.
+    return [g.node('Reshape', [y2d, g.int64s([-1, d.h, d.w, d.cout])], [BATCH, d.h, d.w, d.cout]), cols];
+  },
+  backward: (g, { inputs: [x, kernel], outputs: [, cols], needsGrad }, [dy]) => {
+    const d = dimsOf(x as Sym, kernel as Sym);
+    const dy2d = g.node('Reshape', [dy as Sym, g.int64s([-1, d.cout])], [BATCH, d.cout]);
+    const dw2d = g.node('Gemm', [cols as Sym, dy2d], [9 * d.cin, d.cout], { transA: attr.int(1) });
+    const dkernel = g.node('Reshape', [dw2d, g.int64s([3, 3, d.cin, d.cout])], [3, 3, d.cin, d.cout]);
+    const dbias = g.node('ReduceSum', [dy2d, g.int64s([0])], [d.cout], { keepdims: attr.int(0) });
+    if (needsGrad[0] !== true) return [undefined, dkernel, dbias];
+    const w2d = g.node('Reshape', [kernel as Sym, g.int64s([9 * d.cin, d.cout])], [9 * d.cin, d.cout]);
+    const dcols = g.node('Gemm', [dy2d, w2d], [BATCH, 9 * d.cin], { transB: attr.int(1) });
+    return [col2im3x3(g, dcols, d), dkernel, dbias];
+  },
+};
