@@ -74,7 +74,7 @@ function configureSharp(): void {
 }
 
 export async function inspectImage(file: string): Promise<ImageInfo> {
-  const { info } = await readHeader(file, Number.POSITIVE_INFINITY);
+  const { info } = await readHeader(file);
   return info;
 }
 
@@ -82,7 +82,7 @@ export async function inspectImage(file: string): Promise<ImageInfo> {
 export async function openImage(file: string, options: DecodeOptions = {}): Promise<OpenedImage> {
   const pixelLimit = checkPixelLimit(options.pixelLimit ?? DEFAULT_PIXEL_LIMIT);
   const [r, g, b] = checkBackground(options.background ?? DEFAULT_BACKGROUND);
-  const { info, pipeline } = await readHeader(file, pixelLimit);
+  const { info, pipeline } = await readHeader(file);
   const declared = info.width * info.height;
   if (declared > pixelLimit) {
     throw new ImageError(
@@ -116,15 +116,16 @@ export async function runPipeline(file: string, pipeline: Sharp): Promise<RgbIma
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
 
-async function readHeader(file: string, pixelLimit: number): Promise<{ info: ImageInfo; pipeline: Sharp }> {
+async function readHeader(file: string): Promise<{ info: ImageInfo; pipeline: Sharp }> {
   const bytes = await fileSize(file);
   configureSharp();
   const pipeline = sharp(file, {
     // 'error' aborts on truncated or damaged data instead of returning a grey tail; unlike the
     // stricter 'warning' it still accepts the harmless oddities common in camera JPEGs.
     failOn: 'error',
-    // Our own header check runs first with a clearer message; this is libvips' own backstop.
-    limitInputPixels: Number.isFinite(pixelLimit) ? Math.floor(pixelLimit) : false,
+    // libvips' own limit is off: it would fire inside metadata() with a vaguer message, and it
+    // reads the same header fields as the check in openImage.
+    limitInputPixels: false,
     autoOrient: true,
     pages: 1,
   });
@@ -193,9 +194,6 @@ async function classifyFailure(file: string, cause: unknown): Promise<ImageError
   const message = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0] ?? '';
   if (/unsupported image format/i.test(message)) {
     return new ImageError('NOT_AN_IMAGE', file, 'expected an image, received bytes in no format libvips can decode', cause);
-  }
-  if (/exceeds pixel limit/i.test(message)) {
-    return new ImageError('PIXEL_LIMIT', file, `libvips refused the image: ${message}`, cause);
   }
   if (/is missing/i.test(message)) return new ImageError('UNREADABLE', file, 'cannot read the file (no such file)', cause);
   const { head, tail } = await fileEnds(file);

@@ -2,7 +2,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import sharp, { type Sharp } from 'sharp';
 
 export type Rgb = readonly [number, number, number];
@@ -90,18 +90,27 @@ export async function writeCmykTiff(path: string, width: number, height: number,
   return path;
 }
 
-/** A PNG that is only a signature and an IHDR declaring width x height: a decompression bomb's header. */
+/**
+ * A decompression bomb's opening: a PNG whose IHDR declares width x height, followed by one IDAT
+ * holding just the first row, and no end. The header is valid; the pixels are not there.
+ */
 export async function writePngHeaderOnly(path: string, width: number, height: number): Promise<string> {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr[8] = 8; // bit depth
   ihdr[9] = 2; // colour type RGB
-  const chunk = Buffer.alloc(12 + 13);
-  chunk.writeUInt32BE(13, 0);
-  chunk.write('IHDR', 4, 'latin1');
-  ihdr.copy(chunk, 8);
-  chunk.writeUInt32BE(crc32(chunk.subarray(4, 21)), 21);
-  await writeFile(path, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk]));
+  const firstRow = deflateSync(Buffer.alloc(1 + width * 3));
+  const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+  await writeFile(path, Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', firstRow)]));
   return path;
+}
+
+function pngChunk(type: string, body: Buffer): Buffer {
+  const chunk = Buffer.alloc(12 + body.length);
+  chunk.writeUInt32BE(body.length, 0);
+  chunk.write(type, 4, 'latin1');
+  body.copy(chunk, 8);
+  chunk.writeUInt32BE(crc32(chunk.subarray(4, 8 + body.length)), 8 + body.length);
+  return chunk;
 }
