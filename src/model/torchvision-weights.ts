@@ -56,7 +56,11 @@ function torchvisionSources(file: string, layers: readonly LayerSpec[]): Source[
   const sources: Source[] = [];
   let featureIndex = 0;
   let denseIndex = 0;
-  layers.forEach((layer, position) => {
+  let spatial: readonly number[] = [];
+  let flattened: readonly number[] | undefined;
+  for (const layer of layers) {
+    if (layer.kind === 'input' || layer.kind === 'conv' || layer.kind === 'pool') spatial = layer.outputShape;
+    if (layer.kind === 'flatten') flattened = spatial;
     if (layer.kind === 'conv') {
       sources.push({ layer, modules: [`features.${featureIndex}`] });
       featureIndex += 2; // conv, ReLU
@@ -67,11 +71,10 @@ function torchvisionSources(file: string, layers: readonly LayerSpec[]): Source[
       if (modules === undefined) {
         throw new VggkitError('WEIGHTS_FORMAT', `${file}: torchvision VGG has 3 classifier layers, the model asks for a dense layer ${layer.name} beyond them`, { file });
       }
-      const previous = layers[position - 1];
-      const flattenedFrom = previous?.kind === 'flatten' ? layers[position - 2]?.outputShape : undefined;
-      sources.push(flattenedFrom === undefined ? { layer, modules } : { layer, modules, flattenedFrom });
+      sources.push(flattened === undefined ? { layer, modules } : { layer, modules, flattenedFrom: flattened });
+      flattened = undefined;
     }
-  });
+  }
   return sources;
 }
 
