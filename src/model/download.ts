@@ -27,12 +27,18 @@ export function defaultCacheDir(): string {
   return home !== undefined && home !== '' ? home : join(homedir(), '.cache', 'vggkit');
 }
 
-export function weightsPath(entry: DownloadableWeights, cacheDir: string = defaultCacheDir()): string {
+export function weightsPath(
+  entry: DownloadableWeights,
+  cacheDir: string = defaultCacheDir(),
+): string {
   return join(cacheDir, 'weights', entry.fileName);
 }
 
 /** The local path of `entry`'s file, downloading and verifying it first when needed. */
-export async function ensureWeightsFile(entry: DownloadableWeights, options: DownloadOptions = {}): Promise<string> {
+export async function ensureWeightsFile(
+  entry: DownloadableWeights,
+  options: DownloadOptions = {},
+): Promise<string> {
   const target = weightsPath(entry, options.cacheDir ?? defaultCacheDir());
   const cached = await fileChecksum(target, entry.checksum.algorithm);
   if (cached === entry.checksum.hex) return target;
@@ -82,16 +88,21 @@ async function fetchToFile(
   onProgress: DownloadOptions['onProgress'],
 ): Promise<string> {
   const failed = (reason: string, cause?: unknown): VggkitError =>
-    new VggkitError('DOWNLOAD_FAILED', `could not download weights from ${url}: ${reason} (use --offline and place the file in the cache to avoid the network)`, {
-      cause,
-    });
+    new VggkitError(
+      'DOWNLOAD_FAILED',
+      `could not download weights from ${url}: ${reason} (use --offline and place the file in the cache to avoid the network)`,
+      {
+        cause,
+      },
+    );
   let response: Response;
   try {
     response = await fetch(url);
   } catch (error) {
     throw failed(describeNetworkError(error), error);
   }
-  if (!response.ok || response.body === null) throw failed(`HTTP ${response.status} ${response.statusText}`.trim());
+  if (!response.ok || response.body === null)
+    throw failed(`HTTP ${response.status} ${response.statusText}`.trim());
   const length = Number(response.headers.get('content-length'));
   const total = Number.isFinite(length) && length > 0 ? length : undefined;
   const hash = createHash(algorithm);
@@ -109,7 +120,8 @@ async function fetchToFile(
   } finally {
     await handle.close();
   }
-  if (total !== undefined && received !== total) throw failed(`expected ${total} bytes, received ${received}`);
+  if (total !== undefined && received !== total)
+    throw failed(`expected ${total} bytes, received ${received}`);
   return hash.digest('hex');
 }
 
@@ -120,7 +132,10 @@ function describeNetworkError(error: unknown): string {
 }
 
 /** Hex digest of a file, or undefined when it does not exist. */
-async function fileChecksum(path: string, algorithm: Checksum['algorithm']): Promise<string | undefined> {
+async function fileChecksum(
+  path: string,
+  algorithm: Checksum['algorithm'],
+): Promise<string | undefined> {
   try {
     if (!(await stat(path)).isFile()) return undefined;
   } catch {

@@ -42,27 +42,38 @@ export async function openH5(file: string, mode: 'r' | 'w'): Promise<H5File> {
   await ready();
   if (mode === 'r') {
     const info = await stat(file).catch(() => undefined);
-    if (info === undefined || !info.isFile()) throw new VggkitError('WEIGHTS_NOT_FOUND', `${file}: no such weights file`, { file });
+    if (info === undefined || !info.isFile())
+      throw new VggkitError('WEIGHTS_NOT_FOUND', `${file}: no such weights file`, { file });
   }
   try {
     return new h5wasm.File(file, mode);
   } catch (error) {
-    throw corrupt(file, mode === 'r' ? 'not a readable HDF5 file' : 'cannot create the HDF5 file', error);
+    throw corrupt(
+      file,
+      mode === 'r' ? 'not a readable HDF5 file' : 'cannot create the HDF5 file',
+      error,
+    );
   }
 }
 
 /** WEIGHTS_CORRUPT with HDF5's innermost message ("truncated file: eof = ...") when there is one. */
 export function corrupt(file: string, what: string, cause: unknown): VggkitError {
   const reason = hdf5Reason(cause);
-  return new VggkitError('WEIGHTS_CORRUPT', `${file}: ${what}${reason === '' ? '' : ` (${reason})`}; the file is damaged or truncated, download or save it again`, {
-    file,
-    cause,
-  });
+  return new VggkitError(
+    'WEIGHTS_CORRUPT',
+    `${file}: ${what}${reason === '' ? '' : ` (${reason})`}; the file is damaged or truncated, download or save it again`,
+    {
+      file,
+      cause,
+    },
+  );
 }
 
 function hdf5Reason(cause: unknown): string {
   const text = cause instanceof Error ? cause.message : String(cause);
   // HDF5 stacks read "#003: <source> line N in FUNC(): message"; the last frame is the root cause.
-  const frames = [...text.matchAll(/#\d+: .*? in [^(]+\(\): (.*)/g)].map((match) => (match[1] ?? '').trim());
+  const frames = [...text.matchAll(/#\d+: .*? in [^(]+\(\): (.*)/g)].map((match) =>
+    (match[1] ?? '').trim(),
+  );
   return frames.at(-1) ?? text.split('\n')[0]?.trim() ?? '';
 }

@@ -11,9 +11,13 @@ import { biasKey, kernelKey, type WeightMap } from './weight-map.js';
 
 /** Keras `_compute_fans`: [in, out] for dense; [...receptive, in, out] for convolutions. */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
-  if (shape.length < 2) throw new RangeError(`a kernel needs at least 2 dimensions, received [${shape.join(', ')}]`);
+  if (shape.length < 2)
+    throw new RangeError(`a kernel needs at least 2 dimensions, received [${shape.join(', ')}]`);
   const receptive = sizeOf(shape.slice(0, -2));
-  return { fanIn: (shape.at(-2) as number) * receptive, fanOut: (shape.at(-1) as number) * receptive };
+  return {
+    fanIn: (shape.at(-2) as number) * receptive,
+    fanOut: (shape.at(-1) as number) * receptive,
+  };
 }
 
 export function glorotLimit(shape: readonly number[]): number {

@@ -11,10 +11,21 @@ import { rename, rm } from 'node:fs/promises';
 import { VggkitError } from '../util/errors.js';
 import { type Float32Tensor, tensor } from '../util/tensor.js';
 import type { LayerSpec } from './architectures.js';
-import { corrupt, ensureParentGroups, isDataset, isGroup, openH5, type H5File, type H5Group } from './h5-file.js';
+import {
+  corrupt,
+  ensureParentGroups,
+  isDataset,
+  isGroup,
+  openH5,
+  type H5File,
+  type H5Group,
+} from './h5-file.js';
 import { biasKey, kernelKey, type WeightMap } from './weight-map.js';
 
-export async function readKerasWeights(file: string, layers: readonly LayerSpec[]): Promise<WeightMap> {
+export async function readKerasWeights(
+  file: string,
+  layers: readonly LayerSpec[],
+): Promise<WeightMap> {
   const h5 = await openH5(file, 'r');
   try {
     const root = weightsRoot(h5, file);
@@ -26,10 +37,20 @@ export async function readKerasWeights(file: string, layers: readonly LayerSpec[
       if (!isGroup(group)) throw missingLayer(file, layer, layerNames);
       const names = stringsAttribute(group, 'weight_names', file, `layer ${layer.name}`);
       if (names.length !== 2) {
-        throw new VggkitError('WEIGHTS_SHAPE', `${file}: layer ${layer.name}: expected 2 weights (kernel, bias), received ${names.length} (${names.join(', ')})`, { file });
+        throw new VggkitError(
+          'WEIGHTS_SHAPE',
+          `${file}: layer ${layer.name}: expected 2 weights (kernel, bias), received ${names.length} (${names.join(', ')})`,
+          { file },
+        );
       }
-      weights.set(kernelKey(layer.name), readDataset(group, names[0] as string, layer.kernelShape, file, layer.name, 'kernel'));
-      weights.set(biasKey(layer.name), readDataset(group, names[1] as string, layer.biasShape, file, layer.name, 'bias'));
+      weights.set(
+        kernelKey(layer.name),
+        readDataset(group, names[0] as string, layer.kernelShape, file, layer.name, 'kernel'),
+      );
+      weights.set(
+        biasKey(layer.name),
+        readDataset(group, names[1] as string, layer.biasShape, file, layer.name, 'bias'),
+      );
     }
     return weights;
   } catch (error) {
@@ -44,23 +65,47 @@ function weightsRoot(h5: H5File, file: string): H5Group {
   if ('layer_names' in h5.attrs) return h5;
   const nested = h5.get('model_weights');
   if (isGroup(nested) && 'layer_names' in nested.attrs) return nested;
-  throw new VggkitError('WEIGHTS_FORMAT', `${file}: not a Keras weights file (expected a root attribute layer_names, found none)`, { file });
+  throw new VggkitError(
+    'WEIGHTS_FORMAT',
+    `${file}: not a Keras weights file (expected a root attribute layer_names, found none)`,
+    { file },
+  );
 }
 
 function stringsAttribute(group: H5Group, name: string, file: string, where: string): string[] {
   if (!(name in group.attrs)) {
-    throw new VggkitError('WEIGHTS_FORMAT', `${file}: ${where} has no ${name} attribute, so it is not in Keras weights layout`, { file });
+    throw new VggkitError(
+      'WEIGHTS_FORMAT',
+      `${file}: ${where} has no ${name} attribute, so it is not in Keras weights layout`,
+      { file },
+    );
   }
   const value = group.get_attribute(name, false);
   const list = Array.isArray(value) ? value : [value];
   // Keras writes these as fixed-length byte strings; padding bytes are not part of the name.
-  return list.map((item) => (item instanceof Uint8Array ? Buffer.from(item).toString('utf8') : String(item)).replace(/[\0 ]+$/, ''));
+  return list.map((item) =>
+    (item instanceof Uint8Array ? Buffer.from(item).toString('utf8') : String(item)).replace(
+      /[\0 ]+$/,
+      '',
+    ),
+  );
 }
 
-function readDataset(group: H5Group, name: string, expected: readonly number[], file: string, layer: string, role: string): Float32Tensor {
+function readDataset(
+  group: H5Group,
+  name: string,
+  expected: readonly number[],
+  file: string,
+  layer: string,
+  role: string,
+): Float32Tensor {
   const dataset = group.get(name);
   if (!isDataset(dataset)) {
-    throw new VggkitError('WEIGHTS_FORMAT', `${file}: layer ${layer}: weight_names lists ${name}, but the group has no such dataset`, { file });
+    throw new VggkitError(
+      'WEIGHTS_FORMAT',
+      `${file}: layer ${layer}: weight_names lists ${name}, but the group has no such dataset`,
+      { file },
+    );
   }
   const shape = dataset.shape ?? [];
   if (shape.length !== expected.length || shape.some((size, axis) => size !== expected[axis])) {
@@ -73,7 +118,11 @@ function readDataset(group: H5Group, name: string, expected: readonly number[], 
   const value = dataset.value;
   if (value instanceof Float32Array) return tensor(expected, value);
   if (value instanceof Float64Array) return tensor(expected, Float32Array.from(value));
-  throw new VggkitError('WEIGHTS_FORMAT', `${file}: layer ${layer} ${role} (${name}): expected float32 or float64 data, received ${dataset.dtype}`, { file });
+  throw new VggkitError(
+    'WEIGHTS_FORMAT',
+    `${file}: layer ${layer} ${role} (${name}): expected float32 or float64 data, received ${dataset.dtype}`,
+    { file },
+  );
 }
 
 function missingLayer(file: string, layer: LayerSpec, present: readonly string[]): VggkitError {
@@ -84,7 +133,11 @@ function missingLayer(file: string, layer: LayerSpec, present: readonly string[]
       { file },
     );
   }
-  return new VggkitError('WEIGHTS_MISSING_LAYER', `${file}: expected weights for layer ${layer.name}, found layers ${present.join(', ')}`, { file });
+  return new VggkitError(
+    'WEIGHTS_MISSING_LAYER',
+    `${file}: expected weights for layer ${layer.name}, found layers ${present.join(', ')}`,
+    { file },
+  );
 }
 
 export interface KerasLayerWeights {
@@ -101,12 +154,19 @@ const KERAS_VERSION = '2.15.0';
  * per layer a group whose weight_names (e.g. `fc1/kernel:0`) are the dataset paths inside it.
  * Layers without weights (input, pooling) are listed with empty weight_names, as Keras does.
  */
-export async function writeKerasWeights(file: string, layers: readonly KerasLayerWeights[]): Promise<void> {
+export async function writeKerasWeights(
+  file: string,
+  layers: readonly KerasLayerWeights[],
+): Promise<void> {
   const temp = `${file}.${randomBytes(6).toString('hex')}.tmp`;
   const h5 = await openH5(temp, 'w');
   let closed = false;
   try {
-    fixedStringsAttribute(h5, 'layer_names', layers.map((layer) => layer.name));
+    fixedStringsAttribute(
+      h5,
+      'layer_names',
+      layers.map((layer) => layer.name),
+    );
     h5.create_attribute('backend', 'tensorflow');
     h5.create_attribute('keras_version', KERAS_VERSION);
     for (const layer of layers) {
@@ -115,7 +175,12 @@ export async function writeKerasWeights(file: string, layers: readonly KerasLaye
       fixedStringsAttribute(group, 'weight_names', weightNames);
       layer.weights.forEach((weight, index) => {
         ensureParentGroups(group, weightNames[index] as string);
-        group.create_dataset({ name: weightNames[index] as string, data: weight.tensor.data, shape: [...weight.tensor.dims], dtype: '<f4' });
+        group.create_dataset({
+          name: weightNames[index] as string,
+          data: weight.tensor.data,
+          shape: [...weight.tensor.dims],
+          dtype: '<f4',
+        });
       });
     }
     h5.close();

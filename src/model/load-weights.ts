@@ -13,7 +13,12 @@
  * input size is the one the model is built at (VGG's conv base accepts any size >= 32).
  */
 import { resolve } from 'node:path';
-import { makeContract, type PreprocessContract, type PreprocessMode, type ResizeMode } from '../image/contract.js';
+import {
+  makeContract,
+  type PreprocessContract,
+  type PreprocessMode,
+  type ResizeMode,
+} from '../image/contract.js';
 import { invalidOption, UsageError, VggkitError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { vggLayers, type ArchName, type LayerSpec } from './architectures.js';
@@ -94,7 +99,9 @@ export async function loadWeights(options: LoadWeightsOptions): Promise<LoadedWe
 
   const entry = findWeights(arch, options.weights);
   if (includeTop && !entry.includesTop) {
-    const withTop = WEIGHTS.filter((row) => row.arch === arch && row.includesTop).map((row) => row.tag);
+    const withTop = WEIGHTS.filter((row) => row.arch === arch && row.includesTop).map(
+      (row) => row.tag,
+    );
     throw new VggkitError(
       'WEIGHTS_NO_TOP',
       `${arch} weights ${entry.tag} hold only the convolutional base (no top); drop includeTop, or use ${withTop.join(' or ')}`,
@@ -102,13 +109,22 @@ export async function loadWeights(options: LoadWeightsOptions): Promise<LoadedWe
     );
   }
   if (includeTop && options.classes !== undefined && options.classes !== entry.classes) {
-    throw invalidOption('classes', `${entry.classes} (the ${entry.tag} top's outputs)`, options.classes);
+    throw invalidOption(
+      'classes',
+      `${entry.classes} (the ${entry.tag} top's outputs)`,
+      options.classes,
+    );
   }
   const file = await ensureWeightsFile(entry, options);
   const layers = layersFor(arch, includeTop, inputSize, entry.classes);
   return {
     weights: await READERS[entry.layout].read(file, layers),
-    contract: makeContract({ mode: entry.contract.mode, inputSize, resize: entry.contract.resize, interpolation: entry.contract.interpolation }),
+    contract: makeContract({
+      mode: entry.contract.mode,
+      inputSize,
+      resize: entry.contract.resize,
+      interpolation: entry.contract.interpolation,
+    }),
     includesTop: includeTop,
     source: `${arch}.${entry.tag} (${entry.url})`,
   };
@@ -120,12 +136,21 @@ function localLayout(weights: string): WeightsLayout | undefined {
   const match = EXTENSIONS.find(([extension]) => lower.endsWith(extension));
   if (match !== undefined) return match[1];
   if (/[\\/]/.test(weights) || /\.[a-z0-9]+$/i.test(weights)) {
-    throw invalidOption('--weights', `a tag, 'none', or a file ending in ${EXTENSIONS.map(([extension]) => extension).join(', ')}`, weights);
+    throw invalidOption(
+      '--weights',
+      `a tag, 'none', or a file ending in ${EXTENSIONS.map(([extension]) => extension).join(', ')}`,
+      weights,
+    );
   }
   return undefined;
 }
 
-function layersFor(arch: ArchName, includeTop: boolean, inputSize: readonly [number, number], classes: number): LayerSpec[] {
+function layersFor(
+  arch: ArchName,
+  includeTop: boolean,
+  inputSize: readonly [number, number],
+  classes: number,
+): LayerSpec[] {
   try {
     return vggLayers({ arch, includeTop, inputSize, pooling: 'none', classes });
   } catch (error) {

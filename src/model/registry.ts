@@ -33,7 +33,12 @@ export interface WeightsEntry {
 const KERAS_FOLDER = 'https://storage.googleapis.com/tensorflow/keras-applications/vgg16';
 // Keras ported these from the Oxford VGG release (Creative Commons Attribution).
 const KERAS_LICENSE = 'CC-BY-4.0 (Oxford VGG weights, ported by Keras)';
-const kerasContract = makeContract({ mode: 'caffe', inputSize: 224, resize: 'stretch', interpolation: 'bilinear' });
+const kerasContract = makeContract({
+  mode: 'caffe',
+  inputSize: 224,
+  resize: 'stretch',
+  interpolation: 'bilinear',
+});
 
 export const WEIGHTS: readonly WeightsEntry[] = [
   {
@@ -68,12 +73,20 @@ export const WEIGHTS: readonly WeightsEntry[] = [
     tag: 'tv_in1k',
     arch: 'vgg16',
     url: 'https://huggingface.co/timm/vgg16.tv_in1k/resolve/3394518cba29aee1ea82a49d971be90d2dd1dab7/model.safetensors',
-    checksum: { algorithm: 'sha256', hex: '57b026918159a6bf9faf8405c3a551903768e7138989d9c6224a14227203fad8' },
+    checksum: {
+      algorithm: 'sha256',
+      hex: '57b026918159a6bf9faf8405c3a551903768e7138989d9c6224a14227203fad8',
+    },
     fileName: 'vgg16.tv_in1k.safetensors',
     layout: 'torchvision-safetensors',
     includesTop: true,
     // torchvision: Resize(256) + CenterCrop(224), bilinear (timm crop_pct 0.875).
-    contract: makeContract({ mode: 'torch', inputSize: 224, resize: 'center-crop', interpolation: 'bilinear' }),
+    contract: makeContract({
+      mode: 'torch',
+      inputSize: 224,
+      resize: 'center-crop',
+      interpolation: 'bilinear',
+    }),
     classes: 1000,
     license: 'BSD-3-Clause (torchvision)',
   },

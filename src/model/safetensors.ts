@@ -36,7 +36,11 @@ export class SafetensorsFile {
     try {
       handle = await open(path, 'r');
     } catch (error) {
-      throw new VggkitError('WEIGHTS_NOT_FOUND', `${path}: cannot open weights file (${(error as Error).message})`, { file: path, cause: error });
+      throw new VggkitError(
+        'WEIGHTS_NOT_FOUND',
+        `${path}: cannot open weights file (${(error as Error).message})`,
+        { file: path, cause: error },
+      );
     }
     try {
       return new SafetensorsFile(path, handle, await readHeader(path, handle));
@@ -53,15 +57,25 @@ export class SafetensorsFile {
   /** The tensor as float32 (F16, BF16 and F64 converted). */
   async read(name: string): Promise<Float32Tensor> {
     const entry = this.entries.get(name);
-    if (entry === undefined) throw new VggkitError('WEIGHTS_FORMAT', `${this.path}: no tensor named ${name}`, { file: this.path });
+    if (entry === undefined)
+      throw new VggkitError('WEIGHTS_FORMAT', `${this.path}: no tensor named ${name}`, {
+        file: this.path,
+      });
     const raw = new Uint8Array(entry.end - entry.begin);
     const { bytesRead } = await this.handle.read(raw, 0, raw.length, entry.begin);
-    if (bytesRead !== raw.length) throw corrupt(this.path, `tensor ${name}: expected ${raw.length} bytes, received ${bytesRead}`);
+    if (bytesRead !== raw.length)
+      throw corrupt(
+        this.path,
+        `tensor ${name}: expected ${raw.length} bytes, received ${bytesRead}`,
+      );
     return tensor(entry.shape, toFloat32(raw, entry.dtype));
   }
 }
 
-async function readHeader(path: string, handle: FileHandle): Promise<Map<string, SafetensorsEntry>> {
+async function readHeader(
+  path: string,
+  handle: FileHandle,
+): Promise<Map<string, SafetensorsEntry>> {
   const size = (await handle.stat()).size;
   if (size < 8) throw corrupt(path, `expected at least 8 bytes (header length), received ${size}`);
   const prefix = Buffer.alloc(8);
@@ -78,7 +92,8 @@ async function readHeader(path: string, handle: FileHandle): Promise<Map<string,
   } catch (error) {
     throw corrupt(path, `header is not valid JSON (${(error as Error).message})`);
   }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw corrupt(path, 'header is not a JSON object');
+  if (typeof header !== 'object' || header === null || Array.isArray(header))
+    throw corrupt(path, 'header is not a JSON object');
   const dataStart = 8 + headerBytes;
   const entries = new Map<string, SafetensorsEntry>();
   for (const [name, value] of Object.entries(header)) {
@@ -88,22 +103,48 @@ async function readHeader(path: string, handle: FileHandle): Promise<Map<string,
   return entries;
 }
 
-function parseEntry(path: string, name: string, value: unknown, dataStart: number, size: number): SafetensorsEntry {
+function parseEntry(
+  path: string,
+  name: string,
+  value: unknown,
+  dataStart: number,
+  size: number,
+): SafetensorsEntry {
   const bad = (what: string): VggkitError => corrupt(path, `tensor ${name}: ${what}`);
   if (typeof value !== 'object' || value === null) throw bad('header entry is not an object');
   const { dtype, shape, data_offsets: offsets } = value as Record<string, unknown>;
   if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
-    throw new VggkitError('WEIGHTS_FORMAT', `${path}: tensor ${name}: expected dtype F32, F16, BF16 or F64, received ${String(dtype)}`, { file: path });
+    throw new VggkitError(
+      'WEIGHTS_FORMAT',
+      `${path}: tensor ${name}: expected dtype F32, F16, BF16 or F64, received ${String(dtype)}`,
+      { file: path },
+    );
   }
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`invalid shape ${JSON.stringify(shape)}`);
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw bad(`invalid shape ${JSON.stringify(shape)}`);
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)
+  ) {
     throw bad(`invalid data_offsets ${JSON.stringify(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   const expectedBytes = sizeOf(shape as number[]) * DTYPE_BYTES[dtype as Dtype];
-  if (end - begin !== expectedBytes) throw bad(`shape [${shape.join(', ')}] ${dtype} needs ${expectedBytes} bytes, data_offsets give ${end - begin}`);
-  if (dataStart + end > size) throw bad(`data ends at byte ${dataStart + end}, but the file has only ${size} bytes (truncated)`);
-  return { dtype: dtype as Dtype, shape: shape as number[], begin: dataStart + begin, end: dataStart + end };
+  if (end - begin !== expectedBytes)
+    throw bad(
+      `shape [${shape.join(', ')}] ${dtype} needs ${expectedBytes} bytes, data_offsets give ${end - begin}`,
+    );
+  if (dataStart + end > size)
+    throw bad(
+      `data ends at byte ${dataStart + end}, but the file has only ${size} bytes (truncated)`,
+    );
+  return {
+    dtype: dtype as Dtype,
+    shape: shape as number[],
+    begin: dataStart + begin,
+    end: dataStart + end,
+  };
 }
 
 const LITTLE_ENDIAN_HOST = endianness() === 'LE';
@@ -111,7 +152,8 @@ const LITTLE_ENDIAN_HOST = endianness() === 'LE';
 function toFloat32(raw: Uint8Array, dtype: Dtype): Float32Array {
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   const n = raw.byteLength / DTYPE_BYTES[dtype];
-  if (dtype === 'F32' && LITTLE_ENDIAN_HOST && raw.byteOffset === 0) return new Float32Array(raw.buffer, 0, n);
+  if (dtype === 'F32' && LITTLE_ENDIAN_HOST && raw.byteOffset === 0)
+    return new Float32Array(raw.buffer, 0, n);
   const out = new Float32Array(n);
   switch (dtype) {
     case 'F32':
@@ -143,5 +185,9 @@ function halfToFloat(bits: number): number {
 }
 
 export function corrupt(path: string, what: string): VggkitError {
-  return new VggkitError('WEIGHTS_CORRUPT', `${path}: ${what}; the file is damaged or truncated, download or save it again`, { file: path });
+  return new VggkitError(
+    'WEIGHTS_CORRUPT',
+    `${path}: ${what}; the file is damaged or truncated, download or save it again`,
+    { file: path },
+  );
 }

@@ -31,19 +31,29 @@ interface Source {
   readonly flattenedFrom?: readonly number[];
 }
 
-export async function readTorchvisionWeights(file: string, layers: readonly LayerSpec[]): Promise<WeightMap> {
+export async function readTorchvisionWeights(
+  file: string,
+  layers: readonly LayerSpec[],
+): Promise<WeightMap> {
   const sources = torchvisionSources(file, layers);
   const st = await SafetensorsFile.open(file);
   try {
     const weights: WeightMap = new Map();
     for (const source of sources) {
       const { layer } = source;
-      const module = source.modules.find((name) => st.entries.has(`${name}.weight`) && st.entries.has(`${name}.bias`));
+      const module = source.modules.find(
+        (name) => st.entries.has(`${name}.weight`) && st.entries.has(`${name}.bias`),
+      );
       if (module === undefined) throw missing(file, source);
       const weight = await st.read(`${module}.weight`);
       const bias = await st.read(`${module}.bias`);
       checkShape(file, `${module}.bias`, layer, bias.dims, [layer.biasShape as readonly number[]]);
-      weights.set(kernelKey(layer.name), layer.kind === 'conv' ? convKernel(file, module, layer, weight) : denseKernel(file, module, source, weight));
+      weights.set(
+        kernelKey(layer.name),
+        layer.kind === 'conv'
+          ? convKernel(file, module, layer, weight)
+          : denseKernel(file, module, source, weight),
+      );
       weights.set(biasKey(layer.name), tensor(layer.biasShape as readonly number[], bias.data));
     }
     return weights;
@@ -59,7 +69,8 @@ function torchvisionSources(file: string, layers: readonly LayerSpec[]): Source[
   let spatial: readonly number[] = [];
   let flattened: readonly number[] | undefined;
   for (const layer of layers) {
-    if (layer.kind === 'input' || layer.kind === 'conv' || layer.kind === 'pool') spatial = layer.outputShape;
+    if (layer.kind === 'input' || layer.kind === 'conv' || layer.kind === 'pool')
+      spatial = layer.outputShape;
     if (layer.kind === 'flatten') flattened = spatial;
     if (layer.kind === 'conv') {
       sources.push({ layer, modules: [`features.${featureIndex}`] });
@@ -69,9 +80,15 @@ function torchvisionSources(file: string, layers: readonly LayerSpec[]): Source[
     } else if (layer.kind === 'dense') {
       const modules = CLASSIFIER_NAMES[denseIndex++];
       if (modules === undefined) {
-        throw new VggkitError('WEIGHTS_FORMAT', `${file}: torchvision VGG has 3 classifier layers, the model asks for a dense layer ${layer.name} beyond them`, { file });
+        throw new VggkitError(
+          'WEIGHTS_FORMAT',
+          `${file}: torchvision VGG has 3 classifier layers, the model asks for a dense layer ${layer.name} beyond them`,
+          { file },
+        );
       }
-      sources.push(flattened === undefined ? { layer, modules } : { layer, modules, flattenedFrom: flattened });
+      sources.push(
+        flattened === undefined ? { layer, modules } : { layer, modules, flattenedFrom: flattened },
+      );
       flattened = undefined;
     }
   }
@@ -79,28 +96,47 @@ function torchvisionSources(file: string, layers: readonly LayerSpec[]): Source[
 }
 
 /** OIHW -> HWIO. */
-function convKernel(file: string, module: string, layer: LayerSpec, weight: Float32Tensor): Float32Tensor {
+function convKernel(
+  file: string,
+  module: string,
+  layer: LayerSpec,
+  weight: Float32Tensor,
+): Float32Tensor {
   const [kh, kw, cin, cout] = layer.kernelShape as [number, number, number, number];
   checkShape(file, `${module}.weight`, layer, weight.dims, [[cout, cin, kh, kw]]);
   const out = new Float32Array(weight.data.length);
   for (let o = 0; o < cout; o++)
     for (let i = 0; i < cin; i++)
       for (let h = 0; h < kh; h++)
-        for (let w = 0; w < kw; w++) out[((h * kw + w) * cin + i) * cout + o] = weight.data[((o * cin + i) * kh + h) * kw + w] as number;
+        for (let w = 0; w < kw; w++)
+          out[((h * kw + w) * cin + i) * cout + o] = weight.data[
+            ((o * cin + i) * kh + h) * kw + w
+          ] as number;
   return tensor([kh, kw, cin, cout], out);
 }
 
 /** [out, in] -> [in, out], with the inputs of the first dense layer reordered CHW -> HWC. */
-function denseKernel(file: string, module: string, source: Source, weight: Float32Tensor): Float32Tensor {
+function denseKernel(
+  file: string,
+  module: string,
+  source: Source,
+  weight: Float32Tensor,
+): Float32Tensor {
   const { layer, flattenedFrom } = source;
   const [nIn, nOut] = layer.kernelShape as [number, number];
-  const accepted: number[][] = [[nOut, nIn], [nOut, nIn, 1, 1]];
+  const accepted: number[][] = [
+    [nOut, nIn],
+    [nOut, nIn, 1, 1],
+  ];
   if (flattenedFrom !== undefined) {
     const [h, w, c] = flattenedFrom as [number, number, number];
     accepted.push([nOut, c, h, w]);
   }
   checkShape(file, `${module}.weight`, layer, weight.dims, accepted);
-  const rowOf = flattenedFrom === undefined ? (k: number) => k : hwcToChw(flattenedFrom as [number, number, number]);
+  const rowOf =
+    flattenedFrom === undefined
+      ? (k: number) => k
+      : hwcToChw(flattenedFrom as [number, number, number]);
   const out = new Float32Array(weight.data.length);
   for (let k = 0; k < nIn; k++) {
     const src = rowOf(k);
@@ -119,16 +155,40 @@ function hwcToChw([height, width, channels]: [number, number, number]): (k: numb
   };
 }
 
-function checkShape(file: string, name: string, layer: LayerSpec, actual: readonly number[], accepted: readonly (readonly number[])[]): void {
-  if (accepted.some((shape) => shape.length === actual.length && shape.every((size, axis) => size === actual[axis]))) return;
+function checkShape(
+  file: string,
+  name: string,
+  layer: LayerSpec,
+  actual: readonly number[],
+  accepted: readonly (readonly number[])[],
+): void {
+  if (
+    accepted.some(
+      (shape) =>
+        shape.length === actual.length && shape.every((size, axis) => size === actual[axis]),
+    )
+  )
+    return;
   const expected = accepted.map((shape) => `[${shape.join(', ')}]`).join(' or ');
-  throw new VggkitError('WEIGHTS_SHAPE', `${file}: tensor ${name} (layer ${layer.name}): expected shape ${expected}, received [${actual.join(', ')}]`, { file });
+  throw new VggkitError(
+    'WEIGHTS_SHAPE',
+    `${file}: tensor ${name} (layer ${layer.name}): expected shape ${expected}, received [${actual.join(', ')}]`,
+    { file },
+  );
 }
 
 function missing(file: string, source: Source): VggkitError {
   const names = source.modules.map((module) => `${module}.weight/.bias`).join(' or ');
   if (source.layer.kind === 'dense') {
-    return new VggkitError('WEIGHTS_NO_TOP', `${file}: has no ${names} for ${source.layer.name}: it holds only the convolutional base (no top); load it without includeTop`, { file });
+    return new VggkitError(
+      'WEIGHTS_NO_TOP',
+      `${file}: has no ${names} for ${source.layer.name}: it holds only the convolutional base (no top); load it without includeTop`,
+      { file },
+    );
   }
-  return new VggkitError('WEIGHTS_MISSING_LAYER', `${file}: expected tensors ${names} for layer ${source.layer.name}, found none`, { file });
+  return new VggkitError(
+    'WEIGHTS_MISSING_LAYER',
+    `${file}: expected tensors ${names} for layer ${source.layer.name}, found none`,
+    { file },
+  );
 }

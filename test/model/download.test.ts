@@ -6,7 +6,11 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { ensureWeightsFile, weightsPath, type DownloadableWeights } from '../../src/model/download.js';
+import {
+  ensureWeightsFile,
+  weightsPath,
+  type DownloadableWeights,
+} from '../../src/model/download.js';
 import { VggkitError } from '../../src/util/errors.js';
 
 const payload = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7 + 3) % 256));
@@ -46,7 +50,12 @@ beforeEach(async () => {
 });
 
 function entry(overrides: Partial<DownloadableWeights> = {}): DownloadableWeights {
-  return { url: `${base}/weights.bin`, checksum: { algorithm: 'sha256', hex: sha256 }, fileName: 'w.bin', ...overrides };
+  return {
+    url: `${base}/weights.bin`,
+    checksum: { algorithm: 'sha256', hex: sha256 },
+    fileName: 'w.bin',
+    ...overrides,
+  };
 }
 
 async function rejectsWith(promise: Promise<unknown>, code: string): Promise<VggkitError> {
@@ -62,7 +71,10 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<Vgg
 describe('ensureWeightsFile', () => {
   test('downloads, verifies and reports progress up to the full size', async () => {
     const progress: [number, number | undefined][] = [];
-    const path = await ensureWeightsFile(entry(), { cacheDir, onProgress: (r, t) => progress.push([r, t]) });
+    const path = await ensureWeightsFile(entry(), {
+      cacheDir,
+      onProgress: (r, t) => progress.push([r, t]),
+    });
     assert.equal(path, join(cacheDir, 'weights', 'w.bin'));
     assert.deepEqual(await readFile(path), payload);
     assert.deepEqual(progress.at(-1), [payload.length, payload.length]);
@@ -70,7 +82,9 @@ describe('ensureWeightsFile', () => {
   });
 
   test('md5 checksums work too', async () => {
-    const path = await ensureWeightsFile(entry({ checksum: { algorithm: 'md5', hex: md5 } }), { cacheDir });
+    const path = await ensureWeightsFile(entry({ checksum: { algorithm: 'md5', hex: md5 } }), {
+      cacheDir,
+    });
     assert.deepEqual(await readFile(path), payload);
   });
 
@@ -93,32 +107,47 @@ describe('ensureWeightsFile', () => {
 
   test('a checksum mismatch names both digests and leaves nothing behind', async () => {
     const wrong = '0'.repeat(64);
-    const error = await rejectsWith(ensureWeightsFile(entry({ checksum: { algorithm: 'sha256', hex: wrong } }), { cacheDir }), 'CHECKSUM_MISMATCH');
+    const error = await rejectsWith(
+      ensureWeightsFile(entry({ checksum: { algorithm: 'sha256', hex: wrong } }), { cacheDir }),
+      'CHECKSUM_MISMATCH',
+    );
     assert.match(error.message, new RegExp(`expected ${wrong}, received ${sha256}`));
     assert.deepEqual(await readdir(join(cacheDir, 'weights')), []);
   });
 
   test('a connection cut mid-body is DOWNLOAD_FAILED and leaves no partial file', async () => {
-    const error = await rejectsWith(ensureWeightsFile(entry({ url: `${base}/cut` }), { cacheDir }), 'DOWNLOAD_FAILED');
+    const error = await rejectsWith(
+      ensureWeightsFile(entry({ url: `${base}/cut` }), { cacheDir }),
+      'DOWNLOAD_FAILED',
+    );
     assert.ok(error.message.includes(`${base}/cut`), error.message);
     assert.deepEqual(await readdir(join(cacheDir, 'weights')), []);
   });
 
   test('offline refuses the network and says where to put the file', async () => {
-    const error = await rejectsWith(ensureWeightsFile(entry(), { cacheDir, offline: true }), 'OFFLINE');
+    const error = await rejectsWith(
+      ensureWeightsFile(entry(), { cacheDir, offline: true }),
+      'OFFLINE',
+    );
     assert.equal(requests, 0);
     assert.ok(error.message.includes(`${base}/weights.bin`), error.message);
     assert.ok(error.message.includes(join(cacheDir, 'weights', 'w.bin')), error.message);
   });
 
   test('HTTP errors and unreachable hosts are DOWNLOAD_FAILED naming the URL', async () => {
-    const missing = await rejectsWith(ensureWeightsFile(entry({ url: `${base}/nope` }), { cacheDir }), 'DOWNLOAD_FAILED');
+    const missing = await rejectsWith(
+      ensureWeightsFile(entry({ url: `${base}/nope` }), { cacheDir }),
+      'DOWNLOAD_FAILED',
+    );
     assert.match(missing.message, /\/nope.*HTTP 404/);
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    const refused = await rejectsWith(ensureWeightsFile(entry({ url: `http://127.0.0.1:${port}/w` }), { cacheDir }), 'DOWNLOAD_FAILED');
+    const refused = await rejectsWith(
+      ensureWeightsFile(entry({ url: `http://127.0.0.1:${port}/w` }), { cacheDir }),
+      'DOWNLOAD_FAILED',
+    );
     assert.ok(refused.message.includes(`http://127.0.0.1:${port}/w`), refused.message);
     assert.deepEqual(await readdir(join(cacheDir, 'weights')), []);
   });

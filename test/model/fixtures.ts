@@ -20,19 +20,64 @@ export function filled(t: number, n: number): Float32Array {
 export function tinyLayers(includeTop: boolean): LayerSpec[] {
   const layers: LayerSpec[] = [
     { name: 'input_1', kind: 'input', outputShape: [8, 8, 3] },
-    { name: 'block1_conv1', kind: 'conv', outputShape: [8, 8, 4], kernelShape: [3, 3, 3, 4], biasShape: [4], activation: 'relu', block: 1 },
+    {
+      name: 'block1_conv1',
+      kind: 'conv',
+      outputShape: [8, 8, 4],
+      kernelShape: [3, 3, 3, 4],
+      biasShape: [4],
+      activation: 'relu',
+      block: 1,
+    },
     { name: 'block1_pool', kind: 'pool', outputShape: [4, 4, 4], block: 1 },
-    { name: 'block2_conv1', kind: 'conv', outputShape: [4, 4, 5], kernelShape: [3, 3, 4, 5], biasShape: [5], activation: 'relu', block: 2 },
-    { name: 'block2_conv2', kind: 'conv', outputShape: [4, 4, 6], kernelShape: [3, 3, 5, 6], biasShape: [6], activation: 'relu', block: 2 },
+    {
+      name: 'block2_conv1',
+      kind: 'conv',
+      outputShape: [4, 4, 5],
+      kernelShape: [3, 3, 4, 5],
+      biasShape: [5],
+      activation: 'relu',
+      block: 2,
+    },
+    {
+      name: 'block2_conv2',
+      kind: 'conv',
+      outputShape: [4, 4, 6],
+      kernelShape: [3, 3, 5, 6],
+      biasShape: [6],
+      activation: 'relu',
+      block: 2,
+    },
     { name: 'block2_pool', kind: 'pool', outputShape: [2, 3, 6], block: 2 },
   ];
   if (!includeTop) return layers;
   return [
     ...layers,
     { name: 'flatten', kind: 'flatten', outputShape: [36] },
-    { name: 'fc1', kind: 'dense', outputShape: [7], kernelShape: [36, 7], biasShape: [7], activation: 'relu' },
-    { name: 'fc2', kind: 'dense', outputShape: [5], kernelShape: [7, 5], biasShape: [5], activation: 'relu' },
-    { name: 'predictions', kind: 'dense', outputShape: [3], kernelShape: [5, 3], biasShape: [3], activation: 'softmax' },
+    {
+      name: 'fc1',
+      kind: 'dense',
+      outputShape: [7],
+      kernelShape: [36, 7],
+      biasShape: [7],
+      activation: 'relu',
+    },
+    {
+      name: 'fc2',
+      kind: 'dense',
+      outputShape: [5],
+      kernelShape: [7, 5],
+      biasShape: [5],
+      activation: 'relu',
+    },
+    {
+      name: 'predictions',
+      kind: 'dense',
+      outputShape: [3],
+      kernelShape: [5, 3],
+      biasShape: [3],
+      activation: 'softmax',
+    },
   ];
 }
 

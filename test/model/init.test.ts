@@ -23,9 +23,15 @@ describe('initWeights', () => {
       const kernel = weights.get(kernelKey(name));
       assert.ok(kernel, name);
       const values = [...kernel.data];
-      assert.ok(values.every((v) => Math.abs(v) <= limit), `${name} exceeds ±${limit}`);
+      assert.ok(
+        values.every((v) => Math.abs(v) <= limit),
+        `${name} exceeds ±${limit}`,
+      );
       // Uniform on [-limit, limit]: the extremes come close to the limit, the mean is near 0.
-      assert.ok(Math.max(...values.map(Math.abs)) > 0.8 * limit, `${name} never approaches ±${limit}`);
+      assert.ok(
+        Math.max(...values.map(Math.abs)) > 0.8 * limit,
+        `${name} never approaches ±${limit}`,
+      );
       const bias = weights.get(biasKey(name));
       assert.ok(bias && bias.data.every((v) => v === 0), `${name} bias is not zero`);
     }

@@ -21,7 +21,11 @@ after(() => rm(dir, { recursive: true, force: true }));
 type Layout = '2016' | 'tf2';
 
 /** Fixed-length byte strings, as h5py stores numpy `S` arrays in the published files. */
-function stringsAttr(target: { create_attribute: InstanceType<typeof h5wasm.Group>['create_attribute'] }, name: string, values: string[]): void {
+function stringsAttr(
+  target: { create_attribute: InstanceType<typeof h5wasm.Group>['create_attribute'] },
+  name: string,
+  values: string[],
+): void {
   const width = Math.max(1, ...values.map((value) => value.length));
   target.create_attribute(name, values, [values.length], `A${width}`);
 }
@@ -32,7 +36,11 @@ function stringsAttr(target: { create_attribute: InstanceType<typeof h5wasm.Grou
  */
 function writeKerasFile(path: string, layers: readonly LayerSpec[], layout: Layout): void {
   const file = new h5wasm.File(path, 'w');
-  stringsAttr(file, 'layer_names', layers.map((layer) => layer.name));
+  stringsAttr(
+    file,
+    'layer_names',
+    layers.map((layer) => layer.name),
+  );
   file.create_attribute('backend', 'tensorflow');
   file.create_attribute('keras_version', layout === '2016' ? '1.1.0' : '2.4.0');
   let t = 0;
@@ -43,19 +51,32 @@ function writeKerasFile(path: string, layers: readonly LayerSpec[], layout: Layo
       continue;
     }
     const names =
-      layout === '2016' ? [`${layer.name}_W_1:0`, `${layer.name}_b_1:0`] : [`${layer.name}/kernel:0`, `${layer.name}/bias:0`];
+      layout === '2016'
+        ? [`${layer.name}_W_1:0`, `${layer.name}_b_1:0`]
+        : [`${layer.name}/kernel:0`, `${layer.name}/bias:0`];
     if (layout === 'tf2') group.create_group(layer.name);
     stringsAttr(group, 'weight_names', names);
     // Bias first on disk: only weight_names says which dataset is the kernel.
-    group.create_dataset({ name: names[1] as string, data: filled(t + 1, layer.biasShape[0] as number), shape: [...layer.biasShape] });
+    group.create_dataset({
+      name: names[1] as string,
+      data: filled(t + 1, layer.biasShape[0] as number),
+      shape: [...layer.biasShape],
+    });
     const n = layer.kernelShape.reduce((a, b) => a * b, 1);
-    group.create_dataset({ name: names[0] as string, data: filled(t, n), shape: [...layer.kernelShape] });
+    group.create_dataset({
+      name: names[0] as string,
+      data: filled(t, n),
+      shape: [...layer.kernelShape],
+    });
     t += 2;
   }
   file.close();
 }
 
-function assertLoaded(weights: Map<string, { dims: readonly number[]; data: Float32Array }>, layers: readonly LayerSpec[]): void {
+function assertLoaded(
+  weights: Map<string, { dims: readonly number[]; data: Float32Array }>,
+  layers: readonly LayerSpec[],
+): void {
   weighted(layers).forEach((layer, k) => {
     const kernel = weights.get(kernelKey(layer.name));
     const bias = weights.get(biasKey(layer.name));
@@ -63,13 +84,19 @@ function assertLoaded(weights: Map<string, { dims: readonly number[]; data: Floa
     assert.deepEqual(kernel.dims, layer.kernelShape);
     assert.deepEqual(bias.dims, layer.biasShape);
     // Keras layouts are the canonical layout: element i of the file is element i in memory.
-    for (const i of [0, 1, kernel.data.length >> 1, kernel.data.length - 1]) assert.equal(kernel.data[i], valueAt(2 * k, i), `${layer.name} kernel[${i}]`);
-    for (let i = 0; i < bias.data.length; i++) assert.equal(bias.data[i], valueAt(2 * k + 1, i), `${layer.name} bias[${i}]`);
+    for (const i of [0, 1, kernel.data.length >> 1, kernel.data.length - 1])
+      assert.equal(kernel.data[i], valueAt(2 * k, i), `${layer.name} kernel[${i}]`);
+    for (let i = 0; i < bias.data.length; i++)
+      assert.equal(bias.data[i], valueAt(2 * k + 1, i), `${layer.name} bias[${i}]`);
   });
   assert.equal(weights.size, 2 * weighted(layers).length);
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  code: string,
+  pattern?: RegExp,
+): Promise<void> {
   const error = await promise.then(
     () => assert.fail(`expected a ${code} error`),
     (caught: unknown) => caught,
@@ -81,7 +108,13 @@ async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: Re
 
 describe('readKerasWeights', () => {
   test('reads the 2016 published layout (vgg11 conv base)', async () => {
-    const layers = vggLayers({ arch: 'vgg11', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 1000 });
+    const layers = vggLayers({
+      arch: 'vgg11',
+      includeTop: false,
+      inputSize: [32, 32],
+      pooling: 'none',
+      classes: 1000,
+    });
     const path = join(dir, 'vgg11-2016.h5');
     writeKerasFile(path, layers, '2016');
     assertLoaded(await readKerasWeights(path, layers), layers);
@@ -103,19 +136,33 @@ describe('readKerasWeights', () => {
   test('a notop file asked for the top is WEIGHTS_NO_TOP', async () => {
     const path = join(dir, 'tiny-notop.h5');
     writeKerasFile(path, tinyLayers(false), '2016');
-    await rejectsWith(readKerasWeights(path, tinyLayers(true)), 'WEIGHTS_NO_TOP', /tiny-notop\.h5: has no weights for fc1/);
+    await rejectsWith(
+      readKerasWeights(path, tinyLayers(true)),
+      'WEIGHTS_NO_TOP',
+      /tiny-notop\.h5: has no weights for fc1/,
+    );
   });
 
   test('a missing conv layer is named', async () => {
     const path = join(dir, 'tiny-missing.h5');
-    writeKerasFile(path, tinyLayers(false).filter((layer) => layer.name !== 'block2_conv2'), 'tf2');
-    await rejectsWith(readKerasWeights(path, tinyLayers(false)), 'WEIGHTS_MISSING_LAYER', /tiny-missing\.h5: expected weights for layer block2_conv2/);
+    writeKerasFile(
+      path,
+      tinyLayers(false).filter((layer) => layer.name !== 'block2_conv2'),
+      'tf2',
+    );
+    await rejectsWith(
+      readKerasWeights(path, tinyLayers(false)),
+      'WEIGHTS_MISSING_LAYER',
+      /tiny-missing\.h5: expected weights for layer block2_conv2/,
+    );
   });
 
   test('a shape mismatch names the file, layer, expected and received shapes', async () => {
     const path = join(dir, 'tiny-shape.h5');
     const wrong = tinyLayers(false).map((layer) =>
-      layer.name === 'block2_conv1' ? { ...layer, kernelShape: [3, 3, 4, 8], biasShape: [8] } : layer,
+      layer.name === 'block2_conv1'
+        ? { ...layer, kernelShape: [3, 3, 4, 8], biasShape: [8] }
+        : layer,
     );
     writeKerasFile(path, wrong, '2016');
     await rejectsWith(
@@ -131,17 +178,33 @@ describe('readKerasWeights', () => {
     const bytes = await readFile(good);
     const truncated = join(dir, 'truncated.h5');
     await writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
-    await rejectsWith(readKerasWeights(truncated, tinyLayers(true)), 'WEIGHTS_CORRUPT', /truncated\.h5: .*truncated/);
+    await rejectsWith(
+      readKerasWeights(truncated, tinyLayers(true)),
+      'WEIGHTS_CORRUPT',
+      /truncated\.h5: .*truncated/,
+    );
     const garbage = join(dir, 'garbage.h5');
     await writeFile(garbage, 'this is not HDF5 at all');
-    await rejectsWith(readKerasWeights(garbage, tinyLayers(true)), 'WEIGHTS_CORRUPT', /garbage\.h5/);
+    await rejectsWith(
+      readKerasWeights(garbage, tinyLayers(true)),
+      'WEIGHTS_CORRUPT',
+      /garbage\.h5/,
+    );
     const empty = join(dir, 'empty.h5');
     await writeFile(empty, '');
     await rejectsWith(readKerasWeights(empty, tinyLayers(true)), 'WEIGHTS_CORRUPT', /empty\.h5/);
     const plain = join(dir, 'plain.h5');
     new h5wasm.File(plain, 'w').close();
-    await rejectsWith(readKerasWeights(plain, tinyLayers(true)), 'WEIGHTS_FORMAT', /plain\.h5: not a Keras weights file/);
-    await rejectsWith(readKerasWeights(join(dir, 'absent.h5'), tinyLayers(true)), 'WEIGHTS_NOT_FOUND', /absent\.h5/);
+    await rejectsWith(
+      readKerasWeights(plain, tinyLayers(true)),
+      'WEIGHTS_FORMAT',
+      /plain\.h5: not a Keras weights file/,
+    );
+    await rejectsWith(
+      readKerasWeights(join(dir, 'absent.h5'), tinyLayers(true)),
+      'WEIGHTS_NOT_FOUND',
+      /absent\.h5/,
+    );
   });
 });
 
@@ -156,16 +219,34 @@ describe('writeKerasWeights', () => {
         layer.kernelShape === undefined || layer.biasShape === undefined
           ? []
           : [
-              { name: 'kernel', tensor: tensor(layer.kernelShape, filled(t++, layer.kernelShape.reduce((a, b) => a * b, 1))) },
-              { name: 'bias', tensor: tensor(layer.biasShape, filled(t++, layer.biasShape[0] as number)) },
+              {
+                name: 'kernel',
+                tensor: tensor(
+                  layer.kernelShape,
+                  filled(
+                    t++,
+                    layer.kernelShape.reduce((a, b) => a * b, 1),
+                  ),
+                ),
+              },
+              {
+                name: 'bias',
+                tensor: tensor(layer.biasShape, filled(t++, layer.biasShape[0] as number)),
+              },
             ],
     }));
     await writeKerasWeights(path, entries);
-    assert.deepEqual((await readdir(dir)).filter((name) => name.startsWith('written')), ['written.h5']);
+    assert.deepEqual(
+      (await readdir(dir)).filter((name) => name.startsWith('written')),
+      ['written.h5'],
+    );
 
     const file = new h5wasm.File(path, 'r');
     try {
-      assert.deepEqual(file.get_attribute('layer_names', false), layers.map((layer) => layer.name));
+      assert.deepEqual(
+        file.get_attribute('layer_names', false),
+        layers.map((layer) => layer.name),
+      );
       assert.equal(file.get_attribute('backend', false), 'tensorflow');
       assert.match(String(file.get_attribute('keras_version', false)), /^2\./);
       const fc1 = file.get('fc1') as InstanceType<typeof h5wasm.Group>;

@@ -9,24 +9,34 @@ describe('weights registry', () => {
     test(`${entry.arch}.${entry.tag} is a complete, consistent row`, () => {
       assert.ok(ARCH_NAMES.includes(entry.arch));
       assert.match(entry.url, /^https:\/\//);
-      assert.match(entry.checksum.hex, entry.checksum.algorithm === 'md5' ? /^[0-9a-f]{32}$/ : /^[0-9a-f]{64}$/);
-      assert.ok(entry.fileName.endsWith(entry.layout === 'keras-h5' ? '.h5' : '.safetensors'), entry.fileName);
+      assert.match(
+        entry.checksum.hex,
+        entry.checksum.algorithm === 'md5' ? /^[0-9a-f]{32}$/ : /^[0-9a-f]{64}$/,
+      );
+      assert.ok(
+        entry.fileName.endsWith(entry.layout === 'keras-h5' ? '.h5' : '.safetensors'),
+        entry.fileName,
+      );
       assert.doesNotMatch(entry.fileName, /[\\/]/);
       assert.deepEqual(entry.contract.inputSize, [224, 224]);
       assert.equal(entry.classes, 1000);
       assert.ok(entry.license.length > 0);
       // Keras ImageNet weights are caffe + plain resize; torchvision's are torch + center crop.
-      const expected = entry.layout === 'keras-h5' ? ['caffe', 'stretch'] : ['torch', 'center-crop'];
+      const expected =
+        entry.layout === 'keras-h5' ? ['caffe', 'stretch'] : ['torch', 'center-crop'];
       assert.deepEqual([entry.contract.mode, entry.contract.resize], expected);
       assert.equal(findWeights(entry.arch, entry.tag), entry);
     });
   }
 
-  test('tags are unique per architecture and the issue\'s Keras files are registered', () => {
+  test("tags are unique per architecture and the issue's Keras files are registered", () => {
     const keys = WEIGHTS.map((entry) => `${entry.arch}.${entry.tag}`);
     assert.equal(new Set(keys).size, keys.length);
     assert.equal(findWeights('vgg16', 'imagenet').checksum.hex, '6d6bbae143d832006294945121d1f1fc');
-    assert.equal(findWeights('vgg16', 'imagenet-top').checksum.hex, '64373286793e3c8b2b4e3219cbf3544b');
+    assert.equal(
+      findWeights('vgg16', 'imagenet-top').checksum.hex,
+      '64373286793e3c8b2b4e3219cbf3544b',
+    );
     assert.equal(findWeights('vgg16', 'imagenet').includesTop, false);
     assert.equal(findWeights('vgg16', 'imagenet-top').includesTop, true);
   });
@@ -40,6 +50,9 @@ describe('weights registry', () => {
         /imagenett/.test(error.message) &&
         /known tags: imagenet, imagenet-top, tv_in1k/.test(error.message),
     );
-    assert.throws(() => findWeights('vgg19', 'imagenet'), /no vgg19 weights tagged "imagenet" \(none are published/);
+    assert.throws(
+      () => findWeights('vgg19', 'imagenet'),
+      /no vgg19 weights tagged "imagenet" \(none are published/,
+    );
   });
 });

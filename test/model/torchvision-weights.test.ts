@@ -28,7 +28,11 @@ function safetensorsBytes(tensors: readonly RawTensor[]): Buffer {
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
   let offset = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
+    header[t.name] = {
+      dtype: t.dtype,
+      shape: t.shape,
+      data_offsets: [offset, offset + t.bytes.length],
+    };
     offset += t.bytes.length;
   }
   const json = Buffer.from(JSON.stringify(header));
@@ -50,9 +54,15 @@ const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b
  * classifier.{0,3,6} (or timm's names). Tensor t holds valueAt(t, i) at flat index i of its
  * torch layout (OIHW, [out, in]).
  */
-function torchvisionTensors(layers: readonly LayerSpec[], naming: 'torchvision' | 'timm' = 'torchvision'): RawTensor[] {
+function torchvisionTensors(
+  layers: readonly LayerSpec[],
+  naming: 'torchvision' | 'timm' = 'torchvision',
+): RawTensor[] {
   const tensors: RawTensor[] = [];
-  const dense = naming === 'torchvision' ? ['classifier.0', 'classifier.3', 'classifier.6'] : ['pre_logits.fc1', 'pre_logits.fc2', 'head.fc'];
+  const dense =
+    naming === 'torchvision'
+      ? ['classifier.0', 'classifier.3', 'classifier.6']
+      : ['pre_logits.fc1', 'pre_logits.fc2', 'head.fc'];
   let feature = 0;
   let t = 0;
   let d = 0;
@@ -76,9 +86,11 @@ function torchvisionTensors(layers: readonly LayerSpec[], naming: 'torchvision' 
       const [h, w, c] = previous;
       // timm stores fc1 as a conv over the C x H x W map and fc2 as a 1x1 conv.
       shape =
-        naming === 'timm' && d === 0 ? [nOut as number, c as number, h as number, w as number]
-        : naming === 'timm' && d === 1 ? [nOut as number, nIn as number, 1, 1]
-        : [nOut as number, nIn as number];
+        naming === 'timm' && d === 0
+          ? [nOut as number, c as number, h as number, w as number]
+          : naming === 'timm' && d === 1
+            ? [nOut as number, nIn as number, 1, 1]
+            : [nOut as number, nIn as number];
       d += 1;
     }
     tensors.push(f32(`${module}.weight`, shape, filled(t, count(shape))));
@@ -95,7 +107,11 @@ async function write(name: string, tensors: readonly RawTensor[]): Promise<strin
 }
 
 /** Every conv element: Keras HWIO [h][w][i][o] must hold torch OIHW [o][i][h][w]. */
-function assertConvs(weights: Map<string, { dims: readonly number[]; data: Float32Array }>, layers: readonly LayerSpec[], stride = 1): void {
+function assertConvs(
+  weights: Map<string, { dims: readonly number[]; data: Float32Array }>,
+  layers: readonly LayerSpec[],
+  stride = 1,
+): void {
   let t = 0;
   for (const layer of layers.filter((l) => l.kind === 'conv')) {
     const [kh, kw, cin, cout] = layer.kernelShape as [number, number, number, number];
@@ -107,9 +123,11 @@ function assertConvs(weights: Map<string, { dims: readonly number[]; data: Float
       for (let w = 0; w < kw; w++)
         for (let i = 0; i < cin; i += stride)
           for (let o = 0; o < cout; o += stride) {
-            const keras: number | undefined = kernel.data[h * kw * cin * cout + w * cin * cout + i * cout + o];
+            const keras: number | undefined =
+              kernel.data[h * kw * cin * cout + w * cin * cout + i * cout + o];
             const torch = valueAt(t, o * cin * kh * kw + i * kh * kw + h * kw + w);
-            if (keras !== torch) assert.fail(`${layer.name} [${h},${w},${i},${o}]: ${keras} != ${torch}`);
+            if (keras !== torch)
+              assert.fail(`${layer.name} [${h},${w},${i},${o}]: ${keras} != ${torch}`);
             checked++;
           }
     assert.ok(checked > 0);
@@ -118,7 +136,11 @@ function assertConvs(weights: Map<string, { dims: readonly number[]; data: Float
   }
 }
 
-async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<void> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  code: string,
+  pattern?: RegExp,
+): Promise<void> {
   const error = await promise.then(
     () => assert.fail(`expected a ${code} error`),
     (caught: unknown) => caught,
@@ -130,7 +152,13 @@ async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: Re
 
 describe('readTorchvisionWeights', () => {
   test('vgg11 conv base: features indices skip ReLU/MaxPool, OIHW -> HWIO', async () => {
-    const layers = vggLayers({ arch: 'vgg11', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 1000 });
+    const layers = vggLayers({
+      arch: 'vgg11',
+      includeTop: false,
+      inputSize: [32, 32],
+      pooling: 'none',
+      classes: 1000,
+    });
     const tensors = torchvisionTensors(layers);
     // vgg11 (config A): conv modules at 0, 3, 6, 8, 11, 13, 16, 18.
     assert.deepEqual(
@@ -144,7 +172,13 @@ describe('readTorchvisionWeights', () => {
 
   test('vgg16: conv layers come from features 0,2,5,7,10,12,14,17,19,21,24,26,28', async () => {
     // The reader only checks each tensor against its LayerSpec, so thin the channels to keep the file tiny.
-    const layers = vggLayers({ arch: 'vgg16', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 1000 }).map((layer) =>
+    const layers = vggLayers({
+      arch: 'vgg16',
+      includeTop: false,
+      inputSize: [32, 32],
+      pooling: 'none',
+      classes: 1000,
+    }).map((layer) =>
       layer.kind === 'conv' ? { ...layer, kernelShape: [3, 3, 2, 2], biasShape: [2] } : layer,
     );
     const indices = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28];
@@ -152,14 +186,20 @@ describe('readTorchvisionWeights', () => {
       f32(`features.${index}.weight`, [2, 2, 3, 3], filled(2 * k, 36)),
       f32(`features.${index}.bias`, [2], filled(2 * k + 1, 2)),
     ]);
-    const weights = await readTorchvisionWeights(await write('vgg16-thin.safetensors', tensors), layers);
+    const weights = await readTorchvisionWeights(
+      await write('vgg16-thin.safetensors', tensors),
+      layers,
+    );
     assertConvs(weights, layers);
   });
 
   for (const naming of ['torchvision', 'timm'] as const) {
     test(`with the top (${naming} names): dense transposed, fc1 inputs reordered CHW -> HWC`, async () => {
       const layers = tinyLayers(true);
-      const weights = await readTorchvisionWeights(await write(`tiny-${naming}.safetensors`, torchvisionTensors(layers, naming)), layers);
+      const weights = await readTorchvisionWeights(
+        await write(`tiny-${naming}.safetensors`, torchvisionTensors(layers, naming)),
+        layers,
+      );
       assertConvs(weights, layers);
       // fc1 is tensor 6 (after three convs); the feature map before Flatten is H=2, W=3, C=6.
       const [H, W, C, OUT] = [2, 3, 6, 7];
@@ -171,12 +211,19 @@ describe('readTorchvisionWeights', () => {
             for (let o = 0; o < OUT; o++) {
               const kerasRow = h * W * C + w * C + c;
               const torchColumn = c * H * W + h * W + w;
-              assert.equal(fc1?.data[kerasRow * OUT + o], valueAt(6, o * H * W * C + torchColumn), `fc1 h${h} w${w} c${c} o${o}`);
+              assert.equal(
+                fc1?.data[kerasRow * OUT + o],
+                valueAt(6, o * H * W * C + torchColumn),
+                `fc1 h${h} w${w} c${c} o${o}`,
+              );
             }
       const fc2 = weights.get(kernelKey('fc2'));
       const predictions = weights.get(kernelKey('predictions'));
-      for (let i = 0; i < 7; i++) for (let o = 0; o < 5; o++) assert.equal(fc2?.data[i * 5 + o], valueAt(8, o * 7 + i));
-      for (let i = 0; i < 5; i++) for (let o = 0; o < 3; o++) assert.equal(predictions?.data[i * 3 + o], valueAt(10, o * 5 + i));
+      for (let i = 0; i < 7; i++)
+        for (let o = 0; o < 5; o++) assert.equal(fc2?.data[i * 5 + o], valueAt(8, o * 7 + i));
+      for (let i = 0; i < 5; i++)
+        for (let o = 0; o < 3; o++)
+          assert.equal(predictions?.data[i * 3 + o], valueAt(10, o * 5 + i));
       assert.deepEqual([...(weights.get(biasKey('predictions'))?.data ?? [])], [...filled(11, 3)]);
     });
   }
@@ -184,14 +231,28 @@ describe('readTorchvisionWeights', () => {
   test('a with-top file read without the top yields the conv layers only', async () => {
     const path = await write('tiny-top.safetensors', torchvisionTensors(tinyLayers(true)));
     const weights = await readTorchvisionWeights(path, tinyLayers(false));
-    assert.deepEqual([...weights.keys()].sort(), ['block1_conv1', 'block2_conv1', 'block2_conv2'].flatMap((n) => [`${n}/bias`, `${n}/kernel`]));
+    assert.deepEqual(
+      [...weights.keys()].sort(),
+      ['block1_conv1', 'block2_conv1', 'block2_conv2'].flatMap((n) => [`${n}/bias`, `${n}/kernel`]),
+    );
   });
 
   test('missing tensors: conv named, classifier means no top', async () => {
     const notop = await write('tiny-notop.safetensors', torchvisionTensors(tinyLayers(false)));
-    await rejectsWith(readTorchvisionWeights(notop, tinyLayers(true)), 'WEIGHTS_NO_TOP', /tiny-notop\.safetensors: has no classifier\.0/);
-    const partial = await write('tiny-partial.safetensors', torchvisionTensors(tinyLayers(false)).filter((t) => !t.name.startsWith('features.5.')));
-    await rejectsWith(readTorchvisionWeights(partial, tinyLayers(false)), 'WEIGHTS_MISSING_LAYER', /features\.5\.weight\/\.bias for layer block2_conv2/);
+    await rejectsWith(
+      readTorchvisionWeights(notop, tinyLayers(true)),
+      'WEIGHTS_NO_TOP',
+      /tiny-notop\.safetensors: has no classifier\.0/,
+    );
+    const partial = await write(
+      'tiny-partial.safetensors',
+      torchvisionTensors(tinyLayers(false)).filter((t) => !t.name.startsWith('features.5.')),
+    );
+    await rejectsWith(
+      readTorchvisionWeights(partial, tinyLayers(false)),
+      'WEIGHTS_MISSING_LAYER',
+      /features\.5\.weight\/\.bias for layer block2_conv2/,
+    );
   });
 
   test('a shape mismatch names the file, tensor, layer and both shapes', async () => {
@@ -223,7 +284,10 @@ describe('SafetensorsFile', () => {
     try {
       const h = await st.read('h');
       assert.deepEqual(h.dims, [2, 3]);
-      assert.deepEqual([...h.data], [1, -2, Math.fround(0.333251953125), Math.fround(2 ** -24), Infinity, -0]);
+      assert.deepEqual(
+        [...h.data],
+        [1, -2, Math.fround(0.333251953125), Math.fround(2 ** -24), Infinity, -0],
+      );
       assert.deepEqual([...(await st.read('b')).data], [1, -3, 3.140625]);
     } finally {
       await st.close();
@@ -234,17 +298,36 @@ describe('SafetensorsFile', () => {
     const bytes = safetensorsBytes(torchvisionTensors(tinyLayers(false)));
     const truncated = join(dir, 'truncated.safetensors');
     await writeFile(truncated, bytes.subarray(0, bytes.length - 10));
-    await rejectsWith(readTorchvisionWeights(truncated, tinyLayers(false)), 'WEIGHTS_CORRUPT', /truncated\.safetensors: tensor features\.5\.bias: .*truncated/);
+    await rejectsWith(
+      readTorchvisionWeights(truncated, tinyLayers(false)),
+      'WEIGHTS_CORRUPT',
+      /truncated\.safetensors: tensor features\.5\.bias: .*truncated/,
+    );
     const huge = join(dir, 'huge.safetensors');
     const prefix = Buffer.alloc(8);
     prefix.writeBigUInt64LE(1n << 40n);
     await writeFile(huge, Buffer.concat([prefix, Buffer.from('{}')]));
-    await rejectsWith(readTorchvisionWeights(huge, tinyLayers(false)), 'WEIGHTS_CORRUPT', /huge\.safetensors: header length/);
+    await rejectsWith(
+      readTorchvisionWeights(huge, tinyLayers(false)),
+      'WEIGHTS_CORRUPT',
+      /huge\.safetensors: header length/,
+    );
     const json = join(dir, 'json.safetensors');
-    await writeFile(json, Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a":')]));
-    await rejectsWith(readTorchvisionWeights(json, tinyLayers(false)), 'WEIGHTS_CORRUPT', /json\.safetensors: header is not valid JSON/);
+    await writeFile(
+      json,
+      Buffer.concat([Buffer.from([5, 0, 0, 0, 0, 0, 0, 0]), Buffer.from('{"a":')]),
+    );
+    await rejectsWith(
+      readTorchvisionWeights(json, tinyLayers(false)),
+      'WEIGHTS_CORRUPT',
+      /json\.safetensors: header is not valid JSON/,
+    );
     const tiny = join(dir, 'short.safetensors');
     await writeFile(tiny, Buffer.from([1, 2, 3]));
-    await rejectsWith(readTorchvisionWeights(tiny, tinyLayers(false)), 'WEIGHTS_CORRUPT', /short\.safetensors/);
+    await rejectsWith(
+      readTorchvisionWeights(tiny, tinyLayers(false)),
+      'WEIGHTS_CORRUPT',
+      /short\.safetensors/,
+    );
   });
 });
