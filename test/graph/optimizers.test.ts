@@ -65,9 +65,9 @@ async function runSteps(spec: OptimizerSpec, params: Float64Array[], gradsPerSte
   });
   g.output(step, 'step_out');
   const session = await Session.create(g.serialize(), { threads: 1 });
-  let current = params.map((p) => Float32Array.from(p));
-  let state = SHAPES.map((shape) => slots.map(() => new Float32Array(shape.reduce((a, b) => a * b, 1))));
-  let stepCount = new Float32Array([0]);
+  let current: Float32Array[] = params.map((p) => Float32Array.from(p));
+  let state: Float32Array[][] = SHAPES.map((shape) => slots.map(() => new Float32Array(shape.reduce((a, b) => a * b, 1))));
+  let stepCount: Float32Array = new Float32Array([0]);
   for (const grads of gradsPerStep) {
     const feeds: Record<string, { dims: readonly number[]; data: Float32Array }> = { step: { dims: [], data: stepCount } };
     SHAPES.forEach((shape, i) => {
