@@ -1,0 +1,150 @@
+/**
+ * Progress for long work (feature extraction, training batches, evaluation): a cli-progress bar
+ * with count, rate and ETA on an interactive stderr; otherwise (stderr redirected, or `--json`
+ * output) a plain line now and then. Progress never goes to stdout, which belongs to results.
+ */
+import { SingleBar } from 'cli-progress';
+
+export interface ProgressOptions {
+  readonly label: string;
+  readonly total: number;
+  /** What is counted, for the rate: `img`, `batch` … */
+  readonly unit?: string;
+  /** Defaults to process.stderr; stdout is refused. */
+  readonly stream?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** `--json`: plain lines even on a terminal, so nothing but JSON reaches a pipe reading the output. */
+  readonly json?: boolean;
+  /** Minimum time between plain lines. */
+  readonly lineIntervalMs?: number;
+  /** Clock in milliseconds; injectable so tests do not depend on timing. */
+  readonly now?: () => number;
+}
+
+export interface Progress {
+  /** Sets the count done so far; `note` is shown after the numbers (e.g. `loss 0.412`). */
+  update(done: number, note?: string): void;
+  increment(by?: number, note?: string): void;
+  stop(): void;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+function formatRate(rate: number): string {
+  return rate >= 100 ? rate.toFixed(0) : rate >= 10 ? rate.toFixed(1) : rate.toFixed(2);
+}
+
+/** Count, rate and ETA measured from the first call, shared by both renderings. */
+class Meter {
+  private readonly start: number;
+  done = 0;
+
+  constructor(readonly total: number, private readonly now: () => number) {
+    this.start = now();
+  }
+
+  elapsedSeconds(): number {
+    return (this.now() - this.start) / 1000;
+  }
+
+  rate(): number {
+    const elapsed = this.elapsedSeconds();
+    return elapsed > 0 ? this.done / elapsed : 0;
+  }
+
+  etaSeconds(): number {
+    const rate = this.rate();
+    return rate > 0 ? (this.total - this.done) / rate : Number.NaN;
+  }
+}
+
+class PlainProgress implements Progress {
+  private readonly meter: Meter;
+  private lastLine = -Infinity;
+  private note = '';
+
+  constructor(private readonly options: Required<Pick<ProgressOptions, 'label' | 'total' | 'unit' | 'lineIntervalMs' | 'now'>> & { stream: NodeJS.WritableStream }) {
+    this.meter = new Meter(options.total, options.now);
+  }
+
+  update(done: number, note?: string): void {
+    this.meter.done = done;
+    if (note !== undefined) this.note = note;
+    const time = this.options.now();
+    if (time - this.lastLine >= this.options.lineIntervalMs) this.print(time);
+  }
+
+  increment(by = 1, note?: string): void {
+    this.update(this.meter.done + by, note);
+  }
+
+  stop(): void {
+    this.print(this.options.now(), `done in ${formatDuration(this.meter.elapsedSeconds())}`);
+  }
+
+  private print(time: number, tail?: string): void {
+    this.lastLine = time;
+    const { label, total, unit } = this.options;
+    const pct = total > 0 ? Math.floor((100 * this.meter.done) / total) : 100;
+    const parts = [
+      `${label}: ${this.meter.done}/${total} (${pct}%)`,
+      `${formatRate(this.meter.rate())} ${unit}/s`,
+      tail ?? `ETA ${formatDuration(this.meter.etaSeconds())}`,
+    ];
+    if (this.note !== '') parts.push(this.note);
+    this.options.stream.write(`${parts.join(', ')}\n`);
+  }
+}
+
+class BarProgress implements Progress {
+  private readonly bar: SingleBar;
+  private readonly meter: Meter;
+  private note = '';
+
+  constructor(options: { label: string; total: number; unit: string; stream: NodeJS.WritableStream; now: () => number }) {
+    this.meter = new Meter(options.total, options.now);
+    this.bar = new SingleBar({
+      stream: options.stream,
+      format: `${options.label} [{bar}] {value}/{total} | {rateText} ${options.unit}/s | ETA {etaText} {note}`,
+      hideCursor: true,
+      clearOnComplete: false,
+      etaBuffer: 50,
+    });
+    this.bar.start(options.total, 0, this.payload());
+  }
+
+  private payload(): Record<string, string> {
+    return { rateText: formatRate(this.meter.rate()), etaText: formatDuration(this.meter.etaSeconds()), note: this.note };
+  }
+
+  update(done: number, note?: string): void {
+    this.meter.done = done;
+    if (note !== undefined) this.note = note;
+    this.bar.update(done, this.payload());
+  }
+
+  increment(by = 1, note?: string): void {
+    this.update(this.meter.done + by, note);
+  }
+
+  stop(): void {
+    this.bar.update(this.meter.done, this.payload());
+    this.bar.stop();
+  }
+}
+
+export function createProgress(options: ProgressOptions): Progress {
+  const stream = options.stream ?? process.stderr;
+  if (stream === process.stdout) throw new Error('progress goes to stderr; stdout is reserved for results');
+  const unit = options.unit ?? 'it';
+  const now = options.now ?? ((): number => performance.now());
+  if (options.json === true || stream.isTTY !== true) {
+    return new PlainProgress({ label: options.label, total: options.total, unit, stream, lineIntervalMs: options.lineIntervalMs ?? 10_000, now });
+  }
+  return new BarProgress({ label: options.label, total: options.total, unit, stream, now });
+}

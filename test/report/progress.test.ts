@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { createProgress, formatDuration } from '../../src/report/progress.js';
+
+function capture(isTTY: boolean): { stream: PassThrough & { isTTY?: boolean; columns?: number }; text: () => string } {
+  const stream = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
+  if (isTTY) {
+    stream.isTTY = true;
+    stream.columns = 120;
+  }
+  const chunks: Buffer[] = [];
+  stream.on('data', (c: Buffer) => chunks.push(c));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
+}
+
+test('formatDuration', () => {
+  assert.deepEqual([0, 9.4, 59.6, 65, 3599, 3600 + 3 * 60 + 5, Number.NaN].map(formatDuration), ['0s', '9s', '1m00s', '1m05s', '59m59s', '1h03m', '?']);
+});
+
+test('not a TTY: occasional plain lines with count, rate and ETA, and a final line', () => {
+  const out = capture(false);
+  let clock = 0;
+  const progress = createProgress({ label: 'features', total: 100, unit: 'img', stream: out.stream, lineIntervalMs: 10_000, now: () => clock });
+  clock = 5_000;
+  progress.update(10); // first update always prints: 10 img in 5 s = 2 img/s, 90 left -> 45 s
+  clock = 8_000;
+  progress.update(16); // within 10 s of the last line: quiet
+  clock = 20_000;
+  progress.update(40, 'loss 0.5'); // 40 in 20 s = 2/s, 60 left -> 30 s
+  clock = 50_000;
+  progress.update(100);
+  progress.stop();
+  const lines = out.text().trimEnd().split('\n');
+  assert.deepEqual(lines, [
+    'features: 10/100 (10%), 2.00 img/s, ETA 45s',
+    'features: 40/100 (40%), 2.00 img/s, ETA 30s, loss 0.5',
+    'features: 100/100 (100%), 2.00 img/s, ETA 0s, loss 0.5',
+    'features: 100/100 (100%), 2.00 img/s, done in 50s, loss 0.5',
+  ]);
+});
+
+test('--json forces plain lines even on a TTY; stdout is refused', () => {
+  const out = capture(true);
+  let clock = 0;
+  const progress = createProgress({ label: 'train', total: 4, unit: 'batch', stream: out.stream, json: true, now: () => clock });
+  clock = 1000;
+  progress.increment();
+  progress.stop();
+  assert.match(out.text(), /^train: 1\/4 \(25%\), 1\.00 batch\/s, ETA 3s\n/);
+  assert.doesNotMatch(out.text(), /\x1b\[/, 'no terminal control sequences');
+  assert.throws(() => createProgress({ label: 'x', total: 1, stream: process.stdout }), /stdout is reserved/);
+});
+
+test('on a TTY a cli-progress bar shows the count, rate and ETA', () => {
+  const out = capture(true);
+  let clock = 0;
+  const progress = createProgress({ label: 'epoch 1/20', total: 10, unit: 'img', stream: out.stream, now: () => clock });
+  clock = 2000;
+  progress.update(4);
+  progress.stop();
+  assert.match(out.text(), /epoch 1\/20 \[.*\] 4\/10 \| 2\.00 img\/s \| ETA 3s/);
+});
