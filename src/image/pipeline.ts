@@ -3,8 +3,9 @@
  *
  *   decode.ts      openImage: stat + header checks (size, format, pixel limit) -> sharp pipeline
  *                  (autorotate, flatten alpha, sRGB); runPipeline: -> RgbImage (HWC uint8)
- *   resize.ts      planResize (pure sizes) + applyResize (appended to the same pipeline, so large
- *                  JPEGs shrink while loading)
+ *   resize.ts      planResize (pure sizes) + applyResize (downscaling, appended to the same
+ *                  pipeline so large JPEGs shrink while loading); upscaling in resample.ts (Pillow's
+ *                  algorithm on the decoded pixels, since libvips' upscale is corner-aligned)
  *   preprocess.ts  RgbImage -> CHW float32 written in place into a batch buffer
  *   pipeline.ts    (this file) composes them per file, per batch and as a stream
  *
@@ -19,7 +20,7 @@ import type { PreprocessContract } from './contract.js';
 import { openImage, runPipeline, type DecodeOptions, type RgbImage } from './decode.js';
 import { ImageError, type ImageErrorCode } from './errors.js';
 import { preprocess } from './preprocess.js';
-import { applyResize, planResize } from './resize.js';
+import { applyResize, applyResizeInMemory, planResize, upscales } from './resize.js';
 import { invalidOption } from '../util/errors.js';
 import { tensor, type Float32Tensor } from '../util/tensor.js';
 
@@ -52,6 +53,9 @@ export interface Batch {
 export async function loadImage(file: string, contract: PreprocessContract, options: DecodeOptions = {}): Promise<RgbImage> {
   const { info, pipeline } = await openImage(file, options);
   const plan = planResize(info.width, info.height, contract);
+  if (upscales(plan, info.width, info.height)) {
+    return applyResizeInMemory(await runPipeline(file, pipeline), plan, contract.interpolation, options.background);
+  }
   return runPipeline(file, applyResize(pipeline, plan, contract.interpolation, options.background));
 }
 

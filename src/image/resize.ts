@@ -1,23 +1,25 @@
 /**
- * The contract's resize modes as libvips operations. `planResize` is pure arithmetic (the sizes
- * torchvision and Keras would pick); `applyResize` appends the plan to a decode pipeline so that
- * libvips can use shrink-on-load for large JPEGs (decoding at 1/2, 1/4 or 1/8 scale directly).
+ * The contract's resize modes. `planResize` is pure arithmetic (the sizes torchvision and Keras
+ * would pick). Downscaling, the common case, runs in libvips: `applyResize` appends the plan to the
+ * decode pipeline so large JPEGs shrink while loading (decoded at 1/2, 1/4 or 1/8 scale).
+ * Upscaling runs Pillow's algorithm in TypeScript (resample.ts), because libvips' upscaling is
+ * aligned to the top-left corner rather than to pixel centres.
  *
- * Interpolation -> libvips kernel:
- * - bilinear -> `linear`. libvips reduces with a triangle filter widened by the reduction factor
- *   (an antialiased bilinear), the same definition as PIL's `Image.resize(BILINEAR)`, which Keras'
- *   `load_img` and torchvision's PIL path use. Against an independent implementation of PIL's
- *   algorithm (test/image/resize.test.ts) it agrees within 1-2 levels of 255 on smooth images when
- *   upscaling and when downscaling by non-integer factors; large integer-factor reductions go
- *   through a box pre-shrink (and JPEG shrink-on-load), which is what makes big images cheap and
- *   can differ by a few levels on sharp edges. TensorFlow's `tf.image.resize` (Keras
- *   `image_dataset_from_directory`) does not antialias, so on downscaling it differs from both.
+ * Interpolation -> libvips kernel (downscaling):
+ * - bilinear -> `linear`: a triangle filter widened by the reduction factor (antialiased), the same
+ *   definition as PIL's `Image.resize(BILINEAR)`, which Keras' `load_img` and torchvision's PIL
+ *   path use. libvips first box-shrinks by the integer part of the factor, then filters the rest,
+ *   so against an independent implementation of PIL (test/image/resize.test.ts) it agrees within
+ *   1 level on gradients and within a few levels on textured content. TensorFlow's
+ *   `tf.image.resize` (Keras `image_dataset_from_directory`) does not antialias, so when
+ *   downscaling it differs from both.
  * - nearest -> `nearest`, bicubic -> `cubic` (Catmull-Rom, as PIL's BICUBIC with a = -0.5),
  *   lanczos -> `lanczos3` (PIL's LANCZOS).
  */
 import sharp, { type KernelEnum, type Sharp } from 'sharp';
 import type { Interpolation, PreprocessContract, ResizeMode, Triple } from './contract.js';
 import { DEFAULT_BACKGROUND, type RgbImage } from './decode.js';
+import { cropRgb, padRgb, resampleRgb } from './resample.js';
 
 /** The part of a contract that decides geometry. */
 export type ResizeSpec = Pick<PreprocessContract, 'inputSize' | 'resize' | 'interpolation'>;
@@ -114,10 +116,25 @@ export function applyResize(pipeline: Sharp, plan: ResizePlan, interpolation: In
   return out;
 }
 
+/** True when either side grows: then the resample runs in TypeScript (see the top of this file). */
+export function upscales(plan: ResizePlan, srcWidth: number, srcHeight: number): boolean {
+  return plan.width > srcWidth || plan.height > srcHeight;
+}
+
+/** The plan on pixels already in memory, with Pillow's resampling. */
+export function applyResizeInMemory(image: RgbImage, plan: ResizePlan, interpolation: Interpolation, background: Triple = DEFAULT_BACKGROUND): RgbImage {
+  const same = plan.width === image.width && plan.height === image.height;
+  let out = same ? image : resampleRgb(image, plan.width, plan.height, interpolation);
+  if (plan.crop !== undefined) out = cropRgb(out, plan.crop);
+  if (plan.pad !== undefined) out = padRgb(out, plan.pad, background);
+  return out;
+}
+
 /** Resizes pixels already in memory (for callers that decoded once and need several sizes). */
 export async function resizeImage(image: RgbImage, spec: ResizeSpec, background: Triple = DEFAULT_BACKGROUND): Promise<RgbImage> {
-  const input = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
   const plan = planResize(image.width, image.height, spec);
+  if (upscales(plan, image.width, image.height)) return applyResizeInMemory(image, plan, spec.interpolation, background);
+  const input = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
   const { data, info } = await applyResize(input, plan, spec.interpolation, background).raw().toBuffer({ resolveWithObject: true });
   return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
 }
