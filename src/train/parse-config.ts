@@ -67,7 +67,9 @@ function stages(value: unknown, name: string): StageSpec[] {
     if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw invalidOption(name, 'stages as {name, epochs} objects', entry);
     rejectUnknownKeys(entry as Record<string, unknown>, ['name', 'epochs'], name);
     const { name: stageName, epochs } = entry as { name?: unknown; epochs?: unknown };
-    return { name: nonEmptyString(stageName, `${name}.name`), epochs: typeof epochs === 'number' ? epochs : Number.NaN };
+    const checkedName = nonEmptyString(stageName, `${name}.name`);
+    if (typeof epochs !== 'number') throw invalidOption(name, `a whole number of epochs > 0 for stage ${checkedName}`, epochs);
+    return { name: checkedName, epochs };
   });
   return validateStages(list, name);
 }

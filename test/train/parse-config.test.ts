@@ -53,6 +53,7 @@ test('bad values name the key, the expectation and what was received', () => {
   assert.throws(() => parseTrainConfig({ augment: ['flip', 'mixup'] }, 'c.json'), usage(/augment: expected one of flip, rotate, zoom, brightness, contrast, received "mixup"/));
   assert.throws(() => parseTrainConfig({ terminateOnNan: 'yes' }, 'c.json'), usage(/terminateOnNan: expected true or false, received "yes"/));
   assert.throws(() => parseTrainConfig({ stages: [{ name: 'head', epochs: 2, lr: 1 }] }, 'c.json'), usage(/stages: unknown key "lr"/));
+  assert.throws(() => parseTrainConfig({ stages: [{ name: 'head', epochs: '2' }] }, 'c.json'), usage(/c\.json: stages: expected a whole number of epochs > 0 for stage head, received "2"/));
 });
 
 test('parseStages: valid specs, downward order, positive whole epochs', () => {
