@@ -35,14 +35,27 @@ export const DEFAULT_AUGMENT_PARAMS: AugmentParams = {
 type Op = (image: RgbImage, rng: Random, params: AugmentParams) => RgbImage;
 
 const OPS: Readonly<Record<AugmentName, Op>> = {
-  flip: (image, rng, params) => (rng.next() < params.flipProbability ? flipHorizontal(image) : image),
-  rotate: (image, rng, params) => rotate(image, (rng.uniform(-params.maxRotation, params.maxRotation) * Math.PI) / 180, params.rotateFill),
+  flip: (image, rng, params) =>
+    rng.next() < params.flipProbability ? flipHorizontal(image) : image,
+  rotate: (image, rng, params) =>
+    rotate(
+      image,
+      (rng.uniform(-params.maxRotation, params.maxRotation) * Math.PI) / 180,
+      params.rotateFill,
+    ),
   zoom: (image, rng, params) => zoom(image, rng, params.zoomMinArea),
-  brightness: (image, rng, params) => brightness(image, rng.uniform(1 - params.brightness, 1 + params.brightness)),
-  contrast: (image, rng, params) => contrast(image, rng.uniform(1 - params.contrast, 1 + params.contrast)),
+  brightness: (image, rng, params) =>
+    brightness(image, rng.uniform(1 - params.brightness, 1 + params.brightness)),
+  contrast: (image, rng, params) =>
+    contrast(image, rng.uniform(1 - params.contrast, 1 + params.contrast)),
 };
 
-export function augmentImage(image: RgbImage, ops: readonly AugmentName[], rng: Random, params: Partial<AugmentParams> = {}): RgbImage {
+export function augmentImage(
+  image: RgbImage,
+  ops: readonly AugmentName[],
+  rng: Random,
+  params: Partial<AugmentParams> = {},
+): RgbImage {
   const full: AugmentParams = { ...DEFAULT_AUGMENT_PARAMS, ...params };
   let out = image;
   for (const op of ops) out = OPS[op](out, rng, full);
@@ -82,7 +95,8 @@ export function rotate(image: RgbImage, radians: number, fill: 'edge' | 'black')
       const sx = cx + cos * dx - sin * dy;
       const sy = cy + sin * dx + cos * dy;
       const o = (y * width + x) * 3;
-      if (fill === 'black' && (sx < -0.5 || sy < -0.5 || sx > width - 0.5 || sy > height - 0.5)) continue;
+      if (fill === 'black' && (sx < -0.5 || sy < -0.5 || sx > width - 0.5 || sy > height - 0.5))
+        continue;
       sampleBilinear(image, sx, sy, rgb);
       out[o] = rgb[0];
       out[o + 1] = rgb[1];
@@ -112,7 +126,8 @@ export function brightness(image: RgbImage, factor: number): RgbImage {
 export function contrast(image: RgbImage, factor: number): RgbImage {
   const { data } = image;
   let sum = 0;
-  for (let i = 0; i < data.length; i += 3) sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+  for (let i = 0; i < data.length; i += 3)
+    sum += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
   const mean = sum / (data.length / 3);
   const offset = (1 - factor) * mean;
   const out = new Uint8ClampedArray(data.length);
@@ -121,7 +136,13 @@ export function contrast(image: RgbImage, factor: number): RgbImage {
 }
 
 /** Bilinear resample of the window [left, left+w) x [top, top+h) (pixel-area coordinates) to full size. */
-function resampleWindow(image: RgbImage, left: number, top: number, w: number, h: number): RgbImage {
+function resampleWindow(
+  image: RgbImage,
+  left: number,
+  top: number,
+  w: number,
+  h: number,
+): RgbImage {
   const { width, height } = image;
   const out = new Uint8ClampedArray(width * height * 3);
   const sxScale = w / width;

@@ -93,7 +93,13 @@ export async function openImage(file: string, options: DecodeOptions = {}): Prom
   }
   // Into sRGB first, at the start of the pipeline: flattening a grey image would otherwise use only
   // the background's first component and leave it grey.
-  return { info, pipeline: pipeline.pipelineColourspace('srgb').flatten({ background: { r, g, b } }).toColourspace('srgb') };
+  return {
+    info,
+    pipeline: pipeline
+      .pipelineColourspace('srgb')
+      .flatten({ background: { r, g, b } })
+      .toColourspace('srgb'),
+  };
 }
 
 export async function decodeImage(file: string, options: DecodeOptions = {}): Promise<RgbImage> {
@@ -111,9 +117,17 @@ export async function runPipeline(file: string, pipeline: Sharp): Promise<RgbIma
   }
   const { data, info } = result;
   if (info.channels !== 3) {
-    throw new ImageError('CORRUPT', file, `expected 3 channels after conversion to sRGB, received ${info.channels}`);
+    throw new ImageError(
+      'CORRUPT',
+      file,
+      `expected 3 channels after conversion to sRGB, received ${info.channels}`,
+    );
   }
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+  };
 }
 
 async function readHeader(file: string): Promise<{ info: ImageInfo; pipeline: Sharp }> {
@@ -159,15 +173,26 @@ async function fileSize(file: string): Promise<number> {
   try {
     info = await stat(file);
   } catch (cause) {
-    throw new ImageError('UNREADABLE', file, `cannot read the file (${systemReason(cause)})`, cause);
+    throw new ImageError(
+      'UNREADABLE',
+      file,
+      `cannot read the file (${systemReason(cause)})`,
+      cause,
+    );
   }
-  if (info.isDirectory()) throw new ImageError('UNREADABLE', file, 'expected an image file, received a directory');
+  if (info.isDirectory())
+    throw new ImageError('UNREADABLE', file, 'expected an image file, received a directory');
   if (info.size === 0) throw new ImageError('EMPTY_FILE', file, 'the file is empty (0 bytes)');
   // Opening catches permission problems with the real reason instead of libvips' "missing".
   try {
     await (await open(file, 'r')).close();
   } catch (cause) {
-    throw new ImageError('UNREADABLE', file, `cannot read the file (${systemReason(cause)})`, cause);
+    throw new ImageError(
+      'UNREADABLE',
+      file,
+      `cannot read the file (${systemReason(cause)})`,
+      cause,
+    );
   }
   return info.size;
 }
@@ -182,7 +207,8 @@ function systemReason(cause: unknown): string {
 const JPEG_MAGIC = [0xff, 0xd8];
 const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47];
 const PNG_IEND = Buffer.from('IEND', 'latin1');
-const TRUNCATION_WORDS = /premature end|truncat|unexpected end|end of (file|stream|data)|short read|not enough data|out of data/i;
+const TRUNCATION_WORDS =
+  /premature end|truncat|unexpected end|end of (file|stream|data)|short read|not enough data|out of data/i;
 
 /**
  * libvips words its errors per loader; what the user needs is which of our codes applies. The
@@ -193,15 +219,27 @@ async function classifyFailure(file: string, cause: unknown): Promise<ImageError
   if (cause instanceof ImageError) return cause;
   const message = (cause instanceof Error ? cause.message : String(cause)).split('\n')[0] ?? '';
   if (/unsupported image format/i.test(message)) {
-    return new ImageError('NOT_AN_IMAGE', file, 'expected an image, received bytes in no format libvips can decode', cause);
+    return new ImageError(
+      'NOT_AN_IMAGE',
+      file,
+      'expected an image, received bytes in no format libvips can decode',
+      cause,
+    );
   }
-  if (/is missing/i.test(message)) return new ImageError('UNREADABLE', file, 'cannot read the file (no such file)', cause);
+  if (/is missing/i.test(message))
+    return new ImageError('UNREADABLE', file, 'cannot read the file (no such file)', cause);
   const { head, tail } = await fileEnds(file);
   const truncated =
     (startsWith(head, JPEG_MAGIC) && !endsWithJpegEoi(tail)) ||
     (startsWith(head, PNG_MAGIC) && tail.indexOf(PNG_IEND) < 0) ||
     TRUNCATION_WORDS.test(message);
-  if (truncated) return new ImageError('TRUNCATED', file, `the file ends before the image data does (${message})`, cause);
+  if (truncated)
+    return new ImageError(
+      'TRUNCATED',
+      file,
+      `the file ends before the image data does (${message})`,
+      cause,
+    );
   return new ImageError('CORRUPT', file, `the image data is damaged (${message})`, cause);
 }
 
@@ -231,12 +269,14 @@ function endsWithJpegEoi(tail: Buffer): boolean {
 }
 
 function checkPixelLimit(limit: number): number {
-  if (!(limit > 0) || Number.isNaN(limit)) throw invalidOption('pixelLimit', 'a positive number of pixels', limit);
+  if (!(limit > 0) || Number.isNaN(limit))
+    throw invalidOption('pixelLimit', 'a positive number of pixels', limit);
   return limit;
 }
 
 function checkBackground(background: Triple): Triple {
-  const ok = background.length === 3 && background.every((v) => Number.isInteger(v) && v >= 0 && v <= 255);
+  const ok =
+    background.length === 3 && background.every((v) => Number.isInteger(v) && v >= 0 && v <= 255);
   if (!ok) throw invalidOption('background', 'three integers in 0..255 (RGB)', background);
   return background;
 }

@@ -26,7 +26,14 @@ export {
   type ImageInfo,
   type RgbImage,
 } from './decode.js';
-export { SHARP_KERNELS, centerCropResizeSize, planResize, resizeImage, type ResizePlan, type ResizeSpec } from './resize.js';
+export {
+  SHARP_KERNELS,
+  centerCropResizeSize,
+  planResize,
+  resizeImage,
+  type ResizePlan,
+  type ResizeSpec,
+} from './resize.js';
 export { preprocess, type PreprocessNumerics } from './preprocess.js';
 export {
   loadBatch,

@@ -50,22 +50,42 @@ export interface Batch {
 }
 
 /** Decoded and resized to `contract.inputSize` ([height, width]) in one libvips pipeline. */
-export async function loadImage(file: string, contract: PreprocessContract, options: DecodeOptions = {}): Promise<RgbImage> {
+export async function loadImage(
+  file: string,
+  contract: PreprocessContract,
+  options: DecodeOptions = {},
+): Promise<RgbImage> {
   const { info, pipeline } = await openImage(file, options);
   const plan = planResize(info.width, info.height, contract);
   if (upscales(plan, info.width, info.height)) {
-    return applyResizeInMemory(await runPipeline(file, pipeline), plan, contract.interpolation, options.background);
+    return applyResizeInMemory(
+      await runPipeline(file, pipeline),
+      plan,
+      contract.interpolation,
+      options.background,
+    );
   }
   return runPipeline(file, applyResize(pipeline, plan, contract.interpolation, options.background));
 }
 
 /** One image as a [3, H, W] CHW tensor's data. */
-export async function loadImageTensor(file: string, contract: PreprocessContract, options: DecodeOptions = {}): Promise<Float32Array> {
+export async function loadImageTensor(
+  file: string,
+  contract: PreprocessContract,
+  options: DecodeOptions = {},
+): Promise<Float32Array> {
   return preprocess(await loadImage(file, contract, options), contract);
 }
 
-export async function loadBatch(files: readonly string[], contract: PreprocessContract, options: BatchOptions = {}): Promise<Batch> {
-  const concurrency = checkPositiveInteger('concurrency', options.concurrency ?? availableParallelism());
+export async function loadBatch(
+  files: readonly string[],
+  contract: PreprocessContract,
+  options: BatchOptions = {},
+): Promise<Batch> {
+  const concurrency = checkPositiveInteger(
+    'concurrency',
+    options.concurrency ?? availableParallelism(),
+  );
   const [height, width] = contract.inputSize;
   const size = 3 * height * width;
   const data = new Float32Array(files.length * size);
@@ -103,7 +123,8 @@ export async function loadBatch(files: readonly string[], contract: PreprocessCo
       skipped.push({ file, code: failure.code, reason: failure.reason });
       return;
     }
-    if (kept.length !== index) data.copyWithin(kept.length * size, index * size, (index + 1) * size);
+    if (kept.length !== index)
+      data.copyWithin(kept.length * size, index * size, (index + 1) * size);
     kept.push(file);
   });
   const packed = kept.length === files.length ? data : data.slice(0, kept.length * size);
@@ -114,7 +135,11 @@ export async function loadBatch(files: readonly string[], contract: PreprocessCo
  * Batches of `batchSize` input files (fewer in a batch when files are skipped), in order. The next
  * batch is decoding while the caller holds the current one; at most one batch runs ahead.
  */
-export async function* streamBatches(files: readonly string[], contract: PreprocessContract, options: StreamOptions): AsyncGenerator<Batch> {
+export async function* streamBatches(
+  files: readonly string[],
+  contract: PreprocessContract,
+  options: StreamOptions,
+): AsyncGenerator<Batch> {
   const batchSize = checkPositiveInteger('batchSize', options.batchSize);
   const start = (from: number): Promise<Batch> | undefined => {
     if (from >= files.length) return undefined;

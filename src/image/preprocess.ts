@@ -8,22 +8,34 @@
 import type { PreprocessContract } from './contract.js';
 import type { RgbImage } from './decode.js';
 
-export type PreprocessNumerics = Pick<PreprocessContract, 'channelOrder' | 'scale' | 'mean' | 'std' | 'inputSize'>;
+export type PreprocessNumerics = Pick<
+  PreprocessContract,
+  'channelOrder' | 'scale' | 'mean' | 'std' | 'inputSize'
+>;
 
 /**
  * Writes 3*H*W floats at `out[offset…]` (allocating `out` when absent) and returns `out`.
  * Pixels are 8-bit, so each channel's mapping is a 256-entry table computed in float64 with the
  * formula above: the loop is a lookup per value and rounds once, like the reference would.
  */
-export function preprocess(image: RgbImage, contract: PreprocessNumerics, out?: Float32Array, offset = 0): Float32Array {
+export function preprocess(
+  image: RgbImage,
+  contract: PreprocessNumerics,
+  out?: Float32Array,
+  offset = 0,
+): Float32Array {
   const [height, width] = contract.inputSize;
   if (image.width !== width || image.height !== height) {
-    throw new RangeError(`preprocess: expected a ${width}x${height} image (the contract's input size), received ${image.width}x${image.height}`);
+    throw new RangeError(
+      `preprocess: expected a ${width}x${height} image (the contract's input size), received ${image.width}x${image.height}`,
+    );
   }
   const plane = width * height;
   const target = out ?? new Float32Array(3 * plane);
   if (offset < 0 || offset + 3 * plane > target.length) {
-    throw new RangeError(`preprocess: ${3 * plane} values at offset ${offset} do not fit an output of length ${target.length}`);
+    throw new RangeError(
+      `preprocess: ${3 * plane} values at offset ${offset} do not fit an output of length ${target.length}`,
+    );
   }
   const data = image.data;
   for (let c = 0; c < 3; c++) {

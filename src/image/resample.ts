@@ -44,8 +44,15 @@ function taps(inSize: number, outSize: number, interpolation: Interpolation): Ta
   const scale = inSize / outSize;
   if (interpolation === 'nearest') {
     // Pillow's NEAREST takes the input pixel under the output pixel's centre.
-    const first = Int32Array.from({ length: outSize }, (_, o) => Math.min(inSize - 1, Math.floor((o + 0.5) * scale)));
-    return { first, count: new Int32Array(outSize).fill(1), weights: new Float64Array(outSize).fill(1), stride: 1 };
+    const first = Int32Array.from({ length: outSize }, (_, o) =>
+      Math.min(inSize - 1, Math.floor((o + 0.5) * scale)),
+    );
+    return {
+      first,
+      count: new Int32Array(outSize).fill(1),
+      weights: new Float64Array(outSize).fill(1),
+      stride: 1,
+    };
   }
   const filter = FILTERS[interpolation];
   const filterScale = Math.max(scale, 1);
@@ -72,7 +79,12 @@ function taps(inSize: number, outSize: number, interpolation: Interpolation): Ta
 }
 
 /** Separable resample: rows, then columns, in float; rounded and clamped once at the end. */
-export function resampleRgb(image: RgbImage, width: number, height: number, interpolation: Interpolation): RgbImage {
+export function resampleRgb(
+  image: RgbImage,
+  width: number,
+  height: number,
+  interpolation: Interpolation,
+): RgbImage {
   const { data, width: inW, height: inH } = image;
   const tx = taps(inW, width, interpolation);
   const ty = taps(inH, height, interpolation);
@@ -133,7 +145,10 @@ export function padRgb(image: RgbImage, margins: Margins, background: Triple): R
   for (let i = 0; i < out.length; i += 3) out.set(background, i);
   for (let y = 0; y < image.height; y++) {
     const from = y * image.width * 3;
-    out.set(image.data.subarray(from, from + image.width * 3), ((margins.top + y) * width + margins.left) * 3);
+    out.set(
+      image.data.subarray(from, from + image.width * 3),
+      ((margins.top + y) * width + margins.left) * 3,
+    );
   }
   return { data: out, width, height };
 }

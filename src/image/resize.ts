@@ -61,7 +61,8 @@ export function centerCropResizeSize(target: number): number {
 
 export function planResize(srcWidth: number, srcHeight: number, spec: ResizeSpec): ResizePlan {
   const [height, width] = spec.inputSize;
-  if (spec.resize === 'stretch') return { mode: 'stretch', width, height, crop: undefined, pad: undefined };
+  if (spec.resize === 'stretch')
+    return { mode: 'stretch', width, height, crop: undefined, pad: undefined };
   if (spec.resize === 'center-crop') return planCenterCrop(srcWidth, srcHeight, width, height);
   return planPad(srcWidth, srcHeight, width, height);
 }
@@ -72,7 +73,12 @@ export function planResize(srcWidth: number, srcHeight: number, spec: ResizeSpec
  * target each side is scaled by 256/224 and the image covers that box, which for a square target
  * is exactly torchvision's rule.
  */
-function planCenterCrop(srcWidth: number, srcHeight: number, width: number, height: number): ResizePlan {
+function planCenterCrop(
+  srcWidth: number,
+  srcHeight: number,
+  width: number,
+  height: number,
+): ResizePlan {
   const boxW = centerCropResizeSize(width);
   const boxH = centerCropResizeSize(height);
   let resizedW: number;
@@ -105,8 +111,16 @@ function planPad(srcWidth: number, srcHeight: number, width: number, height: num
 }
 
 /** Appends the plan to a pipeline whose pixels are already flattened sRGB (see decode.ts). */
-export function applyResize(pipeline: Sharp, plan: ResizePlan, interpolation: Interpolation, background: Triple = DEFAULT_BACKGROUND): Sharp {
-  let out = pipeline.resize(plan.width, plan.height, { fit: 'fill', kernel: SHARP_KERNELS[interpolation] });
+export function applyResize(
+  pipeline: Sharp,
+  plan: ResizePlan,
+  interpolation: Interpolation,
+  background: Triple = DEFAULT_BACKGROUND,
+): Sharp {
+  let out = pipeline.resize(plan.width, plan.height, {
+    fit: 'fill',
+    kernel: SHARP_KERNELS[interpolation],
+  });
   // Called after resize(), extract and extend operate on the resized image.
   if (plan.crop !== undefined) out = out.extract(plan.crop);
   if (plan.pad !== undefined) {
@@ -122,7 +136,12 @@ export function upscales(plan: ResizePlan, srcWidth: number, srcHeight: number):
 }
 
 /** The plan on pixels already in memory, with Pillow's resampling. */
-export function applyResizeInMemory(image: RgbImage, plan: ResizePlan, interpolation: Interpolation, background: Triple = DEFAULT_BACKGROUND): RgbImage {
+export function applyResizeInMemory(
+  image: RgbImage,
+  plan: ResizePlan,
+  interpolation: Interpolation,
+  background: Triple = DEFAULT_BACKGROUND,
+): RgbImage {
   const same = plan.width === image.width && plan.height === image.height;
   let out = same ? image : resampleRgb(image, plan.width, plan.height, interpolation);
   if (plan.crop !== undefined) out = cropRgb(out, plan.crop);
@@ -131,12 +150,25 @@ export function applyResizeInMemory(image: RgbImage, plan: ResizePlan, interpola
 }
 
 /** Resizes pixels already in memory (for callers that decoded once and need several sizes). */
-export async function resizeImage(image: RgbImage, spec: ResizeSpec, background: Triple = DEFAULT_BACKGROUND): Promise<RgbImage> {
+export async function resizeImage(
+  image: RgbImage,
+  spec: ResizeSpec,
+  background: Triple = DEFAULT_BACKGROUND,
+): Promise<RgbImage> {
   const plan = planResize(image.width, image.height, spec);
-  if (upscales(plan, image.width, image.height)) return applyResizeInMemory(image, plan, spec.interpolation, background);
-  const input = sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } });
-  const { data, info } = await applyResize(input, plan, spec.interpolation, background).raw().toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: info.width, height: info.height };
+  if (upscales(plan, image.width, image.height))
+    return applyResizeInMemory(image, plan, spec.interpolation, background);
+  const input = sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  });
+  const { data, info } = await applyResize(input, plan, spec.interpolation, background)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: info.width,
+    height: info.height,
+  };
 }
 
 /** Python 3's round(): halves go to the even neighbour (torchvision's crop offsets use it). */

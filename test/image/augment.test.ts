@@ -1,13 +1,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { augmentImage, brightness, contrast, flipHorizontal, rotate } from '../../src/image/augment.js';
+import {
+  augmentImage,
+  brightness,
+  contrast,
+  flipHorizontal,
+  rotate,
+} from '../../src/image/augment.js';
 import type { RgbImage } from '../../src/image/decode.js';
 import type { AugmentName } from '../../src/train/config.js';
 import { Random } from '../../src/util/random.js';
 import { at, pixels } from './fixtures.js';
 
 // 12x8 with every pixel distinct enough to notice any misplacement.
-const image: RgbImage = { data: new Uint8Array(pixels(12, 8, 3, (x, y) => [x * 20, y * 30, (x * 7 + y * 13) % 256])), width: 12, height: 8 };
+const image: RgbImage = {
+  data: new Uint8Array(pixels(12, 8, 3, (x, y) => [x * 20, y * 30, (x * 7 + y * 13) % 256])),
+  width: 12,
+  height: 8,
+};
 const ALL: AugmentName[] = ['flip', 'rotate', 'zoom', 'brightness', 'contrast'];
 
 describe('augmentImage', () => {
@@ -30,21 +40,33 @@ describe('augmentImage', () => {
 
   it('flip mirrors horizontally: p=1 always, p=0 never', () => {
     const flipped = augmentImage(image, ['flip'], new Random(1), { flipProbability: 1 });
-    for (let y = 0; y < 8; y++) for (let x = 0; x < 12; x++) assert.deepEqual(at(flipped.data, 12, x, y), at(image.data, 12, 11 - x, y));
-    assert.deepEqual(augmentImage(image, ['flip'], new Random(1), { flipProbability: 0 }).data, image.data);
+    for (let y = 0; y < 8; y++)
+      for (let x = 0; x < 12; x++)
+        assert.deepEqual(at(flipped.data, 12, x, y), at(image.data, 12, 11 - x, y));
+    assert.deepEqual(
+      augmentImage(image, ['flip'], new Random(1), { flipProbability: 0 }).data,
+      image.data,
+    );
     assert.deepEqual(flipHorizontal(flipHorizontal(image)).data, image.data);
   });
 
   it('flip at p=0.5 flips about half the time', () => {
     const rng = new Random(3);
     let flips = 0;
-    for (let i = 0; i < 400; i++) if (augmentImage(image, ['flip'], rng).data[0] !== image.data[0]) flips++;
+    for (let i = 0; i < 400; i++)
+      if (augmentImage(image, ['flip'], rng).data[0] !== image.data[0]) flips++;
     assert.ok(flips > 150 && flips < 250, `${flips} flips of 400`);
   });
 
   it('rotation by 0 is the identity; by 90 degrees on a square moves the corners', () => {
     assert.deepEqual(rotate(image, 0, 'edge').data, image.data);
-    const square: RgbImage = { data: new Uint8Array(pixels(5, 5, 3, (x, y) => (x === 0 && y === 4 ? [255, 0, 0] : [0, 0, 0]))), width: 5, height: 5 };
+    const square: RgbImage = {
+      data: new Uint8Array(
+        pixels(5, 5, 3, (x, y) => (x === 0 && y === 4 ? [255, 0, 0] : [0, 0, 0])),
+      ),
+      width: 5,
+      height: 5,
+    };
     // Counter-clockwise: bottom-left goes to bottom-right.
     const turned = rotate(square, Math.PI / 2, 'black');
     assert.deepEqual(at(turned.data, 5, 4, 4), [255, 0, 0]);
@@ -66,13 +88,20 @@ describe('augmentImage', () => {
     assert.deepEqual([...brightness(px, 2).data], [200, 255, 100, 0, 0, 0]);
     // Grey of (100,200,50) = 0.299*100 + 0.587*200 + 0.114*50 = 153.0; of black = 0; mean 76.5.
     const mean = (0.299 * 100 + 0.587 * 200 + 0.114 * 50) / 2;
-    const expected = [100, 200, 50, 0, 0, 0].map((v) => Math.min(255, Math.max(0, Math.round(v * 0.8 + 0.2 * mean))));
+    const expected = [100, 200, 50, 0, 0, 0].map((v) =>
+      Math.min(255, Math.max(0, Math.round(v * 0.8 + 0.2 * mean))),
+    );
     const actual = [...contrast(px, 0.8).data];
-    actual.forEach((v, i) => assert.ok(Math.abs(v - (expected[i] as number)) <= 1, `${actual} vs ${expected}`));
+    actual.forEach((v, i) =>
+      assert.ok(Math.abs(v - (expected[i] as number)) <= 1, `${actual} vs ${expected}`),
+    );
   });
 
   it('zoom keeps a window of the image: a full-area window is the identity', () => {
-    assert.deepEqual(augmentImage(image, ['zoom'], new Random(5), { zoomMinArea: 1 }).data, image.data);
+    assert.deepEqual(
+      augmentImage(image, ['zoom'], new Random(5), { zoomMinArea: 1 }).data,
+      image.data,
+    );
     const zoomed = augmentImage(image, ['zoom'], new Random(5), { zoomMinArea: 0.5 });
     assert.notDeepEqual(zoomed.data, image.data);
   });

@@ -5,7 +5,14 @@ import { decodeImage, inspectImage } from '../../src/image/decode.js';
 import { ImageError, type ImageErrorCode } from '../../src/image/errors.js';
 import { loadImage } from '../../src/image/pipeline.js';
 import { makeContract } from '../../src/image/contract.js';
-import { pixels, rawInput, tempDir, writeImage, writePngHeaderOnly, type TempDir } from './fixtures.js';
+import {
+  pixels,
+  rawInput,
+  tempDir,
+  writeImage,
+  writePngHeaderOnly,
+  type TempDir,
+} from './fixtures.js';
 
 let dir: TempDir;
 let jpeg: Buffer;
@@ -13,7 +20,11 @@ let png: Buffer;
 before(async () => {
   dir = await tempDir();
   // Noisy content so the compressed data is long enough to cut in the middle.
-  const noise = pixels(20, 20, 3, (x, y) => [(x * 37 + y * 11) % 256, (x * y * 7) % 256, (x * 5 + y * 59) % 256]);
+  const noise = pixels(20, 20, 3, (x, y) => [
+    (x * 37 + y * 11) % 256,
+    (x * y * 7) % 256,
+    (x * 5 + y * 59) % 256,
+  ]);
   jpeg = await rawInput(noise, 20, 20, 3).jpeg().toBuffer();
   png = await rawInput(noise, 20, 20, 3).png().toBuffer();
 });
@@ -21,7 +32,12 @@ after(async () => {
   await dir.cleanup();
 });
 
-async function rejectsWith(promise: Promise<unknown>, code: ImageErrorCode, file: string, reason: RegExp): Promise<void> {
+async function rejectsWith(
+  promise: Promise<unknown>,
+  code: ImageErrorCode,
+  file: string,
+  reason: RegExp,
+): Promise<void> {
   await assert.rejects(promise, (error: unknown) => {
     assert.ok(error instanceof ImageError, `expected an ImageError, received ${String(error)}`);
     assert.equal(error.code, code);
@@ -68,7 +84,12 @@ describe('bad input raises ImageError naming the file and the reason', () => {
   it('TRUNCATED through the resize pipeline too', async () => {
     const file = dir.path('half-resized.jpg');
     await writeFile(file, jpeg.subarray(0, jpeg.length >> 1));
-    await rejectsWith(loadImage(file, makeContract({ mode: 'caffe', inputSize: 8 })), 'TRUNCATED', file, /ends before/);
+    await rejectsWith(
+      loadImage(file, makeContract({ mode: 'caffe', inputSize: 8 })),
+      'TRUNCATED',
+      file,
+      /ends before/,
+    );
   });
 
   it('CORRUPT for a complete PNG with damaged image data', async () => {
@@ -83,14 +104,29 @@ describe('bad input raises ImageError naming the file and the reason', () => {
     const file = dir.path('limited.png');
     await writeFile(file, png.subarray(0, png.length >> 1));
     // Decoding would fail with TRUNCATED; the limit must win because it is checked first.
-    await rejectsWith(decodeImage(file, { pixelLimit: 100 }), 'PIXEL_LIMIT', file, /20x20 = 400 pixels, above the limit of 100/);
-    await rejectsWith(decodeImage(file, { pixelLimit: 399 }), 'PIXEL_LIMIT', file, /above the limit of 399/);
+    await rejectsWith(
+      decodeImage(file, { pixelLimit: 100 }),
+      'PIXEL_LIMIT',
+      file,
+      /20x20 = 400 pixels, above the limit of 100/,
+    );
+    await rejectsWith(
+      decodeImage(file, { pixelLimit: 399 }),
+      'PIXEL_LIMIT',
+      file,
+      /above the limit of 399/,
+    );
     await rejectsWith(decodeImage(file, { pixelLimit: 400 }), 'TRUNCATED', file, /ends before/);
   });
 
   it('PIXEL_LIMIT default is 100 megapixels: a header declaring 10001x10000', async () => {
     const bomb = await writePngHeaderOnly(dir.path('bomb.png'), 10001, 10000);
-    await rejectsWith(decodeImage(bomb), 'PIXEL_LIMIT', bomb, /10001x10000 = 100010000 pixels, above the limit of 100000000/);
+    await rejectsWith(
+      decodeImage(bomb),
+      'PIXEL_LIMIT',
+      bomb,
+      /10001x10000 = 100010000 pixels, above the limit of 100000000/,
+    );
     const fine = await writePngHeaderOnly(dir.path('not-a-bomb.png'), 10000, 10000);
     await rejectsWith(decodeImage(fine), 'TRUNCATED', fine, /ends before/);
   });
@@ -108,7 +144,10 @@ describe('bad input raises ImageError naming the file and the reason', () => {
       t.skip('root reads any file');
       return;
     }
-    const file = await writeImage(dir.path('locked.png'), rawInput(Buffer.alloc(12), 2, 2, 3).png());
+    const file = await writeImage(
+      dir.path('locked.png'),
+      rawInput(Buffer.alloc(12), 2, 2, 3).png(),
+    );
     await chmod(file, 0o000);
     await rejectsWith(decodeImage(file), 'UNREADABLE', file, /permission denied/);
     await chmod(file, 0o644);
@@ -117,7 +156,13 @@ describe('bad input raises ImageError naming the file and the reason', () => {
 
   it('rejects invalid options as usage errors', async () => {
     const file = await writeImage(dir.path('ok.png'), rawInput(Buffer.alloc(12), 2, 2, 3).png());
-    await assert.rejects(decodeImage(file, { pixelLimit: 0 }), /pixelLimit: expected a positive number of pixels, received 0/);
-    await assert.rejects(decodeImage(file, { background: [0, 300, 0] }), /background: expected three integers in 0\.\.255/);
+    await assert.rejects(
+      decodeImage(file, { pixelLimit: 0 }),
+      /pixelLimit: expected a positive number of pixels, received 0/,
+    );
+    await assert.rejects(
+      decodeImage(file, { background: [0, 300, 0] }),
+      /background: expected three integers in 0\.\.255/,
+    );
   });
 });

@@ -14,11 +14,19 @@ export interface TempDir {
 
 export async function tempDir(): Promise<TempDir> {
   const dir = await mkdtemp(join(tmpdir(), 'vggkit-image-'));
-  return { path: (name) => join(dir, name), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    path: (name) => join(dir, name),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 /** Row-major interleaved pixels from a colour function. */
-export function pixels(width: number, height: number, channels: number, colour: (x: number, y: number) => readonly number[]): Buffer {
+export function pixels(
+  width: number,
+  height: number,
+  channels: number,
+  colour: (x: number, y: number) => readonly number[],
+): Buffer {
   const data = Buffer.alloc(width * height * channels);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
@@ -29,7 +37,12 @@ export function pixels(width: number, height: number, channels: number, colour: 
   return data;
 }
 
-export function rawInput(data: Buffer | Uint16Array, width: number, height: number, channels: 1 | 2 | 3 | 4): Sharp {
+export function rawInput(
+  data: Buffer | Uint16Array,
+  width: number,
+  height: number,
+  channels: 1 | 2 | 3 | 4,
+): Sharp {
   return sharp(data, { raw: { width, height, channels } });
 }
 
@@ -52,7 +65,12 @@ export function near(actual: Rgb, expected: readonly number[], tolerance: number
  * An uncompressed CMYK (Photometric = Separated) TIFF, written byte by byte so the CMYK decode
  * is tested on a file sharp did not produce.
  */
-export async function writeCmykTiff(path: string, width: number, height: number, cmyk: Buffer): Promise<string> {
+export async function writeCmykTiff(
+  path: string,
+  width: number,
+  height: number,
+  cmyk: Buffer,
+): Promise<string> {
   const entries: [tag: number, type: number, count: number, value: number][] = [];
   const headerSize = 8;
   const bitsOffset = headerSize;
@@ -94,7 +112,11 @@ export async function writeCmykTiff(path: string, width: number, height: number,
  * A decompression bomb's opening: a PNG whose IHDR declares width x height, followed by one IDAT
  * holding just the first row, and no end. The header is valid; the pixels are not there.
  */
-export async function writePngHeaderOnly(path: string, width: number, height: number): Promise<string> {
+export async function writePngHeaderOnly(
+  path: string,
+  width: number,
+  height: number,
+): Promise<string> {
   const ihdr = Buffer.alloc(13);
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
@@ -102,7 +124,10 @@ export async function writePngHeaderOnly(path: string, width: number, height: nu
   ihdr[9] = 2; // colour type RGB
   const firstRow = deflateSync(Buffer.alloc(1 + width * 3));
   const signature = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-  await writeFile(path, Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', firstRow)]));
+  await writeFile(
+    path,
+    Buffer.concat([signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', firstRow)]),
+  );
   return path;
 }
 

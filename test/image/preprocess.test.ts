@@ -40,7 +40,10 @@ describe('preprocess', () => {
         for (let c = 0; c < 3; c++) {
           const actual = out[c * 2 + x] as number;
           const want = expected[c] as number;
-          assert.ok(Math.abs(actual - want) <= 1e-6 * Math.max(1, Math.abs(want)), `${mode} pixel ${x} channel ${c}: ${actual} vs ${want}`);
+          assert.ok(
+            Math.abs(actual - want) <= 1e-6 * Math.max(1, Math.abs(want)),
+            `${mode} pixel ${x} channel ${c}: ${actual} vs ${want}`,
+          );
         }
       }
     });
@@ -54,7 +57,10 @@ describe('preprocess', () => {
   });
 
   it('rejects an image of another size than the contract and a buffer too small', () => {
-    assert.throws(() => preprocess(image, makeContract({ mode: 'none', inputSize: 2 })), /expected a 2x2 image.*received 2x1/);
+    assert.throws(
+      () => preprocess(image, makeContract({ mode: 'none', inputSize: 2 })),
+      /expected a 2x2 image.*received 2x1/,
+    );
     assert.throws(() => preprocess(image, contract('none'), new Float32Array(8), 4), /do not fit/);
   });
 });

@@ -2,8 +2,22 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeContract, type Interpolation, type ResizeMode } from '../../src/image/contract.js';
 import { loadImage } from '../../src/image/pipeline.js';
-import { centerCropResizeSize, planResize, resizeImage, roundHalfEven } from '../../src/image/resize.js';
-import { at, near, pixels, rawInput, tempDir, writeImage, type Rgb, type TempDir } from './fixtures.js';
+import {
+  centerCropResizeSize,
+  planResize,
+  resizeImage,
+  roundHalfEven,
+} from '../../src/image/resize.js';
+import {
+  at,
+  near,
+  pixels,
+  rawInput,
+  tempDir,
+  writeImage,
+  type Rgb,
+  type TempDir,
+} from './fixtures.js';
 
 let dir: TempDir;
 before(async () => {
@@ -13,8 +27,11 @@ after(async () => {
   await dir.cleanup();
 });
 
-const contract = (inputSize: number | [number, number], resize: ResizeMode, interpolation: Interpolation = 'bilinear') =>
-  makeContract({ mode: 'none', inputSize, resize, interpolation });
+const contract = (
+  inputSize: number | [number, number],
+  resize: ResizeMode,
+  interpolation: Interpolation = 'bilinear',
+) => makeContract({ mode: 'none', inputSize, resize, interpolation });
 
 const RED: Rgb = [255, 0, 0];
 const GREEN: Rgb = [0, 200, 0];
@@ -57,24 +74,35 @@ describe('resize modes through loadImage', () => {
   });
 
   it('center-crop keeps the centre and crops the margins away', async () => {
-    const file = await writeImage(dir.path('margins-crop.png'), rawInput(margins, 400, 200, 3).png());
+    const file = await writeImage(
+      dir.path('margins-crop.png'),
+      rawInput(margins, 400, 200, 3).png(),
+    );
     const image = await loadImage(file, contract(100, 'center-crop'));
     assert.deepEqual([image.width, image.height], [100, 100]);
     for (let y = 0; y < 100; y += 11) {
-      for (let x = 0; x < 100; x++) assert.ok(near(at(image.data, 100, x, y), GREEN, 2), `(${x},${y}) ${at(image.data, 100, x, y)}`);
+      for (let x = 0; x < 100; x++)
+        assert.ok(
+          near(at(image.data, 100, x, y), GREEN, 2),
+          `(${x},${y}) ${at(image.data, 100, x, y)}`,
+        );
     }
   });
 
   it('pad letterboxes on the background colour, and transparent pixels take it too', async () => {
     // 40x20 green with a transparent 4x4 hole in the middle.
-    const rgba = pixels(40, 20, 4, (x, y) => (x >= 18 && x < 22 && y >= 8 && y < 12 ? [0, 0, 0, 0] : [...GREEN, 255]));
+    const rgba = pixels(40, 20, 4, (x, y) =>
+      x >= 18 && x < 22 && y >= 8 && y < 12 ? [0, 0, 0, 0] : [...GREEN, 255],
+    );
     const file = await writeImage(dir.path('pad.png'), rawInput(rgba, 40, 20, 4).png());
     const magenta: Rgb = [255, 0, 255];
     const image = await loadImage(file, contract(20, 'pad', 'nearest'), { background: magenta });
     assert.deepEqual([image.width, image.height], [20, 20]);
     for (let x = 0; x < 20; x++) {
-      for (const y of [0, 4, 15, 19]) assert.deepEqual(at(image.data, 20, x, y), magenta, `margin (${x},${y})`);
-      for (const y of [5, 14]) assert.deepEqual(at(image.data, 20, x, y), GREEN, `image (${x},${y})`);
+      for (const y of [0, 4, 15, 19])
+        assert.deepEqual(at(image.data, 20, x, y), magenta, `margin (${x},${y})`);
+      for (const y of [5, 14])
+        assert.deepEqual(at(image.data, 20, x, y), GREEN, `image (${x},${y})`);
     }
     assert.deepEqual(at(image.data, 20, 10, 10), magenta, 'the transparent hole');
   });
@@ -82,12 +110,19 @@ describe('resize modes through loadImage', () => {
   it('nearest is exact: every output pixel is the source pixel under it', async () => {
     // 3x3 distinct colours upscaled x2, and 8x8 made of 2x2 blocks downscaled /2.
     const small = pixels(3, 3, 3, (x, y) => [x * 80, y * 80, 40 + x * 10 + y * 50]);
-    const up = await loadImage(await writeImage(dir.path('small.png'), rawInput(small, 3, 3, 3).png()), contract(6, 'stretch', 'nearest'));
+    const up = await loadImage(
+      await writeImage(dir.path('small.png'), rawInput(small, 3, 3, 3).png()),
+      contract(6, 'stretch', 'nearest'),
+    );
     for (let y = 0; y < 6; y++) {
-      for (let x = 0; x < 6; x++) assert.deepEqual(at(up.data, 6, x, y), at(small, 3, Math.floor(x / 2), Math.floor(y / 2)));
+      for (let x = 0; x < 6; x++)
+        assert.deepEqual(at(up.data, 6, x, y), at(small, 3, Math.floor(x / 2), Math.floor(y / 2)));
     }
     const blocks = pixels(8, 8, 3, (x, y) => [Math.floor(x / 2) * 60, Math.floor(y / 2) * 60, 7]);
-    const down = await loadImage(await writeImage(dir.path('blocks.png'), rawInput(blocks, 8, 8, 3).png()), contract(4, 'stretch', 'nearest'));
+    const down = await loadImage(
+      await writeImage(dir.path('blocks.png'), rawInput(blocks, 8, 8, 3).png()),
+      contract(4, 'stretch', 'nearest'),
+    );
     for (let y = 0; y < 4; y++) {
       for (let x = 0; x < 4; x++) assert.deepEqual(at(down.data, 4, x, y), [x * 60, y * 60, 7]);
     }
@@ -99,20 +134,33 @@ describe('resize modes through loadImage', () => {
     const file = await writeImage(dir.path('small-margins.png'), rawInput(small, 20, 10, 3).png());
     const cropped = await loadImage(file, contract(40, 'center-crop'));
     assert.deepEqual([cropped.width, cropped.height], [40, 40]);
-    for (let x = 0; x < 40; x++) assert.ok(near(at(cropped.data, 40, x, 20), GREEN, 2), `(${x},20) ${at(cropped.data, 40, x, 20)}`);
+    for (let x = 0; x < 40; x++)
+      assert.ok(
+        near(at(cropped.data, 40, x, 20), GREEN, 2),
+        `(${x},20) ${at(cropped.data, 40, x, 20)}`,
+      );
     const padded = await loadImage(file, contract(60, 'pad'), { background: [9, 9, 9] });
     // 20x10 -> 60x30, 15 rows of background above and below.
     assert.deepEqual([padded.width, padded.height], [60, 60]);
     assert.deepEqual(at(padded.data, 60, 30, 14), [9, 9, 9]);
     assert.deepEqual(at(padded.data, 60, 30, 45), [9, 9, 9]);
-    assert.ok(near(at(padded.data, 60, 30, 15), GREEN, 2) && near(at(padded.data, 60, 30, 44), GREEN, 2));
-    assert.ok(near(at(padded.data, 60, 0, 30), RED, 2) && near(at(padded.data, 60, 59, 30), BLUE, 2));
+    assert.ok(
+      near(at(padded.data, 60, 30, 15), GREEN, 2) && near(at(padded.data, 60, 30, 44), GREEN, 2),
+    );
+    assert.ok(
+      near(at(padded.data, 60, 0, 30), RED, 2) && near(at(padded.data, 60, 59, 30), BLUE, 2),
+    );
   });
 
   it('resizeImage applies the same plan to pixels in memory', async () => {
-    const image = await resizeImage({ data: new Uint8Array(margins), width: 400, height: 200 }, contract(100, 'center-crop'));
+    const image = await resizeImage(
+      { data: new Uint8Array(margins), width: 400, height: 200 },
+      contract(100, 'center-crop'),
+    );
     assert.deepEqual([image.width, image.height], [100, 100]);
-    assert.ok(near(at(image.data, 100, 0, 50), GREEN, 2) && near(at(image.data, 100, 99, 50), GREEN, 2));
+    assert.ok(
+      near(at(image.data, 100, 0, 50), GREEN, 2) && near(at(image.data, 100, 99, 50), GREEN, 2),
+    );
   });
 });
 
@@ -120,7 +168,13 @@ describe('resize modes through loadImage', () => {
  * PIL's Image.resize(BILINEAR), written from Pillow's Resample.c: a triangle filter whose support
  * widens with the reduction factor, pixel centres at +0.5, separable. Floats, rounded once.
  */
-function pilBilinear(src: Uint8Array, width: number, height: number, outW: number, outH: number): Uint8Array {
+function pilBilinear(
+  src: Uint8Array,
+  width: number,
+  height: number,
+  outW: number,
+  outH: number,
+): Uint8Array {
   const weights = (inSize: number, outSize: number) => {
     const scale = inSize / outSize;
     const filterScale = Math.max(scale, 1);
@@ -129,7 +183,8 @@ function pilBilinear(src: Uint8Array, width: number, height: number, outW: numbe
       const min = Math.max(0, Math.trunc(center - filterScale + 0.5));
       const max = Math.min(inSize, Math.trunc(center + filterScale + 0.5));
       const taps: [number, number][] = [];
-      for (let i = min; i < max; i++) taps.push([i, Math.max(0, 1 - Math.abs((i - center + 0.5) / filterScale))]);
+      for (let i = min; i < max; i++)
+        taps.push([i, Math.max(0, 1 - Math.abs((i - center + 0.5) / filterScale))]);
       const total = taps.reduce((sum, [, w]) => sum + w, 0);
       return taps.map(([i, w]) => [i, w / total] as [number, number]);
     });
@@ -140,7 +195,8 @@ function pilBilinear(src: Uint8Array, width: number, height: number, outW: numbe
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < outW; x++) {
       for (const [i, w] of wx[x] as [number, number][]) {
-        for (let c = 0; c < 3; c++) horizontal[(y * outW + x) * 3 + c] += w * (src[(y * width + i) * 3 + c] as number);
+        for (let c = 0; c < 3; c++)
+          horizontal[(y * outW + x) * 3 + c] += w * (src[(y * width + i) * 3 + c] as number);
       }
     }
   }
@@ -149,7 +205,8 @@ function pilBilinear(src: Uint8Array, width: number, height: number, outW: numbe
     for (let x = 0; x < outW; x++) {
       for (let c = 0; c < 3; c++) {
         let sum = 0;
-        for (const [j, w] of wy[y] as [number, number][]) sum += w * (horizontal[(j * outW + x) * 3 + c] as number);
+        for (const [j, w] of wy[y] as [number, number][])
+          sum += w * (horizontal[(j * outW + x) * 3 + c] as number);
         out[(y * outW + x) * 3 + c] = sum;
       }
     }
@@ -160,13 +217,41 @@ function pilBilinear(src: Uint8Array, width: number, height: number, outW: numbe
 describe("bilinear is PIL's bilinear (what Keras load_img and torchvision use)", () => {
   // A smooth image with some structure: gradients plus a slow wave.
   const smooth = (w: number, h: number) =>
-    pixels(w, h, 3, (x, y) => [Math.round((255 * x) / (w - 1)), Math.round((255 * y) / (h - 1)), Math.round(127 + 100 * Math.sin((x + y) / 4))]);
+    pixels(w, h, 3, (x, y) => [
+      Math.round((255 * x) / (w - 1)),
+      Math.round((255 * y) / (h - 1)),
+      Math.round(127 + 100 * Math.sin((x + y) / 4)),
+    ]);
   const cases = [
     // Upscaling runs Pillow's algorithm: only rounding differs.
-    { name: 'upscale 16x12 -> 40x30', w: 16, h: 12, outW: 40, outH: 30, tolerance: 1, meanTolerance: 0.5 },
-    { name: 'upscale 7x5 -> 224x224', w: 7, h: 5, outW: 224, outH: 224, tolerance: 1, meanTolerance: 0.5 },
+    {
+      name: 'upscale 16x12 -> 40x30',
+      w: 16,
+      h: 12,
+      outW: 40,
+      outH: 30,
+      tolerance: 1,
+      meanTolerance: 0.5,
+    },
+    {
+      name: 'upscale 7x5 -> 224x224',
+      w: 7,
+      h: 5,
+      outW: 224,
+      outH: 224,
+      tolerance: 1,
+      meanTolerance: 0.5,
+    },
     // Downscaling runs libvips (box pre-shrink, then the triangle filter): close, not identical.
-    { name: 'downscale 64x48 -> 24x18 (factor 2.67)', w: 64, h: 48, outW: 24, outH: 18, tolerance: 8, meanTolerance: 1.5 },
+    {
+      name: 'downscale 64x48 -> 24x18 (factor 2.67)',
+      w: 64,
+      h: 48,
+      outW: 24,
+      outH: 18,
+      tolerance: 8,
+      meanTolerance: 1.5,
+    },
   ];
   for (const { name, w, h, outW, outH, tolerance, meanTolerance } of cases) {
     it(`${name}: within ${tolerance} levels everywhere, ${meanTolerance} on average`, async () => {
@@ -182,7 +267,10 @@ describe("bilinear is PIL's bilinear (what Keras load_img and torchvision use)",
         sum += diff;
       }
       const mean = sum / expected.length;
-      assert.ok(worst <= tolerance && mean <= meanTolerance, `max difference ${worst}, mean ${mean.toFixed(3)}`);
+      assert.ok(
+        worst <= tolerance && mean <= meanTolerance,
+        `max difference ${worst}, mean ${mean.toFixed(3)}`,
+      );
     });
   }
 });
