@@ -1,6 +1,9 @@
 #!/usr/bin/env node
 /** The `vggkit` command: registers each command (one file each) and hands over to commander. */
 import { Command, CommanderError } from 'commander';
+import { registerExtract } from './extract.js';
+import { registerPredict } from './predict.js';
+import { registerSummary } from './summary.js';
 
 const program = new Command();
 program
@@ -8,6 +11,10 @@ program
   .description('Fine-tune VGG16-family image classifiers on your own image folders, and find out why a fine-tune is not working.')
   .showSuggestionAfterError(true)
   .exitOverride();
+
+registerSummary(program);
+registerPredict(program);
+registerExtract(program);
 
 try {
   await program.parseAsync(process.argv);

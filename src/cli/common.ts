@@ -1,0 +1,69 @@
+/**
+ * What predict and extract share: option parsing that raises UsageErrors (inside runCommand, so
+ * they print as one line with exit code 2), the contract override with its warnings on stderr,
+ * and weights loading with a download progress bar.
+ */
+import type { Command } from 'commander';
+import { type PreprocessContract, resolveContract } from '../image/contract.js';
+import { loadWeights, type LoadedWeights, type LoadWeightsOptions } from '../model/load-weights.js';
+import { createProgress, type Progress } from '../report/progress.js';
+import { invalidOption } from '../util/errors.js';
+
+export interface ContractFlags {
+  readonly preprocess?: string;
+  readonly resize?: string;
+  readonly interpolation?: string;
+}
+
+export interface CommonFlags extends ContractFlags {
+  readonly offline?: boolean;
+  readonly json?: boolean;
+}
+
+/** Adds the flags every command that reads images takes. */
+export function addImageOptions(command: Command): Command {
+  return command
+    .option('--preprocess <mode>', "override the weights' preprocessing: caffe, torch, tf, none (warns when it contradicts them)")
+    .option('--resize <mode>', "override the weights' resize mode: stretch, center-crop, pad")
+    .option('--interpolation <kind>', 'override the interpolation: bilinear, nearest, bicubic, lanczos')
+    .option('--offline', 'never use the network; weights must already be in the cache')
+    .option('--json', 'print results as JSON on stdout');
+}
+
+export function parseInteger(name: string, value: string | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) throw invalidOption(name, `an integer >= ${min}`, value);
+  return n;
+}
+
+/** The weights' contract with the user's overrides applied; every contradiction is printed. */
+export function applyContractFlags(base: PreprocessContract, flags: ContractFlags): PreprocessContract {
+  const { contract, warnings } = resolveContract(base, {
+    ...(flags.preprocess === undefined ? {} : { preprocess: flags.preprocess }),
+    ...(flags.resize === undefined ? {} : { resize: flags.resize }),
+    ...(flags.interpolation === undefined ? {} : { interpolation: flags.interpolation }),
+  });
+  for (const warning of warnings) process.stderr.write(`vggkit: warning: ${warning}\n`);
+  return contract;
+}
+
+/** loadWeights with a progress bar on stderr while a download runs. */
+export async function loadWeightsWithProgress(options: Omit<LoadWeightsOptions, 'onProgress'>, json: boolean): Promise<LoadedWeights> {
+  let progress: Progress | undefined;
+  try {
+    return await loadWeights({
+      ...options,
+      onProgress: (received, total) => {
+        progress ??= createProgress({ label: 'downloading weights', total: total ?? 0, unit: 'B', json });
+        progress.update(received);
+      },
+    });
+  } finally {
+    progress?.stop();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
