@@ -36,11 +36,7 @@ export class Session {
 
   /** Runs the graph; returns the float outputs by name (all outputs unless `fetches` names some). */
   async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, Float32Tensor>> {
-    const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(feeds)) {
-      const dtype = 'dtype' in t ? t.dtype : 'float32';
-      ortFeeds[name] = new ort.Tensor(dtype, t.data, [...t.dims]);
-    }
+    const ortFeeds = toOrtFeeds(feeds);
     const results = fetches === undefined ? await this.session.run(ortFeeds) : await this.session.run(ortFeeds, [...fetches]);
     const out: Record<string, Float32Tensor> = {};
     for (const [name, value] of Object.entries(results)) {
@@ -50,7 +46,26 @@ export class Session {
     return out;
   }
 
+  /**
+   * Runs the graph writing every named output into the caller's buffer (shapes must match), so
+   * a training step reuses its parameter buffers instead of allocating new ones per run.
+   */
+  async runInto(feeds: Feeds, outputs: Readonly<Record<string, Float32Tensor>>): Promise<void> {
+    const fetches: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(outputs)) fetches[name] = new ort.Tensor('float32', t.data, [...t.dims]);
+    await this.session.run(toOrtFeeds(feeds), fetches);
+  }
+
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+function toOrtFeeds(feeds: Feeds): Record<string, ort.Tensor> {
+  const ortFeeds: Record<string, ort.Tensor> = {};
+  for (const [name, t] of Object.entries(feeds)) {
+    const dtype = 'dtype' in t ? t.dtype : 'float32';
+    ortFeeds[name] = new ort.Tensor(dtype, t.data, [...t.dims]);
+  }
+  return ortFeeds;
 }

@@ -1,0 +1,231 @@
+/**
+ * TrainStep — the training-step engine the fit loop drives. One instance per training stage (a
+ * fixed set of trainable blocks); it builds two ONNX graphs once (train-graph.ts) and creates their
+ * ORT sessions once, then every call only moves tensors.
+ *
+ *   const ts = await TrainStep.create({
+ *     arch: 'vgg16', trainableBlocks: 1, inputShape: [14, 14, 512],   // block4_pool output, NHWC
+ *     head: { kind: 'flatten', dense: 256, dropout: 0.5, classes: 3, loss: 'categorical_crossentropy' },
+ *     optimizer: { name: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7, momentum: 0, nesterov: false, weightDecay: 0, clipNorm: 0 },
+ *     weights,            // WeightMap with at least every trainable key (extra keys are ignored)
+ *     seed: 1337,         // dropout masks
+ *   });
+ *   ts.groups                                   // ['block5', 'head']: learning-rate groups
+ *   await ts.step(x, targets, { block5: 1e-5, head: 1e-4 })  // -> { loss, correct }
+ *   await ts.evaluate(x, targets)               // -> { loss, correct, probabilities }
+ *
+ * Contract:
+ * - `x` is NHWC [n, ...inputShape], the frozen prefix's output (cache it: it never changes while
+ *   the prefix is frozen and unaugmented); `targets` is [n, classes] (one-hot or soft; for binary
+ *   loss the 0/1 targets). Any n >= 1 works, the last partial batch included.
+ * - `step` runs forward, loss, backward and the optimizer update of every trainable parameter in
+ *   one graph. `loss` is the batch mean (Keras' reduction, regularisation not included); `correct`
+ *   the number of right predictions in the batch (Keras' accuracy times n). Learning rates are
+ *   plain numbers per group, so schedules and ReduceLROnPlateau never rebuild anything; a missing
+ *   or extra group is an error. Parameters and optimizer state are updated in place only when the
+ *   whole step succeeded.
+ * - `evaluate` is the same forward without dropout, plus softmax/sigmoid probabilities [n, classes].
+ * - `getParameters()` returns copies in Keras names and layouts (conv HWIO, dense [in, out]; head
+ *   layers `dense`, `dense_1`); `setParameters()` copies in (e.g. restore-best-weights).
+ * - `getOptimizerState()` / `setOptimizerState()` round-trip everything a resumed run needs to
+ *   continue bit-identically: the update count, every optimizer slot (`m:<key>`, `v:<key>` for
+ *   Adam, `velocity:<key>` for SGD with momentum) and the dropout RNG state.
+ * - Frozen layers are not in these graphs: their weights never leave the caller's WeightMap.
+ * - Call `release()` when the stage ends.
+ */
+import { Random } from '../util/random.js';
+import { invalidOption, VggkitError } from '../util/errors.js';
+import { sizeOf, type Float32Tensor } from '../util/tensor.js';
+import type { WeightMap } from '../model/weight-map.js';
+import { dropoutMask } from '../graph/ops/dropout.js';
+import { optimizerSlots, type OptimizerSpec } from '../graph/optimizers/index.js';
+import { Session, type Feeds } from './session.js';
+import { planTraining, type TrainPart, type TrainPlan } from './train-plan.js';
+import { buildEvalGraph, buildTrainGraph, lrInput, slotInput, updatedOutput } from './train-graph.js';
+
+export type { TrainPart, TrainHead, TrainLoss } from './train-plan.js';
+export type { OptimizerSpec } from '../graph/optimizers/index.js';
+
+export interface TrainStepOptions extends TrainPart {
+  readonly optimizer: OptimizerSpec;
+  readonly weights: WeightMap;
+  /** Seeds the dropout masks. */
+  readonly seed: number;
+  /** ORT intra-op threads; defaults to the number of cores. */
+  readonly threads?: number;
+}
+
+export interface StepResult {
+  readonly loss: number;
+  readonly correct: number;
+}
+
+export interface EvalResult extends StepResult {
+  readonly probabilities: Float32Tensor;
+}
+
+export interface OptimizerState {
+  /** Updates applied so far. */
+  readonly step: number;
+  /** `<slot>:<key>` -> tensor of the parameter's shape. */
+  readonly slots: ReadonlyMap<string, Float32Tensor>;
+  readonly dropoutRandomState: number;
+}
+
+/** A value the step updates: two buffers, fed from one and written into the other, then swapped. */
+class Buffered {
+  private buffers: [Float32Array, Float32Array];
+  constructor(readonly dims: readonly number[]) {
+    this.buffers = [new Float32Array(sizeOf(dims)), new Float32Array(sizeOf(dims))];
+  }
+  get current(): Float32Array {
+    return this.buffers[0];
+  }
+  get next(): Float32Array {
+    return this.buffers[1];
+  }
+  swap(): void {
+    this.buffers = [this.buffers[1], this.buffers[0]];
+  }
+}
+
+export class TrainStep {
+  private readonly values = new Map<string, Buffered>();
+  private readonly slots: readonly string[];
+  private random: Random;
+  private readonly scalarOut = { loss: new Float32Array(1), correct: new Float32Array(1) };
+
+  private constructor(
+    readonly plan: TrainPlan,
+    private readonly train: Session,
+    private readonly evaluation: Session,
+    optimizer: OptimizerSpec,
+    seed: number,
+  ) {
+    this.slots = optimizerSlots(optimizer);
+    this.random = new Random(seed);
+    for (const p of plan.params) {
+      this.values.set(p.key, new Buffered(p.dims));
+      for (const slot of this.slots) this.values.set(slotInput(slot, p.key), new Buffered(p.dims));
+    }
+    this.values.set('step', new Buffered([]));
+  }
+
+  static async create(options: TrainStepOptions): Promise<TrainStep> {
+    const plan = planTraining(options);
+    const sessionOptions = options.threads === undefined ? {} : { threads: options.threads };
+    const train = await Session.create(buildTrainGraph(plan, options.optimizer), sessionOptions);
+    const evaluation = await Session.create(buildEvalGraph(plan), sessionOptions);
+    const ts = new TrainStep(plan, train, evaluation, options.optimizer, options.seed);
+    ts.setParameters(options.weights);
+    return ts;
+  }
+
+  /** Learning-rate groups, deepest trainable block first, `head` last. */
+  get groups(): readonly string[] {
+    return this.plan.groups;
+  }
+
+  async step(x: Float32Tensor, targets: Float32Tensor, lrs: Readonly<Record<string, number>>): Promise<StepResult> {
+    const n = this.checkBatch(x, targets);
+    const feeds = this.dataFeeds(x, targets);
+    for (const group of this.plan.groups) {
+      const lr = lrs[group];
+      if (lr === undefined || !Number.isFinite(lr)) throw invalidOption(`learning rate of group ${group}`, 'a finite number', lr);
+      feeds[lrInput(group)] = { dims: [], data: new Float32Array([lr]) };
+    }
+    const extra = Object.keys(lrs).filter((group) => !this.plan.groups.includes(group));
+    if (extra.length > 0) throw invalidOption('learning-rate groups', this.plan.groups.join(', '), Object.keys(lrs).join(', '));
+    const { dropout, dense } = this.plan.part.head;
+    if (dropout > 0) feeds.mask = { dims: [n, dense], data: dropoutMask(this.random, n * dense, dropout) };
+    const outputs: Record<string, Float32Tensor> = {
+      loss: { dims: [], data: this.scalarOut.loss },
+      correct: { dims: [], data: this.scalarOut.correct },
+    };
+    for (const [name, value] of this.values) {
+      feeds[name] = { dims: value.dims, data: value.current };
+      outputs[updatedOutput(name)] = { dims: value.dims, data: value.next };
+    }
+    await this.train.runInto(feeds, outputs);
+    for (const value of this.values.values()) value.swap();
+    return { loss: this.scalarOut.loss[0] as number, correct: this.scalarOut.correct[0] as number };
+  }
+
+  async evaluate(x: Float32Tensor, targets: Float32Tensor): Promise<EvalResult> {
+    this.checkBatch(x, targets);
+    const feeds = this.dataFeeds(x, targets);
+    for (const p of this.plan.params) feeds[p.key] = { dims: p.dims, data: (this.values.get(p.key) as Buffered).current };
+    const out = await this.evaluation.run(feeds);
+    return { loss: out.loss?.data[0] as number, correct: out.correct?.data[0] as number, probabilities: out.probabilities as Float32Tensor };
+  }
+
+  getParameters(): WeightMap {
+    return new Map(this.plan.params.map((p) => [p.key, { dims: [...p.dims], data: Float32Array.from((this.values.get(p.key) as Buffered).current) }]));
+  }
+
+  /** Copies every trainable parameter from `weights` (Keras names and layouts); other keys are ignored. */
+  setParameters(weights: WeightMap): void {
+    for (const p of this.plan.params) {
+      const w = weights.get(p.key);
+      if (w === undefined) throw new VggkitError('WEIGHTS_MISSING_LAYER', `trainable weights: expected ${p.key} [${p.dims.join(', ')}], found none`);
+      this.copyInto(p.key, w, 'trainable weights');
+    }
+  }
+
+  getOptimizerState(): OptimizerState {
+    const slots = new Map<string, Float32Tensor>();
+    for (const p of this.plan.params) {
+      for (const slot of this.slots) {
+        const name = slotInput(slot, p.key);
+        slots.set(name, { dims: [...p.dims], data: Float32Array.from((this.values.get(name) as Buffered).current) });
+      }
+    }
+    return { step: (this.values.get('step') as Buffered).current[0] as number, slots, dropoutRandomState: this.random.getState() };
+  }
+
+  setOptimizerState(state: OptimizerState): void {
+    for (const p of this.plan.params) {
+      for (const slot of this.slots) {
+        const name = slotInput(slot, p.key);
+        const t = state.slots.get(name);
+        if (t === undefined) throw new VggkitError('OPTIMIZER_STATE', `optimizer state: expected ${name} [${p.dims.join(', ')}], found none`);
+        this.copyInto(name, t, 'optimizer state');
+      }
+    }
+    (this.values.get('step') as Buffered).current[0] = state.step;
+    this.random = Random.fromState(state.dropoutRandomState);
+  }
+
+  async release(): Promise<void> {
+    await this.train.release();
+    await this.evaluation.release();
+  }
+
+  private copyInto(name: string, t: Float32Tensor, what: string): void {
+    const target = this.values.get(name) as Buffered;
+    if (t.dims.length !== target.dims.length || t.dims.some((d, i) => d !== target.dims[i])) {
+      throw new VggkitError('WEIGHTS_SHAPE', `${what}: ${name}: expected shape [${target.dims.join(', ')}], received [${t.dims.join(', ')}]`);
+    }
+    target.current.set(t.data);
+  }
+
+  private checkBatch(x: Float32Tensor, targets: Float32Tensor): number {
+    const { inputShape, head } = this.plan.part;
+    const n = x.dims[0] ?? 0;
+    if (x.dims.length !== 4 || n < 1 || x.dims.slice(1).some((d, i) => d !== inputShape[i])) {
+      throw shapeError('x', `[n, ${inputShape.join(', ')}] (NHWC)`, x.dims);
+    }
+    if (targets.dims.length !== 2 || targets.dims[0] !== n || targets.dims[1] !== head.classes) {
+      throw shapeError('targets', `[${n}, ${head.classes}]`, targets.dims);
+    }
+    return n;
+  }
+
+  private dataFeeds(x: Float32Tensor, targets: Float32Tensor): Record<string, Feeds[string]> {
+    return { x, targets };
+  }
+}
+
+function shapeError(what: string, expected: string, dims: readonly number[]): VggkitError {
+  return new VggkitError('BAD_SHAPE', `${what}: expected shape ${expected}, received [${dims.join(', ')}]`, { exitCode: 2 });
+}
