@@ -1,0 +1,50 @@
+/** `vggkit doctor`: why a VGG16 fine-tune is not working — findings with evidence and fixes. */
+import type { Command } from 'commander';
+import { writeFixedConfig } from '../doctor/fix-config.js';
+import { buildContext } from '../doctor/inputs.js';
+import { writeHtmlReport } from '../doctor/render-html.js';
+import { renderTerminal } from '../doctor/render-terminal.js';
+import { exitCodeFor, runDoctor, toJson } from '../doctor/run.js';
+import { runCommand } from './run-command.js';
+
+interface DoctorFlags {
+  readonly val?: string;
+  readonly config?: string;
+  readonly history?: string;
+  readonly batch?: string;
+  readonly expect?: string;
+  readonly weights?: string;
+  readonly json?: boolean;
+  readonly html?: string;
+  readonly fixConfig?: string;
+}
+
+export function registerDoctorCommand(program: Command): void {
+  program
+    .command('doctor')
+    .description('diagnose a fine-tune: data folders, config, training history and input batches; exit 1 when any error is found')
+    .argument('[data-dir]', 'image folder with one sub-folder per class')
+    .option('--val <dir>', 'validation folder (same class sub-folders)')
+    .option('--config <file>', 'vggkit training config JSON (partial allowed)')
+    .option('--history <file>', "training log: vggkit history.json, Keras CSVLogger CSV or Keras History.history JSON")
+    .option('--batch <file>', 'a .npy batch your pipeline fed the model (NHWC or NCHW)')
+    .option('--expect <mode>', 'preprocessing the batch should have: caffe, torch, tf, none')
+    .option('--weights <tag>', 'weights whose preprocessing contract the batch should follow')
+    .option('--json', 'print {findings, summary} as JSON')
+    .option('--html <file>', 'write a self-contained HTML report')
+    .option('--fix-config <out>', 'write the config with every fixable finding applied')
+    .action(
+      runCommand(async (dataDir: string | undefined, flags: DoctorFlags) => {
+        const ctx = await buildContext({ ...flags, ...(dataDir === undefined ? {} : { dataDir }) });
+        const report = await runDoctor(ctx);
+        if (flags.json === true) process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);
+        else process.stdout.write(renderTerminal(report));
+        if (flags.html !== undefined) await writeHtmlReport(flags.html, report, ctx.history);
+        if (flags.fixConfig !== undefined) {
+          const result = await writeFixedConfig(flags.fixConfig, ctx.rawConfig ?? {}, report.findings);
+          if (flags.json !== true) process.stderr.write(`vggkit: wrote ${flags.fixConfig} (${result.applied.length} fix(es): ${result.applied.map((a) => a.id).join(', ') || 'none'})\n`);
+        }
+        return exitCodeFor(report);
+      }),
+    );
+}
