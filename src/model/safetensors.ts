@@ -29,6 +29,8 @@ export class SafetensorsFile {
     readonly path: string,
     private readonly handle: FileHandle,
     readonly entries: ReadonlyMap<string, SafetensorsEntry>,
+    /** The header's `__metadata__` strings. */
+    readonly metadata: Record<string, string>,
   ) {}
 
   static async open(path: string): Promise<SafetensorsFile> {
@@ -43,7 +45,8 @@ export class SafetensorsFile {
       );
     }
     try {
-      return new SafetensorsFile(path, handle, await readHeader(path, handle));
+      const { entries, metadata } = await readHeader(path, handle);
+      return new SafetensorsFile(path, handle, entries, metadata);
     } catch (error) {
       await handle.close();
       throw error;
@@ -75,7 +78,7 @@ export class SafetensorsFile {
 async function readHeader(
   path: string,
   handle: FileHandle,
-): Promise<Map<string, SafetensorsEntry>> {
+): Promise<{ entries: Map<string, SafetensorsEntry>; metadata: Record<string, string> }> {
   const size = (await handle.stat()).size;
   if (size < 8) throw corrupt(path, `expected at least 8 bytes (header length), received ${size}`);
   const prefix = Buffer.alloc(8);
@@ -96,11 +99,17 @@ async function readHeader(
     throw corrupt(path, 'header is not a JSON object');
   const dataStart = 8 + headerBytes;
   const entries = new Map<string, SafetensorsEntry>();
+  const metadata: Record<string, string> = {};
   for (const [name, value] of Object.entries(header)) {
-    if (name === '__metadata__') continue;
+    if (name === '__metadata__') {
+      if (typeof value === 'object' && value !== null) {
+        for (const [k, v] of Object.entries(value)) if (typeof v === 'string') metadata[k] = v;
+      }
+      continue;
+    }
     entries.set(name, parseEntry(path, name, value, dataStart, size));
   }
-  return entries;
+  return { entries, metadata };
 }
 
 function parseEntry(
@@ -190,4 +199,43 @@ export function corrupt(path: string, what: string): VggkitError {
     `${path}: ${what}; the file is damaged or truncated, download or save it again`,
     { file: path },
   );
+}
+
+/**
+ * Encodes float32 tensors as a safetensors file (8-byte little-endian header length, JSON header
+ * with `__metadata__` strings, raw little-endian data). vggkit's resume checkpoints use this
+ * format so they open with the same reader as downloaded weights.
+ */
+export function encodeSafetensors(tensors: ReadonlyMap<string, Float32Tensor>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+  const header: Record<string, unknown> = { __metadata__: metadata };
+  let offset = 0;
+  for (const [name, t] of tensors) {
+    header[name] = { dtype: 'F32', shape: [...t.dims], data_offsets: [offset, offset + t.data.byteLength] };
+    offset += t.data.byteLength;
+  }
+  // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+  let json = JSON.stringify(header);
+  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let at = 8 + headerBytes.length;
+  for (const t of tensors.values()) {
+    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
+    at += t.data.byteLength;
+  }
+  return out;
+}
+
+/** Reads every tensor and the `__metadata__` strings of a safetensors file. */
+export async function readSafetensors(path: string): Promise<{ tensors: Map<string, Float32Tensor>; metadata: Record<string, string> }> {
+  const file = await SafetensorsFile.open(path);
+  try {
+    const tensors = new Map<string, Float32Tensor>();
+    for (const name of file.entries.keys()) tensors.set(name, await file.read(name));
+    return { tensors, metadata: file.metadata };
+  } finally {
+    await file.close();
+  }
 }

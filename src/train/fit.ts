@@ -1,0 +1,421 @@
+/**
+ * `fineTune()`: the seed article's recipe end to end, one call.
+ *
+ *   folders -> dataset (stratified split) -> weights + contract -> for each stage:
+ *     frozen prefix features (cached) -> TrainStep (forward+loss+backward+update in one ORT graph)
+ *     -> epochs of shuffled batches -> validation -> callbacks -> resume checkpoint
+ *   -> model folder (model.onnx, weights.h5, history.json/csv, config.json)
+ *
+ * Learning rate of a batch = schedule(baseLr) x group multiplier. `baseLr` starts at `lr`, is
+ * multiplied by `stageLrFactor` at each stage change, and is what ReduceLROnPlateau lowers. Each
+ * stage recompiles (a fresh optimizer), as Keras does after changing `trainable`.
+ */
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { epochBatches } from '../data/batches.js';
+import { loadFolderDataset, type LabeledFile } from '../data/dataset.js';
+import { defaultCacheDir } from '../model/download.js';
+import { loadWeights } from '../model/load-weights.js';
+import { initWeights } from '../model/init.js';
+import { headLayers, type HeadSpec } from '../model/head.js';
+import { vggLayers } from '../model/architectures.js';
+import type { WeightMap } from '../model/weight-map.js';
+import { TrainStep, type TrainHead } from '../engine/train-step.js';
+import { resolveContract, type PreprocessContract } from '../image/contract.js';
+import type { SkippedFile } from '../image/index.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
+import { UsageError, VggkitError } from '../util/errors.js';
+import { Random } from '../util/random.js';
+import type { Float32Tensor } from '../util/tensor.js';
+import { CSVLogger } from './callbacks/csv-logger.js';
+import { EarlyStopping } from './callbacks/early-stopping.js';
+import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
+import { ReduceLROnPlateau } from './callbacks/reduce-lr-on-plateau.js';
+import { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
+import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.js';
+import type { StageSpec, TrainConfig } from './config.js';
+import { CallbackList, type Callback, type EpochLogs, type TrainingControl } from './events.js';
+import { FeatureSource } from './features.js';
+import { writeModel, type ModelDescription } from './model-output.js';
+import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
+import { parseTrainConfig } from './parse-config.js';
+import { scheduledLr } from './schedules.js';
+import { unfrozenBlocks } from './stages.js';
+
+export interface FineTuneOptions {
+  /** Folder with one sub-folder per class. */
+  readonly data: string;
+  /** Overrides of the seed's defaults (same keys as the `--config` JSON). */
+  readonly config?: Readonly<Record<string, unknown>> | TrainConfig;
+  /** Output folder; default `runs/<timestamp>`. */
+  readonly out?: string;
+  /** Continue from `out`'s checkpoint; the run's own config.json is used. */
+  readonly resume?: boolean;
+  /** Extra callbacks, run after vggkit's own; they see every training event. */
+  readonly callbacks?: readonly Callback[];
+  readonly offline?: boolean;
+  /** Weights and feature cache; default `$VGGKIT_HOME` or ~/.cache/vggkit. */
+  readonly cacheDir?: string;
+  /** One-line notes for a person (stage changes, cache use, skipped files). */
+  readonly log?: (line: string) => void;
+  /** Feature-extraction progress: images done of total. */
+  readonly onFeatureProgress?: (done: number, total: number) => void;
+}
+
+export interface FineTuneResult {
+  readonly modelDir: string;
+  readonly history: readonly EpochLogs[];
+  readonly classNames: readonly string[];
+  readonly config: TrainConfig;
+  readonly contract: PreprocessContract;
+  readonly skipped: readonly SkippedFile[];
+  /** Why training ended before the last epoch, if it did. */
+  readonly stoppedBy: string | undefined;
+  readonly weights: WeightMap;
+}
+
+export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
+  const log = options.log ?? (() => undefined);
+  const out = resolve(options.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
+  const checkpointFile = join(out, CHECKPOINT_FILE);
+  const resuming = options.resume === true && (await checkpointExists(checkpointFile));
+  if (options.resume === true && !resuming) log(`no checkpoint in ${out}: starting from the beginning`);
+  const config = resuming ? await readRunConfig(out) : parseTrainConfig(options.config ?? {}, 'fineTune options');
+  await mkdir(out, { recursive: true });
+  await writeJsonAtomic(join(out, 'config.json'), config);
+
+  const dataset = await loadFolderDataset({ dir: options.data, val: config.val, valSplit: config.valSplit, seed: config.seed });
+  const classNames = dataset.classNames;
+  if (dataset.emptyClasses.length > 0) log(`empty class folders (no images): ${dataset.emptyClasses.join(', ')}`);
+  const head = trainHead(config, classNames.length, dataset.train);
+  const headSpec: HeadSpec = { kind: config.head, dense: config.dense, classes: head.classes, activation: config.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax' };
+  const hasVal = dataset.val.length > 0;
+  checkMonitors(config, hasVal);
+
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const loaded = await loadWeights({
+    arch: config.arch,
+    weights: config.weights,
+    includeTop: false,
+    inputSize: config.inputSize,
+    seed: config.seed,
+    offline: options.offline ?? false,
+    cacheDir,
+  });
+  const resolved = resolveContract(loaded.contract, {
+    ...(config.preprocess === undefined ? {} : { preprocess: config.preprocess }),
+    ...(config.resize === undefined ? {} : { resize: config.resize }),
+    ...(config.interpolation === undefined ? {} : { interpolation: config.interpolation }),
+  });
+  resolved.warnings.forEach(log);
+  const contract = resolved.contract;
+  const weightsId = await weightsIdentity(config, loaded.source);
+  const description: ModelDescription = { arch: config.arch, contract, head: headSpec, classNames };
+
+  const base = vggLayers({ arch: config.arch, includeTop: false, inputSize: contract.inputSize, pooling: 'none', classes: head.classes });
+  const params: WeightMap = new Map([...loaded.weights, ...initWeights(headLayers(base, headSpec), new Random(config.seed))]);
+  const stages: StageSpec[] = config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
+  const totalEpochs = stages.reduce((sum, s) => sum + s.epochs, 0);
+
+  const checkpoint = resuming ? await loadCheckpoint(checkpointFile) : undefined;
+  let loop: LoopState = checkpoint?.loop ?? { epochsCompleted: 0, stage: 0, baseLr: config.lr, globalStep: 0, history: [], callbacks: {} };
+  if (checkpoint !== undefined) {
+    for (const [key, t] of checkpoint.params) params.set(key, t);
+    log(`resuming ${out} after epoch ${loop.epochsCompleted} of ${totalEpochs}`);
+  }
+
+  let trainStep: TrainStep | undefined;
+  const control: TrainingControl = {
+    getLr: () => loop.baseLr,
+    setLr: (lr: number) => {
+      loop = { ...loop, baseLr: lr };
+    },
+  };
+  const callbacks = new CallbackList([
+    ...(config.terminateOnNan ? [new TerminateOnNaN()] : []),
+    ...(config.reduceLr.enabled && config.schedule.name === 'none' ? [new ReduceLROnPlateau(config.reduceLr)] : []),
+    ...(config.earlyStopping.enabled
+      ? [
+          new EarlyStopping<string>(config.earlyStopping, {
+            snapshot: async () => {
+              const file = join(out, 'best-weights.safetensors');
+              await writeFileAtomic(file, encodeSafetensors(currentParams()));
+              return file;
+            },
+            restore: async (file) => {
+              const { tensors } = await readSafetensors(file);
+              for (const [key, t] of tensors) params.set(key, t);
+              trainStep?.setParameters(params);
+            },
+          }),
+        ]
+      : []),
+    new ModelCheckpoint({
+      monitor: hasVal ? 'val_loss' : 'loss',
+      mode: 'min',
+      save: async () => writeModel(join(out, 'best'), description, currentParams()),
+    }),
+    new CSVLogger({ file: join(out, 'history.csv') }),
+    ...(options.callbacks ?? []),
+  ]);
+  callbacks.setState(loop.callbacks);
+
+  /** Every parameter, with the running stage's trained values. */
+  function currentParams(): WeightMap {
+    const merged = new Map(params);
+    if (trainStep !== undefined) for (const [key, t] of trainStep.getParameters()) merged.set(key, t);
+    return merged;
+  }
+
+  const trainFiles = dataset.train;
+  const batchesPerEpoch = Math.ceil(trainFiles.length / config.batchSize);
+  await callbacks.dispatch(
+    {
+      type: 'fit_start',
+      epochs: totalEpochs,
+      initialEpoch: loop.epochsCompleted,
+      stages,
+      trainSize: trainFiles.length,
+      valSize: dataset.val.length,
+      batchesPerEpoch,
+      classNames,
+    },
+    control,
+  );
+
+  const skipped: SkippedFile[] = [];
+  let firstEpochOfStage = 0;
+  for (let s = 0; s < stages.length && callbacks.stopRequest === undefined; s++) {
+    const stage = stages[s] as StageSpec;
+    const stageEnd = firstEpochOfStage + stage.epochs;
+    if (loop.epochsCompleted >= stageEnd) {
+      firstEpochOfStage = stageEnd;
+      continue;
+    }
+    const continuing = checkpoint !== undefined && loop.stage === s && loop.epochsCompleted > firstEpochOfStage;
+    if (!continuing && s > 0) loop = { ...loop, baseLr: config.lr * config.stageLrFactor ** s };
+    const trainableBlocks = unfrozenBlocks(stage);
+    const features = await FeatureSource.create(
+      { arch: config.arch, weights: params, weightsId, contract, trainableBlocks },
+      { cacheDir, batchSize: config.batchSize, ...(options.onFeatureProgress === undefined ? {} : { onProgress: options.onFeatureProgress }) },
+    );
+    const augmenting = config.augment.length > 0;
+    log(
+      augmenting
+        ? `stage ${stage.name}: augmentation on (${config.augment.join(', ')}): the frozen base runs on every batch, no feature cache`
+        : `stage ${stage.name}: frozen base up to ${features.cutLayer}, features computed once and cached`,
+    );
+    const stageSkipped = [
+      ...(augmenting ? await features.validate(trainFiles.map((f) => f.file)) : await features.prepare(trainFiles.map((f) => f.file))),
+      ...(await features.prepare(dataset.val.map((f) => f.file))),
+    ];
+    for (const k of stageSkipped) {
+      if (skipped.some((x) => x.file === k.file)) continue;
+      skipped.push(k);
+      log(`skipped ${k.file}: ${k.reason}`);
+    }
+    const bad = new Set(skipped.map((k) => k.file));
+    const train = trainFiles.filter((f) => !bad.has(f.file));
+    const val = dataset.val.filter((f) => !bad.has(f.file));
+    if (train.length === 0) throw new VggkitError('NO_TRAINING_IMAGES', `${options.data}: no training image could be read`, { file: options.data });
+
+    trainStep = await TrainStep.create({
+      arch: config.arch,
+      trainableBlocks,
+      inputShape: features.dims,
+      head,
+      optimizer: {
+        name: config.optimizer,
+        beta1: config.beta1,
+        beta2: config.beta2,
+        epsilon: config.epsilon,
+        momentum: config.momentum,
+        nesterov: config.nesterov,
+        weightDecay: config.weightDecay,
+        clipNorm: config.clipNorm,
+      },
+      weights: params,
+      seed: config.seed + s,
+    });
+    if (continuing && checkpoint !== undefined) trainStep.setOptimizerState(checkpoint.optimizer);
+    await callbacks.dispatch(
+      { type: 'stage_start', stage: s, name: stage.name, firstEpoch: firstEpochOfStage, epochs: stage.epochs, lr: loop.baseLr },
+      control,
+    );
+
+    for (let epoch = Math.max(loop.epochsCompleted, firstEpochOfStage); epoch < stageEnd; epoch++) {
+      await callbacks.dispatch({ type: 'epoch_start', epoch, epochs: totalEpochs }, control);
+      const batches = epochBatches(train.length, config.batchSize, { shuffle: true, seed: config.seed, epoch });
+      const augmentRng = new Random(config.seed * 7919 + epoch);
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      const started = performance.now();
+      for (let b = 0; b < batches.length; b++) {
+        const items = (batches[b] as number[]).map((i) => train[i] as LabeledFile);
+        const files = items.map((i) => i.file);
+        const x = augmenting ? await features.augmentedBatch(files, config.augment, augmentRng) : await features.batch(files);
+        const lr = scheduledLr({ lr: loop.baseLr, schedule: config.schedule }, { step: loop.globalStep, totalSteps: totalEpochs * batchesPerEpoch, epoch });
+        const result = await trainStep.step(x, targets(items, head), groupRates(trainStep.groups, lr, config.blockLrDecay));
+        loop = { ...loop, globalStep: loop.globalStep + 1 };
+        lossSum += result.loss * items.length;
+        correct += result.correct;
+        seen += items.length;
+        await callbacks.dispatch(
+          {
+            type: 'batch_end',
+            epoch,
+            batch: b + 1,
+            batches: batches.length,
+            loss: lossSum / seen,
+            accuracy: correct / seen,
+            lr,
+            imagesPerSecond: seen / ((performance.now() - started) / 1000),
+          },
+          control,
+        );
+      }
+      const lrShown = scheduledLr({ lr: loop.baseLr, schedule: config.schedule }, { step: Math.max(0, loop.globalStep - 1), totalSteps: totalEpochs * batchesPerEpoch, epoch });
+      const logs: EpochLogs = {
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        ...(val.length > 0 ? await validate(trainStep, features, val, head, config.batchSize) : {}),
+        lr: lrShown,
+      };
+      await callbacks.dispatch({ type: 'epoch_end', epoch, logs }, control);
+      loop = { ...loop, epochsCompleted: epoch + 1, stage: s, history: [...loop.history, logs], callbacks: callbacks.getState() };
+      for (const [key, t] of trainStep.getParameters()) params.set(key, t);
+      await saveCheckpoint(checkpointFile, { params: trainedParams(params, stages, s), optimizer: trainStep.getOptimizerState(), loop });
+      await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
+      if (callbacks.stopRequest !== undefined) break;
+    }
+    await trainStep.release();
+    trainStep = undefined;
+    await features.release();
+    firstEpochOfStage = stageEnd;
+  }
+
+  const stopped = callbacks.stopRequest;
+  await callbacks.dispatch({ type: 'fit_end', epochsCompleted: loop.epochsCompleted, stopped }, control);
+  if (stopped !== undefined) log(`training stopped early by ${stopped.by}: ${stopped.message}`);
+  await writeModel(out, description, params);
+  await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
+  return {
+    modelDir: out,
+    history: loop.history,
+    classNames,
+    config,
+    contract,
+    skipped,
+    stoppedBy: stopped?.by,
+    weights: params,
+  };
+}
+
+async function readRunConfig(out: string): Promise<TrainConfig> {
+  const file = join(out, 'config.json');
+  const text = await readFile(file, 'utf8').catch((cause: unknown) => {
+    throw new VggkitError('NOT_FOUND', `${file}: --resume needs the run's config.json, found none`, { file, cause });
+  });
+  return parseTrainConfig(JSON.parse(text) as unknown, file);
+}
+
+function trainHead(config: TrainConfig, classCount: number, train: readonly LabeledFile[]): TrainHead {
+  if (config.loss === 'binary_crossentropy' && classCount !== 2) {
+    throw new UsageError(`loss binary_crossentropy: expected exactly 2 class folders, received ${classCount}; use categorical_crossentropy for single-label multi-class data`);
+  }
+  const classes = config.loss === 'binary_crossentropy' ? 1 : classCount;
+  let classWeights: number[] | undefined;
+  if (config.classWeights === 'balanced') {
+    const counts = new Array<number>(classCount).fill(0);
+    for (const item of train) counts[item.label] = (counts[item.label] ?? 0) + 1;
+    classWeights = counts.map((c) => (c === 0 ? 0 : train.length / (classCount * c)));
+  }
+  return {
+    kind: config.head,
+    dense: config.dense,
+    dropout: config.dropout,
+    classes,
+    loss: config.loss,
+    labelSmoothing: config.labelSmoothing,
+    ...(classWeights === undefined ? {} : { classWeights }),
+  };
+}
+
+/** Callbacks that watch validation metrics need a validation set: say so before any work is done. */
+function checkMonitors(config: TrainConfig, hasVal: boolean): void {
+  if (hasVal) return;
+  const watchers = [
+    ...(config.reduceLr.enabled && config.schedule.name === 'none' ? [['reduceLr', config.reduceLr.monitor]] : []),
+    ...(config.earlyStopping.enabled ? [['earlyStopping', config.earlyStopping.monitor]] : []),
+  ];
+  for (const [name, monitor] of watchers) {
+    if (monitor?.startsWith('val_') === true) {
+      throw new UsageError(`${name} monitors ${monitor}, but there is no validation set: set valSplit > 0 or --val DIR, or monitor loss`);
+    }
+  }
+}
+
+/** Identifies the weights for the feature cache: the source plus, for local files, size and mtime. */
+async function weightsIdentity(config: TrainConfig, source: string): Promise<string> {
+  const info = await stat(config.weights).catch(() => undefined);
+  return info === undefined ? `${config.arch}:${source}` : `${config.arch}:${resolve(config.weights)}:${info.size}:${info.mtimeMs}`;
+}
+
+function targets(items: readonly LabeledFile[], head: TrainHead): Float32Tensor {
+  const data = new Float32Array(items.length * head.classes);
+  items.forEach((item, i) => {
+    if (head.classes === 1) data[i] = item.label;
+    else data[i * head.classes + item.label] = 1;
+  });
+  return { dims: [items.length, head.classes], data };
+}
+
+/** `head` gets the rate; `blockN` gets rate x decay^(6-N): block5 x decay, block4 x decay^2 … */
+function groupRates(groups: readonly string[], lr: number, decay: number): Record<string, number> {
+  const rates: Record<string, number> = {};
+  for (const group of groups) {
+    const block = /^block(\d)$/.exec(group);
+    rates[group] = block === null ? lr : lr * decay ** (6 - Number(block[1]));
+  }
+  return rates;
+}
+
+async function validate(
+  step: TrainStep,
+  features: FeatureSource,
+  val: readonly LabeledFile[],
+  head: TrainHead,
+  batchSize: number,
+): Promise<{ val_loss: number; val_accuracy: number }> {
+  let lossSum = 0;
+  let correct = 0;
+  for (let i = 0; i < val.length; i += batchSize) {
+    const items = val.slice(i, i + batchSize);
+    const result = await step.evaluate(await features.batch(items.map((v) => v.file)), targets(items, head));
+    lossSum += result.loss * items.length;
+    correct += result.correct;
+  }
+  return { val_loss: lossSum / val.length, val_accuracy: correct / val.length };
+}
+
+/** The parameters that differ from the weights source: the head and every block unfrozen so far. */
+function trainedParams(params: WeightMap, stages: readonly StageSpec[], stage: number): WeightMap {
+  const deepest = Math.max(...stages.slice(0, stage + 1).map(unfrozenBlocks));
+  const trained = new Map();
+  for (const [key, t] of params) {
+    const block = /^block(\d)_/.exec(key);
+    if (block === null || Number(block[1]) > 5 - deepest) trained.set(key, t);
+  }
+  return trained;
+}
+
+/** history.json: Keras' History.history shape (metric -> list per epoch) plus the stage of each epoch. */
+function historyJson(history: readonly EpochLogs[], stages: readonly StageSpec[]): Record<string, unknown> {
+  const keys = [...new Set(history.flatMap((h) => Object.keys(h)))];
+  const stageOfEpoch = stages.flatMap((s) => new Array<string>(s.epochs).fill(s.name)).slice(0, history.length);
+  return {
+    ...Object.fromEntries(keys.map((k) => [k, history.map((h) => (h as unknown as Record<string, number | undefined>)[k] ?? null)])),
+    stage: stageOfEpoch,
+  };
+}
