@@ -410,12 +410,8 @@ function trainedParams(params: WeightMap, stages: readonly StageSpec[], stage: n
   return trained;
 }
 
-/** history.json: Keras' History.history shape (metric -> list per epoch) plus the stage of each epoch. */
-function historyJson(history: readonly EpochLogs[], stages: readonly StageSpec[]): Record<string, unknown> {
-  const keys = [...new Set(history.flatMap((h) => Object.keys(h)))];
-  const stageOfEpoch = stages.flatMap((s) => new Array<string>(s.epochs).fill(s.name)).slice(0, history.length);
-  return {
-    ...Object.fromEntries(keys.map((k) => [k, history.map((h) => (h as unknown as Record<string, number | undefined>)[k] ?? null)])),
-    stage: stageOfEpoch,
-  };
+/** history.json: one record per epoch with Keras' metric names and the stage it belonged to (what `vggkit doctor --history` reads). */
+function historyJson(history: readonly EpochLogs[], stages: readonly StageSpec[]): { epochs: Record<string, unknown>[] } {
+  const stageOfEpoch = stages.flatMap((s) => new Array<string>(s.epochs).fill(s.name));
+  return { epochs: history.map((logs, epoch) => ({ epoch, ...logs, stage: stageOfEpoch[epoch] })) };
 }
