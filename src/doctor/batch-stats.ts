@@ -167,20 +167,21 @@ export function batchStats(array: NpyArray, expected?: PreprocessContract, file 
   const sample: number[] = [];
   for (let p = 0; p < pixels; p += stride) sample.push(p);
 
-  let replicated = c === 3;
-  if (replicated) {
-    const spread = Math.max(...channelStats.map((s) => s.max - s.min), 1e-12);
-    for (const p of sample) {
-      if (Math.abs(at(p, 0) - at(p, 1)) > 1e-3 * spread || Math.abs(at(p, 1) - at(p, 2)) > 1e-3 * spread) {
-        replicated = false;
-        break;
-      }
-    }
-  }
-
   const scores = c === 3 ? HYPOTHESES.map((hyp) => score(hyp, channelStats, sample, at)) : [];
   const inferred = c === 3 ? choose(scores, channelStats, expected) : undefined;
+  const replicated = c === 3 && sample.every((p) => replicatedAt(p, at, inferred?.name));
   return { file, dims: array.dims, layout, images: n, height: h, width: w, channels: c, channelStats, replicatedChannels: replicated, scores, inferred };
+}
+
+/** Levels (0..255) within which three channels count as one gray value copied. */
+const REPLICATED_TOLERANCE = 0.5;
+
+/** Channels equal once the preprocessing is undone (caffe subtracts a different mean per channel). */
+function replicatedAt(p: number, at: (p: number, ch: number) => number, name: HypothesisName | undefined): boolean {
+  const hyp = HYPOTHESES.find((x) => x.name === name);
+  const raw = [0, 1, 2].map((ch) => (hyp === undefined ? at(p, ch) : hyp.toRaw(at(p, ch), ch)));
+  const tolerance = hyp === undefined ? 1e-6 : REPLICATED_TOLERANCE;
+  return Math.abs(raw[0] - raw[1]) <= tolerance && Math.abs(raw[1] - raw[2]) <= tolerance;
 }
 
 function score(hyp: Hypothesis, stats: readonly ChannelStats[], sample: readonly number[], at: (p: number, ch: number) => number): HypothesisScore {
