@@ -413,5 +413,8 @@ function trainedParams(params: WeightMap, stages: readonly StageSpec[], stage: n
 /** history.json: one record per epoch with Keras' metric names and the stage it belonged to (what `vggkit doctor --history` reads). */
 function historyJson(history: readonly EpochLogs[], stages: readonly StageSpec[]): { epochs: Record<string, unknown>[] } {
   const stageOfEpoch = stages.flatMap((s) => new Array<string>(s.epochs).fill(s.name));
-  return { epochs: history.map((logs, epoch) => ({ epoch, ...logs, stage: stageOfEpoch[epoch] })) };
+  // JSON has no NaN or Infinity: write them as the strings Python's json and the doctor read back.
+  const finite = (logs: EpochLogs): Record<string, unknown> =>
+    Object.fromEntries(Object.entries(logs).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? String(v) : v]));
+  return { epochs: history.map((logs, epoch) => ({ epoch, ...finite(logs), stage: stageOfEpoch[epoch] })) };
 }
