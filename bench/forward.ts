@@ -24,7 +24,8 @@ import { Random } from '../src/util/random.js';
 /** 15.35 G multiply-adds per 224x224 image in the conv base. */
 const GFLOP_PER_IMAGE = 30.7;
 const PYTHON = '/usr/bin/python3';
-const HUGE_PAGES = 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296';
+const HUGE_PAGES =
+  'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296';
 const BATCHES = [1, 8] as const;
 
 const { values: args } = parseArgs({
@@ -48,7 +49,10 @@ interface Row {
 }
 
 async function ortForward(session: Session, batch: number): Promise<number> {
-  const input = { dims: [batch, 3, 224, 224], data: Float32Array.from({ length: batch * 3 * 224 * 224 }, (_, i) => Math.sin(i) * 50) };
+  const input = {
+    dims: [batch, 3, 224, 224],
+    data: Float32Array.from({ length: batch * 3 * 224 * 224 }, (_, i) => Math.sin(i) * 50),
+  };
   await session.run({ input });
   const start = performance.now();
   for (let i = 0; i < iters; i++) await session.run({ input });
@@ -85,11 +89,18 @@ function torchAvailable(): boolean {
 }
 
 function torchForward(env: NodeJS.ProcessEnv): Record<string, number> {
-  return JSON.parse(execFileSync(PYTHON, ['-c', TORCH_SCRIPT], { env, encoding: 'utf8' })) as Record<string, number>;
+  return JSON.parse(
+    execFileSync(PYTHON, ['-c', TORCH_SCRIPT], { env, encoding: 'utf8' }),
+  ) as Record<string, number>;
 }
 
 /** Smooth gradients plus mild noise: closer to a photo's JPEG decode cost than pure noise. */
-async function writePhotos(dir: string, count: number, width: number, height: number): Promise<string[]> {
+async function writePhotos(
+  dir: string,
+  count: number,
+  width: number,
+  height: number,
+): Promise<string[]> {
   const rng = new Random(1);
   const files: string[] = [];
   for (let n = 0; n < count; n++) {
@@ -104,7 +115,9 @@ async function writePhotos(dir: string, count: number, width: number, height: nu
       }
     }
     const file = join(dir, `photo_${String(n).padStart(3, '0')}.jpg`);
-    await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 88 }).toFile(file);
+    await sharp(pixels, { raw: { width, height, channels: 3 } })
+      .jpeg({ quality: 88 })
+      .toFile(file);
     files.push(file);
   }
   return files;
@@ -114,14 +127,25 @@ async function extractPath(session: Session, files: readonly string[]): Promise<
   const contract = makeContract({ mode: 'caffe', inputSize: 224 });
   const start = performance.now();
   let rows = 0;
-  for await (const batch of inferBatches(session, files, contract, { batchSize: 8 })) rows += batch.files.length;
+  for await (const batch of inferBatches(session, files, contract, { batchSize: 8 }))
+    rows += batch.files.length;
   return rows / ((performance.now() - start) / 1000);
 }
 
-const options: VggOptions = { arch: 'vgg16', includeTop: false, inputSize: [224, 224], pooling: 'none', classes: 1000 };
-const session = await Session.create(buildVggInference({ options, weights: initWeights(modelLayers(options), new Random(0)) }), { threads });
+const options: VggOptions = {
+  arch: 'vgg16',
+  includeTop: false,
+  inputSize: [224, 224],
+  pooling: 'none',
+  classes: 1000,
+};
+const session = await Session.create(
+  buildVggInference({ options, weights: initWeights(modelLayers(options), new Random(0)) }),
+  { threads },
+);
 const rows: Row[] = [];
-for (const batch of BATCHES) rows.push({ engine: 'onnxruntime', batch, imagesPerSecond: await ortForward(session, batch) });
+for (const batch of BATCHES)
+  rows.push({ engine: 'onnxruntime', batch, imagesPerSecond: await ortForward(session, batch) });
 
 if (!args['no-torch'] && torchAvailable()) {
   for (const [label, env] of [
@@ -129,7 +153,8 @@ if (!args['no-torch'] && torchAvailable()) {
     ['pytorch (huge-page malloc)', { ...process.env, GLIBC_TUNABLES: HUGE_PAGES }],
   ] as const) {
     const measured = torchForward(env);
-    for (const batch of BATCHES) rows.push({ engine: label, batch, imagesPerSecond: measured[String(batch)] ?? Number.NaN });
+    for (const batch of BATCHES)
+      rows.push({ engine: label, batch, imagesPerSecond: measured[String(batch)] ?? Number.NaN });
   }
 }
 
@@ -141,10 +166,15 @@ try {
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
-rows.push({ engine: `extract path (${imageCount} JPEGs ${args.width}x${args.height})`, batch: 8, imagesPerSecond: extract });
+rows.push({
+  engine: `extract path (${imageCount} JPEGs ${args.width}x${args.height})`,
+  batch: 8,
+  imagesPerSecond: extract,
+});
 await session.release();
 
-const ortAt = (batch: number): number => rows.find((r) => r.engine === 'onnxruntime' && r.batch === batch)?.imagesPerSecond ?? Number.NaN;
+const ortAt = (batch: number): number =>
+  rows.find((r) => r.engine === 'onnxruntime' && r.batch === batch)?.imagesPerSecond ?? Number.NaN;
 const report = rows.map((r) => ({
   ...r,
   gflops: r.imagesPerSecond * GFLOP_PER_IMAGE,
@@ -154,8 +184,12 @@ const report = rows.map((r) => ({
 if (args.json) {
   process.stdout.write(`${JSON.stringify({ threads, iters, rows: report }, null, 2)}\n`);
 } else {
-  process.stdout.write(`VGG16 conv base, 224x224, fp32, ${threads} threads, ${iters} timed runs per figure\n`);
-  process.stdout.write(`${'engine'.padEnd(44)}${'batch'.padStart(6)}${'img/s'.padStart(9)}${'GFLOP/s'.padStart(10)}${'ORT / this'.padStart(12)}\n`);
+  process.stdout.write(
+    `VGG16 conv base, 224x224, fp32, ${threads} threads, ${iters} timed runs per figure\n`,
+  );
+  process.stdout.write(
+    `${'engine'.padEnd(44)}${'batch'.padStart(6)}${'img/s'.padStart(9)}${'GFLOP/s'.padStart(10)}${'ORT / this'.padStart(12)}\n`,
+  );
   for (const r of report) {
     process.stdout.write(
       `${r.engine.padEnd(44)}${String(r.batch).padStart(6)}${r.imagesPerSecond.toFixed(2).padStart(9)}${r.gflops.toFixed(0).padStart(10)}${r.ortOverThis.toFixed(2).padStart(12)}\n`,

@@ -23,22 +23,37 @@ export interface CommonFlags extends ContractFlags {
 /** Adds the flags every command that reads images takes. */
 export function addImageOptions(command: Command): Command {
   return command
-    .option('--preprocess <mode>', "override the weights' preprocessing: caffe, torch, tf, none (warns when it contradicts them)")
+    .option(
+      '--preprocess <mode>',
+      "override the weights' preprocessing: caffe, torch, tf, none (warns when it contradicts them)",
+    )
     .option('--resize <mode>', "override the weights' resize mode: stretch, center-crop, pad")
-    .option('--interpolation <kind>', 'override the interpolation: bilinear, nearest, bicubic, lanczos')
+    .option(
+      '--interpolation <kind>',
+      'override the interpolation: bilinear, nearest, bicubic, lanczos',
+    )
     .option('--offline', 'never use the network; weights must already be in the cache')
     .option('--json', 'print results as JSON on stdout');
 }
 
-export function parseInteger(name: string, value: string | undefined, fallback: number, min = 1): number {
+export function parseInteger(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  min = 1,
+): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min) throw invalidOption(name, `an integer >= ${min}`, value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < min)
+    throw invalidOption(name, `an integer >= ${min}`, value);
   return n;
 }
 
 /** The weights' contract with the user's overrides applied; every contradiction is printed. */
-export function applyContractFlags(base: PreprocessContract, flags: ContractFlags): PreprocessContract {
+export function applyContractFlags(
+  base: PreprocessContract,
+  flags: ContractFlags,
+): PreprocessContract {
   const { contract, warnings } = resolveContract(base, {
     ...(flags.preprocess === undefined ? {} : { preprocess: flags.preprocess }),
     ...(flags.resize === undefined ? {} : { resize: flags.resize }),
@@ -49,13 +64,21 @@ export function applyContractFlags(base: PreprocessContract, flags: ContractFlag
 }
 
 /** loadWeights with a progress bar on stderr while a download runs. */
-export async function loadWeightsWithProgress(options: Omit<LoadWeightsOptions, 'onProgress'>, json: boolean): Promise<LoadedWeights> {
+export async function loadWeightsWithProgress(
+  options: Omit<LoadWeightsOptions, 'onProgress'>,
+  json: boolean,
+): Promise<LoadedWeights> {
   let progress: Progress | undefined;
   try {
     return await loadWeights({
       ...options,
       onProgress: (received, total) => {
-        progress ??= createProgress({ label: 'downloading weights', total: total ?? 0, unit: 'B', json });
+        progress ??= createProgress({
+          label: 'downloading weights',
+          total: total ?? 0,
+          unit: 'B',
+          json,
+        });
         progress.update(received);
       },
     });

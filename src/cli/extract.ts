@@ -18,7 +18,14 @@ import { buildVggInference } from '../model/vgg-graph.js';
 import { createProgress } from '../report/progress.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { oneOf, UsageError, VggkitError } from '../util/errors.js';
-import { addImageOptions, applyContractFlags, type CommonFlags, loadWeightsWithProgress, parseInteger, printJson } from './common.js';
+import {
+  addImageOptions,
+  applyContractFlags,
+  type CommonFlags,
+  loadWeightsWithProgress,
+  parseInteger,
+  printJson,
+} from './common.js';
 import { runCommand } from './run-command.js';
 
 interface ExtractFlags extends CommonFlags {
@@ -38,74 +45,121 @@ export function registerExtract(program: Command): void {
   addImageOptions(
     program
       .command('extract')
-      .description('write one layer\'s features for every image to features.npy, with index.json')
-      .argument('<paths...>', 'image files and directories (walked recursively; non-image files ignored)')
-      .option('--weights <tag|file>', "weights tag, .h5 (Keras layout) or .safetensors (torchvision layout) file, or 'none'", 'imagenet')
+      .description("write one layer's features for every image to features.npy, with index.json")
+      .argument(
+        '<paths...>',
+        'image files and directories (walked recursively; non-image files ignored)',
+      )
+      .option(
+        '--weights <tag|file>',
+        "weights tag, .h5 (Keras layout) or .safetensors (torchvision layout) file, or 'none'",
+        'imagenet',
+      )
       .option('--arch <name>', 'vgg11, vgg13, vgg16 or vgg19', 'vgg16')
       .option('--layer <name>', "Keras layer name (default: the network's last layer)")
-      .option('--pooling <kind>', 'global pooling after block5 without the top: none, avg, max', 'none')
-      .option('--include-top', 'build fc1, fc2 and predictions (implied by --layer fc1|fc2|predictions|flatten)')
+      .option(
+        '--pooling <kind>',
+        'global pooling after block5 without the top: none, avg, max',
+        'none',
+      )
+      .option(
+        '--include-top',
+        'build fc1, fc2 and predictions (implied by --layer fc1|fc2|predictions|flatten)',
+      )
       .option('--input-size <n>', 'square input size without the top (>= 32)')
       .option('--out <dir>', 'output directory', '.')
       .option('--batch-size <n>', 'images per forward pass', '16'),
-  ).action(runCommand(async (paths: string[], flags: ExtractFlags) => {
-    const arch = parseArch(flags.arch);
-    const batchSize = parseInteger('--batch-size', flags.batchSize, 16);
-    const pooling = oneOf<Pooling>('--pooling', ['none', 'avg', 'max'], flags.pooling);
-    const includeTop = wantsTop(flags, arch);
-    const size = parseInteger('--input-size', flags.inputSize, 224, 32);
-    if (includeTop && size !== 224) throw new UsageError(`--input-size: the top needs 224, received ${size}`);
-    const options: VggOptions = { arch, includeTop, inputSize: [size, size], pooling: includeTop ? 'none' : pooling, classes: 1000 };
-    const files = await listImageFiles(paths);
-    if (files.length === 0) throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
+  ).action(
+    runCommand(async (paths: string[], flags: ExtractFlags) => {
+      const arch = parseArch(flags.arch);
+      const batchSize = parseInteger('--batch-size', flags.batchSize, 16);
+      const pooling = oneOf<Pooling>('--pooling', ['none', 'avg', 'max'], flags.pooling);
+      const includeTop = wantsTop(flags, arch);
+      const size = parseInteger('--input-size', flags.inputSize, 224, 32);
+      if (includeTop && size !== 224)
+        throw new UsageError(`--input-size: the top needs 224, received ${size}`);
+      const options: VggOptions = {
+        arch,
+        includeTop,
+        inputSize: [size, size],
+        pooling: includeTop ? 'none' : pooling,
+        classes: 1000,
+      };
+      const files = await listImageFiles(paths);
+      if (files.length === 0)
+        throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
 
-    const loaded = await loadWeightsWithProgress({ arch, weights: flags.weights, includeTop, inputSize: size, offline: flags.offline === true }, flags.json === true);
-    const contract = applyContractFlags(loaded.contract, flags);
-    const layers = modelLayers(options);
-    const layer = flags.layer ?? (layers[layers.length - 1]?.name as string);
-    const graph = buildVggInference({ options, weights: loaded.weights, outputLayer: layer });
-    const featureShape = layers.find((l) => l.name === layer)?.outputShape ?? [];
-    const rowSize = featureShape.reduce((a, b) => a * b, 1);
+      const loaded = await loadWeightsWithProgress(
+        {
+          arch,
+          weights: flags.weights,
+          includeTop,
+          inputSize: size,
+          offline: flags.offline === true,
+        },
+        flags.json === true,
+      );
+      const contract = applyContractFlags(loaded.contract, flags);
+      const layers = modelLayers(options);
+      const layer = flags.layer ?? (layers[layers.length - 1]?.name as string);
+      const graph = buildVggInference({ options, weights: loaded.weights, outputLayer: layer });
+      const featureShape = layers.find((l) => l.name === layer)?.outputShape ?? [];
+      const rowSize = featureShape.reduce((a, b) => a * b, 1);
 
-    await mkdir(flags.out, { recursive: true });
-    const featuresFile = join(flags.out, 'features.npy');
-    const writer = await NpyRowWriter.create(featuresFile, [rowSize]);
-    const session = await Session.create(graph);
-    const kept: string[] = [];
-    const skipped: SkippedFile[] = [];
-    const progress = createProgress({ label: `extracting ${layer}`, total: files.length, unit: 'img', json: flags.json === true });
-    try {
-      for await (const batch of inferBatches(session, files, contract, { batchSize })) {
-        if (batch.files.length > 0) await writer.append(batch.output.data);
-        kept.push(...batch.files);
-        skipped.push(...batch.skipped);
-        progress.increment(batch.files.length + batch.skipped.length);
+      await mkdir(flags.out, { recursive: true });
+      const featuresFile = join(flags.out, 'features.npy');
+      const writer = await NpyRowWriter.create(featuresFile, [rowSize]);
+      const session = await Session.create(graph);
+      const kept: string[] = [];
+      const skipped: SkippedFile[] = [];
+      const progress = createProgress({
+        label: `extracting ${layer}`,
+        total: files.length,
+        unit: 'img',
+        json: flags.json === true,
+      });
+      try {
+        for await (const batch of inferBatches(session, files, contract, { batchSize })) {
+          if (batch.files.length > 0) await writer.append(batch.output.data);
+          kept.push(...batch.files);
+          skipped.push(...batch.skipped);
+          progress.increment(batch.files.length + batch.skipped.length);
+        }
+        await writer.close();
+      } catch (error) {
+        await writer.abort();
+        throw error;
+      } finally {
+        progress.stop();
+        await session.release();
       }
-      await writer.close();
-    } catch (error) {
-      await writer.abort();
-      throw error;
-    } finally {
-      progress.stop();
-      await session.release();
-    }
 
-    const indexFile = join(flags.out, 'index.json');
-    await writeJsonAtomic(indexFile, {
-      files: kept,
-      skipped: skipped.map(({ file, code, reason }) => ({ file, reason, code })),
-      contract,
-      layer,
-      featureShape,
-      weights: loaded.source,
-    });
-    for (const s of skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
-    if (flags.json === true) {
-      printJson({ features: featuresFile, index: indexFile, rows: kept.length, columns: rowSize, layer, skipped: skipped.length });
-    } else {
-      process.stdout.write(`${featuresFile}: ${kept.length} rows x ${rowSize} features of ${layer}; index in ${indexFile}${skipped.length > 0 ? `; ${skipped.length} skipped` : ''}\n`);
-    }
-  }));
+      const indexFile = join(flags.out, 'index.json');
+      await writeJsonAtomic(indexFile, {
+        files: kept,
+        skipped: skipped.map(({ file, code, reason }) => ({ file, reason, code })),
+        contract,
+        layer,
+        featureShape,
+        weights: loaded.source,
+      });
+      for (const s of skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
+      if (flags.json === true) {
+        printJson({
+          features: featuresFile,
+          index: indexFile,
+          rows: kept.length,
+          columns: rowSize,
+          layer,
+          skipped: skipped.length,
+        });
+      } else {
+        process.stdout.write(
+          `${featuresFile}: ${kept.length} rows x ${rowSize} features of ${layer}; index in ${indexFile}${skipped.length > 0 ? `; ${skipped.length} skipped` : ''}\n`,
+        );
+      }
+    }),
+  );
 }
 
 /**

@@ -8,7 +8,9 @@ import { registerSummary } from './summary.js';
 const program = new Command();
 program
   .name('vggkit')
-  .description('Fine-tune VGG16-family image classifiers on your own image folders, and find out why a fine-tune is not working.')
+  .description(
+    'Fine-tune VGG16-family image classifiers on your own image folders, and find out why a fine-tune is not working.',
+  )
   .showSuggestionAfterError(true)
   .exitOverride();
 

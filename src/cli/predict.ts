@@ -13,7 +13,14 @@ import { type ClassName, IMAGENET_CLASSES } from '../model/imagenet-classes.js';
 import { isModelFolder, readModelFolder } from '../model/model-folder.js';
 import { buildVggInference } from '../model/vgg-graph.js';
 import { VggkitError } from '../util/errors.js';
-import { addImageOptions, applyContractFlags, type CommonFlags, loadWeightsWithProgress, parseInteger, printJson } from './common.js';
+import {
+  addImageOptions,
+  applyContractFlags,
+  type CommonFlags,
+  loadWeightsWithProgress,
+  parseInteger,
+  printJson,
+} from './common.js';
 import { runCommand } from './run-command.js';
 
 interface PredictFlags extends CommonFlags {
@@ -43,57 +50,97 @@ export function registerPredict(program: Command): void {
       .command('predict')
       .description('classify images: the top classes per image')
       .argument('<paths...>', 'image files and directories (walked recursively)')
-      .option('--weights <tag|file|dir>', 'with-top weights (tag or .h5/.safetensors file) or a vggkit model folder', 'imagenet-top')
+      .option(
+        '--weights <tag|file|dir>',
+        'with-top weights (tag or .h5/.safetensors file) or a vggkit model folder',
+        'imagenet-top',
+      )
       .option('--arch <name>', 'architecture of the weights', 'vgg16')
       .option('--top <k>', 'classes to show per image', '5')
       .option('--batch-size <n>', 'images per forward pass', '8'),
-  ).action(runCommand(async (paths: string[], flags: PredictFlags) => {
-    const top = parseInteger('--top', flags.top, 5);
-    const batchSize = parseInteger('--batch-size', flags.batchSize, 8);
-    const model = await openModel(flags);
-    const contract = applyContractFlags(model.contract, flags);
-    const files = await listImageFiles(paths);
-    if (files.length === 0) throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
+  ).action(
+    runCommand(async (paths: string[], flags: PredictFlags) => {
+      const top = parseInteger('--top', flags.top, 5);
+      const batchSize = parseInteger('--batch-size', flags.batchSize, 8);
+      const model = await openModel(flags);
+      const contract = applyContractFlags(model.contract, flags);
+      const files = await listImageFiles(paths);
+      if (files.length === 0)
+        throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
 
-    const session = await Session.create(model.graph);
-    const results: { file: string; top: Prediction[] }[] = [];
-    const skipped: SkippedFile[] = [];
-    try {
-      for await (const batch of inferBatches(session, files, contract, { batchSize })) {
-        skipped.push(...batch.skipped);
-        const width = batch.output.dims[1] ?? 0;
-        batch.files.forEach((file, row) => {
-          results.push({ file, top: topK(batch.output.data.subarray(row * width, (row + 1) * width), model.classes, top) });
+      const session = await Session.create(model.graph);
+      const results: { file: string; top: Prediction[] }[] = [];
+      const skipped: SkippedFile[] = [];
+      try {
+        for await (const batch of inferBatches(session, files, contract, { batchSize })) {
+          skipped.push(...batch.skipped);
+          const width = batch.output.dims[1] ?? 0;
+          batch.files.forEach((file, row) => {
+            results.push({
+              file,
+              top: topK(
+                batch.output.data.subarray(row * width, (row + 1) * width),
+                model.classes,
+                top,
+              ),
+            });
+          });
+        }
+      } finally {
+        await session.release();
+      }
+
+      if (flags.json === true) {
+        printJson({
+          weights: model.source,
+          contract,
+          predictions: results,
+          skipped: skipped.map(({ file, code, reason }) => ({ file, code, reason })),
         });
+      } else {
+        for (const { file, top: best } of results) {
+          process.stdout.write(`${file}\n`);
+          for (const p of best)
+            process.stdout.write(
+              `  ${p.probability.toFixed(4)}  ${p.label}${p.id === undefined ? '' : ` (${p.id})`}\n`,
+            );
+        }
       }
-    } finally {
-      await session.release();
-    }
-
-    if (flags.json === true) {
-      printJson({ weights: model.source, contract, predictions: results, skipped: skipped.map(({ file, code, reason }) => ({ file, code, reason })) });
-    } else {
-      for (const { file, top: best } of results) {
-        process.stdout.write(`${file}\n`);
-        for (const p of best) process.stdout.write(`  ${p.probability.toFixed(4)}  ${p.label}${p.id === undefined ? '' : ` (${p.id})`}\n`);
-      }
-    }
-    for (const s of skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
-  }));
+      for (const s of skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
+    }),
+  );
 }
 
 async function openModel(flags: PredictFlags): Promise<Model> {
   if (await isModelFolder(flags.weights)) {
     const folder = await readModelFolder(flags.weights);
-    return { graph: folder.model, contract: folder.metadata.contract, classes: folder.metadata.classNames.map((label) => ({ label })), source: folder.file };
+    return {
+      graph: folder.model,
+      contract: folder.metadata.contract,
+      classes: folder.metadata.classNames.map((label) => ({ label })),
+      source: folder.file,
+    };
   }
   const arch = parseArch(flags.arch);
   const loaded = await loadWeightsWithProgress(
-    { arch, weights: flags.weights, includeTop: true, inputSize: 224, classes: IMAGENET_CLASSES.length, offline: flags.offline === true },
+    {
+      arch,
+      weights: flags.weights,
+      includeTop: true,
+      inputSize: 224,
+      classes: IMAGENET_CLASSES.length,
+      offline: flags.offline === true,
+    },
     flags.json === true,
   );
   const graph = buildVggInference({
-    options: { arch, includeTop: true, inputSize: [224, 224], pooling: 'none', classes: IMAGENET_CLASSES.length },
+    options: {
+      arch,
+      includeTop: true,
+      inputSize: [224, 224],
+      pooling: 'none',
+      classes: IMAGENET_CLASSES.length,
+    },
     weights: loaded.weights,
   });
   return { graph, contract: loaded.contract, classes: IMAGENET_CLASSES, source: loaded.source };
@@ -101,9 +148,16 @@ async function openModel(flags: PredictFlags): Promise<Model> {
 
 /** The k highest scores, best first; ties keep the lower class index first. */
 export function topK(scores: Float32Array, classes: readonly ClassName[], k: number): Prediction[] {
-  const order = Array.from(scores.keys()).sort((a, b) => (scores[b] as number) - (scores[a] as number) || a - b);
+  const order = Array.from(scores.keys()).sort(
+    (a, b) => (scores[b] as number) - (scores[a] as number) || a - b,
+  );
   return order.slice(0, k).map((index) => {
     const name = classes[index] ?? { label: `class ${index}` };
-    return { index, ...(name.id === undefined ? {} : { id: name.id }), label: name.label, probability: scores[index] as number };
+    return {
+      index,
+      ...(name.id === undefined ? {} : { id: name.id }),
+      label: name.label,
+      probability: scores[index] as number,
+    };
   });
 }

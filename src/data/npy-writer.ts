@@ -16,7 +16,10 @@ function header(dims: readonly number[]): Buffer {
   const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
   const textLength = HEADER_BYTES - 10;
-  if (dict.length + 1 > textLength) throw new RangeError(`npy: shape (${dims.join(', ')}) does not fit a ${HEADER_BYTES}-byte header`);
+  if (dict.length + 1 > textLength)
+    throw new RangeError(
+      `npy: shape (${dims.join(', ')}) does not fit a ${HEADER_BYTES}-byte header`,
+    );
   const out = Buffer.alloc(HEADER_BYTES, 0x20);
   MAGIC.copy(out, 0);
   out[6] = 1;
@@ -53,7 +56,8 @@ export class NpyRowWriter {
   /** Appends whole rows; `data.length` must be a multiple of the row size. */
   async append(data: Float32Array): Promise<void> {
     const rowSize = sizeOf(this.rowShape);
-    if (data.length % rowSize !== 0) throw new RangeError(`npy: ${data.length} values are not whole rows of ${rowSize}`);
+    if (data.length % rowSize !== 0)
+      throw new RangeError(`npy: ${data.length} values are not whole rows of ${rowSize}`);
     const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
     // .npy data is little-endian; so is every platform ONNX Runtime ships for.
     await this.handle.write(bytes, 0, bytes.length, this.position);

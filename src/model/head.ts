@@ -19,15 +19,30 @@ export interface HeadSpec {
 export function headLayers(base: readonly LayerSpec[], head: HeadSpec): LayerSpec[] {
   const last = base[base.length - 1];
   const [h, w, c] = last?.outputShape ?? [];
-  if (last === undefined || h === undefined || w === undefined || c === undefined || last.outputShape.length !== 3) {
-    throw new RangeError(`a head goes on a spatial output [H, W, C], received ${last === undefined ? 'no layers' : `${last.name} [${last.outputShape.join(', ')}]`}`);
+  if (
+    last === undefined ||
+    h === undefined ||
+    w === undefined ||
+    c === undefined ||
+    last.outputShape.length !== 3
+  ) {
+    throw new RangeError(
+      `a head goes on a spatial output [H, W, C], received ${last === undefined ? 'no layers' : `${last.name} [${last.outputShape.join(', ')}]`}`,
+    );
   }
   const features = head.kind === 'flatten' ? h * w * c : c;
   return [
     head.kind === 'flatten'
       ? { name: 'flatten', kind: 'flatten', outputShape: [features] }
       : { name: 'global_average_pooling2d', kind: 'global-avg', outputShape: [features] },
-    { name: 'dense', kind: 'dense', outputShape: [head.dense], kernelShape: [features, head.dense], biasShape: [head.dense], activation: 'relu' },
+    {
+      name: 'dense',
+      kind: 'dense',
+      outputShape: [head.dense],
+      kernelShape: [features, head.dense],
+      biasShape: [head.dense],
+      activation: 'relu',
+    },
     { name: 'dropout', kind: 'dropout', outputShape: [head.dense] },
     {
       name: 'dense_1',
@@ -45,7 +60,9 @@ export function modelLayers(options: VggOptions, head?: HeadSpec): LayerSpec[] {
   const base = vggLayers(options);
   if (head === undefined) return base;
   if (options.includeTop || options.pooling !== 'none') {
-    throw new RangeError(`a head replaces the top and global pooling: expected includeTop false and pooling none, received includeTop ${options.includeTop}, pooling ${options.pooling}`);
+    throw new RangeError(
+      `a head replaces the top and global pooling: expected includeTop false and pooling none, received includeTop ${options.includeTop}, pooling ${options.pooling}`,
+    );
   }
   return [...base, ...headLayers(base, head)];
 }

@@ -7,7 +7,13 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { INTERPOLATIONS, makeContract, PREPROCESS_MODES, type PreprocessContract, RESIZE_MODES } from '../image/contract.js';
+import {
+  INTERPOLATIONS,
+  makeContract,
+  PREPROCESS_MODES,
+  type PreprocessContract,
+  RESIZE_MODES,
+} from '../image/contract.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { VggkitError } from '../util/errors.js';
 import { ARCH_NAMES, type ArchName } from './architectures.js';
@@ -52,9 +58,16 @@ export function readOnnxMetadata(model: Uint8Array): Record<string, string> {
   return out;
 }
 
-export function parseModelMetadata(props: Readonly<Record<string, string>>, file: string): ModelMetadata {
+export function parseModelMetadata(
+  props: Readonly<Record<string, string>>,
+  file: string,
+): ModelMetadata {
   const bad = (key: string, expected: string): VggkitError =>
-    new VggkitError('MODEL_METADATA', `${file}: metadata ${key}: expected ${expected}, received ${JSON.stringify(props[key] ?? null)}`, { file });
+    new VggkitError(
+      'MODEL_METADATA',
+      `${file}: metadata ${key}: expected ${expected}, received ${JSON.stringify(props[key] ?? null)}`,
+      { file },
+    );
   const json = (key: string, expected: string): unknown => {
     const text = props[key];
     if (text === undefined) throw bad(key, expected);
@@ -65,20 +78,36 @@ export function parseModelMetadata(props: Readonly<Record<string, string>>, file
     }
   };
   const size = json(METADATA_KEYS.inputSize, '[height, width]');
-  if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0)) throw bad(METADATA_KEYS.inputSize, '[height, width]');
+  if (!Array.isArray(size) || size.length !== 2 || !size.every((d) => Number.isInteger(d) && d > 0))
+    throw bad(METADATA_KEYS.inputSize, '[height, width]');
   const inputSize = [size[0] as number, size[1] as number] as const;
   const names = json(METADATA_KEYS.classNames, 'a JSON array of class names');
-  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string')) throw bad(METADATA_KEYS.classNames, 'a JSON array of class names');
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string'))
+    throw bad(METADATA_KEYS.classNames, 'a JSON array of class names');
   const arch = props[METADATA_KEYS.arch];
-  if (!(ARCH_NAMES as readonly string[]).includes(arch ?? '')) throw bad(METADATA_KEYS.arch, `one of ${ARCH_NAMES.join(', ')}`);
+  if (!(ARCH_NAMES as readonly string[]).includes(arch ?? ''))
+    throw bad(METADATA_KEYS.arch, `one of ${ARCH_NAMES.join(', ')}`);
   const raw = json(METADATA_KEYS.contract, 'a JSON preprocessing contract');
   const c = (typeof raw === 'object' && raw !== null ? raw : {}) as Record<string, unknown>;
-  const member = <T extends string>(value: unknown, allowed: readonly T[]): value is T => typeof value === 'string' && (allowed as readonly string[]).includes(value);
-  if (!member(c['mode'], PREPROCESS_MODES) || !member(c['resize'], RESIZE_MODES) || !member(c['interpolation'], INTERPOLATIONS)) {
-    throw bad(METADATA_KEYS.contract, 'a JSON preprocessing contract with mode, resize and interpolation');
+  const member = <T extends string>(value: unknown, allowed: readonly T[]): value is T =>
+    typeof value === 'string' && (allowed as readonly string[]).includes(value);
+  if (
+    !member(c['mode'], PREPROCESS_MODES) ||
+    !member(c['resize'], RESIZE_MODES) ||
+    !member(c['interpolation'], INTERPOLATIONS)
+  ) {
+    throw bad(
+      METADATA_KEYS.contract,
+      'a JSON preprocessing contract with mode, resize and interpolation',
+    );
   }
   // Rebuilt from the mode rather than trusted field by field, so numerics can never disagree with the mode.
-  const contract = makeContract({ mode: c['mode'], inputSize, resize: c['resize'], interpolation: c['interpolation'] });
+  const contract = makeContract({
+    mode: c['mode'],
+    inputSize,
+    resize: c['resize'],
+    interpolation: c['interpolation'],
+  });
   return { contract, classNames: names as string[], inputSize, arch: arch as ArchName };
 }
 
@@ -96,13 +125,21 @@ export interface LoadedModelFolder {
 export async function readModelFolder(dir: string): Promise<LoadedModelFolder> {
   const file = join(dir, MODEL_FILE);
   const model = await readFile(file).catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${dir}: expected a vggkit model folder containing ${MODEL_FILE}, found none`, { file, cause });
+    throw new VggkitError(
+      'NOT_FOUND',
+      `${dir}: expected a vggkit model folder containing ${MODEL_FILE}, found none`,
+      { file, cause },
+    );
   });
   let props: Record<string, string>;
   try {
     props = readOnnxMetadata(model);
   } catch (cause) {
-    throw new VggkitError('MODEL_FORMAT', `${file}: not an ONNX model (${(cause as Error).message})`, { file, cause });
+    throw new VggkitError(
+      'MODEL_FORMAT',
+      `${file}: not an ONNX model (${(cause as Error).message})`,
+      { file, cause },
+    );
   }
   return { file, model, metadata: parseModelMetadata(props, file) };
 }

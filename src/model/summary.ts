@@ -33,7 +33,11 @@ export interface ModelSummary {
   readonly nonTrainableParams: number;
 }
 
-export function summarize(name: string, layers: readonly LayerSpec[], isTrainable: (layer: string) => boolean = () => true): ModelSummary {
+export function summarize(
+  name: string,
+  layers: readonly LayerSpec[],
+  isTrainable: (layer: string) => boolean = () => true,
+): ModelSummary {
   const rows = layers.map((layer) => ({
     name: layer.name,
     type: KERAS_TYPES[layer.kind],
@@ -43,7 +47,13 @@ export function summarize(name: string, layers: readonly LayerSpec[], isTrainabl
   }));
   const total = rows.reduce((sum, row) => sum + row.params, 0);
   const trainable = rows.reduce((sum, row) => sum + (row.trainable ? row.params : 0), 0);
-  return { name, layers: rows, totalParams: total, trainableParams: trainable, nonTrainableParams: total - trainable };
+  return {
+    name,
+    layers: rows,
+    totalParams: total,
+    trainableParams: trainable,
+    nonTrainableParams: total - trainable,
+  };
 }
 
 const group = (n: number): string => n.toLocaleString('en-US');
@@ -56,8 +66,11 @@ export function renderSummary(summary: ModelSummary): string {
     row.trainable ? 'Y' : 'N',
   ]);
   const header = ['Layer (type)', 'Output Shape', 'Param #', 'Trainable'];
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)) + 3);
-  const line = (c: readonly string[]): string => ` ${c.map((v, i) => v.padEnd(widths[i] as number)).join('')}`.trimEnd();
+  const widths = header.map(
+    (h, i) => Math.max(h.length, ...cells.map((c) => (c[i] as string).length)) + 3,
+  );
+  const line = (c: readonly string[]): string =>
+    ` ${c.map((v, i) => v.padEnd(widths[i] as number)).join('')}`.trimEnd();
   const width = widths.reduce((a, b) => a + b, 1);
   return [
     `Model: "${summary.name}"`,

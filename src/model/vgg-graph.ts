@@ -8,7 +8,15 @@
 import { BATCH, GraphBuilder, type Sym } from '../graph/ir.js';
 import { dense } from '../graph/ops/dense.js';
 import { relu } from '../graph/ops/elementwise.js';
-import { activation, conv2d3x3, flattenKeras, globalPool, hwioToOihw, maxPool2x2, toNhwc } from '../graph/ops/inference.js';
+import {
+  activation,
+  conv2d3x3,
+  flattenKeras,
+  globalPool,
+  hwioToOihw,
+  maxPool2x2,
+  toNhwc,
+} from '../graph/ops/inference.js';
 import { VggkitError } from '../util/errors.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import type { LayerKind, LayerSpec, VggOptions } from './architectures.js';
@@ -32,7 +40,12 @@ interface Value {
   readonly spatial: boolean;
 }
 
-type Emit = (g: GraphBuilder, x: Value, layer: LayerSpec, weight: (role: 'kernel' | 'bias') => Float32Tensor) => Value;
+type Emit = (
+  g: GraphBuilder,
+  x: Value,
+  layer: LayerSpec,
+  weight: (role: 'kernel' | 'bias') => Float32Tensor,
+) => Value;
 
 function one(outputs: Sym[]): Sym {
   return outputs[0] as Sym;
@@ -40,25 +53,41 @@ function one(outputs: Sym[]): Sym {
 
 function withActivation(g: GraphBuilder, y: Sym, layer: LayerSpec): Sym {
   if (layer.activation === 'relu') return one(g.apply(relu, [y], undefined));
-  if (layer.activation === 'softmax' || layer.activation === 'sigmoid') return one(g.apply(activation, [y], { kind: layer.activation }));
+  if (layer.activation === 'softmax' || layer.activation === 'sigmoid')
+    return one(g.apply(activation, [y], { kind: layer.activation }));
   return y;
 }
 
 /** How each kind of layer lowers; a new layer kind is one entry. */
 const EMIT: Record<Exclude<LayerKind, 'input'>, Emit> = {
   conv: (g, x, layer, weight) => {
-    const w = g.constant(`${layer.name}_kernel`, { dtype: 'float32', ...hwioToOihw(weight('kernel')) });
+    const w = g.constant(`${layer.name}_kernel`, {
+      dtype: 'float32',
+      ...hwioToOihw(weight('kernel')),
+    });
     const b = g.constant(`${layer.name}_bias`, { dtype: 'float32', ...weight('bias') });
-    return { sym: withActivation(g, one(g.apply(conv2d3x3, [x.sym, w, b], undefined)), layer), spatial: true };
+    return {
+      sym: withActivation(g, one(g.apply(conv2d3x3, [x.sym, w, b], undefined)), layer),
+      spatial: true,
+    };
   },
   pool: (g, x) => ({ sym: one(g.apply(maxPool2x2, [x.sym], undefined)), spatial: true }),
   flatten: (g, x) => ({ sym: one(g.apply(flattenKeras, [x.sym], undefined)), spatial: false }),
-  'global-avg': (g, x) => ({ sym: one(g.apply(globalPool, [x.sym], { kind: 'avg' })), spatial: false }),
-  'global-max': (g, x) => ({ sym: one(g.apply(globalPool, [x.sym], { kind: 'max' })), spatial: false }),
+  'global-avg': (g, x) => ({
+    sym: one(g.apply(globalPool, [x.sym], { kind: 'avg' })),
+    spatial: false,
+  }),
+  'global-max': (g, x) => ({
+    sym: one(g.apply(globalPool, [x.sym], { kind: 'max' })),
+    spatial: false,
+  }),
   dense: (g, x, layer, weight) => {
     const w = g.constant(`${layer.name}_kernel`, { dtype: 'float32', ...weight('kernel') });
     const b = g.constant(`${layer.name}_bias`, { dtype: 'float32', ...weight('bias') });
-    return { sym: withActivation(g, one(g.apply(dense, [x.sym, w, b], undefined)), layer), spatial: false };
+    return {
+      sym: withActivation(g, one(g.apply(dense, [x.sym, w, b], undefined)), layer),
+      spatial: false,
+    };
   },
   // Dropout is the identity at inference.
   dropout: (_g, x) => x,
@@ -70,13 +99,19 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
   const target = spec.outputLayer ?? (selectable[selectable.length - 1] as LayerSpec).name;
   const stop = layers.findIndex((layer) => layer.name === target && layer.kind !== 'input');
   if (stop < 0) {
-    throw new VggkitError('UNKNOWN_LAYER', `--layer: expected one of ${selectable.map((l) => l.name).join(', ')}, received ${JSON.stringify(target)}`, { exitCode: 2 });
+    throw new VggkitError(
+      'UNKNOWN_LAYER',
+      `--layer: expected one of ${selectable.map((l) => l.name).join(', ')}, received ${JSON.stringify(target)}`,
+      { exitCode: 2 },
+    );
   }
   const [height, width] = spec.options.inputSize;
   const g = new GraphBuilder();
   let x: Value = { sym: g.input('input', [BATCH, 3, height, width]), spatial: true };
   for (const layer of layers.slice(1, stop + 1)) {
-    x = EMIT[layer.kind as Exclude<LayerKind, 'input'>](g, x, layer, (role) => weightFor(spec.weights, layer, role));
+    x = EMIT[layer.kind as Exclude<LayerKind, 'input'>](g, x, layer, (role) =>
+      weightFor(spec.weights, layer, role),
+    );
   }
   const out = x.spatial ? one(g.apply(toNhwc, [x.sym], undefined)) : x.sym;
   g.output(out, 'output');
@@ -91,10 +126,19 @@ function weightFor(weights: WeightMap, layer: LayerSpec, role: 'kernel' | 'bias'
   const expected = role === 'kernel' ? layer.kernelShape : layer.biasShape;
   const found = weights.get(key);
   if (found === undefined) {
-    throw new VggkitError('WEIGHTS_MISSING_LAYER', `weights: expected ${key} [${(expected ?? []).join(', ')}] for layer ${layer.name}, found none`);
+    throw new VggkitError(
+      'WEIGHTS_MISSING_LAYER',
+      `weights: expected ${key} [${(expected ?? []).join(', ')}] for layer ${layer.name}, found none`,
+    );
   }
-  if (expected !== undefined && (found.dims.length !== expected.length || found.dims.some((d, i) => d !== expected[i]))) {
-    throw new VggkitError('WEIGHTS_SHAPE', `weights: ${key}: expected shape [${expected.join(', ')}], received [${found.dims.join(', ')}]`);
+  if (
+    expected !== undefined &&
+    (found.dims.length !== expected.length || found.dims.some((d, i) => d !== expected[i]))
+  ) {
+    throw new VggkitError(
+      'WEIGHTS_SHAPE',
+      `weights: ${key}: expected shape [${expected.join(', ')}], received [${found.dims.join(', ')}]`,
+    );
   }
   return found;
 }

@@ -34,10 +34,14 @@ interface Run {
 
 async function vggkit(...args: string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: ROOT,
-      env: { ...process.env, VGGKIT_HOME: join(dir, 'home') },
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/main.ts', ...args],
+      {
+        cwd: ROOT,
+        env: { ...process.env, VGGKIT_HOME: join(dir, 'home') },
+      },
+    );
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -60,35 +64,75 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function keras(weights: WeightMap, layers: ReturnType<typeof modelLayers>): Parameters<typeof writeKerasWeights>[1] {
+function keras(
+  weights: WeightMap,
+  layers: ReturnType<typeof modelLayers>,
+): Parameters<typeof writeKerasWeights>[1] {
   return layers.map((layer) => ({
     name: layer.name,
     weights:
       layer.kernelShape === undefined
         ? []
         : [
-            { name: 'kernel', tensor: weights.get(kernelKey(layer.name)) as { dims: number[]; data: Float32Array } },
-            { name: 'bias', tensor: weights.get(biasKey(layer.name)) as { dims: number[]; data: Float32Array } },
+            {
+              name: 'kernel',
+              tensor: weights.get(kernelKey(layer.name)) as { dims: number[]; data: Float32Array },
+            },
+            {
+              name: 'bias',
+              tensor: weights.get(biasKey(layer.name)) as { dims: number[]; data: Float32Array },
+            },
           ],
   }));
 }
 
 test('extract: a local .h5, a folder with a broken file and a non-image; features match the library', async () => {
-  const options: VggOptions = { arch: 'vgg11', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 1000 };
+  const options: VggOptions = {
+    arch: 'vgg11',
+    includeTop: false,
+    inputSize: [32, 32],
+    pooling: 'none',
+    classes: 1000,
+  };
   const layers = modelLayers(options);
   const weights = initWeights(layers, new Random(11));
   const h5 = join(dir, 'vgg11-notop.h5');
   await writeKerasWeights(h5, keras(weights, layers));
   const out = join(dir, 'features');
 
-  const run = await vggkit('extract', join(dir, 'images'), '--arch', 'vgg11', '--weights', h5, '--input-size', '32', '--layer', 'block4_pool', '--out', out, '--batch-size', '2');
+  const run = await vggkit(
+    'extract',
+    join(dir, 'images'),
+    '--arch',
+    'vgg11',
+    '--weights',
+    h5,
+    '--input-size',
+    '32',
+    '--layer',
+    'block4_pool',
+    '--out',
+    out,
+    '--batch-size',
+    '2',
+  );
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stderr, /skipped .*c_broken\.jpg/);
 
-  const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { files: string[]; skipped: { file: string; reason: string }[]; contract: { mode: string }; layer: string };
-  const expectedFiles = ['a.jpg', 'b.png', join('nested', 'd.jpg')].map((f) => join(dir, 'images', f));
+  const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as {
+    files: string[];
+    skipped: { file: string; reason: string }[];
+    contract: { mode: string };
+    layer: string;
+  };
+  const expectedFiles = ['a.jpg', 'b.png', join('nested', 'd.jpg')].map((f) =>
+    join(dir, 'images', f),
+  );
   assert.deepEqual(index.files, expectedFiles);
-  assert.deepEqual(index.skipped.map((s) => s.file), [join(dir, 'images', 'c_broken.jpg')]);
+  assert.deepEqual(
+    index.skipped.map((s) => s.file),
+    [join(dir, 'images', 'c_broken.jpg')],
+  );
   assert.ok((index.skipped[0]?.reason ?? '').length > 0);
   assert.equal(index.contract.mode, 'caffe');
   assert.equal(index.layer, 'block4_pool');
@@ -98,40 +142,76 @@ test('extract: a local .h5, a folder with a broken file and a non-image; feature
 
   const contract = makeContract({ mode: 'caffe', inputSize: 32 });
   const batch = await loadBatch(expectedFiles, contract);
-  const session = await Session.create(buildVggInference({ options, weights, outputLayer: 'block4_pool' }), { threads: 1 });
+  const session = await Session.create(
+    buildVggInference({ options, weights, outputLayer: 'block4_pool' }),
+    { threads: 1 },
+  );
   try {
-    const expected = (await session.run({ input: batch.tensor }))['output']?.data ?? new Float32Array(0);
+    const expected =
+      (await session.run({ input: batch.tensor }))['output']?.data ?? new Float32Array(0);
     assert.equal(features.data.length, expected.length);
-    features.data.forEach((v, i) => assert.ok(Math.abs(v - (expected[i] as number)) <= 1e-4 * (1 + Math.abs(v)), `value ${i}`));
+    features.data.forEach((v, i) =>
+      assert.ok(Math.abs(v - (expected[i] as number)) <= 1e-4 * (1 + Math.abs(v)), `value ${i}`),
+    );
   } finally {
     await session.release();
   }
 });
 
 test('predict: a model folder gives its own class names, best first, consistent with the library', async () => {
-  const options: VggOptions = { arch: 'vgg16', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 0, widths: [[4], [4], [8], [8], [8]] };
+  const options: VggOptions = {
+    arch: 'vgg16',
+    includeTop: false,
+    inputSize: [32, 32],
+    pooling: 'none',
+    classes: 0,
+    widths: [[4], [4], [8], [8], [8]],
+  };
   const head: HeadSpec = { kind: 'flatten', dense: 6, classes: 3, activation: 'softmax' };
   const weights = initWeights(modelLayers(options, head), new Random(21));
   const contract = makeContract({ mode: 'torch', inputSize: 32, resize: 'center-crop' });
-  const metadata = modelMetadata({ contract, classNames: ['cat', 'dog', 'fish'], inputSize: [32, 32], arch: 'vgg16' });
+  const metadata = modelMetadata({
+    contract,
+    classNames: ['cat', 'dog', 'fish'],
+    inputSize: [32, 32],
+    arch: 'vgg16',
+  });
   const model = buildVggInference({ options, weights, head, metadata });
   const folder = join(dir, 'model');
   await mkdir(folder, { recursive: true });
   await writeModelFolder(folder, model);
 
   const a = join(dir, 'images', 'a.jpg');
-  const run = await vggkit('predict', a, join(dir, 'images', 'c_broken.jpg'), '--weights', folder, '--top', '2', '--json');
+  const run = await vggkit(
+    'predict',
+    a,
+    join(dir, 'images', 'c_broken.jpg'),
+    '--weights',
+    folder,
+    '--top',
+    '2',
+    '--json',
+  );
   assert.equal(run.code, 0, run.stderr);
-  const result = JSON.parse(run.stdout) as { predictions: { file: string; top: { index: number; label: string; probability: number }[] }[]; skipped: { file: string }[] };
+  const result = JSON.parse(run.stdout) as {
+    predictions: { file: string; top: { index: number; label: string; probability: number }[] }[];
+    skipped: { file: string }[];
+  };
   assert.equal(result.predictions.length, 1);
   assert.equal(result.skipped.length, 1);
 
   const session = await Session.create(model, { threads: 1 });
   try {
-    const probs = [...((await session.run({ input: (await loadBatch([a], contract)).tensor }))['output']?.data ?? [])];
+    const probs = [
+      ...((await session.run({ input: (await loadBatch([a], contract)).tensor }))['output']?.data ??
+        []),
+    ];
     const order = [0, 1, 2].sort((x, y) => (probs[y] as number) - (probs[x] as number));
     const top = result.predictions[0]?.top ?? [];
-    assert.deepEqual(top.map((p) => p.label), order.slice(0, 2).map((i) => ['cat', 'dog', 'fish'][i]));
+    assert.deepEqual(
+      top.map((p) => p.label),
+      order.slice(0, 2).map((i) => ['cat', 'dog', 'fish'][i]),
+    );
     top.forEach((p) => assert.ok(Math.abs(p.probability - (probs[p.index] as number)) < 1e-5));
   } finally {
     await session.release();
@@ -139,7 +219,13 @@ test('predict: a model folder gives its own class names, best first, consistent 
 });
 
 test('predict --offline without cached ImageNet weights fails in one clear line, exit 1', async () => {
-  const run = await vggkit('predict', join(dir, 'images', 'a.jpg'), '--weights', 'imagenet-top', '--offline');
+  const run = await vggkit(
+    'predict',
+    join(dir, 'images', 'a.jpg'),
+    '--weights',
+    'imagenet-top',
+    '--offline',
+  );
   assert.equal(run.code, 1);
   const lines = run.stderr.trim().split('\n');
   assert.equal(lines.length, 1, run.stderr);
@@ -147,7 +233,18 @@ test('predict --offline without cached ImageNet weights fails in one clear line,
 });
 
 test('usage errors exit 2; a missing path exits 1; summary --json counts parameters', async () => {
-  const badLayer = await vggkit('extract', join(dir, 'images'), '--weights', 'none', '--input-size', '32', '--layer', 'block9_conv1', '--out', join(dir, 'x'));
+  const badLayer = await vggkit(
+    'extract',
+    join(dir, 'images'),
+    '--weights',
+    'none',
+    '--input-size',
+    '32',
+    '--layer',
+    'block9_conv1',
+    '--out',
+    join(dir, 'x'),
+  );
   assert.equal(badLayer.code, 2);
   assert.match(badLayer.stderr, /expected one of block1_conv1/);
   const badTop = await vggkit('predict', join(dir, 'images'), '--top', 'many');

@@ -19,10 +19,26 @@ import { writeFakeImage, writeNoiseImage } from '../helpers/images.js';
 
 test('inferBatches: ordered rows, skipped files reported, rows independent of batching', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'vggkit-infer-'));
-  const options: VggOptions = { arch: 'vgg16', includeTop: false, inputSize: [32, 32], pooling: 'avg', classes: 0, widths: [[4], [4], [6], [6], [6]] };
-  const session = await Session.create(buildVggInference({ options, weights: initWeights(modelLayers(options), new Random(5)) }), { threads: 1 });
+  const options: VggOptions = {
+    arch: 'vgg16',
+    includeTop: false,
+    inputSize: [32, 32],
+    pooling: 'avg',
+    classes: 0,
+    widths: [[4], [4], [6], [6], [6]],
+  };
+  const session = await Session.create(
+    buildVggInference({ options, weights: initWeights(modelLayers(options), new Random(5)) }),
+    { threads: 1 },
+  );
   try {
-    const files = [join(dir, 'a.jpg'), join(dir, 'b.png'), join(dir, 'broken.jpg'), join(dir, 'c.jpg'), join(dir, 'd.png')];
+    const files = [
+      join(dir, 'a.jpg'),
+      join(dir, 'b.png'),
+      join(dir, 'broken.jpg'),
+      join(dir, 'c.jpg'),
+      join(dir, 'd.png'),
+    ];
     await writeNoiseImage(files[0] as string, 40, 30, 1);
     await writeNoiseImage(files[1] as string, 64, 64, 2);
     await writeFakeImage(files[2] as string);
@@ -33,23 +49,38 @@ test('inferBatches: ordered rows, skipped files reported, rows independent of ba
     const rows: { file: string; row: Float32Array }[] = [];
     const skipped: string[] = [];
     let batches = 0;
-    for await (const batch of inferBatches(session, files, contract, { batchSize: 2, concurrency: 2 })) {
+    for await (const batch of inferBatches(session, files, contract, {
+      batchSize: 2,
+      concurrency: 2,
+    })) {
       batches++;
       assert.equal(batch.output.dims[0], batch.files.length);
-      batch.files.forEach((file, i) => rows.push({ file, row: batch.output.data.slice(i * 6, (i + 1) * 6) }));
+      batch.files.forEach((file, i) =>
+        rows.push({ file, row: batch.output.data.slice(i * 6, (i + 1) * 6) }),
+      );
       skipped.push(...batch.skipped.map((s) => `${s.file}:${s.code}`));
     }
     assert.equal(batches, 3);
-    assert.deepEqual(rows.map((r) => r.file), [files[0], files[1], files[3], files[4]]);
+    assert.deepEqual(
+      rows.map((r) => r.file),
+      [files[0], files[1], files[3], files[4]],
+    );
     assert.equal(skipped.length, 1);
     assert.match(skipped[0] as string, /broken\.jpg:NOT_AN_IMAGE|broken\.jpg:CORRUPT/);
 
     for (const { file, row } of rows) {
-      const alone = await session.run({ input: { dims: [1, 3, 32, 32], data: await loadImageTensor(file, contract) } });
+      const alone = await session.run({
+        input: { dims: [1, 3, 32, 32], data: await loadImageTensor(file, contract) },
+      });
       const expected = alone['output']?.data ?? new Float32Array(0);
       assert.equal(row.length, expected.length);
       // Same kernels either way; allow for a different summation order in another batch layout.
-      row.forEach((v, i) => assert.ok(Math.abs(v - (expected[i] as number)) <= 1e-5 * (1 + Math.abs(v)), `${file} [${i}]`));
+      row.forEach((v, i) =>
+        assert.ok(
+          Math.abs(v - (expected[i] as number)) <= 1e-5 * (1 + Math.abs(v)),
+          `${file} [${i}]`,
+        ),
+      );
     }
   } finally {
     await session.release();

@@ -5,15 +5,27 @@ import type { VggOptions } from '../../src/model/architectures.js';
 import { modelLayers } from '../../src/model/head.js';
 import { renderSummary, summarize } from '../../src/model/summary.js';
 
-const base: VggOptions = { arch: 'vgg16', includeTop: false, inputSize: [224, 224], pooling: 'none', classes: 1000 };
+const base: VggOptions = {
+  arch: 'vgg16',
+  includeTop: false,
+  inputSize: [224, 224],
+  pooling: 'none',
+  classes: 1000,
+};
 
 test('VGG16 without the top has 14,714,688 parameters, with it 138,357,544 (Keras model.summary)', () => {
   assert.equal(summarize('vgg16', modelLayers(base)).totalParams, 14_714_688);
-  assert.equal(summarize('vgg16', modelLayers({ ...base, includeTop: true })).totalParams, 138_357_544);
+  assert.equal(
+    summarize('vgg16', modelLayers({ ...base, includeTop: true })).totalParams,
+    138_357_544,
+  );
 });
 
 test('VGG19 with the top has 143,667,240 parameters (Keras applications table)', () => {
-  assert.equal(summarize('vgg19', modelLayers({ ...base, arch: 'vgg19', includeTop: true })).totalParams, 143_667_240);
+  assert.equal(
+    summarize('vgg19', modelLayers({ ...base, arch: 'vgg19', includeTop: true })).totalParams,
+    143_667_240,
+  );
 });
 
 test('the table lists every layer with its Keras type and shape, and the totals', () => {

@@ -19,28 +19,48 @@ import { Random } from '../../src/util/random.js';
 import { VggkitError } from '../../src/util/errors.js';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'forward');
-const small: VggOptions = { arch: 'vgg16', includeTop: false, inputSize: [64, 96], pooling: 'none', classes: 0, widths: [[4], [4, 4], [8], [8], [8]] };
+const small: VggOptions = {
+  arch: 'vgg16',
+  includeTop: false,
+  inputSize: [64, 96],
+  pooling: 'none',
+  classes: 0,
+  widths: [[4], [4, 4], [8], [8], [8]],
+};
 
 test('hwioToOihw moves element [y, x, i, o] to [o, i, y, x]', () => {
   const dims = [3, 2, 4, 5];
   const data = Float32Array.from({ length: 120 }, (_, k) => k);
   const out = hwioToOihw({ dims, data });
   assert.deepEqual(out.dims, [5, 4, 3, 2]);
-  for (let y = 0; y < 3; y++) for (let x = 0; x < 2; x++) for (let i = 0; i < 4; i++) for (let o = 0; o < 5; o++) {
-    assert.equal(out.data[((o * 4 + i) * 3 + y) * 2 + x], data[((y * 2 + x) * 4 + i) * 5 + o]);
-  }
+  for (let y = 0; y < 3; y++)
+    for (let x = 0; x < 2; x++)
+      for (let i = 0; i < 4; i++)
+        for (let o = 0; o < 5; o++) {
+          assert.equal(
+            out.data[((o * 4 + i) * 3 + y) * 2 + x],
+            data[((y * 2 + x) * 4 + i) * 5 + o],
+          );
+        }
 });
 
 test('cutting at a layer returns that layer in NHWC and records its name', async () => {
   const weights = initWeights(modelLayers(small), new Random(3));
-  const model = buildVggInference({ options: small, weights, outputLayer: 'block2_conv1', metadata: { note: 'kept' } });
+  const model = buildVggInference({
+    options: small,
+    weights,
+    outputLayer: 'block2_conv1',
+    metadata: { note: 'kept' },
+  });
   const meta = readOnnxMetadata(model);
   assert.equal(meta[METADATA_KEYS.outputLayer], 'block2_conv1');
   assert.equal(meta['note'], 'kept');
   const session = await Session.create(model, { threads: 1 });
   try {
     assert.deepEqual(session.outputNames, ['output']);
-    const { output } = await session.run({ input: { dims: [2, 3, 64, 96], data: new Float32Array(2 * 3 * 64 * 96).fill(0.5) } });
+    const { output } = await session.run({
+      input: { dims: [2, 3, 64, 96], data: new Float32Array(2 * 3 * 64 * 96).fill(0.5) },
+    });
     assert.deepEqual(output?.dims, [2, 32, 48, 4]);
   } finally {
     await session.release();
@@ -51,7 +71,12 @@ test('an unknown layer is a usage error listing the valid names', () => {
   const weights = initWeights(modelLayers(small), new Random(3));
   assert.throws(
     () => buildVggInference({ options: small, weights, outputLayer: 'block9_conv1' }),
-    (error: unknown) => error instanceof VggkitError && error.exitCode === 2 && /expected one of block1_conv1, block1_pool, .*block5_pool, received "block9_conv1"/.test(error.message),
+    (error: unknown) =>
+      error instanceof VggkitError &&
+      error.exitCode === 2 &&
+      /expected one of block1_conv1, block1_pool, .*block5_pool, received "block9_conv1"/.test(
+        error.message,
+      ),
   );
 });
 
@@ -64,9 +89,16 @@ test('missing weights name the layer', () => {
 test('the avg head: global average (PyTorch fixture), dense relu, dropout as identity, dense_1 softmax (plain loops)', async () => {
   const head: HeadSpec = { kind: 'avg', dense: 3, classes: 2, activation: 'softmax' };
   const layers = modelLayers(small, head);
-  assert.deepEqual(layers.slice(-4).map((l) => l.name), ['global_average_pooling2d', 'dense', 'dropout', 'dense_1']);
-  const weights = await readTorchvisionWeights(join(FIXTURES, 'small_avg.safetensors'), modelLayers(small));
-  const values = (n: number, seed: number): Float32Array => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + seed));
+  assert.deepEqual(
+    layers.slice(-4).map((l) => l.name),
+    ['global_average_pooling2d', 'dense', 'dropout', 'dense_1'],
+  );
+  const weights = await readTorchvisionWeights(
+    join(FIXTURES, 'small_avg.safetensors'),
+    modelLayers(small),
+  );
+  const values = (n: number, seed: number): Float32Array =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 1.7 + seed));
   weights.set(kernelKey('dense'), { dims: [8, 3], data: values(24, 1) });
   weights.set(biasKey('dense'), { dims: [3], data: values(3, 2) });
   weights.set(kernelKey('dense_1'), { dims: [3, 2], data: values(6, 3) });
@@ -75,19 +107,36 @@ test('the avg head: global average (PyTorch fixture), dense relu, dropout as ide
   const raw = await readNpy(join(FIXTURES, 'small_avg.input.npy'));
   const input = { dims: [...raw.dims], data: Float32Array.from(raw.data, (v) => (v - 128) / 64) };
   const pooled = (await readNpy(join(FIXTURES, 'small_avg.global_average_pooling2d.npy'))).data;
-  const session = await Session.create(buildVggInference({ options: small, weights, head }), { threads: 1 });
+  const session = await Session.create(buildVggInference({ options: small, weights, head }), {
+    threads: 1,
+  });
   try {
     const { output } = await session.run({ input });
     assert.deepEqual(output?.dims, [3, 2]);
     for (let n = 0; n < 3; n++) {
       const hidden = [0, 1, 2].map((j) => {
         let s = weights.get(biasKey('dense'))?.data[j] as number;
-        for (let i = 0; i < 8; i++) s += (pooled[n * 8 + i] as number) * (weights.get(kernelKey('dense'))?.data[i * 3 + j] as number);
+        for (let i = 0; i < 8; i++)
+          s +=
+            (pooled[n * 8 + i] as number) *
+            (weights.get(kernelKey('dense'))?.data[i * 3 + j] as number);
         return Math.max(0, s);
       });
-      const logits = [0, 1].map((k) => hidden.reduce((s, h, j) => s + h * (weights.get(kernelKey('dense_1'))?.data[j * 2 + k] as number), weights.get(biasKey('dense_1'))?.data[k] as number));
+      const logits = [0, 1].map((k) =>
+        hidden.reduce(
+          (s, h, j) => s + h * (weights.get(kernelKey('dense_1'))?.data[j * 2 + k] as number),
+          weights.get(biasKey('dense_1'))?.data[k] as number,
+        ),
+      );
       const z = logits.map((l) => Math.exp(l - Math.max(...logits)));
-      z.forEach((e, k) => assert.ok(Math.abs((output?.data[n * 2 + k] as number) - e / (z[0] as number + (z[1] as number))) < 1e-5, `row ${n} class ${k}`));
+      z.forEach((e, k) =>
+        assert.ok(
+          Math.abs(
+            (output?.data[n * 2 + k] as number) - e / ((z[0] as number) + (z[1] as number)),
+          ) < 1e-5,
+          `row ${n} class ${k}`,
+        ),
+      );
     }
   } finally {
     await session.release();
@@ -95,5 +144,12 @@ test('the avg head: global average (PyTorch fixture), dense relu, dropout as ide
 });
 
 test('a head needs the bare base', () => {
-  assert.throws(() => modelLayers({ ...small, pooling: 'avg' }, { kind: 'flatten', dense: 4, classes: 2, activation: 'sigmoid' }), /pooling none/);
+  assert.throws(
+    () =>
+      modelLayers(
+        { ...small, pooling: 'avg' },
+        { kind: 'flatten', dense: 4, classes: 2, activation: 'sigmoid' },
+      ),
+    /pooling none/,
+  );
 });

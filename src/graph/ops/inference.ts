@@ -11,15 +11,24 @@ import type { Float32Tensor } from '../../util/tensor.js';
 
 function dim(s: Sym, i: number): number {
   const d = s.shape[i];
-  if (d === undefined) throw new RangeError(`${s.name} has rank ${s.shape.length}, expected at least ${i + 1}`);
+  if (d === undefined)
+    throw new RangeError(`${s.name} has rank ${s.shape.length}, expected at least ${i + 1}`);
   return d;
 }
 
 /** Keras conv kernel [kh, kw, in, out] (HWIO) -> ONNX [out, in, kh, kw] (OIHW). */
 export function hwioToOihw(kernel: Float32Tensor): Float32Tensor {
   const [kh, kw, cin, cout] = kernel.dims;
-  if (kernel.dims.length !== 4 || kh === undefined || kw === undefined || cin === undefined || cout === undefined) {
-    throw new RangeError(`conv kernel: expected HWIO [kh, kw, in, out], received [${kernel.dims.join(', ')}]`);
+  if (
+    kernel.dims.length !== 4 ||
+    kh === undefined ||
+    kw === undefined ||
+    cin === undefined ||
+    cout === undefined
+  ) {
+    throw new RangeError(
+      `conv kernel: expected HWIO [kh, kw, in, out], received [${kernel.dims.join(', ')}]`,
+    );
   }
   const src = kernel.data;
   const out = new Float32Array(src.length);
@@ -27,7 +36,8 @@ export function hwioToOihw(kernel: Float32Tensor): Float32Tensor {
     for (let x = 0; x < kw; x++) {
       for (let i = 0; i < cin; i++) {
         const from = ((y * kw + x) * cin + i) * cout;
-        for (let o = 0; o < cout; o++) out[((o * cin + i) * kh + y) * kw + x] = src[from + o] as number;
+        for (let o = 0; o < cout; o++)
+          out[((o * cin + i) * kh + y) * kw + x] = src[from + o] as number;
       }
     }
   }
@@ -41,7 +51,11 @@ export const conv2d3x3: OpDef<void> = {
     const xs = x as Sym;
     const ws = w as Sym;
     const shape = [dim(xs, 0), dim(ws, 0), dim(xs, 2), dim(xs, 3)];
-    const attrs = { kernel_shape: attr.ints([3, 3]), pads: attr.ints([1, 1, 1, 1]), strides: attr.ints([1, 1]) };
+    const attrs = {
+      kernel_shape: attr.ints([3, 3]),
+      pads: attr.ints([1, 1, 1, 1]),
+      strides: attr.ints([1, 1]),
+    };
     return [g.node('Conv', b === undefined ? [xs, ws] : [xs, ws, b], shape, attrs)];
   },
 };
@@ -52,7 +66,12 @@ export const maxPool2x2: OpDef<void> = {
   forward: (g, [x]) => {
     const xs = x as Sym;
     const shape = [dim(xs, 0), dim(xs, 1), Math.floor(dim(xs, 2) / 2), Math.floor(dim(xs, 3) / 2)];
-    return [g.node('MaxPool', [xs], shape, { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) })];
+    return [
+      g.node('MaxPool', [xs], shape, {
+        kernel_shape: attr.ints([2, 2]),
+        strides: attr.ints([2, 2]),
+      }),
+    ];
   },
 };
 
@@ -61,7 +80,11 @@ export const globalPool: OpDef<{ readonly kind: 'avg' | 'max' }> = {
   name: 'globalPool (inference)',
   forward: (g, [x], { kind }) => {
     const xs = x as Sym;
-    const pooled = g.node(kind === 'avg' ? 'GlobalAveragePool' : 'GlobalMaxPool', [xs], [dim(xs, 0), dim(xs, 1), 1, 1]);
+    const pooled = g.node(
+      kind === 'avg' ? 'GlobalAveragePool' : 'GlobalMaxPool',
+      [xs],
+      [dim(xs, 0), dim(xs, 1), 1, 1],
+    );
     return [g.node('Flatten', [pooled], [dim(xs, 0), dim(xs, 1)], { axis: attr.int(1) })];
   },
 };
@@ -71,7 +94,11 @@ export const activation: OpDef<{ readonly kind: 'softmax' | 'sigmoid' }> = {
   name: 'activation (inference)',
   forward: (g, [x], { kind }) => {
     const xs = x as Sym;
-    return [kind === 'softmax' ? g.node('Softmax', [xs], xs.shape, { axis: attr.int(-1) }) : g.node('Sigmoid', [xs], xs.shape)];
+    return [
+      kind === 'softmax'
+        ? g.node('Softmax', [xs], xs.shape, { axis: attr.int(-1) })
+        : g.node('Sigmoid', [xs], xs.shape),
+    ];
   },
 };
 
@@ -80,7 +107,11 @@ export const toNhwc: OpDef<void> = {
   name: 'toNhwc (inference)',
   forward: (g, [x]) => {
     const xs = x as Sym;
-    return [g.node('Transpose', [xs], [dim(xs, 0), dim(xs, 2), dim(xs, 3), dim(xs, 1)], { perm: attr.ints([0, 2, 3, 1]) })];
+    return [
+      g.node('Transpose', [xs], [dim(xs, 0), dim(xs, 2), dim(xs, 3), dim(xs, 1)], {
+        perm: attr.ints([0, 2, 3, 1]),
+      }),
+    ];
   },
 };
 
@@ -99,6 +130,8 @@ export const flattenKeras: OpDef<void> = {
   forward: (g, [x]) => {
     const [nhwc] = toNhwc.forward(g, [x as Sym], undefined);
     const s = nhwc as Sym;
-    return [g.node('Flatten', [s], [dim(s, 0), dim(s, 1) * dim(s, 2) * dim(s, 3)], { axis: attr.int(1) })];
+    return [
+      g.node('Flatten', [s], [dim(s, 0), dim(s, 1) * dim(s, 2) * dim(s, 3)], { axis: attr.int(1) }),
+    ];
   },
 };
