@@ -32,7 +32,7 @@ if (imagenet !== 0) {
   vggkit(['train', sample, '--weights', 'none', '--input-size', '64', '--stages', 'head:4,block5:8', '--stage-lr-factor', '1', '--lr', '1e-3', '--batch-size', '16', '--out', out]);
 }
 vggkit(['evaluate', out, sample]);
-vggkit(['predict', out, join(sample, 'circle', 'circle_00.png'), join(sample, 'triangle', 'triangle_00.png')]);
+vggkit(['predict', '--weights', out, join(sample, 'circle', 'circle_00.png'), join(sample, 'triangle', 'triangle_00.png')]);
 // The doctor exits 1 when it finds an error-level problem; that is its answer, not a demo failure.
 vggkit(['doctor', sample, '--history', join(out, 'history.json'), '--config', join(out, 'config.json'), '--html', join(out, 'doctor.html')], { allowFailure: true });
 process.stderr.write(`\ndemo: model folder ${out} (model.onnx, weights.h5, history.csv), doctor report ${join(out, 'doctor.html')}\n`);
