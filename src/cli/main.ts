@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /** The `vggkit` command: registers each command (one file each) and hands over to commander. */
 import { Command, CommanderError } from 'commander';
+import { registerDoctorCommand } from './doctor.js';
 import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
@@ -17,6 +18,7 @@ program
 registerSummary(program);
 registerPredict(program);
 registerExtract(program);
+registerDoctorCommand(program);
 
 try {
   await program.parseAsync(process.argv);
