@@ -27,7 +27,10 @@ async function generate(root: string): Promise<void> {
     const width = 64 + random.int(337);
     const height = 64 + random.int(337);
     const jpeg = i % 3 !== 0;
-    const image = sharp(grid, { raw: { width: 6, height: 6, channels: 3 } }).resize(width, height, { fit: 'fill', kernel: 'cubic' });
+    const image = sharp(grid, { raw: { width: 6, height: 6, channels: 3 } }).resize(width, height, {
+      fit: 'fill',
+      kernel: 'cubic',
+    });
     const file = join(root, CLASSES[i % CLASSES.length], `img${i}.${jpeg ? 'jpg' : 'png'}`);
     jobs.push((jpeg ? image.jpeg({ quality: 85 }) : image.png()).toFile(file));
     if (jobs.length >= 8) await Promise.all(jobs.splice(0));
@@ -47,9 +50,15 @@ try {
   const seconds = (t3 - t1) / 1000;
   const peakMb = process.resourceUsage().maxRSS / 1024;
   console.log(`generated ${count} images in ${((t1 - t0) / 1000).toFixed(1)} s`);
-  console.log(`scan ${((t2 - t1) / 1000).toFixed(2)} s, data checks ${((t3 - t2) / 1000).toFixed(2)} s`);
-  console.log(`scan + data checks: ${(count / seconds).toFixed(0)} images/s (${seconds.toFixed(2)} s for ${count})`);
-  console.log(`peak RSS ${peakMb.toFixed(0)} MB; findings: ${report.findings.map((f) => f.id).join(', ') || 'none'}`);
+  console.log(
+    `scan ${((t2 - t1) / 1000).toFixed(2)} s, data checks ${((t3 - t2) / 1000).toFixed(2)} s`,
+  );
+  console.log(
+    `scan + data checks: ${(count / seconds).toFixed(0)} images/s (${seconds.toFixed(2)} s for ${count})`,
+  );
+  console.log(
+    `peak RSS ${peakMb.toFixed(0)} MB; findings: ${report.findings.map((f) => f.id).join(', ') || 'none'}`,
+  );
 } finally {
   await rm(root, { recursive: true, force: true });
 }

@@ -22,11 +22,16 @@ interface DoctorFlags {
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('diagnose a fine-tune: data folders, config, training history and input batches; exit 1 when any error is found')
+    .description(
+      'diagnose a fine-tune: data folders, config, training history and input batches; exit 1 when any error is found',
+    )
     .argument('[data-dir]', 'image folder with one sub-folder per class')
     .option('--val <dir>', 'validation folder (same class sub-folders)')
     .option('--config <file>', 'vggkit training config JSON (partial allowed)')
-    .option('--history <file>', "training log: vggkit history.json, Keras CSVLogger CSV or Keras History.history JSON")
+    .option(
+      '--history <file>',
+      'training log: vggkit history.json, Keras CSVLogger CSV or Keras History.history JSON',
+    )
     .option('--batch <file>', 'a .npy batch your pipeline fed the model (NHWC or NCHW)')
     .option('--expect <mode>', 'preprocessing the batch should have: caffe, torch, tf, none')
     .option('--weights <tag>', 'weights whose preprocessing contract the batch should follow')
@@ -37,12 +42,20 @@ export function registerDoctorCommand(program: Command): void {
       runCommand(async (dataDir: string | undefined, flags: DoctorFlags) => {
         const ctx = await buildContext({ ...flags, ...(dataDir === undefined ? {} : { dataDir }) });
         const report = await runDoctor(ctx);
-        if (flags.json === true) process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);
+        if (flags.json === true)
+          process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);
         else process.stdout.write(renderTerminal(report));
         if (flags.html !== undefined) await writeHtmlReport(flags.html, report, ctx.history);
         if (flags.fixConfig !== undefined) {
-          const result = await writeFixedConfig(flags.fixConfig, ctx.rawConfig ?? {}, report.findings);
-          if (flags.json !== true) process.stderr.write(`vggkit: wrote ${flags.fixConfig} (${result.applied.length} fix(es): ${result.applied.map((a) => a.id).join(', ') || 'none'})\n`);
+          const result = await writeFixedConfig(
+            flags.fixConfig,
+            ctx.rawConfig ?? {},
+            report.findings,
+          );
+          if (flags.json !== true)
+            process.stderr.write(
+              `vggkit: wrote ${flags.fixConfig} (${result.applied.length} fix(es): ${result.applied.map((a) => a.id).join(', ') || 'none'})\n`,
+            );
         }
         return exitCodeFor(report);
       }),

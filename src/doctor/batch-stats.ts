@@ -9,7 +9,12 @@
  * channel order shows in which position the red and blue means landed.
  */
 import type { NpyArray } from '../data/npy.js';
-import { numericsFor, type ChannelOrder, type PreprocessContract, type PreprocessMode } from '../image/contract.js';
+import {
+  numericsFor,
+  type ChannelOrder,
+  type PreprocessContract,
+  type PreprocessMode,
+} from '../image/contract.js';
 import { VggkitError } from '../util/errors.js';
 
 export type Layout = 'NHWC' | 'NCHW';
@@ -21,7 +26,16 @@ export interface ChannelStats {
   readonly std: number;
 }
 
-export type HypothesisName = 'raw' | 'unit' | 'tf' | 'torch' | 'caffe' | 'caffe-then-unit' | 'unit-then-caffe' | 'unit-then-torch' | 'tf-then-unit';
+export type HypothesisName =
+  | 'raw'
+  | 'unit'
+  | 'tf'
+  | 'torch'
+  | 'caffe'
+  | 'caffe-then-unit'
+  | 'unit-then-caffe'
+  | 'unit-then-torch'
+  | 'tf-then-unit';
 
 interface Hypothesis {
   readonly name: HypothesisName;
@@ -38,9 +52,30 @@ const CAFFE = numericsFor('caffe').mean;
 const TORCH = numericsFor('torch');
 
 export const HYPOTHESES: readonly Hypothesis[] = [
-  { name: 'raw', description: 'raw pixels 0..255', mode: 'none', double: false, order: 'rgb', toRaw: (x) => x },
-  { name: 'unit', description: 'pixels / 255 (0..1)', mode: undefined, double: false, order: 'rgb', toRaw: (x) => x * 255 },
-  { name: 'tf', description: "tf mode: pixels / 127.5 - 1 (-1..1)", mode: 'tf', double: false, order: 'rgb', toRaw: (x) => (x + 1) * 127.5 },
+  {
+    name: 'raw',
+    description: 'raw pixels 0..255',
+    mode: 'none',
+    double: false,
+    order: 'rgb',
+    toRaw: (x) => x,
+  },
+  {
+    name: 'unit',
+    description: 'pixels / 255 (0..1)',
+    mode: undefined,
+    double: false,
+    order: 'rgb',
+    toRaw: (x) => x * 255,
+  },
+  {
+    name: 'tf',
+    description: 'tf mode: pixels / 127.5 - 1 (-1..1)',
+    mode: 'tf',
+    double: false,
+    order: 'rgb',
+    toRaw: (x) => (x + 1) * 127.5,
+  },
   {
     name: 'torch',
     description: 'torch mode: pixels / 255, minus ImageNet mean, divided by std',
@@ -49,10 +84,18 @@ export const HYPOTHESES: readonly Hypothesis[] = [
     order: 'rgb',
     toRaw: (x, c) => (x * TORCH.std[c] + TORCH.mean[c]) * 255,
   },
-  { name: 'caffe', description: 'caffe mode: BGR, ImageNet mean subtracted (about -124..152)', mode: 'caffe', double: false, order: 'bgr', toRaw: (x, c) => x + CAFFE[c] },
+  {
+    name: 'caffe',
+    description: 'caffe mode: BGR, ImageNet mean subtracted (about -124..152)',
+    mode: 'caffe',
+    double: false,
+    order: 'bgr',
+    toRaw: (x, c) => x + CAFFE[c],
+  },
   {
     name: 'caffe-then-unit',
-    description: 'caffe mode and then / 255 (e.g. preprocess_input plus rescale=1/255; about -0.49..0.59)',
+    description:
+      'caffe mode and then / 255 (e.g. preprocess_input plus rescale=1/255; about -0.49..0.59)',
     mode: undefined,
     double: true,
     order: 'bgr',
@@ -60,7 +103,8 @@ export const HYPOTHESES: readonly Hypothesis[] = [
   },
   {
     name: 'unit-then-caffe',
-    description: 'pixels / 255 and then caffe mode (mean subtracted from 0..1 values; about -124..-103)',
+    description:
+      'pixels / 255 and then caffe mode (mean subtracted from 0..1 values; about -124..-103)',
     mode: undefined,
     double: true,
     order: 'bgr',
@@ -74,7 +118,14 @@ export const HYPOTHESES: readonly Hypothesis[] = [
     order: 'rgb',
     toRaw: (x, c) => (x * TORCH.std[c] + TORCH.mean[c]) * 255 * 255,
   },
-  { name: 'tf-then-unit', description: 'tf mode and then / 255 (about -0.004..0.004)', mode: undefined, double: true, order: 'rgb', toRaw: (x) => (x * 255 + 1) * 127.5 },
+  {
+    name: 'tf-then-unit',
+    description: 'tf mode and then / 255 (about -0.004..0.004)',
+    mode: undefined,
+    double: true,
+    order: 'rgb',
+    toRaw: (x) => (x * 255 + 1) * 127.5,
+  },
 ];
 
 /** Levels a pipeline may overshoot 0..255 by (bicubic/lanczos ringing on float data) before a hypothesis is ruled out. */
@@ -127,22 +178,43 @@ export interface BatchStats {
 /** Red minus blue mean (0..255 levels) needed to call the order; ImageNet's own gap is ~20 levels. */
 export const CHANNEL_ORDER_MIN_GAP = 10;
 
-function detectLayout(dims: readonly number[], file: string): { layout: Layout; n: number; h: number; w: number; c: number } {
+function detectLayout(
+  dims: readonly number[],
+  file: string,
+): { layout: Layout; n: number; h: number; w: number; c: number } {
   const shape = dims.length === 3 ? [1, ...dims] : dims;
-  if (shape.length !== 4) throw new VggkitError('BAD_BATCH', `${file}: expected a batch of images (4 dimensions, NHWC or NCHW), received shape (${dims.join(', ')})`, { file });
+  if (shape.length !== 4)
+    throw new VggkitError(
+      'BAD_BATCH',
+      `${file}: expected a batch of images (4 dimensions, NHWC or NCHW), received shape (${dims.join(', ')})`,
+      { file },
+    );
   const [n, a, b, c] = shape;
   const isChannels = (d: number): boolean => d === 1 || d === 3;
   if (isChannels(c)) return { layout: 'NHWC', n, h: a, w: b, c };
   if (isChannels(a)) return { layout: 'NCHW', n, h: b, w: c, c: a };
-  throw new VggkitError('BAD_BATCH', `${file}: expected 1 or 3 channels first or last, received shape (${dims.join(', ')})`, { file });
+  throw new VggkitError(
+    'BAD_BATCH',
+    `${file}: expected 1 or 3 channels first or last, received shape (${dims.join(', ')})`,
+    { file },
+  );
 }
 
-export function batchStats(array: NpyArray, expected?: PreprocessContract, file = '<batch>'): BatchStats {
+export function batchStats(
+  array: NpyArray,
+  expected?: PreprocessContract,
+  file = '<batch>',
+): BatchStats {
   const { layout, n, h, w, c } = detectLayout(array.dims, file);
   const data = array.data;
   const plane = h * w;
-  const channelOf = layout === 'NHWC' ? (i: number) => i % c : (i: number) => Math.floor(i / plane) % c;
-  const at = layout === 'NHWC' ? (pixel: number, ch: number) => data[pixel * c + ch] : (pixel: number, ch: number) => data[(Math.floor(pixel / plane) * c + ch) * plane + (pixel % plane)];
+  const channelOf =
+    layout === 'NHWC' ? (i: number) => i % c : (i: number) => Math.floor(i / plane) % c;
+  const at =
+    layout === 'NHWC'
+      ? (pixel: number, ch: number) => data[pixel * c + ch]
+      : (pixel: number, ch: number) =>
+          data[(Math.floor(pixel / plane) * c + ch) * plane + (pixel % plane)];
 
   const min = new Array<number>(c).fill(Infinity);
   const max = new Array<number>(c).fill(-Infinity);
@@ -159,7 +231,12 @@ export function batchStats(array: NpyArray, expected?: PreprocessContract, file 
   const count = n * plane;
   const channelStats = min.map((_, ch) => {
     const mean = sum[ch] / count;
-    return { min: min[ch], max: max[ch], mean, std: Math.sqrt(Math.max(0, sumSq[ch] / count - mean * mean)) };
+    return {
+      min: min[ch],
+      max: max[ch],
+      mean,
+      std: Math.sqrt(Math.max(0, sumSq[ch] / count - mean * mean)),
+    };
   });
 
   const pixels = n * plane;
@@ -170,21 +247,42 @@ export function batchStats(array: NpyArray, expected?: PreprocessContract, file 
   const scores = c === 3 ? HYPOTHESES.map((hyp) => score(hyp, channelStats, sample, at)) : [];
   const inferred = c === 3 ? choose(scores, channelStats, expected) : undefined;
   const replicated = c === 3 && sample.every((p) => replicatedAt(p, at, inferred?.name));
-  return { file, dims: array.dims, layout, images: n, height: h, width: w, channels: c, channelStats, replicatedChannels: replicated, scores, inferred };
+  return {
+    file,
+    dims: array.dims,
+    layout,
+    images: n,
+    height: h,
+    width: w,
+    channels: c,
+    channelStats,
+    replicatedChannels: replicated,
+    scores,
+    inferred,
+  };
 }
 
 /** Levels (0..255) within which three channels count as one gray value copied. */
 const REPLICATED_TOLERANCE = 0.5;
 
 /** Channels equal once the preprocessing is undone (caffe subtracts a different mean per channel). */
-function replicatedAt(p: number, at: (p: number, ch: number) => number, name: HypothesisName | undefined): boolean {
+function replicatedAt(
+  p: number,
+  at: (p: number, ch: number) => number,
+  name: HypothesisName | undefined,
+): boolean {
   const hyp = HYPOTHESES.find((x) => x.name === name);
   const raw = [0, 1, 2].map((ch) => (hyp === undefined ? at(p, ch) : hyp.toRaw(at(p, ch), ch)));
   const tolerance = hyp === undefined ? 1e-6 : REPLICATED_TOLERANCE;
   return Math.abs(raw[0] - raw[1]) <= tolerance && Math.abs(raw[1] - raw[2]) <= tolerance;
 }
 
-function score(hyp: Hypothesis, stats: readonly ChannelStats[], sample: readonly number[], at: (p: number, ch: number) => number): HypothesisScore {
+function score(
+  hyp: Hypothesis,
+  stats: readonly ChannelStats[],
+  sample: readonly number[],
+  at: (p: number, ch: number) => number,
+): HypothesisScore {
   let overshoot = 0;
   let misfit = 0;
   let span = 0;
@@ -203,22 +301,40 @@ function score(hyp: Hypothesis, stats: readonly ChannelStats[], sample: readonly
     }
   }
   const plausible = overshoot <= RAW_RANGE_TOLERANCE && span >= MIN_RAW_SPAN;
-  return { name: hyp.name, plausible, integerFraction: sample.length === 0 ? 0 : integers / (sample.length * 3), misfit };
+  return {
+    name: hyp.name,
+    plausible,
+    integerFraction: sample.length === 0 ? 0 : integers / (sample.length * 3),
+    misfit,
+  };
 }
 
-function choose(scores: readonly HypothesisScore[], stats: readonly ChannelStats[], expected: PreprocessContract | undefined): InferredPreprocessing | undefined {
+function choose(
+  scores: readonly HypothesisScore[],
+  stats: readonly ChannelStats[],
+  expected: PreprocessContract | undefined,
+): InferredPreprocessing | undefined {
   const plausible = scores.filter((s) => s.plausible);
   if (plausible.length === 0) return undefined;
   const integral = plausible.filter((s) => s.integerFraction >= INTEGER_FRACTION);
   const pool = integral.length > 0 ? integral : plausible;
   const best = pool.reduce((a, b) => (b.misfit < a.misfit ? b : a));
   // Benefit of the doubt: when the expected mode fits about as well, it is the answer (no false alarm).
-  const expectedName: HypothesisName | undefined = expected === undefined ? undefined : expected.mode === 'none' ? 'raw' : expected.mode;
-  const preferred = pool.find((s) => s.name === expectedName && s.misfit <= best.misfit + MISFIT_MARGIN) ?? best;
+  const expectedName: HypothesisName | undefined =
+    expected === undefined ? undefined : expected.mode === 'none' ? 'raw' : expected.mode;
+  const preferred =
+    pool.find((s) => s.name === expectedName && s.misfit <= best.misfit + MISFIT_MARGIN) ?? best;
   const hyp = HYPOTHESES.find((x) => x.name === preferred.name) as Hypothesis;
   const positional = stats.map((s, ch) => hyp.toRaw(s.mean, ch));
   const rgbMeans = hyp.order === 'rgb' ? positional : [...positional].reverse();
   const swapped = rgbMeans[2] - rgbMeans[0] > CHANNEL_ORDER_MIN_GAP;
   const flip = (o: ChannelOrder): ChannelOrder => (o === 'rgb' ? 'bgr' : 'rgb');
-  return { name: hyp.name, description: hyp.description, mode: hyp.mode, double: hyp.double, channelOrder: swapped ? flip(hyp.order) : hyp.order, rawMeans: rgbMeans };
+  return {
+    name: hyp.name,
+    description: hyp.description,
+    mode: hyp.mode,
+    double: hyp.double,
+    channelOrder: swapped ? flip(hyp.order) : hyp.order,
+    rawMeans: rgbMeans,
+  };
 }

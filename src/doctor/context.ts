@@ -9,7 +9,12 @@ export const DEFAULT_INPUT_SIZE = 224;
 export const MAX_EXAMPLES = 6;
 
 export function readable(records: readonly ImageRecord[], split?: Split): ImageRecord[] {
-  return records.filter((r) => r.error === undefined && r.className !== undefined && (split === undefined || r.split === split));
+  return records.filter(
+    (r) =>
+      r.error === undefined &&
+      r.className !== undefined &&
+      (split === undefined || r.split === split),
+  );
 }
 
 /** Readable images per class folder of a split, including folders with none. */
@@ -19,7 +24,8 @@ export function classCounts(ctx: DoctorContext, split: Split = 'train'): Map<str
   if (scan === undefined) return counts;
   const layout = split === 'train' ? scan.train : scan.val;
   for (const name of layout?.classes ?? []) counts.set(name, 0);
-  for (const r of readable(scan.records, split)) counts.set(r.className as string, (counts.get(r.className as string) ?? 0) + 1);
+  for (const r of readable(scan.records, split))
+    counts.set(r.className as string, (counts.get(r.className as string) ?? 0) + 1);
   return counts;
 }
 
@@ -36,7 +42,10 @@ export function classCount(ctx: DoctorContext): number | undefined {
 export function trainImages(ctx: DoctorContext): number | undefined {
   if (ctx.scan === undefined) return undefined;
   const total = readable(ctx.scan.records, 'train').length;
-  const valSplit = ctx.scan.val === undefined && ctx.config !== undefined && ctx.config.val === undefined ? ctx.config.valSplit : 0;
+  const valSplit =
+    ctx.scan.val === undefined && ctx.config !== undefined && ctx.config.val === undefined
+      ? ctx.config.valSplit
+      : 0;
   return Math.floor(total * (1 - valSplit));
 }
 

@@ -59,9 +59,15 @@ function band(h: PHash, start: number, width: number): number {
  * value finds every pair. With random-looking hashes each band bucket holds n / 2^(64/(d+1))
  * entries, so the work is close to linear in n instead of n^2/2.
  */
-export function pairsWithin(hashes: readonly PHash[], maxDistance: number): Array<[number, number, number]> {
+export function pairsWithin(
+  hashes: readonly PHash[],
+  maxDistance: number,
+): Array<[number, number, number]> {
   const bands = maxDistance + 1;
-  const widths = Array.from({ length: bands }, (_, b) => Math.floor(64 / bands) + (b < 64 % bands ? 1 : 0));
+  const widths = Array.from(
+    { length: bands },
+    (_, b) => Math.floor(64 / bands) + (b < 64 % bands ? 1 : 0),
+  );
   const seen = new Set<number>();
   const pairs: Array<[number, number, number]> = [];
   let start = 0;

@@ -17,7 +17,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
-export function applyFixes(raw: Readonly<Record<string, unknown>>, findings: readonly Finding[]): FixResult {
+export function applyFixes(
+  raw: Readonly<Record<string, unknown>>,
+  findings: readonly Finding[],
+): FixResult {
   const config: Record<string, unknown> = structuredClone(raw) as Record<string, unknown>;
   const touched = new Set<string>();
   const applied: { id: string; keys: string[] }[] = [];
@@ -30,7 +33,8 @@ export function applyFixes(raw: Readonly<Record<string, unknown>>, findings: rea
       touched.add(key);
       keys.push(key);
       if (value === undefined) delete config[key];
-      else if (isPlainObject(value)) config[key] = { ...(isPlainObject(config[key]) ? config[key] : {}), ...value };
+      else if (isPlainObject(value))
+        config[key] = { ...(isPlainObject(config[key]) ? config[key] : {}), ...value };
       else config[key] = structuredClone(value);
     }
     if (keys.length > 0) applied.push({ id: finding.id, keys });
@@ -39,7 +43,11 @@ export function applyFixes(raw: Readonly<Record<string, unknown>>, findings: rea
   return { config, applied };
 }
 
-export async function writeFixedConfig(file: string, raw: Readonly<Record<string, unknown>>, findings: readonly Finding[]): Promise<FixResult> {
+export async function writeFixedConfig(
+  file: string,
+  raw: Readonly<Record<string, unknown>>,
+  findings: readonly Finding[],
+): Promise<FixResult> {
   const result = applyFixes(raw, findings);
   await writeFile(file, `${JSON.stringify(result.config, null, 2)}\n`);
   return result;

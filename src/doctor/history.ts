@@ -67,44 +67,79 @@ function historyError(file: string, message: string): VggkitError {
 
 function fromRecords(rows: readonly Record<string, unknown>[], file: string): EpochRecord[] {
   return rows.map((row, index) => {
-    const record: { -readonly [K in keyof EpochRecord]: EpochRecord[K] } = { index, epoch: toNumber(row.epoch) ?? index };
+    const record: { -readonly [K in keyof EpochRecord]: EpochRecord[K] } = {
+      index,
+      epoch: toNumber(row.epoch) ?? index,
+    };
     for (const [key, value] of Object.entries(row)) {
       const metric = metricOf(key);
       if (metric !== undefined) record[metric] = toNumber(value);
     }
     if (typeof row.stage === 'string') record.stage = row.stage;
     else if (typeof row.stage === 'number') record.stage = String(row.stage);
-    if (record.loss === undefined && record.valLoss === undefined) throw historyError(file, `epoch record ${index} has no loss (expected keys such as loss, accuracy, val_loss, val_accuracy, lr)`);
+    if (record.loss === undefined && record.valLoss === undefined)
+      throw historyError(
+        file,
+        `epoch record ${index} has no loss (expected keys such as loss, accuracy, val_loss, val_accuracy, lr)`,
+      );
     return record;
   });
 }
 
 function parseCsv(text: string, file: string): EpochRecord[] {
   const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length < 2) throw historyError(file, 'expected a CSV header and at least one epoch row');
+  if (lines.length < 2)
+    throw historyError(file, 'expected a CSV header and at least one epoch row');
   const separator = lines[0].includes(',') ? ',' : lines[0].includes(';') ? ';' : '\t';
   const header = lines[0].split(separator).map((h) => h.trim());
   if (!header.some((h) => metricOf(h) === 'loss' || metricOf(h) === 'valLoss')) {
-    throw historyError(file, `expected a CSVLogger header with a loss column, received "${lines[0]}"`);
+    throw historyError(
+      file,
+      `expected a CSVLogger header with a loss column, received "${lines[0]}"`,
+    );
   }
-  const rows = lines.slice(1).map((line) => Object.fromEntries(line.split(separator).map((cell, i) => [header[i] ?? `col${i}`, cell])));
+  const rows = lines
+    .slice(1)
+    .map((line) =>
+      Object.fromEntries(line.split(separator).map((cell, i) => [header[i] ?? `col${i}`, cell])),
+    );
   return fromRecords(rows, file);
 }
 
-function parseJson(value: unknown, file: string): { format: TrainingHistory['format']; epochs: EpochRecord[] } {
-  if (Array.isArray(value)) return { format: 'vggkit', epochs: fromRecords(value as Record<string, unknown>[], file) };
-  if (value === null || typeof value !== 'object') throw historyError(file, 'expected a history object or a list of epoch records');
+function parseJson(
+  value: unknown,
+  file: string,
+): { format: TrainingHistory['format']; epochs: EpochRecord[] } {
+  if (Array.isArray(value))
+    return { format: 'vggkit', epochs: fromRecords(value as Record<string, unknown>[], file) };
+  if (value === null || typeof value !== 'object')
+    throw historyError(file, 'expected a history object or a list of epoch records');
   const object = value as Record<string, unknown>;
   for (const key of ['epochs', 'history']) {
-    if (Array.isArray(object[key])) return { format: 'vggkit', epochs: fromRecords(object[key] as Record<string, unknown>[], file) };
-    if (key === 'history' && object[key] !== null && typeof object[key] === 'object') return parseJson(object[key], file);
+    if (Array.isArray(object[key]))
+      return {
+        format: 'vggkit',
+        epochs: fromRecords(object[key] as Record<string, unknown>[], file),
+      };
+    if (key === 'history' && object[key] !== null && typeof object[key] === 'object')
+      return parseJson(object[key], file);
   }
-  const columns = Object.entries(object).filter(([key, v]) => metricOf(key) !== undefined && Array.isArray(v)) as [string, unknown[]][];
-  if (columns.length === 0 || !columns.some(([k]) => metricOf(k) === 'loss' || metricOf(k) === 'valLoss')) {
-    throw historyError(file, `expected Keras History.history keys (loss, accuracy, val_loss, val_accuracy, lr), received ${Object.keys(object).join(', ') || 'nothing'}`);
+  const columns = Object.entries(object).filter(
+    ([key, v]) => metricOf(key) !== undefined && Array.isArray(v),
+  ) as [string, unknown[]][];
+  if (
+    columns.length === 0 ||
+    !columns.some(([k]) => metricOf(k) === 'loss' || metricOf(k) === 'valLoss')
+  ) {
+    throw historyError(
+      file,
+      `expected Keras History.history keys (loss, accuracy, val_loss, val_accuracy, lr), received ${Object.keys(object).join(', ') || 'nothing'}`,
+    );
   }
   const length = Math.max(...columns.map(([, v]) => v.length));
-  const rows = Array.from({ length }, (_, i) => Object.fromEntries(columns.map(([k, v]) => [k, v[i]])));
+  const rows = Array.from({ length }, (_, i) =>
+    Object.fromEntries(columns.map(([k, v]) => [k, v[i]])),
+  );
   return { format: 'keras-history', epochs: fromRecords(rows, file) };
 }
 
@@ -114,7 +149,12 @@ export function parseHistory(text: string, file: string): TrainingHistory {
     let json: unknown;
     try {
       // Python's json.dump writes NaN/Infinity bare; make them parseable.
-      json = JSON.parse(trimmed.replace(/\b-?NaN\b/g, '"nan"').replace(/-Infinity\b/g, '"-inf"').replace(/\bInfinity\b/g, '"inf"'));
+      json = JSON.parse(
+        trimmed
+          .replace(/\b-?NaN\b/g, '"nan"')
+          .replace(/-Infinity\b/g, '"-inf"')
+          .replace(/\bInfinity\b/g, '"inf"'),
+      );
     } catch (cause) {
       throw historyError(file, `invalid JSON (${(cause as Error).message})`);
     }
@@ -126,7 +166,10 @@ export function parseHistory(text: string, file: string): TrainingHistory {
 
 export async function readHistory(file: string): Promise<TrainingHistory> {
   const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, { file, cause });
+    throw new VggkitError('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, {
+      file,
+      cause,
+    });
   });
   const history = parseHistory(text, file);
   if (history.epochs.length === 0) throw historyError(file, 'no epochs recorded');
@@ -134,6 +177,11 @@ export async function readHistory(file: string): Promise<TrainingHistory> {
 }
 
 /** The values of one metric in epoch order, with the epoch index of each. */
-export function series(history: TrainingHistory, metric: Metric): { index: number; value: number }[] {
-  return history.epochs.flatMap((e) => (e[metric] === undefined ? [] : [{ index: e.index, value: e[metric] as number }]));
+export function series(
+  history: TrainingHistory,
+  metric: Metric,
+): { index: number; value: number }[] {
+  return history.epochs.flatMap((e) =>
+    e[metric] === undefined ? [] : [{ index: e.index, value: e[metric] as number }],
+  );
 }

@@ -27,22 +27,34 @@ export interface DoctorInputs {
 }
 
 /** The contract of a weights tag, or of a local weights file by its layout (Keras .h5: caffe; torchvision .safetensors: torch). */
-export function contractForWeights(arch: ArchName, weights: string, inputSize: number): PreprocessContract {
+export function contractForWeights(
+  arch: ArchName,
+  weights: string,
+  inputSize: number,
+): PreprocessContract {
   const ext = extname(weights).toLowerCase();
   if (ext === '.h5') return makeContract({ mode: 'caffe', inputSize });
-  if (ext === '.safetensors') return makeContract({ mode: 'torch', inputSize, resize: 'center-crop' });
+  if (ext === '.safetensors')
+    return makeContract({ mode: 'torch', inputSize, resize: 'center-crop' });
   return findWeights(arch, weights).contract;
 }
 
-async function readConfig(file: string): Promise<{ config: TrainConfig; raw: Record<string, unknown> }> {
+async function readConfig(
+  file: string,
+): Promise<{ config: TrainConfig; raw: Record<string, unknown> }> {
   const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, { file, cause });
+    throw new VggkitError('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, {
+      file,
+      cause,
+    });
   });
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new UsageError(`${file}: expected a JSON training config, received invalid JSON (${(cause as Error).message})`);
+    throw new UsageError(
+      `${file}: expected a JSON training config, received invalid JSON (${(cause as Error).message})`,
+    );
   }
   const config = parseTrainConfig(json, file);
   return { config, raw: json as Record<string, unknown> };
@@ -50,23 +62,46 @@ async function readConfig(file: string): Promise<{ config: TrainConfig; raw: Rec
 
 export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext> {
   if ([inputs.dataDir, inputs.config, inputs.history, inputs.batch].every((x) => x === undefined)) {
-    throw new UsageError('doctor: expected something to examine: a data folder, --config, --history or --batch');
+    throw new UsageError(
+      'doctor: expected something to examine: a data folder, --config, --history or --batch',
+    );
   }
-  if (inputs.expect !== undefined && inputs.weights !== undefined) throw new UsageError('doctor: give --expect MODE or --weights TAG, not both');
-  if (inputs.val !== undefined && inputs.dataDir === undefined) throw new UsageError('doctor: --val needs the training data folder too');
+  if (inputs.expect !== undefined && inputs.weights !== undefined)
+    throw new UsageError('doctor: give --expect MODE or --weights TAG, not both');
+  if (inputs.val !== undefined && inputs.dataDir === undefined)
+    throw new UsageError('doctor: --val needs the training data folder too');
   const loaded = inputs.config === undefined ? undefined : await readConfig(inputs.config);
   const config = loaded?.config;
   const size = config?.inputSize ?? 224;
   const arch = config?.arch ?? 'vgg16';
   let contract: PreprocessContract | undefined;
-  if (inputs.expect !== undefined) contract = makeContract({ mode: oneOf('--expect', PREPROCESS_MODES, inputs.expect), inputSize: size });
+  if (inputs.expect !== undefined)
+    contract = makeContract({
+      mode: oneOf('--expect', PREPROCESS_MODES, inputs.expect),
+      inputSize: size,
+    });
   else if (inputs.weights !== undefined) contract = contractForWeights(arch, inputs.weights, size);
-  else if (config !== undefined && config.weights !== 'none') contract = contractForWeights(arch, config.weights, size);
-  if (contract !== undefined && contract.inputSize[0] !== size) contract = { ...contract, inputSize: [size, size] };
+  else if (config !== undefined && config.weights !== 'none')
+    contract = contractForWeights(arch, config.weights, size);
+  if (contract !== undefined && contract.inputSize[0] !== size)
+    contract = { ...contract, inputSize: [size, size] };
 
-  const scan = inputs.dataDir === undefined ? undefined : await scanDataset(inputs.dataDir, { ...(inputs.val === undefined ? {} : { val: inputs.val }), ...(inputs.onScanProgress === undefined ? {} : { onProgress: inputs.onScanProgress }) });
+  const scan =
+    inputs.dataDir === undefined
+      ? undefined
+      : await scanDataset(inputs.dataDir, {
+          ...(inputs.val === undefined ? {} : { val: inputs.val }),
+          ...(inputs.onScanProgress === undefined ? {} : { onProgress: inputs.onScanProgress }),
+        });
   const history = inputs.history === undefined ? undefined : await readHistory(inputs.history);
-  const batch = inputs.batch === undefined ? undefined : batchStats(await readNpy(inputs.batch), contract ?? makeContract({ mode: 'caffe', inputSize: 224 }), inputs.batch);
+  const batch =
+    inputs.batch === undefined
+      ? undefined
+      : batchStats(
+          await readNpy(inputs.batch),
+          contract ?? makeContract({ mode: 'caffe', inputSize: 224 }),
+          inputs.batch,
+        );
   return {
     ...(scan === undefined ? {} : { scan }),
     ...(config === undefined ? {} : { config, rawConfig: loaded?.raw }),

@@ -22,12 +22,20 @@ h1{font-size:1.5rem}.summary{margin-bottom:1.5rem}.finding{border-left:4px solid
 function exampleFiles(f: Finding): string[] {
   const examples = f.evidence.examples;
   if (!Array.isArray(examples)) return [];
-  return examples.flat().filter((e): e is string => typeof e === 'string').slice(0, THUMBS_PER_FINDING);
+  return examples
+    .flat()
+    .filter((e): e is string => typeof e === 'string')
+    .slice(0, THUMBS_PER_FINDING);
 }
 
 async function thumbnail(file: string): Promise<string | undefined> {
   try {
-    const jpeg = await sharp(file, { failOn: 'none' }).autoOrient().flatten({ background: '#ffffff' }).resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside' }).jpeg({ quality: 70 }).toBuffer();
+    const jpeg = await sharp(file, { failOn: 'none' })
+      .autoOrient()
+      .flatten({ background: '#ffffff' })
+      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside' })
+      .jpeg({ quality: 70 })
+      .toBuffer();
     return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
   } catch {
     return undefined;
@@ -38,7 +46,8 @@ async function renderFinding(f: Finding): Promise<string> {
   const thumbs: string[] = [];
   for (const file of exampleFiles(f)) {
     const uri = await thumbnail(file);
-    if (uri !== undefined) thumbs.push(`<img src="${uri}" alt="${escapeHtml(file)}" title="${escapeHtml(file)}">`);
+    if (uri !== undefined)
+      thumbs.push(`<img src="${uri}" alt="${escapeHtml(file)}" title="${escapeHtml(file)}">`);
   }
   const fix = `${escapeHtml(f.fix.summary)}${f.fix.flag === undefined ? '' : ` <code>${escapeHtml(f.fix.flag)}</code>`}${f.fix.config === undefined ? '' : ` — config patch <code>${escapeHtml(JSON.stringify(f.fix.config))}</code>`}`;
   return `<section class="finding ${f.severity}"><div class="sev">${f.severity} · ${escapeHtml(f.id)}</div><h3>${escapeHtml(f.title)}</h3><p>${escapeHtml(f.explanation)}</p>${thumbs.length > 0 ? `<div class="thumbs">${thumbs.join('')}</div>` : ''}<details><summary>Evidence</summary><pre>${escapeHtml(JSON.stringify(f.evidence, null, 2))}</pre></details><div class="fix"><b>Fix:</b> ${fix}</div></section>`;
@@ -51,18 +60,32 @@ function curves(history: TrainingHistory, findings: readonly Finding[]): string 
       const [from, to] = f.evidence.epochRange as [number, number];
       return { from, to, label: `${f.id}: ${f.title}` };
     });
-  const line = (metric: Parameters<typeof series>[1], label: string, color: string, dashed = false): Series => ({
+  const line = (
+    metric: Parameters<typeof series>[1],
+    label: string,
+    color: string,
+    dashed = false,
+  ): Series => ({
     label,
     color,
     dashed,
     points: series(history, metric).map((p) => [p.index, p.value] as const),
   });
   const charts: string[] = [];
-  const loss = [line('loss', 'loss', '#1565c0'), line('valLoss', 'val_loss', '#c62828', true)].filter((s) => s.points.length > 0);
-  const accuracy = [line('accuracy', 'accuracy', '#1565c0'), line('valAccuracy', 'val_accuracy', '#c62828', true)].filter((s) => s.points.length > 0);
+  const loss = [
+    line('loss', 'loss', '#1565c0'),
+    line('valLoss', 'val_loss', '#c62828', true),
+  ].filter((s) => s.points.length > 0);
+  const accuracy = [
+    line('accuracy', 'accuracy', '#1565c0'),
+    line('valAccuracy', 'val_accuracy', '#c62828', true),
+  ].filter((s) => s.points.length > 0);
   if (loss.length > 0) charts.push(lineChart(loss, { title: 'Loss per epoch', highlights }));
-  if (accuracy.length > 0) charts.push(lineChart(accuracy, { title: 'Accuracy per epoch', highlights }));
-  return charts.length === 0 ? '' : `<h2>Training curves</h2><p>Shaded: epochs a finding is about (hover for which).</p>${charts.join('')}`;
+  if (accuracy.length > 0)
+    charts.push(lineChart(accuracy, { title: 'Accuracy per epoch', highlights }));
+  return charts.length === 0
+    ? ''
+    : `<h2>Training curves</h2><p>Shaded: epochs a finding is about (hover for which).</p>${charts.join('')}`;
 }
 
 export async function renderHtml(report: DoctorReport, history?: TrainingHistory): Promise<string> {
@@ -73,6 +96,10 @@ export async function renderHtml(report: DoctorReport, history?: TrainingHistory
   return page('vggkit doctor report', CSS, body);
 }
 
-export async function writeHtmlReport(file: string, report: DoctorReport, history?: TrainingHistory): Promise<void> {
+export async function writeHtmlReport(
+  file: string,
+  report: DoctorReport,
+  history?: TrainingHistory,
+): Promise<void> {
   await writeFile(file, await renderHtml(report, history));
 }

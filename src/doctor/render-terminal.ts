@@ -10,9 +10,16 @@ function evidenceLine(evidence: Record<string, unknown>): string {
   const parts: string[] = [];
   for (const [key, value] of Object.entries(evidence)) {
     if (key === 'epochRange' || value === undefined) continue;
-    if (typeof value === 'number') parts.push(`${key} ${Number.isInteger(value) ? value : Number(value.toPrecision(4))}`);
+    if (typeof value === 'number')
+      parts.push(`${key} ${Number.isInteger(value) ? value : Number(value.toPrecision(4))}`);
     else if (typeof value === 'string' || typeof value === 'boolean') parts.push(`${key} ${value}`);
-    else if (Array.isArray(value) && value.length > 0 && value.length <= 3 && value.every((v) => typeof v !== 'object')) parts.push(`${key} ${value.join(', ')}`);
+    else if (
+      Array.isArray(value) &&
+      value.length > 0 &&
+      value.length <= 3 &&
+      value.every((v) => typeof v !== 'object')
+    )
+      parts.push(`${key} ${value.join(', ')}`);
   }
   return parts.join('; ');
 }
@@ -22,7 +29,8 @@ function exampleLines(evidence: Record<string, unknown>): string[] {
   if (!Array.isArray(examples)) return [];
   return examples.slice(0, 3).map((e) => {
     if (Array.isArray(e)) return e.join(' = ');
-    if (typeof e === 'object' && e !== null && 'file' in e) return `${String((e as { file: unknown }).file)}${'reason' in e ? ` (${String((e as { reason: unknown }).reason)})` : ''}`;
+    if (typeof e === 'object' && e !== null && 'file' in e)
+      return `${String((e as { file: unknown }).file)}${'reason' in e ? ` (${String((e as { reason: unknown }).reason)})` : ''}`;
     return String(e);
   });
 }

@@ -1,12 +1,24 @@
 /** Runs the checks over a context and orders the findings: severity first, then family order, then check order. */
 import { ALL_CHECKS } from './checks/index.js';
-import { SEVERITIES, type Check, type DoctorContext, type Finding, type Severity } from './types.js';
+import {
+  SEVERITIES,
+  type Check,
+  type DoctorContext,
+  type Finding,
+  type Severity,
+} from './types.js';
 
 export interface DoctorSummary {
   readonly errors: number;
   readonly warnings: number;
   readonly infos: number;
-  readonly inputs: { readonly data: boolean; readonly config: boolean; readonly history: boolean; readonly batch: boolean; readonly model: boolean };
+  readonly inputs: {
+    readonly data: boolean;
+    readonly config: boolean;
+    readonly history: boolean;
+    readonly batch: boolean;
+    readonly model: boolean;
+  };
   readonly images?: number;
   readonly classes?: number;
 }
@@ -16,11 +28,15 @@ export interface DoctorReport {
   readonly summary: DoctorSummary;
 }
 
-export async function runDoctor(ctx: DoctorContext, checks: readonly Check[] = ALL_CHECKS): Promise<DoctorReport> {
+export async function runDoctor(
+  ctx: DoctorContext,
+  checks: readonly Check[] = ALL_CHECKS,
+): Promise<DoctorReport> {
   const found: Finding[] = [];
   for (const check of checks) {
     for (const finding of await check.run(ctx)) {
-      if (!check.ids.includes(finding.id)) throw new Error(`check ${check.ids.join('/')} emitted undeclared id ${finding.id}`);
+      if (!check.ids.includes(finding.id))
+        throw new Error(`check ${check.ids.join('/')} emitted undeclared id ${finding.id}`);
       found.push({ ...finding, family: check.family });
     }
   }
@@ -34,8 +50,16 @@ export async function runDoctor(ctx: DoctorContext, checks: readonly Check[] = A
       errors: count('error'),
       warnings: count('warning'),
       infos: count('info'),
-      inputs: { data: ctx.scan !== undefined, config: ctx.config !== undefined, history: ctx.history !== undefined, batch: ctx.batch !== undefined, model: ctx.model !== undefined },
-      ...(ctx.scan === undefined ? {} : { images: ctx.scan.records.length, classes: ctx.scan.train.classes.length }),
+      inputs: {
+        data: ctx.scan !== undefined,
+        config: ctx.config !== undefined,
+        history: ctx.history !== undefined,
+        batch: ctx.batch !== undefined,
+        model: ctx.model !== undefined,
+      },
+      ...(ctx.scan === undefined
+        ? {}
+        : { images: ctx.scan.records.length, classes: ctx.scan.train.classes.length }),
     },
   };
 }
@@ -45,9 +69,18 @@ export function exitCodeFor(report: DoctorReport): number {
 }
 
 /** The `--json` shape: ids, severities, titles, evidence and fixes, nothing else. */
-export function toJson(report: DoctorReport): { findings: Array<Pick<Finding, 'id' | 'severity' | 'title' | 'evidence' | 'fix'>>; summary: DoctorSummary } {
+export function toJson(report: DoctorReport): {
+  findings: Array<Pick<Finding, 'id' | 'severity' | 'title' | 'evidence' | 'fix'>>;
+  summary: DoctorSummary;
+} {
   return {
-    findings: report.findings.map((f) => ({ id: f.id, severity: f.severity, title: f.title, evidence: f.evidence, fix: f.fix })),
+    findings: report.findings.map((f) => ({
+      id: f.id,
+      severity: f.severity,
+      title: f.title,
+      evidence: f.evidence,
+      fix: f.fix,
+    })),
     summary: report.summary,
   };
 }

@@ -80,12 +80,22 @@ interface PendingFile {
   readonly className: string | undefined;
 }
 
-async function layout(root: string, split: Split): Promise<{ layout: SplitLayout; files: PendingFile[] }> {
+async function layout(
+  root: string,
+  split: Split,
+): Promise<{ layout: SplitLayout; files: PendingFile[] }> {
   const info = await stat(root).catch((cause: unknown) => {
     throw new VggkitError('NOT_FOUND', `${root}: no such directory`, { file: root, cause });
   });
-  if (!info.isDirectory()) throw new VggkitError('NOT_A_DIRECTORY', `${root}: expected a folder with one sub-folder per class, received a file`, { file: root });
-  const entries = (await readdir(root, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
+  if (!info.isDirectory())
+    throw new VggkitError(
+      'NOT_A_DIRECTORY',
+      `${root}: expected a folder with one sub-folder per class, received a file`,
+      { file: root },
+    );
+  const entries = (await readdir(root, { withFileTypes: true })).filter(
+    (e) => !e.name.startsWith('.'),
+  );
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const classes: string[] = [];
   const strayFiles: string[] = [];
@@ -94,11 +104,17 @@ async function layout(root: string, split: Split): Promise<{ layout: SplitLayout
     const path = join(root, entry.name);
     if (entry.isDirectory()) {
       classes.push(entry.name);
-      for (const file of await listImageFiles([path])) files.push({ file, split, className: entry.name });
+      for (const file of await listImageFiles([path]))
+        files.push({ file, split, className: entry.name });
       const inside = await readdir(path, { recursive: true, withFileTypes: true });
       for (const f of inside) {
         const rel = relative(path, join(f.parentPath, f.name));
-        if (f.isFile() && !rel.split(sep).some((part) => part.startsWith('.')) && !hasImageExtension(f.name)) strayFiles.push(join(path, rel));
+        if (
+          f.isFile() &&
+          !rel.split(sep).some((part) => part.startsWith('.')) &&
+          !hasImageExtension(f.name)
+        )
+          strayFiles.push(join(path, rel));
       }
     } else if (entry.isFile()) {
       strayFiles.push(path);
@@ -117,9 +133,14 @@ async function inspect(pending: PendingFile): Promise<ImageRecord> {
   try {
     bytes = await readFile(pending.file);
   } catch (cause) {
-    return { ...base, bytes: 0, error: { code: 'corrupt-image', message: `cannot read: ${(cause as Error).message}` } };
+    return {
+      ...base,
+      bytes: 0,
+      error: { code: 'corrupt-image', message: `cannot read: ${(cause as Error).message}` },
+    };
   }
-  if (bytes.length === 0) return { ...base, bytes: 0, error: { code: 'empty-file', message: 'zero-byte file' } };
+  if (bytes.length === 0)
+    return { ...base, bytes: 0, error: { code: 'empty-file', message: 'zero-byte file' } };
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   const withHash = { ...base, bytes: bytes.length, sha256 };
   // 'truncated' makes libvips fail on a cut-off JPEG/PNG instead of padding it with grey.
@@ -129,7 +150,10 @@ async function inspect(pending: PendingFile): Promise<ImageRecord> {
     meta = await image.metadata();
   } catch (cause) {
     const message = (cause as Error).message;
-    return { ...withHash, error: { code: UNSUPPORTED.test(message) ? 'not-an-image' : 'corrupt-image', message } };
+    return {
+      ...withHash,
+      error: { code: UNSUPPORTED.test(message) ? 'not-an-image' : 'corrupt-image', message },
+    };
   }
   const swapped = (meta.orientation ?? 1) >= 5;
   const header = {
@@ -153,14 +177,26 @@ async function inspect(pending: PendingFile): Promise<ImageRecord> {
       .raw({ depth: 'uchar' })
       .toBuffer();
     const luma = new Uint8Array(HASH_WIDTH * HASH_HEIGHT);
-    for (let i = 0; i < luma.length; i++) luma[i] = Math.round(0.299 * thumb[i * 3] + 0.587 * thumb[i * 3 + 1] + 0.114 * thumb[i * 3 + 2]);
+    for (let i = 0; i < luma.length; i++)
+      luma[i] = Math.round(
+        0.299 * thumb[i * 3] + 0.587 * thumb[i * 3 + 1] + 0.114 * thumb[i * 3 + 2],
+      );
     return { ...withHash, ...header, hash: dhashFromLuma(luma), thumb: new Uint8Array(thumb) };
   } catch (cause) {
-    return { ...withHash, ...header, error: { code: 'corrupt-image', message: (cause as Error).message } };
+    return {
+      ...withHash,
+      ...header,
+      error: { code: 'corrupt-image', message: (cause as Error).message },
+    };
   }
 }
 
-async function pool<T, R>(items: readonly T[], concurrency: number, work: (item: T) => Promise<R>, onDone: (n: number) => void): Promise<R[]> {
+async function pool<T, R>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<R>,
+  onDone: (n: number) => void,
+): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
   let done = 0;
@@ -183,7 +219,9 @@ function colourDiff(a: Uint8Array, b: Uint8Array): number {
 
 /** Union-find over exact (same sha256) and confirmed near (hash + colour) pairs. */
 export function findDuplicates(records: readonly ImageRecord[]): DuplicateGroup[] {
-  const hashed = records.filter((r) => r.hash !== undefined && r.thumb !== undefined && r.error === undefined);
+  const hashed = records.filter(
+    (r) => r.hash !== undefined && r.thumb !== undefined && r.error === undefined,
+  );
   const parent = hashed.map((_, i) => i);
   const find = (i: number): number => {
     while (parent[i] !== i) {
@@ -203,8 +241,15 @@ export function findDuplicates(records: readonly ImageRecord[]): DuplicateGroup[
     if (first === undefined) bySha.set(r.sha256 as string, i);
     else union(first, i);
   });
-  for (const [i, j] of pairsWithin(hashed.map((r) => r.hash as PHash), NEAR_DUPLICATE_MAX_HAMMING)) {
-    if (colourDiff(hashed[i].thumb as Uint8Array, hashed[j].thumb as Uint8Array) <= NEAR_DUPLICATE_MAX_COLOUR_DIFF) union(i, j);
+  for (const [i, j] of pairsWithin(
+    hashed.map((r) => r.hash as PHash),
+    NEAR_DUPLICATE_MAX_HAMMING,
+  )) {
+    if (
+      colourDiff(hashed[i].thumb as Uint8Array, hashed[j].thumb as Uint8Array) <=
+      NEAR_DUPLICATE_MAX_COLOUR_DIFF
+    )
+      union(i, j);
   }
   const groups = new Map<number, ImageRecord[]>();
   hashed.forEach((r, i) => {
@@ -215,13 +260,18 @@ export function findDuplicates(records: readonly ImageRecord[]): DuplicateGroup[
   });
   return [...groups.values()]
     .filter((members) => members.length > 1)
-    .map((members) => ({ kind: members.every((m) => m.sha256 === members[0].sha256) ? 'exact' : 'near', members }));
+    .map((members) => ({
+      kind: members.every((m) => m.sha256 === members[0].sha256) ? 'exact' : 'near',
+      members,
+    }));
 }
 
 export async function scanDataset(dataDir: string, options: ScanOptions = {}): Promise<DataScan> {
   const train = await layout(dataDir, 'train');
   const val = options.val === undefined ? undefined : await layout(options.val, 'val');
   const pending = [...train.files, ...(val?.files ?? [])];
-  const records = await pool(pending, options.concurrency ?? SCAN_CONCURRENCY, inspect, (n) => options.onProgress?.(n, pending.length));
+  const records = await pool(pending, options.concurrency ?? SCAN_CONCURRENCY, inspect, (n) =>
+    options.onProgress?.(n, pending.length),
+  );
   return { train: train.layout, val: val?.layout, records, duplicates: findDuplicates(records) };
 }

@@ -12,11 +12,16 @@ export const CHANCE_MARGIN = 0.05;
 /** Stuck needs at least this many epochs: the first one or two can legitimately sit at chance. */
 export const MIN_EPOCHS_STUCK = 3;
 
-export function finite(values: readonly { index: number; value: number }[]): { index: number; value: number }[] {
+export function finite(
+  values: readonly { index: number; value: number }[],
+): { index: number; value: number }[] {
   return values.filter((v) => Number.isFinite(v.value));
 }
 
-export function lastValue(history: TrainingHistory, metric: 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy'): number | undefined {
+export function lastValue(
+  history: TrainingHistory,
+  metric: 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy',
+): number | undefined {
   const values = finite(series(history, metric));
   return values.length === 0 ? undefined : values[values.length - 1].value;
 }
@@ -31,20 +36,32 @@ export function lossFlattened(history: TrainingHistory): boolean {
 }
 
 export function stuckAtChance(history: TrainingHistory, classes: number | undefined): boolean {
-  if (classes === undefined || classes < 2 || history.epochs.length < MIN_EPOCHS_STUCK) return false;
+  if (classes === undefined || classes < 2 || history.epochs.length < MIN_EPOCHS_STUCK)
+    return false;
   const chance = 1 / classes;
   const acc = finite(series(history, 'accuracy'));
-  if (acc.length >= MIN_EPOCHS_STUCK) return Math.max(...acc.map((a) => a.value)) <= chance + 2 * CHANCE_MARGIN && acc[acc.length - 1].value <= chance + CHANCE_MARGIN;
+  if (acc.length >= MIN_EPOCHS_STUCK)
+    return (
+      Math.max(...acc.map((a) => a.value)) <= chance + 2 * CHANCE_MARGIN &&
+      acc[acc.length - 1].value <= chance + CHANCE_MARGIN
+    );
   const loss = finite(series(history, 'loss')).slice(1);
-  return loss.length >= MIN_EPOCHS_STUCK - 1 && loss.every((l) => l.value >= 0.95 * Math.log(classes));
+  return (
+    loss.length >= MIN_EPOCHS_STUCK - 1 && loss.every((l) => l.value >= 0.95 * Math.log(classes))
+  );
 }
 
 /** Final train accuracy less than halfway from chance to perfect, on a flattened curve, not at chance. */
-export function underfitting(history: TrainingHistory, classes: number | undefined): { finalAccuracy: number; chance: number } | undefined {
+export function underfitting(
+  history: TrainingHistory,
+  classes: number | undefined,
+): { finalAccuracy: number; chance: number } | undefined {
   const accuracy = lastValue(history, 'accuracy');
-  if (accuracy === undefined || classes === undefined || history.epochs.length <= PLATEAU_WINDOW) return undefined;
+  if (accuracy === undefined || classes === undefined || history.epochs.length <= PLATEAU_WINDOW)
+    return undefined;
   const chance = 1 / classes;
   if (stuckAtChance(history, classes)) return undefined;
-  if (accuracy >= chance + UNDERFIT_PROGRESS * (1 - chance) || !lossFlattened(history)) return undefined;
+  if (accuracy >= chance + UNDERFIT_PROGRESS * (1 - chance) || !lossFlattened(history))
+    return undefined;
   return { finalAccuracy: accuracy, chance };
 }

@@ -33,7 +33,13 @@ export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
 export type Family = 'preprocessing' | 'data' | 'config' | 'dynamics' | 'probe';
 
 /** A deep-partial config patch: nested sections (reduceLr, earlyStopping, schedule) may be partial too. */
-export type ConfigPatch = { [K in keyof TrainConfig]?: TrainConfig[K] extends readonly unknown[] ? TrainConfig[K] : TrainConfig[K] extends object ? Partial<TrainConfig[K]> : TrainConfig[K] };
+export type ConfigPatch = {
+  [K in keyof TrainConfig]?: TrainConfig[K] extends readonly unknown[]
+    ? TrainConfig[K]
+    : TrainConfig[K] extends object
+      ? Partial<TrainConfig[K]>
+      : TrainConfig[K];
+};
 
 export interface Fix {
   readonly summary: string;

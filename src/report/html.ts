@@ -1,7 +1,12 @@
 /** Small HTML/SVG building blocks for self-contained reports (no external CSS, scripts or images). */
 
 export function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 }
 
 export function page(title: string, css: string, body: string): string {
@@ -21,7 +26,11 @@ export interface ChartOptions {
   readonly width?: number;
   readonly height?: number;
   /** Shaded x ranges [from, to] with a label, e.g. the epochs a finding is about. */
-  readonly highlights?: readonly { readonly from: number; readonly to: number; readonly label: string }[];
+  readonly highlights?: readonly {
+    readonly from: number;
+    readonly to: number;
+    readonly label: string;
+  }[];
 }
 
 function niceNumber(v: number): string {
@@ -38,20 +47,41 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   const xs = finite.map(([x]) => x);
   const ys = finite.map(([, y]) => y);
   const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
-  const [y0, y1] = [Math.min(0, ...ys), Math.max(...ys) === Math.min(0, ...ys) ? 1 : Math.max(...ys)];
-  const sx = (x: number): number => pad.left + ((x - x0) / (x1 - x0)) * (width - pad.left - pad.right);
-  const sy = (y: number): number => height - pad.bottom - ((y - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);
-  const parts: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">`];
-  parts.push(`<text x="${pad.left}" y="16" font-size="13" font-weight="600">${escapeHtml(options.title)}</text>`);
+  const [y0, y1] = [
+    Math.min(0, ...ys),
+    Math.max(...ys) === Math.min(0, ...ys) ? 1 : Math.max(...ys),
+  ];
+  const sx = (x: number): number =>
+    pad.left + ((x - x0) / (x1 - x0)) * (width - pad.left - pad.right);
+  const sy = (y: number): number =>
+    height - pad.bottom - ((y - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">`,
+  ];
+  parts.push(
+    `<text x="${pad.left}" y="16" font-size="13" font-weight="600">${escapeHtml(options.title)}</text>`,
+  );
   for (const h of options.highlights ?? []) {
     const a = sx(Math.max(x0, h.from - 0.5));
     const b = sx(Math.min(x1, h.to + 0.5));
-    parts.push(`<rect x="${a.toFixed(1)}" y="${pad.top}" width="${Math.max(2, b - a).toFixed(1)}" height="${height - pad.top - pad.bottom}" fill="#e4572e" fill-opacity="0.15"><title>${escapeHtml(h.label)}</title></rect>`);
+    parts.push(
+      `<rect x="${a.toFixed(1)}" y="${pad.top}" width="${Math.max(2, b - a).toFixed(1)}" height="${height - pad.top - pad.bottom}" fill="#e4572e" fill-opacity="0.15"><title>${escapeHtml(h.label)}</title></rect>`,
+    );
   }
-  parts.push(`<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/>`);
-  parts.push(`<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/>`);
-  for (const y of [y0, (y0 + y1) / 2, y1]) parts.push(`<text x="${pad.left - 4}" y="${sy(y) + 4}" font-size="10" text-anchor="end">${niceNumber(y)}</text>`);
-  for (const x of [x0, Math.round((x0 + x1) / 2), x1]) parts.push(`<text x="${sx(x)}" y="${height - pad.bottom + 14}" font-size="10" text-anchor="middle">${niceNumber(x)}</text>`);
+  parts.push(
+    `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/>`,
+  );
+  parts.push(
+    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/>`,
+  );
+  for (const y of [y0, (y0 + y1) / 2, y1])
+    parts.push(
+      `<text x="${pad.left - 4}" y="${sy(y) + 4}" font-size="10" text-anchor="end">${niceNumber(y)}</text>`,
+    );
+  for (const x of [x0, Math.round((x0 + x1) / 2), x1])
+    parts.push(
+      `<text x="${sx(x)}" y="${height - pad.bottom + 14}" font-size="10" text-anchor="middle">${niceNumber(x)}</text>`,
+    );
   series.forEach((s, i) => {
     let d = '';
     let pen = false;
@@ -63,8 +93,12 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
       d += `${pen ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
       pen = true;
     }
-    parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="5 3"' : ''}/>`);
-    parts.push(`<text x="${width - pad.right - 4}" y="${pad.top + 12 + i * 13}" font-size="11" text-anchor="end" fill="${s.color}">${escapeHtml(s.label)}</text>`);
+    parts.push(
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="5 3"' : ''}/>`,
+    );
+    parts.push(
+      `<text x="${width - pad.right - 4}" y="${pad.top + 12 + i * 13}" font-size="11" text-anchor="end" fill="${s.color}">${escapeHtml(s.label)}</text>`,
+    );
   });
   parts.push('</svg>');
   return parts.join('');

@@ -14,7 +14,14 @@ function handMade(version: 1 | 2, descr: string, shape: string, payload: Buffer)
   const len = Buffer.alloc(lenBytes);
   if (version === 1) len.writeUInt16LE(dict.length);
   else len.writeUInt32LE(dict.length);
-  return Buffer.concat([Buffer.from([0x93]), Buffer.from('NUMPY'), Buffer.from([version, 0]), len, Buffer.from(dict, 'latin1'), payload]);
+  return Buffer.concat([
+    Buffer.from([0x93]),
+    Buffer.from('NUMPY'),
+    Buffer.from([version, 0]),
+    len,
+    Buffer.from(dict, 'latin1'),
+    payload,
+  ]);
 }
 
 test('reads v1 float32, v2 float64 and uint8 arrays in C order', () => {
@@ -38,10 +45,19 @@ test('reads v1 float32, v2 float64 and uint8 arrays in C order', () => {
 });
 
 test('rejects unsupported dtypes, fortran order and truncated data with the file named', () => {
-  assert.throws(() => parseNpy(handMade(1, '<i8', '(1,)', Buffer.alloc(8)), 'x.npy'), (e: unknown) => e instanceof VggkitError && /x\.npy.*'<i8'/.test(e.message));
-  const fortran = Buffer.from(handMade(1, '<f4', '(1,)', Buffer.alloc(4)).toString('latin1').replace('False', 'True '), 'latin1');
+  assert.throws(
+    () => parseNpy(handMade(1, '<i8', '(1,)', Buffer.alloc(8)), 'x.npy'),
+    (e: unknown) => e instanceof VggkitError && /x\.npy.*'<i8'/.test(e.message),
+  );
+  const fortran = Buffer.from(
+    handMade(1, '<f4', '(1,)', Buffer.alloc(4)).toString('latin1').replace('False', 'True '),
+    'latin1',
+  );
   assert.throws(() => parseNpy(fortran, 'f.npy'), /fortran_order/);
-  assert.throws(() => parseNpy(handMade(1, '<f4', '(4,)', Buffer.alloc(8)), 't.npy'), /t\.npy.*truncated/);
+  assert.throws(
+    () => parseNpy(handMade(1, '<f4', '(4,)', Buffer.alloc(8)), 't.npy'),
+    /t\.npy.*truncated/,
+  );
   assert.throws(() => parseNpy(Buffer.from('not numpy at all'), 'n.npy'), /n\.npy.*magic/);
 });
 
@@ -54,8 +70,15 @@ test('writeNpyFloat32 writes a 64-byte aligned v1 header that round-trips', asyn
   const headerLen = bytes.readUInt16LE(8);
   assert.equal((10 + headerLen) % 64, 0);
   assert.equal(bytes[10 + headerLen - 1], 0x0a);
-  assert.equal(bytes.subarray(10, 10 + headerLen).toString('latin1').includes("'shape': (3, 2)"), true);
-  for (let i = 0; i < data.length; i++) assert.equal(bytes.readFloatLE(10 + headerLen + i * 4), data[i]);
+  assert.equal(
+    bytes
+      .subarray(10, 10 + headerLen)
+      .toString('latin1')
+      .includes("'shape': (3, 2)"),
+    true,
+  );
+  for (let i = 0; i < data.length; i++)
+    assert.equal(bytes.readFloatLE(10 + headerLen + i * 4), data[i]);
   const back = await readNpy(file);
   assert.deepEqual(back.dims, [3, 2]);
   assert.deepEqual(Array.from(back.data), Array.from(data));

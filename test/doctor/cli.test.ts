@@ -5,7 +5,15 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeNpyFloat32 } from '../../src/data/npy.js';
 import { ALL_IDS } from '../../src/doctor/checks/index.js';
-import { cleanDataset, healthyEpochs, kerasCsv, preprocess, rawPixels, tempDir, writeJson } from './fixtures.js';
+import {
+  cleanDataset,
+  healthyEpochs,
+  kerasCsv,
+  preprocess,
+  rawPixels,
+  tempDir,
+  writeJson,
+} from './fixtures.js';
 
 const CLI = resolve('src/cli/doctor.ts');
 
@@ -14,53 +22,115 @@ function doctor(args: string[]): { status: number | null; stdout: string; stderr
   const script = `import { Command } from 'commander'; import { registerDoctorCommand } from ${JSON.stringify(CLI)};
 const program = new Command().exitOverride(); registerDoctorCommand(program);
 try { await program.parseAsync(process.argv); } catch (e) { process.exitCode = e.exitCode === 0 ? 0 : 2; }`;
-  const out = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, 'vggkit', 'doctor', ...args], { encoding: 'utf8' });
+  const out = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script, 'vggkit', 'doctor', ...args],
+    { encoding: 'utf8' },
+  );
   return { status: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
-async function soundInputs(): Promise<{ dir: string; data: string; config: string; history: string; batch: string }> {
+async function soundInputs(): Promise<{
+  dir: string;
+  data: string;
+  config: string;
+  history: string;
+  batch: string;
+}> {
   const dir = await tempDir('cli-');
   const data = await cleanDataset(join(dir, 'data'));
-  const config = await writeJson(join(dir, 'config.json'), { inputSize: 64, head: 'avg', dense: 64, batchSize: 8, epochs: 12 });
+  const config = await writeJson(join(dir, 'config.json'), {
+    inputSize: 64,
+    head: 'avg',
+    dense: 64,
+    batchSize: 8,
+    epochs: 12,
+  });
   const history = join(dir, 'history.csv');
   await writeFile(history, kerasCsv(healthyEpochs()));
   const batch = join(dir, 'batch.npy');
   const caffe = [103.939, 116.779, 123.68];
-  await writeNpyFloat32(batch, [2, 64, 64, 3], preprocess(rawPixels(2, 64), (v, c) => v - caffe[c], 'bgr'));
+  await writeNpyFloat32(
+    batch,
+    [2, 64, 64, 3],
+    preprocess(rawPixels(2, 64), (v, c) => v - caffe[c], 'bgr'),
+  );
   return { dir, data, config, history, batch };
 }
 
 test('a clean dataset, a sound config, a healthy history and a correct batch: no warnings or errors, exit 0', async () => {
   const inputs = await soundInputs();
-  const run = doctor([inputs.data, '--config', inputs.config, '--history', inputs.history, '--batch', inputs.batch, '--json']);
+  const run = doctor([
+    inputs.data,
+    '--config',
+    inputs.config,
+    '--history',
+    inputs.history,
+    '--batch',
+    inputs.batch,
+    '--json',
+  ]);
   assert.equal(run.status, 0, run.stderr);
-  const report = JSON.parse(run.stdout) as { findings: { id: string; severity: string }[]; summary: { errors: number; warnings: number } };
-  assert.deepEqual(report.findings.filter((f) => f.severity !== 'info'), []);
+  const report = JSON.parse(run.stdout) as {
+    findings: { id: string; severity: string }[];
+    summary: { errors: number; warnings: number };
+  };
+  assert.deepEqual(
+    report.findings.filter((f) => f.severity !== 'info'),
+    [],
+  );
   assert.equal(report.summary.errors, 0);
   assert.equal(report.summary.warnings, 0);
 });
 
 test('--json shape, exit 1 on errors, --html report and --fix-config output', async () => {
   const inputs = await soundInputs();
-  const badConfig = await writeJson(join(inputs.dir, 'bad.json'), { inputSize: 64, head: 'avg', dense: 64, lr: 0.1, loss: 'binary_crossentropy', batchSize: 64 });
+  const badConfig = await writeJson(join(inputs.dir, 'bad.json'), {
+    inputSize: 64,
+    head: 'avg',
+    dense: 64,
+    lr: 0.1,
+    loss: 'binary_crossentropy',
+    batchSize: 64,
+  });
   await cleanDataset(inputs.data, { classes: ['birds'], perClass: 12, seed: 300 });
   const epochs = healthyEpochs();
   epochs[9] = { ...epochs[9], val_loss: Number.NaN };
   await writeFile(inputs.history, kerasCsv(epochs));
   const html = join(inputs.dir, 'report.html');
   const fixed = join(inputs.dir, 'fixed.json');
-  const run = doctor([inputs.data, '--config', badConfig, '--history', inputs.history, '--json', '--html', html, '--fix-config', fixed]);
+  const run = doctor([
+    inputs.data,
+    '--config',
+    badConfig,
+    '--history',
+    inputs.history,
+    '--json',
+    '--html',
+    html,
+    '--fix-config',
+    fixed,
+  ]);
   assert.equal(run.status, 1, run.stderr);
-  const report = JSON.parse(run.stdout) as { findings: Record<string, unknown>[]; summary: Record<string, number> };
+  const report = JSON.parse(run.stdout) as {
+    findings: Record<string, unknown>[];
+    summary: Record<string, number>;
+  };
   assert.deepEqual(Object.keys(report), ['findings', 'summary']);
   for (const f of report.findings) {
     assert.deepEqual(Object.keys(f), ['id', 'severity', 'title', 'evidence', 'fix']);
     assert.ok(ALL_IDS.includes(f.id as string));
   }
   const found = report.findings.map((f) => f.id);
-  for (const id of ['lr-too-high', 'loss-output-mismatch', 'batch-larger-than-dataset', 'nan-loss']) assert.ok(found.includes(id), `${id} missing from ${found.join(', ')}`);
+  for (const id of ['lr-too-high', 'loss-output-mismatch', 'batch-larger-than-dataset', 'nan-loss'])
+    assert.ok(found.includes(id), `${id} missing from ${found.join(', ')}`);
   const severities = report.findings.map((f) => f.severity as string);
-  assert.deepEqual(severities, [...severities].sort((a, b) => ['error', 'warning', 'info'].indexOf(a) - ['error', 'warning', 'info'].indexOf(b)));
+  assert.deepEqual(
+    severities,
+    [...severities].sort(
+      (a, b) => ['error', 'warning', 'info'].indexOf(a) - ['error', 'warning', 'info'].indexOf(b),
+    ),
+  );
 
   const page = await readFile(html, 'utf8');
   assert.match(page, /<svg[^>]*>.*Loss per epoch/s);
@@ -77,10 +147,19 @@ test('--json shape, exit 1 on errors, --html report and --fix-config output', as
 
 test('terminal output groups by severity with fixes and ends with the counts; usage errors exit 2', async () => {
   const inputs = await soundInputs();
-  const bad = await writeJson(join(inputs.dir, 'bad.json'), { lr: 1e-9, inputSize: 64, head: 'avg', dense: 64, batchSize: 8 });
+  const bad = await writeJson(join(inputs.dir, 'bad.json'), {
+    lr: 1e-9,
+    inputSize: 64,
+    head: 'avg',
+    dense: 64,
+    batchSize: 8,
+  });
   const run = doctor([inputs.data, '--config', bad]);
   assert.equal(run.status, 0);
-  assert.match(run.stdout, /^Warnings \(1\)\n  ▲ Learning rate 1e-9 is too low.*\[lr-too-low\]\n.*\n.*evidence: lr 1e-9.*\n      fix: Use lr 0.00001/m);
+  assert.match(
+    run.stdout,
+    /^Warnings \(1\)\n  ▲ Learning rate 1e-9 is too low.*\[lr-too-low\]\n.*\n.*evidence: lr 1e-9.*\n      fix: Use lr 0.00001/m,
+  );
   assert.match(run.stdout, /0 error\(s\), 1 warning\(s\), 0 note\(s\)\n$/);
   assert.equal(doctor([]).status, 2);
   assert.equal(doctor([inputs.data, '--expect', 'bgr']).status, 2);

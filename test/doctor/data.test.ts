@@ -12,7 +12,10 @@ import { cleanDataset, smooth, tempDir, writeImage } from './fixtures.js';
 /** Training at 64x64 with a small head: the config these 64x64 test images are sound for. */
 const CONFIG: TrainConfig = { ...DEFAULT_CONFIG, inputSize: 64, head: 'avg', dense: 64 };
 
-async function diagnose(root: string, options: { val?: string; config?: TrainConfig } = {}): Promise<Finding[]> {
+async function diagnose(
+  root: string,
+  options: { val?: string; config?: TrainConfig } = {},
+): Promise<Finding[]> {
   const scan = await scanDataset(root, options.val === undefined ? {} : { val: options.val });
   const ctx: DoctorContext = { scan, config: options.config ?? CONFIG };
   return [...(await runDoctor(ctx)).findings];
@@ -47,7 +50,10 @@ const CASES: Case[] = [
       await writeFile(join(root, 'cats', 'cut.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
     },
     twin: async (root) => {
-      await writeFile(join(root, 'cats', 'whole.jpg'), await smooth(99, 120, 120).jpeg().toBuffer());
+      await writeFile(
+        join(root, 'cats', 'whole.jpg'),
+        await smooth(99, 120, 120).jpeg().toBuffer(),
+      );
     },
   },
   {
@@ -97,31 +103,41 @@ const CASES: Case[] = [
     id: 'exif-rotated',
     severity: 'info',
     broken: async (root) => {
-      await smooth(9).jpeg().withMetadata({ orientation: 6 }).toFile(join(root, 'dogs', 'phone.jpg'));
+      await smooth(9)
+        .jpeg()
+        .withMetadata({ orientation: 6 })
+        .toFile(join(root, 'dogs', 'phone.jpg'));
     },
     twin: async (root) => {
-      await smooth(9).jpeg().withMetadata({ orientation: 1 }).toFile(join(root, 'dogs', 'phone.jpg'));
+      await smooth(9)
+        .jpeg()
+        .withMetadata({ orientation: 1 })
+        .toFile(join(root, 'dogs', 'phone.jpg'));
     },
   },
   {
     id: 'small-images',
     severity: 'warning',
     broken: async (root) => {
-      for (let i = 0; i < 4; i++) await writeImage(join(root, 'cats', `tiny${i}.png`), smooth(100 + i, 20, 20));
+      for (let i = 0; i < 4; i++)
+        await writeImage(join(root, 'cats', `tiny${i}.png`), smooth(100 + i, 20, 20));
     },
     // Exactly 2x (32 -> 64) is the limit, not beyond it.
     twin: async (root) => {
-      for (let i = 0; i < 4; i++) await writeImage(join(root, 'cats', `tiny${i}.png`), smooth(100 + i, 32, 32));
+      for (let i = 0; i < 4; i++)
+        await writeImage(join(root, 'cats', `tiny${i}.png`), smooth(100 + i, 32, 32));
     },
   },
   {
     id: 'extreme-aspect',
     severity: 'warning',
     broken: async (root) => {
-      for (let i = 0; i < 3; i++) await writeImage(join(root, 'dogs', `pano${i}.png`), smooth(200 + i, 192, 64));
+      for (let i = 0; i < 3; i++)
+        await writeImage(join(root, 'dogs', `pano${i}.png`), smooth(200 + i, 192, 64));
     },
     twin: async (root) => {
-      for (let i = 0; i < 3; i++) await writeImage(join(root, 'dogs', `wide${i}.png`), smooth(200 + i, 120, 64));
+      for (let i = 0; i < 3; i++)
+        await writeImage(join(root, 'dogs', `wide${i}.png`), smooth(200 + i, 120, 64));
     },
   },
   {
@@ -167,7 +183,11 @@ const CASES: Case[] = [
     broken: async (root) => {
       await copyFile(join(root, 'cats', 'cats_0.png'), join(root, 'cats', 'copy.png'));
       // A near copy: the same picture downsized and re-encoded as JPEG.
-      await writeImage(join(root, 'dogs', 'again.jpg'), sharp(await readFile(join(root, 'dogs', 'dogs_3.png'))).resize(56, 56), 'jpeg');
+      await writeImage(
+        join(root, 'dogs', 'again.jpg'),
+        sharp(await readFile(join(root, 'dogs', 'dogs_3.png'))).resize(56, 56),
+        'jpeg',
+      );
     },
     twin: nothing,
   },
@@ -204,7 +224,10 @@ for (const c of CASES) {
 
     const healthy = await cleanDataset(await tempDir());
     const healthyFindings = await diagnose(healthy, (await c.twin(healthy)) ?? {});
-    assert.ok(!ids(healthyFindings).includes(c.id), `${c.id} fired on the healthy twin: ${JSON.stringify(healthyFindings.find((f) => f.id === c.id)?.evidence)}`);
+    assert.ok(
+      !ids(healthyFindings).includes(c.id),
+      `${c.id} fired on the healthy twin: ${JSON.stringify(healthyFindings.find((f) => f.id === c.id)?.evidence)}`,
+    );
   });
 }
 
@@ -227,7 +250,10 @@ test('grayscale concentrated in one class is a shortcut warning', async () => {
 test('class-imbalance is only a note when balanced class weights are on', async () => {
   const root = await cleanDataset(await tempDir());
   await cleanDataset(root, { classes: ['cats'], perClass: 36, seed: 500 });
-  const finding = get(await diagnose(root, { config: { ...CONFIG, classWeights: 'balanced' } }), 'class-imbalance');
+  const finding = get(
+    await diagnose(root, { config: { ...CONFIG, classWeights: 'balanced' } }),
+    'class-imbalance',
+  );
   assert.equal(finding.severity, 'info');
   assert.equal(finding.fix.config, undefined);
 });
@@ -235,12 +261,19 @@ test('class-imbalance is only a note when balanced class weights are on', async 
 test('duplicate evidence separates exact and near copies; stray non-image files alone are a note', async () => {
   const root = await cleanDataset(await tempDir());
   await copyFile(join(root, 'cats', 'cats_0.png'), join(root, 'cats', 'copy.png'));
-  await writeImage(join(root, 'dogs', 'again.jpg'), sharp(await readFile(join(root, 'dogs', 'dogs_3.png'))).resize(56, 56), 'jpeg');
+  await writeImage(
+    join(root, 'dogs', 'again.jpg'),
+    sharp(await readFile(join(root, 'dogs', 'dogs_3.png'))).resize(56, 56),
+    'jpeg',
+  );
   await writeFile(join(root, 'dogs', 'labels.csv'), 'a,b\n');
   const findings = await diagnose(root);
   const dup = get(findings, 'duplicate-images');
   assert.equal(dup.evidence.exact, 1);
   assert.equal(dup.evidence.near, 1);
-  assert.deepEqual((dup.evidence.examples as string[][]).map((g) => g.length), [2, 2]);
+  assert.deepEqual(
+    (dup.evidence.examples as string[][]).map((g) => g.length),
+    [2, 2],
+  );
   assert.equal(get(findings, 'stray-files').severity, 'info');
 });

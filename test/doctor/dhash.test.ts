@@ -38,7 +38,9 @@ test('the banded index finds exactly the pairs a brute-force comparison finds', 
     const expected: string[] = [];
     for (let i = 0; i < hashes.length; i++) {
       for (let j = i + 1; j < hashes.length; j++) {
-        const d = bitsOf(hashes[i]).split('').filter((b, k) => b !== bitsOf(hashes[j])[k]).length;
+        const d = bitsOf(hashes[i])
+          .split('')
+          .filter((b, k) => b !== bitsOf(hashes[j])[k]).length;
         if (d <= radius) expected.push(`${i}-${j}-${d}`);
       }
     }

@@ -7,11 +7,28 @@ import { runDoctor } from '../../src/doctor/run.js';
 import { scanDataset } from '../../src/doctor/scan.js';
 import type { DoctorContext, Finding } from '../../src/doctor/types.js';
 import { DEFAULT_CONFIG } from '../../src/train/config.js';
-import { cleanDataset, healthyEpochs, kerasCsv, kerasHistory, tempDir, writeJson, type Epoch } from './fixtures.js';
+import {
+  cleanDataset,
+  healthyEpochs,
+  kerasCsv,
+  kerasHistory,
+  tempDir,
+  writeJson,
+  type Epoch,
+} from './fixtures.js';
 
 const DYNAMICS_IDS = [
-  'initial-loss-off', 'diverging-loss', 'nan-loss', 'oscillating-loss', 'stuck-at-chance', 'slow-convergence',
-  'overfitting', 'underfitting', 'forgetting-after-unfreeze', 'plateau-without-lr-decay', 'val-above-train',
+  'initial-loss-off',
+  'diverging-loss',
+  'nan-loss',
+  'oscillating-loss',
+  'stuck-at-chance',
+  'slow-convergence',
+  'overfitting',
+  'underfitting',
+  'forgetting-after-unfreeze',
+  'plateau-without-lr-decay',
+  'val-above-train',
 ];
 const TWO_CLASSES = { classes: ['cats', 'dogs'] };
 
@@ -19,38 +36,71 @@ function csv(epochs: Epoch[]): TrainingHistory {
   return parseHistory(kerasCsv(epochs), 'history.csv');
 }
 
-async function dynamics(history: TrainingHistory, extra: Partial<DoctorContext> = {}): Promise<Finding[]> {
-  return (await runDoctor({ history, model: TWO_CLASSES, ...extra })).findings.filter((f) => DYNAMICS_IDS.includes(f.id));
+async function dynamics(
+  history: TrainingHistory,
+  extra: Partial<DoctorContext> = {},
+): Promise<Finding[]> {
+  return (await runDoctor({ history, model: TWO_CLASSES, ...extra })).findings.filter((f) =>
+    DYNAMICS_IDS.includes(f.id),
+  );
 }
 
-async function only(id: string, history: TrainingHistory, extra: Partial<DoctorContext> = {}): Promise<Finding> {
+async function only(
+  id: string,
+  history: TrainingHistory,
+  extra: Partial<DoctorContext> = {},
+): Promise<Finding> {
   const found = await dynamics(history, extra);
   const hit = found.find((f) => f.id === id);
   assert.ok(hit, `expected ${id}, got ${found.map((f) => f.id).join(', ') || 'nothing'}`);
   return hit;
 }
 
-const series = (values: number[], make: (v: number, i: number) => Epoch): Epoch[] => values.map(make);
+const series = (values: number[], make: (v: number, i: number) => Epoch): Epoch[] =>
+  values.map(make);
 
 test('a healthy history raises nothing, in all three formats', async () => {
   const epochs = healthyEpochs();
   assert.deepEqual(await dynamics(csv(epochs)), []);
-  assert.deepEqual(await dynamics(parseHistory(JSON.stringify(kerasHistory(epochs)), 'h.json')), []);
-  assert.deepEqual(await dynamics(parseHistory(JSON.stringify({ epochs: epochs.map((e, i) => ({ epoch: i, ...e })) }), 'history.json')), []);
+  assert.deepEqual(
+    await dynamics(parseHistory(JSON.stringify(kerasHistory(epochs)), 'h.json')),
+    [],
+  );
+  assert.deepEqual(
+    await dynamics(
+      parseHistory(
+        JSON.stringify({ epochs: epochs.map((e, i) => ({ epoch: i, ...e })) }),
+        'history.json',
+      ),
+    ),
+    [],
+  );
 });
 
 test('history parsing: CSVLogger columns, acc/val_acc aliases, Python NaN, epoch resets', async () => {
-  const h = parseHistory('epoch,acc,loss,lr,val_acc,val_loss\n0,0.5,0.7,0.001,0.4,nan\n1,0.6,0.6,0.001,0.5,0.65\n0,0.7,0.5,0.0001,0.6,0.55\n', 'log.csv');
+  const h = parseHistory(
+    'epoch,acc,loss,lr,val_acc,val_loss\n0,0.5,0.7,0.001,0.4,nan\n1,0.6,0.6,0.001,0.5,0.65\n0,0.7,0.5,0.0001,0.6,0.55\n',
+    'log.csv',
+  );
   assert.equal(h.format, 'keras-csv');
-  assert.deepEqual(h.epochs.map((e) => e.epoch), [0, 1, 0]);
+  assert.deepEqual(
+    h.epochs.map((e) => e.epoch),
+    [0, 1, 0],
+  );
   assert.equal(h.epochs[1].valAccuracy, 0.5);
   assert.ok(Number.isNaN(h.epochs[0].valLoss));
-  const k = parseHistory('{"loss": [1.0, NaN], "val_acc": [0.5, 0.6], "learning_rate": [0.1, 0.1]}', 'k.json');
+  const k = parseHistory(
+    '{"loss": [1.0, NaN], "val_acc": [0.5, 0.6], "learning_rate": [0.1, 0.1]}',
+    'k.json',
+  );
   assert.equal(k.format, 'keras-history');
   assert.ok(Number.isNaN(k.epochs[1].loss));
   assert.equal(k.epochs[1].lr, 0.1);
   const dir = await tempDir('hist-');
-  await assert.rejects(readHistory(await writeJson(join(dir, 'x.json'), { foo: [1] })), /x\.json: expected Keras History\.history keys/);
+  await assert.rejects(
+    readHistory(await writeJson(join(dir, 'x.json'), { foo: [1] })),
+    /x\.json: expected Keras History\.history keys/,
+  );
 });
 
 test('nan-loss', async () => {
@@ -70,52 +120,101 @@ test('initial-loss-off: first loss 3.0 for 2 classes (ln 2 = 0.69); 0.9 is fine'
 });
 
 test('diverging-loss', async () => {
-  await only('diverging-loss', csv(series([0.7, 0.5, 0.4, 0.45, 0.6, 0.9, 1.4], (loss) => ({ loss }))));
+  await only(
+    'diverging-loss',
+    csv(series([0.7, 0.5, 0.4, 0.45, 0.6, 0.9, 1.4], (loss) => ({ loss }))),
+  );
   // One bad epoch that recovers is not divergence.
   const bump = csv(series([0.7, 0.5, 0.4, 0.9, 0.35, 0.3, 0.28], (loss) => ({ loss })));
   assert.ok(!(await dynamics(bump)).some((f) => f.id === 'diverging-loss'));
 });
 
 test('oscillating-loss: zig-zag of +-40% vs ordinary 1% noise', async () => {
-  await only('oscillating-loss', csv(series([0.7, 0.4, 0.8, 0.35, 0.75, 0.3, 0.7, 0.32], (loss) => ({ loss }))));
-  const noisy = csv(healthyEpochs().map((e, i) => ({ ...e, loss: e.loss * (1 + 0.01 * (i % 2 === 0 ? 1 : -1)) })));
+  await only(
+    'oscillating-loss',
+    csv(series([0.7, 0.4, 0.8, 0.35, 0.75, 0.3, 0.7, 0.32], (loss) => ({ loss }))),
+  );
+  const noisy = csv(
+    healthyEpochs().map((e, i) => ({ ...e, loss: e.loss * (1 + 0.01 * (i % 2 === 0 ? 1 : -1)) })),
+  );
   assert.ok(!(await dynamics(noisy)).some((f) => f.id === 'oscillating-loss'));
 });
 
 test('stuck-at-chance: 2 classes at 50% accuracy for 8 epochs', async () => {
-  const finding = await only('stuck-at-chance', csv(series([0.5, 0.49, 0.51, 0.5, 0.52, 0.5, 0.49, 0.5], (accuracy) => ({ loss: 0.693, accuracy }))));
+  const finding = await only(
+    'stuck-at-chance',
+    csv(
+      series([0.5, 0.49, 0.51, 0.5, 0.52, 0.5, 0.49, 0.5], (accuracy) => ({
+        loss: 0.693,
+        accuracy,
+      })),
+    ),
+  );
   assert.equal(finding.severity, 'error');
 });
 
 test('slow-convergence: loss down 1% an epoch for 10 epochs with lr 1e-6; the fix raises lr 10x', async () => {
-  const slow = csv(Array.from({ length: 10 }, (_, i) => ({ loss: 0.7 * 0.99 ** i, accuracy: 0.55 + 0.013 * i })));
+  const slow = csv(
+    Array.from({ length: 10 }, (_, i) => ({ loss: 0.7 * 0.99 ** i, accuracy: 0.55 + 0.013 * i })),
+  );
   const finding = await only('slow-convergence', slow, { config: { ...DEFAULT_CONFIG, lr: 1e-6 } });
   assert.deepEqual(finding.fix.config, { lr: 1e-5 });
 });
 
 test('overfitting: validation loss turns up at epoch 4 while training loss keeps falling', async () => {
-  const epochs = Array.from({ length: 12 }, (_, i) => ({ loss: 0.6 * 0.8 ** i, accuracy: 0.7 + 0.025 * i, val_loss: i <= 4 ? 0.6 - 0.075 * i : 0.3 + 0.03 * (i - 4), val_accuracy: 0.8 }));
+  const epochs = Array.from({ length: 12 }, (_, i) => ({
+    loss: 0.6 * 0.8 ** i,
+    accuracy: 0.7 + 0.025 * i,
+    val_loss: i <= 4 ? 0.6 - 0.075 * i : 0.3 + 0.03 * (i - 4),
+    val_accuracy: 0.8,
+  }));
   const finding = await only('overfitting', csv(epochs));
   assert.deepEqual(finding.evidence.epochRange, [4, 11]);
   assert.ok(!(await dynamics(csv(healthyEpochs()))).some((f) => f.id === 'overfitting'));
 });
 
 test('underfitting: training accuracy flat at 62% for 2 classes', async () => {
-  await only('underfitting', csv(Array.from({ length: 10 }, (_, i) => ({ loss: 0.66 - 0.02 * Math.exp(-i), accuracy: 0.62 }))));
+  await only(
+    'underfitting',
+    csv(
+      Array.from({ length: 10 }, (_, i) => ({ loss: 0.66 - 0.02 * Math.exp(-i), accuracy: 0.62 })),
+    ),
+  );
 });
 
 test('forgetting-after-unfreeze: a marked stage change followed by an 18-point drop (vggkit history)', async () => {
   const stage = (i: number): string => (i < 6 ? 'head' : 'block5');
-  const dropped = Array.from({ length: 10 }, (_, i) => ({ epoch: i, stage: stage(i), loss: 0.4 - 0.01 * i, accuracy: 0.85, val_loss: 0.45, val_accuracy: i < 6 ? 0.8 : i < 8 ? 0.62 : 0.7, lr: i < 6 ? 1e-3 : 1e-3 }));
-  const finding = await only('forgetting-after-unfreeze', parseHistory(JSON.stringify(dropped), 'history.json'));
+  const dropped = Array.from({ length: 10 }, (_, i) => ({
+    epoch: i,
+    stage: stage(i),
+    loss: 0.4 - 0.01 * i,
+    accuracy: 0.85,
+    val_loss: 0.45,
+    val_accuracy: i < 6 ? 0.8 : i < 8 ? 0.62 : 0.7,
+    lr: i < 6 ? 1e-3 : 1e-3,
+  }));
+  const finding = await only(
+    'forgetting-after-unfreeze',
+    parseHistory(JSON.stringify(dropped), 'history.json'),
+  );
   assert.deepEqual(finding.evidence.epochRange, [5, 7]);
   const kept = dropped.map((e, i) => ({ ...e, val_accuracy: i < 6 ? 0.8 : 0.82 }));
-  assert.ok(!(await dynamics(parseHistory(JSON.stringify(kept), 'history.json'))).some((f) => f.id === 'forgetting-after-unfreeze'));
+  assert.ok(
+    !(await dynamics(parseHistory(JSON.stringify(kept), 'history.json'))).some(
+      (f) => f.id === 'forgetting-after-unfreeze',
+    ),
+  );
 });
 
 test('plateau-without-lr-decay: 6 flat epochs at a constant lr; silent when the lr was reduced', async () => {
   const make = (reduce: boolean): Epoch[] =>
-    Array.from({ length: 12 }, (_, i) => ({ loss: 0.3 - 0.01 * Math.min(i, 6), accuracy: 0.9, val_loss: i < 6 ? 0.6 - 0.04 * i : 0.4 + 0.0005 * (i % 2), val_accuracy: 0.85, lr: reduce && i >= 8 ? 2e-5 : 1e-4 }));
+    Array.from({ length: 12 }, (_, i) => ({
+      loss: 0.3 - 0.01 * Math.min(i, 6),
+      accuracy: 0.9,
+      val_loss: i < 6 ? 0.6 - 0.04 * i : 0.4 + 0.0005 * (i % 2),
+      val_accuracy: 0.85,
+      lr: reduce && i >= 8 ? 2e-5 : 1e-4,
+    }));
   const finding = await only('plateau-without-lr-decay', csv(make(false)));
   assert.deepEqual(finding.fix.config, { reduceLr: { enabled: true } });
   assert.ok(!(await dynamics(csv(make(true)))).some((f) => f.id === 'plateau-without-lr-decay'));

@@ -16,22 +16,36 @@ export function smooth(seed: number, width = 64, height = 64): Image {
   const random = new Random(seed);
   const grid = Buffer.alloc(5 * 5 * 3);
   for (let i = 0; i < grid.length; i++) grid[i] = random.int(256);
-  return sharp(grid, { raw: { width: 5, height: 5, channels: 3 } }).resize(width, height, { fit: 'fill', kernel: 'cubic' });
+  return sharp(grid, { raw: { width: 5, height: 5, channels: 3 } }).resize(width, height, {
+    fit: 'fill',
+    kernel: 'cubic',
+  });
 }
 
-export async function writeImage(file: string, image: Image, format: 'png' | 'jpeg' = 'png'): Promise<string> {
+export async function writeImage(
+  file: string,
+  image: Image,
+  format: 'png' | 'jpeg' = 'png',
+): Promise<string> {
   await mkdir(join(file, '..'), { recursive: true });
   await (format === 'png' ? image.png() : image.jpeg({ quality: 92 })).toFile(file);
   return file;
 }
 
 /** `classes` folders of `perClass` distinct smooth images each (PNG, size x size). */
-export async function cleanDataset(root: string, options: { classes?: readonly string[]; perClass?: number; size?: number; seed?: number } = {}): Promise<string> {
+export async function cleanDataset(
+  root: string,
+  options: { classes?: readonly string[]; perClass?: number; size?: number; seed?: number } = {},
+): Promise<string> {
   const classes = options.classes ?? ['cats', 'dogs'];
   const perClass = options.perClass ?? 12;
   let seed = options.seed ?? 1;
   for (const name of classes) {
-    for (let i = 0; i < perClass; i++) await writeImage(join(root, name, `${name}_${i}.png`), smooth(seed++ * 7919, options.size ?? 64, options.size ?? 64));
+    for (let i = 0; i < perClass; i++)
+      await writeImage(
+        join(root, name, `${name}_${i}.png`),
+        smooth(seed++ * 7919, options.size ?? 64, options.size ?? 64),
+      );
   }
   return root;
 }
@@ -63,8 +77,23 @@ export function healthyEpochs(n = 12): Epoch[] {
 
 export function kerasCsv(epochs: readonly Epoch[]): string {
   const cols = ['epoch', 'accuracy', 'loss', 'lr', 'val_accuracy', 'val_loss'] as const;
-  const cell = (v: number | undefined): string => (v === undefined ? '' : Number.isNaN(v) ? 'nan' : String(v));
-  return [cols.join(','), ...epochs.map((e, i) => [String(i), cell(e.accuracy), cell(e.loss), cell(e.lr), cell(e.val_accuracy), cell(e.val_loss)].join(','))].join('\n') + '\n';
+  const cell = (v: number | undefined): string =>
+    v === undefined ? '' : Number.isNaN(v) ? 'nan' : String(v);
+  return (
+    [
+      cols.join(','),
+      ...epochs.map((e, i) =>
+        [
+          String(i),
+          cell(e.accuracy),
+          cell(e.loss),
+          cell(e.lr),
+          cell(e.val_accuracy),
+          cell(e.val_loss),
+        ].join(','),
+      ),
+    ].join('\n') + '\n'
+  );
 }
 
 export function kerasHistory(epochs: readonly Epoch[]): Record<string, number[]> {
@@ -101,7 +130,11 @@ export function rawPixels(n = 2, size = 224, seed = 3): Float32Array {
 }
 
 /** Applies a per-position affine map to NHWC RGB data, optionally reversing channel order first. */
-export function preprocess(rgb: Float32Array, map: (value: number, channel: number) => number, order: 'rgb' | 'bgr'): Float32Array {
+export function preprocess(
+  rgb: Float32Array,
+  map: (value: number, channel: number) => number,
+  order: 'rgb' | 'bgr',
+): Float32Array {
   const out = new Float32Array(rgb.length);
   for (let p = 0; p < rgb.length; p += 3) {
     for (let c = 0; c < 3; c++) out[p + c] = map(rgb[p + (order === 'bgr' ? 2 - c : c)], c);
@@ -111,6 +144,9 @@ export function preprocess(rgb: Float32Array, map: (value: number, channel: numb
 
 export function toNchw(nhwc: Float32Array, n: number, size: number): Float32Array {
   const out = new Float32Array(nhwc.length);
-  for (let i = 0; i < n; i++) for (let p = 0; p < size * size; p++) for (let c = 0; c < 3; c++) out[(i * 3 + c) * size * size + p] = nhwc[(i * size * size + p) * 3 + c];
+  for (let i = 0; i < n; i++)
+    for (let p = 0; p < size * size; p++)
+      for (let c = 0; c < 3; c++)
+        out[(i * 3 + c) * size * size + p] = nhwc[(i * size * size + p) * 3 + c];
   return out;
 }

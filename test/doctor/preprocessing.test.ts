@@ -11,12 +11,26 @@ import { preprocess, rawPixels, tempDir, toNchw, writeJson } from './fixtures.js
 const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68];
 const TORCH_MEAN = [0.485, 0.456, 0.406];
 const TORCH_STD = [0.229, 0.224, 0.225];
-const PREPROCESSING_IDS = ['channel-order-mismatch', 'normalization-mismatch', 'double-preprocessing', 'unscaled-input', 'wrong-input-size', 'grayscale-input', 'resize-mismatch'];
+const PREPROCESSING_IDS = [
+  'channel-order-mismatch',
+  'normalization-mismatch',
+  'double-preprocessing',
+  'unscaled-input',
+  'wrong-input-size',
+  'grayscale-input',
+  'resize-mismatch',
+];
 
-const caffe = (rgb: Float32Array): Float32Array => preprocess(rgb, (v, c) => v - CAFFE_BGR_MEAN[c], 'bgr');
-const torch = (rgb: Float32Array): Float32Array => preprocess(rgb, (v, c) => (v / 255 - TORCH_MEAN[c]) / TORCH_STD[c], 'rgb');
+const caffe = (rgb: Float32Array): Float32Array =>
+  preprocess(rgb, (v, c) => v - CAFFE_BGR_MEAN[c], 'bgr');
+const torch = (rgb: Float32Array): Float32Array =>
+  preprocess(rgb, (v, c) => (v / 255 - TORCH_MEAN[c]) / TORCH_STD[c], 'rgb');
 
-async function diagnose(data: Float32Array, dims: number[], inputs: Omit<DoctorInputs, 'batch'> = {}): Promise<Finding[]> {
+async function diagnose(
+  data: Float32Array,
+  dims: number[],
+  inputs: Omit<DoctorInputs, 'batch'> = {},
+): Promise<Finding[]> {
   const dir = await tempDir('batch-');
   const file = join(dir, 'batch.npy');
   await writeNpyFloat32(file, dims, data);
@@ -70,13 +84,21 @@ test('normalization-mismatch: tf-mode or torch-mode input for caffe weights; tor
   const t = torch(rawPixels(N, S));
   assert.deepEqual(preprocessingIds(await diagnose(t, NHWC)), ['normalization-mismatch']);
   assert.deepEqual(preprocessingIds(await diagnose(t, NHWC, { weights: 'tv_in1k' })), []);
-  assert.deepEqual(preprocessingIds(await diagnose(caffe(rawPixels(N, S)), NHWC, { weights: 'tv_in1k' })), ['normalization-mismatch']);
+  assert.deepEqual(
+    preprocessingIds(await diagnose(caffe(rawPixels(N, S)), NHWC, { weights: 'tv_in1k' })),
+    ['normalization-mismatch'],
+  );
 });
 
 test('NCHW batches are detected and judged the same way', async () => {
   const t = toNchw(torch(rawPixels(N, S)), N, S);
   assert.deepEqual(preprocessingIds(await diagnose(t, [N, 3, S, S], { expect: 'torch' })), []);
-  assert.deepEqual(preprocessingIds(await diagnose(toNchw(rawPixels(N, S), N, S), [N, 3, S, S], { expect: 'torch' })), ['unscaled-input']);
+  assert.deepEqual(
+    preprocessingIds(
+      await diagnose(toNchw(rawPixels(N, S), N, S), [N, 3, S, S], { expect: 'torch' }),
+    ),
+    ['unscaled-input'],
+  );
 });
 
 test('channel-order-mismatch: an image read as BGR (cv2) and then caffe-preprocessed', async () => {
@@ -98,22 +120,43 @@ test('wrong-input-size: a 160x160 batch for a 224 contract (and silent when the 
 test('grayscale-input: replicated channels warn, a single channel is an error', async () => {
   const rgb = rawPixels(N, S);
   const gray = rgb.map((_, i) => rgb[i - (i % 3)]);
-  const replicated = await diagnose(preprocess(gray, (v, c) => v - CAFFE_BGR_MEAN[c], 'bgr'), NHWC);
+  const replicated = await diagnose(
+    preprocess(gray, (v, c) => v - CAFFE_BGR_MEAN[c], 'bgr'),
+    NHWC,
+  );
   assert.ok(preprocessingIds(replicated).includes('grayscale-input'));
   assert.equal(replicated.find((f) => f.id === 'grayscale-input')?.severity, 'warning');
-  const single = await diagnose(new Float32Array(N * S * S).map((_, i) => rgb[i * 3] - 120), [N, S, S, 1]);
+  const single = await diagnose(
+    new Float32Array(N * S * S).map((_, i) => rgb[i * 3] - 120),
+    [N, S, S, 1],
+  );
   assert.equal(single.find((f) => f.id === 'grayscale-input')?.severity, 'error');
 });
 
 test('config overrides: resize-mismatch and a forced preprocess mode, with patches that remove them', async () => {
   const dir = await tempDir('cfg-');
-  const bad = await writeJson(join(dir, 'bad.json'), { resize: 'center-crop', interpolation: 'nearest', preprocess: 'torch' });
+  const bad = await writeJson(join(dir, 'bad.json'), {
+    resize: 'center-crop',
+    interpolation: 'nearest',
+    preprocess: 'torch',
+  });
   const findings = [...(await runDoctor(await buildContext({ config: bad }))).findings];
   const resize = findings.find((f) => f.id === 'resize-mismatch');
   const norm = findings.find((f) => f.id === 'normalization-mismatch');
   assert.ok(resize && norm);
-  assert.ok(resize.fix.config !== undefined && 'resize' in resize.fix.config && resize.fix.config.resize === undefined);
+  assert.ok(
+    resize.fix.config !== undefined &&
+      'resize' in resize.fix.config &&
+      resize.fix.config.resize === undefined,
+  );
   assert.ok(norm.fix.config !== undefined && 'preprocess' in norm.fix.config);
-  const good = await writeJson(join(dir, 'good.json'), { resize: 'stretch', interpolation: 'bilinear', preprocess: 'caffe' });
-  assert.deepEqual(preprocessingIds((await runDoctor(await buildContext({ config: good }))).findings), []);
+  const good = await writeJson(join(dir, 'good.json'), {
+    resize: 'stretch',
+    interpolation: 'bilinear',
+    preprocess: 'caffe',
+  });
+  assert.deepEqual(
+    preprocessingIds((await runDoctor(await buildContext({ config: good }))).findings),
+    [],
+  );
 });

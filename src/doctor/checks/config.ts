@@ -32,8 +32,13 @@ export function lrLimits(config: TrainConfig): LrLimits {
 
 /** Learning rate of each stage: `lr` for the first, multiplied by `stageLrFactor` at each change. */
 export function stageRates(config: TrainConfig): { name: string; lr: number; unfrozen: number }[] {
-  const stages = config.stages.length > 0 ? config.stages : [{ name: 'head', epochs: config.epochs }];
-  return stages.map((stage, i) => ({ name: stage.name, lr: config.lr * config.stageLrFactor ** i, unfrozen: unfrozenBlocks(stage) }));
+  const stages =
+    config.stages.length > 0 ? config.stages : [{ name: 'head', epochs: config.epochs }];
+  return stages.map((stage, i) => ({
+    name: stage.name,
+    lr: config.lr * config.stageLrFactor ** i,
+    unfrozen: unfrozenBlocks(stage),
+  }));
 }
 
 function pow2Floor(n: number): number {
@@ -47,7 +52,11 @@ const learningRate: Check = {
     const config = ctx.config;
     if (config === undefined) return [];
     const limits = lrLimits(config);
-    const evidence = { lr: config.lr, optimizer: config.optimizer, limits: { high: limits.high, low: limits.low } };
+    const evidence = {
+      lr: config.lr,
+      optimizer: config.optimizer,
+      limits: { high: limits.high, low: limits.low },
+    };
     if (config.lr > limits.high) {
       const suggested = config.optimizer === 'sgd' ? 0.01 : 1e-4;
       return [
@@ -55,9 +64,14 @@ const learningRate: Check = {
           id: 'lr-too-high',
           severity: config.lr > 10 * limits.high ? 'error' : 'warning',
           title: `Learning rate ${config.lr} is high for ${config.optimizer} fine-tuning`,
-          explanation: 'Steps this large jump over minima: the loss oscillates or diverges, and any unfrozen pretrained weights are wrecked in the first epoch.',
+          explanation:
+            'Steps this large jump over minima: the loss oscillates or diverges, and any unfrozen pretrained weights are wrecked in the first epoch.',
           evidence,
-          fix: { summary: `Use lr ${suggested} (the seed's Adam 1e-4; 0.01 for SGD with momentum).`, config: { lr: suggested }, flag: `--lr ${suggested}` },
+          fix: {
+            summary: `Use lr ${suggested} (the seed's Adam 1e-4; 0.01 for SGD with momentum).`,
+            config: { lr: suggested },
+            flag: `--lr ${suggested}`,
+          },
         },
       ];
     }
@@ -68,9 +82,14 @@ const learningRate: Check = {
           id: 'lr-too-low',
           severity: 'warning',
           title: `Learning rate ${config.lr} is too low for ${config.optimizer} to make progress`,
-          explanation: 'Weights barely move: the loss falls so slowly that training ends long before it converges.',
+          explanation:
+            'Weights barely move: the loss falls so slowly that training ends long before it converges.',
           evidence,
-          fix: { summary: `Use lr ${suggested} or higher (or run an LR range test).`, config: { lr: suggested }, flag: `--lr ${suggested}` },
+          fix: {
+            summary: `Use lr ${suggested} or higher (or run an LR range test).`,
+            config: { lr: suggested },
+            flag: `--lr ${suggested}`,
+          },
         },
       ];
     }
@@ -91,8 +110,22 @@ const unfrozenLr: Check = {
     const first = rates.findIndex((s) => s.unfrozen > 0);
     const fix =
       first === 0
-        ? { summary: 'Train the head alone first, then unfreeze with a 10x lower rate.', config: { stages: [{ name: 'head', epochs: Math.max(1, Math.round(config.epochs / 2)) }, ...config.stages], stageLrFactor: Math.min(config.stageLrFactor, limits.unfrozen / config.lr) } }
-        : { summary: `Lower the rate at each unfreezing so unfrozen blocks train at <= ${limits.unfrozen}.`, config: { stageLrFactor: Number(((limits.unfrozen / config.lr) ** (1 / first)).toPrecision(2)) } };
+        ? {
+            summary: 'Train the head alone first, then unfreeze with a 10x lower rate.',
+            config: {
+              stages: [
+                { name: 'head', epochs: Math.max(1, Math.round(config.epochs / 2)) },
+                ...config.stages,
+              ],
+              stageLrFactor: Math.min(config.stageLrFactor, limits.unfrozen / config.lr),
+            },
+          }
+        : {
+            summary: `Lower the rate at each unfreezing so unfrozen blocks train at <= ${limits.unfrozen}.`,
+            config: {
+              stageLrFactor: Number(((limits.unfrozen / config.lr) ** (1 / first)).toPrecision(2)),
+            },
+          };
     return [
       {
         id: 'unfrozen-with-high-lr',
@@ -124,11 +157,18 @@ const tooMuchFrozen: Check = {
         id: 'too-much-frozen',
         severity: 'warning',
         title: `The whole VGG base is frozen and training accuracy stalls at ${(evidence.finalAccuracy * 100).toFixed(0)}%`,
-        explanation: "ImageNet features alone do not separate these classes; the head has reached what it can do on them. The seed's remedy: unfreeze the top block after the head has trained, at a much lower rate.",
+        explanation:
+          "ImageNet features alone do not separate these classes; the head has reached what it can do on them. The seed's remedy: unfreeze the top block after the head has trained, at a much lower rate.",
         evidence: { ...evidence, stages: stageRates(config) },
         fix: {
           summary: 'Add a block5 stage after the head stage, with the rate divided by 10.',
-          config: { stages: [{ name: 'head', epochs: headEpochs }, { name: 'block5', epochs: Math.max(3, Math.round(headEpochs / 2)) }], stageLrFactor: 0.1 },
+          config: {
+            stages: [
+              { name: 'head', epochs: headEpochs },
+              { name: 'block5', epochs: Math.max(3, Math.round(headEpochs / 2)) },
+            ],
+            stageLrFactor: 0.1,
+          },
           flag: `--stages head:${headEpochs},block5:${Math.max(3, Math.round(headEpochs / 2))} --stage-lr-factor 0.1`,
         },
       },
@@ -148,9 +188,14 @@ const lossOutput: Check = {
         id: 'loss-output-mismatch',
         severity: 'error',
         title: `Binary cross-entropy on a ${classes}-class softmax output`,
-        explanation: 'Binary cross-entropy treats each of the outputs as an independent yes/no, which does not match a single-label softmax: the loss is mis-scaled and the reported accuracy is inflated.',
+        explanation:
+          'Binary cross-entropy treats each of the outputs as an independent yes/no, which does not match a single-label softmax: the loss is mis-scaled and the reported accuracy is inflated.',
         evidence: { loss: ctx.config.loss, classes },
-        fix: { summary: 'Use categorical cross-entropy for single-label classification.', config: { loss: 'categorical_crossentropy' }, flag: 'loss: "categorical_crossentropy" in --config' },
+        fix: {
+          summary: 'Use categorical cross-entropy for single-label classification.',
+          config: { loss: 'categorical_crossentropy' },
+          flag: 'loss: "categorical_crossentropy" in --config',
+        },
       },
     ];
   },
@@ -171,21 +216,30 @@ const classMismatch: Check = {
           id: 'class-count-mismatch',
           severity: 'error',
           title: `Training and validation folders name different classes (${train.length} vs ${val.length})`,
-          explanation: 'Class indices come from the sorted folder names; when the two sets differ, index k means a different class in each, and validation accuracy is meaningless.',
+          explanation:
+            'Class indices come from the sorted folder names; when the two sets differ, index k means a different class in each, and validation accuracy is meaningless.',
           evidence: { train, val, missingFromVal: missing, onlyInVal: extra },
           fix: { summary: 'Give both folders exactly the same class sub-folders.' },
         });
       }
     }
     const modelClasses = ctx.model?.classes;
-    if (modelClasses !== undefined && train.length > 0 && (modelClasses.length !== train.length || modelClasses.some((c, i) => c !== [...train].sort()[i]))) {
+    if (
+      modelClasses !== undefined &&
+      train.length > 0 &&
+      (modelClasses.length !== train.length ||
+        modelClasses.some((c, i) => c !== [...train].sort()[i]))
+    ) {
       findings.push({
         id: 'class-count-mismatch',
         severity: 'error',
         title: `The model was trained on ${modelClasses.length} classes; the data has ${train.length}`,
-        explanation: "The model's output units are the classes it was trained on; evaluating or continuing it on other classes mislabels every image.",
+        explanation:
+          "The model's output units are the classes it was trained on; evaluating or continuing it on other classes mislabels every image.",
         evidence: { model: modelClasses, data: train },
-        fix: { summary: 'Use the data the model was trained on, or train a new head for these classes.' },
+        fix: {
+          summary: 'Use the data the model was trained on, or train a new head for these classes.',
+        },
       });
     }
     return findings;
@@ -197,24 +251,39 @@ const batchVsData: Check = {
   family: 'config',
   run(ctx) {
     const n = trainImages(ctx);
-    if (ctx.config === undefined || n === undefined || n === 0 || ctx.config.batchSize <= n) return [];
+    if (ctx.config === undefined || n === undefined || n === 0 || ctx.config.batchSize <= n)
+      return [];
     const suggested = pow2Floor(n / 2);
     return [
       {
         id: 'batch-larger-than-dataset',
         severity: 'warning',
         title: `Batch size ${ctx.config.batchSize} exceeds the ${n} training images`,
-        explanation: 'Each epoch is a single partial batch: one optimizer step per epoch, so training barely advances and the batch size setting means nothing.',
+        explanation:
+          'Each epoch is a single partial batch: one optimizer step per epoch, so training barely advances and the batch size setting means nothing.',
         evidence: { batchSize: ctx.config.batchSize, trainImages: n },
-        fix: { summary: `Use batch size ${suggested}.`, config: { batchSize: suggested }, flag: `--batch-size ${suggested}` },
+        fix: {
+          summary: `Use batch size ${suggested}.`,
+          config: { batchSize: suggested },
+          flag: `--batch-size ${suggested}`,
+        },
       },
     ];
   },
 };
 
 /** Trainable parameters of the new head (hidden Dense + output) for this config. */
-export function headParameters(config: TrainConfig, classes: number): { features: number; parameters: number } {
-  const layers = vggLayers({ arch: config.arch, includeTop: false, inputSize: [config.inputSize, config.inputSize], pooling: config.head === 'avg' ? 'avg' : 'none', classes });
+export function headParameters(
+  config: TrainConfig,
+  classes: number,
+): { features: number; parameters: number } {
+  const layers = vggLayers({
+    arch: config.arch,
+    includeTop: false,
+    inputSize: [config.inputSize, config.inputSize],
+    pooling: config.head === 'avg' ? 'avg' : 'none',
+    classes,
+  });
   const features = layers[layers.length - 1].outputShape.reduce((a, b) => a * b, 1);
   const hidden = config.dense > 0 ? features * config.dense + config.dense : 0;
   const outputs = (config.dense > 0 ? config.dense : features) * classes + classes;
@@ -238,14 +307,40 @@ const headSize: Check = {
         severity: 'warning',
         title: `The head has ${parameters.toLocaleString('en-US')} trainable parameters for ${n} training images`,
         explanation: `${Math.round(perImage).toLocaleString('en-US')} parameters per image lets the head memorise the training set (train accuracy near 100%, validation far below).`,
-        evidence: { head: ctx.config.head, dense: ctx.config.dense, features, parameters, trainImages: n, perImage: Math.round(perImage), limit: HEAD_PARAMS_PER_IMAGE },
+        evidence: {
+          head: ctx.config.head,
+          dense: ctx.config.dense,
+          features,
+          parameters,
+          trainImages: n,
+          perImage: Math.round(perImage),
+          limit: HEAD_PARAMS_PER_IMAGE,
+        },
         fix:
           ctx.config.head === 'flatten'
-            ? { summary: `Use global average pooling instead of Flatten (${avg.toLocaleString('en-US')} parameters).`, config: { head: 'avg' }, flag: '--head avg' }
-            : { summary: 'Use a smaller hidden layer (or none), and more data or augmentation.', config: { dense: Math.max(16, pow2Floor((HEAD_PARAMS_PER_IMAGE * n) / features / 2)) }, flag: '--dense N' },
+            ? {
+                summary: `Use global average pooling instead of Flatten (${avg.toLocaleString('en-US')} parameters).`,
+                config: { head: 'avg' },
+                flag: '--head avg',
+              }
+            : {
+                summary: 'Use a smaller hidden layer (or none), and more data or augmentation.',
+                config: {
+                  dense: Math.max(16, pow2Floor((HEAD_PARAMS_PER_IMAGE * n) / features / 2)),
+                },
+                flag: '--dense N',
+              },
       },
     ];
   },
 };
 
-export const CONFIG_CHECKS: readonly Check[] = [learningRate, unfrozenLr, tooMuchFrozen, lossOutput, classMismatch, batchVsData, headSize];
+export const CONFIG_CHECKS: readonly Check[] = [
+  learningRate,
+  unfrozenLr,
+  tooMuchFrozen,
+  lossOutput,
+  classMismatch,
+  batchVsData,
+  headSize,
+];

@@ -37,19 +37,34 @@ function byCode(code: 'corrupt-image' | 'not-an-image'): Check {
     ids: [code],
     family: 'data',
     run(ctx) {
-      const bad = scanned(ctx).filter((r) => r.error !== undefined && (code === 'corrupt-image' ? r.error.code === 'corrupt-image' : r.error.code !== 'corrupt-image'));
+      const bad = scanned(ctx).filter(
+        (r) =>
+          r.error !== undefined &&
+          (code === 'corrupt-image'
+            ? r.error.code === 'corrupt-image'
+            : r.error.code !== 'corrupt-image'),
+      );
       if (bad.length === 0) return [];
       const corrupt = code === 'corrupt-image';
       return [
         {
           id: code,
           severity: 'warning',
-          title: corrupt ? `${bad.length} image file(s) are truncated or corrupt` : `${bad.length} file(s) with an image extension are not images`,
+          title: corrupt
+            ? `${bad.length} image file(s) are truncated or corrupt`
+            : `${bad.length} file(s) with an image extension are not images`,
           explanation: corrupt
             ? 'These files start like images but fail to decode to the end. vggkit skips and lists them; Keras and PyTorch loaders raise mid-epoch or silently train on grey padding.'
             : 'These files are empty or in no image format, whatever their extension says. vggkit skips and lists them; other loaders crash on them mid-epoch.',
-          evidence: { count: bad.length, files: bad.slice(0, 20).map((r) => ({ file: r.file, reason: r.error?.message })) },
-          fix: { summary: corrupt ? 'Re-export or delete the listed files.' : 'Delete the listed files or replace them with the real images.' },
+          evidence: {
+            count: bad.length,
+            files: bad.slice(0, 20).map((r) => ({ file: r.file, reason: r.error?.message })),
+          },
+          fix: {
+            summary: corrupt
+              ? 'Re-export or delete the listed files.'
+              : 'Delete the listed files or replace them with the real images.',
+          },
         },
       ];
     },
@@ -79,7 +94,12 @@ function attribute(rule: AttributeRule): Check {
           severity: 'info',
           title: rule.title(hits.length, all.length),
           explanation: rule.explanation,
-          evidence: { count: hits.length, of: all.length, fraction: hits.length / all.length, examples: examples(hits) },
+          evidence: {
+            count: hits.length,
+            of: all.length,
+            fraction: hits.length / all.length,
+            examples: examples(hits),
+          },
           fix: { summary: rule.fix },
         },
       ];
@@ -96,9 +116,16 @@ const grayscale: Check = {
     if (gray.length === 0) return [];
     const perClass = [...classCounts(ctx).entries()]
       .filter(([, n]) => n > 0)
-      .map(([name, n]) => ({ name, gray: gray.filter((r) => r.className === name).length, total: n }));
+      .map(([name, n]) => ({
+        name,
+        gray: gray.filter((r) => r.className === name).length,
+        total: n,
+      }));
     const fractions = perClass.map((c) => c.gray / c.total);
-    const shortcut = Math.max(...fractions) >= GRAY_SHORTCUT_HIGH && Math.min(...fractions) <= GRAY_SHORTCUT_LOW && perClass.length > 1;
+    const shortcut =
+      Math.max(...fractions) >= GRAY_SHORTCUT_HIGH &&
+      Math.min(...fractions) <= GRAY_SHORTCUT_LOW &&
+      perClass.length > 1;
     return [
       {
         id: 'grayscale-images',
@@ -126,19 +153,34 @@ const smallImages: Check = {
   run(ctx) {
     const size = inputSize(ctx);
     const all = readable(scanned(ctx));
-    const small = all.filter((r) => r.width !== undefined && r.height !== undefined && Math.max(size / r.width, size / r.height) > MAX_UPSCALE);
+    const small = all.filter(
+      (r) =>
+        r.width !== undefined &&
+        r.height !== undefined &&
+        Math.max(size / r.width, size / r.height) > MAX_UPSCALE,
+    );
     if (small.length === 0) return [];
     const fraction = small.length / all.length;
-    const smallest = small.reduce((a, b) => ((a.width ?? 0) * (a.height ?? 0) <= (b.width ?? 0) * (b.height ?? 0) ? a : b));
+    const smallest = small.reduce((a, b) =>
+      (a.width ?? 0) * (a.height ?? 0) <= (b.width ?? 0) * (b.height ?? 0) ? a : b,
+    );
     return [
       {
         id: 'small-images',
         severity: fraction >= SHAPE_WARN_FRACTION ? 'warning' : 'info',
         title: `${small.length} image(s) (${percent(small.length, all.length)}) are upscaled more than ${MAX_UPSCALE}x to ${size}x${size}`,
-        explanation: 'Upscaled images are blurry at the scale the pretrained filters expect, so the features carry less information than the network was built for.',
-        evidence: { count: small.length, of: all.length, inputSize: size, smallest: `${smallest.width}x${smallest.height}`, examples: examples(small) },
+        explanation:
+          'Upscaled images are blurry at the scale the pretrained filters expect, so the features carry less information than the network was built for.',
+        evidence: {
+          count: small.length,
+          of: all.length,
+          inputSize: size,
+          smallest: `${smallest.width}x${smallest.height}`,
+          examples: examples(small),
+        },
         fix: {
-          summary: 'Use larger source images, or train at a smaller input size (VGG without its top accepts any size >= 32).',
+          summary:
+            'Use larger source images, or train at a smaller input size (VGG without its top accepts any size >= 32).',
           flag: '--input-size',
         },
       },
@@ -153,9 +195,21 @@ const extremeAspect: Check = {
     const resize = resizeMode(ctx);
     if (resize === 'pad') return [];
     const all = readable(scanned(ctx));
-    const odd = all.filter((r) => r.width !== undefined && r.height !== undefined && Math.max(r.width / r.height, r.height / r.width) > MAX_ASPECT);
+    const odd = all.filter(
+      (r) =>
+        r.width !== undefined &&
+        r.height !== undefined &&
+        Math.max(r.width / r.height, r.height / r.width) > MAX_ASPECT,
+    );
     if (odd.length === 0) return [];
-    const worst = Math.max(...odd.map((r) => Math.max((r.width as number) / (r.height as number), (r.height as number) / (r.width as number))));
+    const worst = Math.max(
+      ...odd.map((r) =>
+        Math.max(
+          (r.width as number) / (r.height as number),
+          (r.height as number) / (r.width as number),
+        ),
+      ),
+    );
     return [
       {
         id: 'extreme-aspect',
@@ -165,8 +219,18 @@ const extremeAspect: Check = {
           resize === 'stretch'
             ? 'The stretch resize squeezes them into a square, distorting shapes by more than 2x along one axis.'
             : 'The center crop keeps only the middle of them and cuts the rest away.',
-        evidence: { count: odd.length, of: all.length, worstRatio: Number(worst.toFixed(2)), resize, examples: examples(odd) },
-        fix: { summary: 'Crop them to the object, or letterbox them (resize: pad) if predictions will be made the same way.', flag: '--resize pad' },
+        evidence: {
+          count: odd.length,
+          of: all.length,
+          worstRatio: Number(worst.toFixed(2)),
+          resize,
+          examples: examples(odd),
+        },
+        fix: {
+          summary:
+            'Crop them to the object, or letterbox them (resize: pad) if predictions will be made the same way.',
+          flag: '--resize pad',
+        },
       },
     ];
   },
@@ -176,7 +240,9 @@ const mixedSizes: Check = {
   ids: ['mixed-sizes'],
   family: 'data',
   run(ctx) {
-    const all = readable(scanned(ctx)).filter((r) => r.width !== undefined && r.height !== undefined);
+    const all = readable(scanned(ctx)).filter(
+      (r) => r.width !== undefined && r.height !== undefined,
+    );
     const sizes = new Set(all.map((r) => `${r.width}x${r.height}`));
     if (sizes.size <= 1) return [];
     const widths = all.map((r) => r.width as number);
@@ -187,8 +253,15 @@ const mixedSizes: Check = {
         severity: 'info',
         title: `Images come in ${sizes.size} different sizes`,
         explanation: `Every image is resized to ${inputSize(ctx)}x${inputSize(ctx)} (${resizeMode(ctx)}); that is fine, but differently framed images are distorted or cropped differently.`,
-        evidence: { distinctSizes: sizes.size, width: [Math.min(...widths), Math.max(...widths)], height: [Math.min(...heights), Math.max(...heights)] },
-        fix: { summary: 'Nothing required; check the extreme-aspect and small-images findings if present.' },
+        evidence: {
+          distinctSizes: sizes.size,
+          width: [Math.min(...widths), Math.max(...widths)],
+          height: [Math.min(...heights), Math.max(...heights)],
+        },
+        fix: {
+          summary:
+            'Nothing required; check the extreme-aspect and small-images findings if present.',
+        },
       },
     ];
   },
@@ -203,15 +276,22 @@ const classBalance: Check = {
     const counts = classCounts(ctx);
     const valCounts = classCounts(ctx, 'val');
     const nonEmpty = [...counts.entries()].filter(([, n]) => n > 0);
-    const empty = [...counts.entries(), ...valCounts.entries()].filter(([, n]) => n === 0).map(([name]) => name);
+    const empty = [...counts.entries(), ...valCounts.entries()]
+      .filter(([, n]) => n === 0)
+      .map(([name]) => name);
     const perClass = Object.fromEntries(counts);
     if (empty.length > 0) {
       findings.push({
         id: 'empty-class',
         severity: 'error',
         title: `${empty.length} class folder(s) contain no readable image: ${[...new Set(empty)].join(', ')}`,
-        explanation: 'A class with no examples still gets an output unit that can never be learned, and splits and class weights become undefined for it.',
-        evidence: { classes: [...new Set(empty)], perClass, ...(ctx.scan.val === undefined ? {} : { valPerClass: Object.fromEntries(valCounts) }) },
+        explanation:
+          'A class with no examples still gets an output unit that can never be learned, and splits and class weights become undefined for it.',
+        evidence: {
+          classes: [...new Set(empty)],
+          perClass,
+          ...(ctx.scan.val === undefined ? {} : { valPerClass: Object.fromEntries(valCounts) }),
+        },
         fix: { summary: 'Add images to these folders or delete them.' },
       });
     }
@@ -220,9 +300,13 @@ const classBalance: Check = {
         id: 'single-class',
         severity: 'error',
         title: `Only one class has images (${nonEmpty[0][0]})`,
-        explanation: 'A classifier needs at least two classes; with one, every prediction is trivially right and nothing is learned.',
+        explanation:
+          'A classifier needs at least two classes; with one, every prediction is trivially right and nothing is learned.',
         evidence: { perClass, root: ctx.scan.train.root },
-        fix: { summary: 'Put each class in its own sub-folder of the data directory (data/cats/*.jpg, data/dogs/*.jpg).' },
+        fix: {
+          summary:
+            'Put each class in its own sub-folder of the data directory (data/cats/*.jpg, data/dogs/*.jpg).',
+        },
       });
     }
     const few = nonEmpty.filter(([, n]) => n < MIN_IMAGES_PER_CLASS);
@@ -231,9 +315,14 @@ const classBalance: Check = {
         id: 'too-few-images',
         severity: 'warning',
         title: `${few.length} class(es) have fewer than ${MIN_IMAGES_PER_CLASS} images`,
-        explanation: 'With this few examples the validation split holds one or two images of the class, so its accuracy is noise and the head overfits them.',
+        explanation:
+          'With this few examples the validation split holds one or two images of the class, so its accuracy is noise and the head overfits them.',
         evidence: { classes: Object.fromEntries(few), minimum: MIN_IMAGES_PER_CLASS },
-        fix: { summary: `Collect at least ${MIN_IMAGES_PER_CLASS} (better 50+) images per class, and use augmentation meanwhile.`, config: { augment: ['flip', 'rotate', 'zoom'] }, flag: '--augment flip,rotate,zoom' },
+        fix: {
+          summary: `Collect at least ${MIN_IMAGES_PER_CLASS} (better 50+) images per class, and use augmentation meanwhile.`,
+          config: { augment: ['flip', 'rotate', 'zoom'] },
+          flag: '--augment flip,rotate,zoom',
+        },
       });
     }
     if (nonEmpty.length >= 2) {
@@ -249,7 +338,15 @@ const classBalance: Check = {
             ? 'Balanced class weights are on, which compensates in the loss; watch per-class accuracy, not the overall figure.'
             : 'The network can reach high accuracy by favouring the large class; the small class is learned poorly and overall accuracy hides it.',
           evidence: { ratio: Number(ratio.toFixed(2)), perClass },
-          fix: { summary: 'Weigh classes inversely to their size (or collect more of the small class).', ...(handled ? {} : { config: { classWeights: 'balanced' as const }, flag: 'classWeights: "balanced" in --config' }) },
+          fix: {
+            summary: 'Weigh classes inversely to their size (or collect more of the small class).',
+            ...(handled
+              ? {}
+              : {
+                  config: { classWeights: 'balanced' as const },
+                  flag: 'classWeights: "balanced" in --config',
+                }),
+          },
         });
       }
     }
@@ -264,7 +361,12 @@ const duplicates: Check = {
     if (ctx.scan === undefined) return [];
     const findings: Finding[] = [];
     const within = ctx.scan.duplicates
-      .flatMap((g) => (['train', 'val'] as const).map((split) => ({ kind: g.kind, members: g.members.filter((m) => m.split === split) })))
+      .flatMap((g) =>
+        (['train', 'val'] as const).map((split) => ({
+          kind: g.kind,
+          members: g.members.filter((m) => m.split === split),
+        })),
+      )
       .filter((g) => g.members.length > 1);
     if (within.length > 0) {
       const conflicting = within.filter((g) => new Set(g.members.map((m) => m.className)).size > 1);
@@ -275,7 +377,9 @@ const duplicates: Check = {
         title: `${within.length} group(s) of duplicate images (${extra} redundant file(s))${conflicting.length > 0 ? `, ${conflicting.length} filed under different classes` : ''}`,
         explanation:
           'Duplicates weigh some images more than others, and when the validation set is split off automatically, copies land on both sides and inflate validation accuracy.' +
-          (conflicting.length > 0 ? ' Copies filed under different classes are contradictory labels.' : ''),
+          (conflicting.length > 0
+            ? ' Copies filed under different classes are contradictory labels.'
+            : ''),
         evidence: {
           groups: within.length,
           exact: within.filter((g) => g.kind === 'exact').length,
@@ -283,19 +387,33 @@ const duplicates: Check = {
           conflictingLabels: conflicting.length,
           examples: within.slice(0, 5).map((g) => g.members.map((m) => m.file)),
         },
-        fix: { summary: 'Keep one file of each group (and the right class for contradictory ones).' },
+        fix: {
+          summary: 'Keep one file of each group (and the right class for contradictory ones).',
+        },
       });
     }
-    const across = ctx.scan.duplicates.filter((g) => g.members.some((m) => m.split === 'train') && g.members.some((m) => m.split === 'val'));
+    const across = ctx.scan.duplicates.filter(
+      (g) => g.members.some((m) => m.split === 'train') && g.members.some((m) => m.split === 'val'),
+    );
     if (across.length > 0) {
       const valTotal = readable(ctx.scan.records, 'val').length;
-      const leaked = across.reduce((s, g) => s + g.members.filter((m) => m.split === 'val').length, 0);
+      const leaked = across.reduce(
+        (s, g) => s + g.members.filter((m) => m.split === 'val').length,
+        0,
+      );
       findings.push({
         id: 'train-val-leakage',
         severity: leaked / Math.max(1, valTotal) >= LEAKAGE_ERROR_FRACTION ? 'error' : 'warning',
         title: `${leaked} validation image(s) (${percent(leaked, valTotal)}) also appear in the training set`,
-        explanation: 'The model is validated on images it trained on, so validation accuracy overstates how it does on new images.',
-        evidence: { leaked, valImages: valTotal, exact: across.filter((g) => g.kind === 'exact').length, near: across.filter((g) => g.kind === 'near').length, examples: across.slice(0, 5).map((g) => g.members.map((m) => m.file)) },
+        explanation:
+          'The model is validated on images it trained on, so validation accuracy overstates how it does on new images.',
+        evidence: {
+          leaked,
+          valImages: valTotal,
+          exact: across.filter((g) => g.kind === 'exact').length,
+          near: across.filter((g) => g.kind === 'near').length,
+          examples: across.slice(0, 5).map((g) => g.members.map((m) => m.file)),
+        },
         fix: { summary: 'Remove the listed copies from one of the two folders.' },
       });
     }
@@ -315,13 +433,21 @@ const strayFiles: Check = {
       {
         id: 'stray-files',
         severity: rootImages.length > 0 ? 'warning' : 'info',
-        title: rootImages.length > 0 ? `${rootImages.length} image(s) lie outside any class folder and are ignored` : `${stray.length} non-image file(s) in the class folders are ignored`,
+        title:
+          rootImages.length > 0
+            ? `${rootImages.length} image(s) lie outside any class folder and are ignored`
+            : `${stray.length} non-image file(s) in the class folders are ignored`,
         explanation:
           rootImages.length > 0
             ? 'Only images inside class sub-folders are trained on; images in the root belong to no class.'
             : 'Files without an image extension are skipped; they are listed in case an image was saved with the wrong extension.',
         evidence: { count: stray.length, rootImages: rootImages.length, files: stray.slice(0, 20) },
-        fix: { summary: rootImages.length > 0 ? 'Move the root images into the folder of their class.' : 'Nothing required; delete them to keep the dataset tidy.' },
+        fix: {
+          summary:
+            rootImages.length > 0
+              ? 'Move the root images into the folder of their class.'
+              : 'Nothing required; delete them to keep the dataset tidy.',
+        },
       },
     ];
   },
@@ -335,28 +461,32 @@ export const DATA_CHECKS: readonly Check[] = [
     id: 'alpha-channel',
     match: (r) => r.hasAlpha === true,
     title: (n, t) => `${n} of ${t} images have an alpha channel`,
-    explanation: "vggkit flattens transparency onto black. PIL's .convert('RGB') and cv2.imread drop alpha instead, exposing whatever colour hides under transparent pixels — so predictions differ between pipelines.",
+    explanation:
+      "vggkit flattens transparency onto black. PIL's .convert('RGB') and cv2.imread drop alpha instead, exposing whatever colour hides under transparent pixels — so predictions differ between pipelines.",
     fix: 'Nothing to do with vggkit; flatten alpha onto a fixed background in any other pipeline you use.',
   }),
   attribute({
     id: 'cmyk-images',
     match: (r) => r.space === 'cmyk',
     title: (n, t) => `${n} of ${t} images are CMYK`,
-    explanation: 'vggkit converts CMYK to sRGB with the embedded profile. Loaders that read the raw channels (or drop the fourth) produce washed-out or inverted colours.',
+    explanation:
+      'vggkit converts CMYK to sRGB with the embedded profile. Loaders that read the raw channels (or drop the fourth) produce washed-out or inverted colours.',
     fix: 'Nothing to do with vggkit; convert them to sRGB once (e.g. sharp/ImageMagick) if other tools read them.',
   }),
   attribute({
     id: 'sixteen-bit-images',
     match: (r) => r.depth === 'ushort' || r.space === 'rgb16' || r.space === 'grey16',
     title: (n, t) => `${n} of ${t} images have 16 bits per channel`,
-    explanation: 'vggkit scales them to 8 bits. Pipelines that cast 16-bit values straight to float feed values up to 65535, 256x the range the weights expect.',
+    explanation:
+      'vggkit scales them to 8 bits. Pipelines that cast 16-bit values straight to float feed values up to 65535, 256x the range the weights expect.',
     fix: 'Nothing to do with vggkit; in your own loader scale 16-bit images by 1/257 to 0..255.',
   }),
   attribute({
     id: 'exif-rotated',
     match: (r) => (r.orientation ?? 1) > 1,
     title: (n, t) => `${n} of ${t} images carry an EXIF rotation`,
-    explanation: "vggkit rotates them upright as viewers show them. Keras' load_img and plain PIL ignore EXIF orientation, so those pipelines train on sideways images.",
+    explanation:
+      "vggkit rotates them upright as viewers show them. Keras' load_img and plain PIL ignore EXIF orientation, so those pipelines train on sideways images.",
     fix: 'Nothing to do with vggkit; apply ImageOps.exif_transpose in PIL-based pipelines, or bake the rotation into the files.',
   }),
   smallImages,

@@ -39,7 +39,11 @@ export const PLATEAU_MIN_IMPROVEMENT = 1e-3;
 export const VAL_ABOVE_TRAIN_GAP = 0.05;
 
 function lrFix(ctx: DoctorContext, factor: number, why: string): Finding['fix'] {
-  if (ctx.config === undefined) return { summary: `${why} Divide the learning rate by ${Math.round(1 / factor)}.`, flag: '--lr' };
+  if (ctx.config === undefined)
+    return {
+      summary: `${why} Divide the learning rate by ${Math.round(1 / factor)}.`,
+      flag: '--lr',
+    };
   const lr = Number((ctx.config.lr * factor).toPrecision(2));
   return { summary: `${why} Use lr ${lr}.`, config: { lr }, flag: `--lr ${lr}` };
 }
@@ -50,16 +54,34 @@ const nanLoss: Check = {
   run(ctx) {
     const h = ctx.history;
     if (h === undefined) return [];
-    const bad = h.epochs.filter((e) => [e.loss, e.valLoss].some((v) => v !== undefined && !Number.isFinite(v)));
+    const bad = h.epochs.filter((e) =>
+      [e.loss, e.valLoss].some((v) => v !== undefined && !Number.isFinite(v)),
+    );
     if (bad.length === 0) return [];
     return [
       {
         id: 'nan-loss',
         severity: 'error',
         title: `The loss became NaN or infinite at epoch ${bad[0].epoch}`,
-        explanation: 'A NaN loss means the weights overflowed (too high a learning rate, unscaled inputs, or log(0) in the loss); every later epoch trains nothing.',
-        evidence: { firstEpoch: bad[0].epoch, epochs: bad.length, epochRange: [bad[0].index, h.epochs.length - 1] },
-        fix: { ...lrFix(ctx, 0.1, 'Lower the rate and clip gradients.'), ...(ctx.config === undefined ? {} : { config: { lr: Number((ctx.config.lr * 0.1).toPrecision(2)), clipNorm: 1, terminateOnNan: true } }) },
+        explanation:
+          'A NaN loss means the weights overflowed (too high a learning rate, unscaled inputs, or log(0) in the loss); every later epoch trains nothing.',
+        evidence: {
+          firstEpoch: bad[0].epoch,
+          epochs: bad.length,
+          epochRange: [bad[0].index, h.epochs.length - 1],
+        },
+        fix: {
+          ...lrFix(ctx, 0.1, 'Lower the rate and clip gradients.'),
+          ...(ctx.config === undefined
+            ? {}
+            : {
+                config: {
+                  lr: Number((ctx.config.lr * 0.1).toPrecision(2)),
+                  clipNorm: 1,
+                  terminateOnNan: true,
+                },
+              }),
+        },
       },
     ];
   },
@@ -79,9 +101,18 @@ const initialLoss: Check = {
         id: 'initial-loss-off',
         severity: 'warning',
         title: `First-epoch loss ${first.value.toFixed(3)} is far above ln(${classes}) = ${chance.toFixed(3)}`,
-        explanation: 'A fresh head should start near ln(classes) (uniform guesses). Starting far above means confidently wrong outputs: typically unscaled or wrongly preprocessed inputs, or a learning rate that blows up the first steps.',
-        evidence: { firstLoss: first.value, expected: chance, classes, epochRange: [first.index, first.index] },
-        fix: { summary: 'Check the preprocessing findings (run with --batch on a batch of your pipeline), then lower the learning rate.' },
+        explanation:
+          'A fresh head should start near ln(classes) (uniform guesses). Starting far above means confidently wrong outputs: typically unscaled or wrongly preprocessed inputs, or a learning rate that blows up the first steps.',
+        evidence: {
+          firstLoss: first.value,
+          expected: chance,
+          classes,
+          epochRange: [first.index, first.index],
+        },
+        fix: {
+          summary:
+            'Check the preprocessing findings (run with --batch on a batch of your pipeline), then lower the learning rate.',
+        },
       },
     ];
   },
@@ -104,8 +135,14 @@ const diverging: Check = {
         id: 'diverging-loss',
         severity: 'error',
         title: `Training loss is rising: ${last.value.toPrecision(3)} now vs ${best.value.toPrecision(3)} at its best`,
-        explanation: 'A training loss that climbs for several epochs means the steps are too large for the current region: the optimiser is moving away from the minimum.',
-        evidence: { best: best.value, bestEpochIndex: best.index, last: last.value, epochRange: [best.index, last.index] },
+        explanation:
+          'A training loss that climbs for several epochs means the steps are too large for the current region: the optimiser is moving away from the minimum.',
+        evidence: {
+          best: best.value,
+          bestEpochIndex: best.index,
+          last: last.value,
+          epochRange: [best.index, last.index],
+        },
         fix: lrFix(ctx, 0.1, 'The learning rate is too high.'),
       },
     ];
@@ -120,17 +157,25 @@ const oscillating: Check = {
     const loss = finite(series(ctx.history, 'loss')).map((p) => p.value);
     if (loss.length < MIN_EPOCHS_SHAPE) return [];
     const diffs = loss.slice(1).map((v, i) => v - loss[i]);
-    const reversals = diffs.slice(1).filter((d, i) => Math.sign(d) !== Math.sign(diffs[i]) && d !== 0).length / (diffs.length - 1);
+    const reversals =
+      diffs.slice(1).filter((d, i) => Math.sign(d) !== Math.sign(diffs[i]) && d !== 0).length /
+      (diffs.length - 1);
     const meanLoss = loss.reduce((a, b) => a + b, 0) / loss.length;
-    const swing = diffs.reduce((a, d) => a + Math.abs(d), 0) / diffs.length / Math.max(meanLoss, 1e-12);
+    const swing =
+      diffs.reduce((a, d) => a + Math.abs(d), 0) / diffs.length / Math.max(meanLoss, 1e-12);
     if (reversals < OSCILLATION_REVERSALS || swing < OSCILLATION_AMPLITUDE) return [];
     return [
       {
         id: 'oscillating-loss',
         severity: 'warning',
         title: `Training loss zig-zags: ${(reversals * 100).toFixed(0)}% of epochs reverse direction, swinging ${(swing * 100).toFixed(0)}% of the loss`,
-        explanation: 'Steps overshoot the minimum back and forth instead of descending into it; the learning rate is too high (or the batch too small and noisy).',
-        evidence: { reversals: Number(reversals.toFixed(2)), relativeSwing: Number(swing.toFixed(3)), epochRange: [0, loss.length - 1] },
+        explanation:
+          'Steps overshoot the minimum back and forth instead of descending into it; the learning rate is too high (or the batch too small and noisy).',
+        evidence: {
+          reversals: Number(reversals.toFixed(2)),
+          relativeSwing: Number(swing.toFixed(3)),
+          epochRange: [0, loss.length - 1],
+        },
         fix: lrFix(ctx, 1 / 3, 'Lower the learning rate.'),
       },
     ];
@@ -149,9 +194,19 @@ const stuck: Check = {
         id: 'stuck-at-chance',
         severity: 'error',
         title: `Training never leaves chance level (1/${classes}${accuracy === undefined ? '' : `; final accuracy ${(accuracy * 100).toFixed(0)}%`})`,
-        explanation: 'The model learns nothing, not even its training data. Usual causes: wrong preprocessing, labels not matching images, a learning rate far too high or too low, or everything frozen including the head.',
-        evidence: { classes, chance: 1 / (classes as number), finalAccuracy: accuracy, margin: CHANCE_MARGIN, epochRange: [0, ctx.history.epochs.length - 1] },
-        fix: { summary: 'Check the preprocessing and data findings first, then run an LR range test (vggkit doctor --probe).' },
+        explanation:
+          'The model learns nothing, not even its training data. Usual causes: wrong preprocessing, labels not matching images, a learning rate far too high or too low, or everything frozen including the head.',
+        evidence: {
+          classes,
+          chance: 1 / (classes as number),
+          finalAccuracy: accuracy,
+          margin: CHANCE_MARGIN,
+          epochRange: [0, ctx.history.epochs.length - 1],
+        },
+        fix: {
+          summary:
+            'Check the preprocessing and data findings first, then run an LR range test (vggkit doctor --probe).',
+        },
       },
     ];
   },
@@ -172,14 +227,27 @@ const slow: Check = {
     const drop = (first - last) / Math.max(first, 1e-12);
     if (!stillFalling || drop >= SLOW_TOTAL_DROP || drop <= 0) return [];
     const limits = ctx.config === undefined ? undefined : lrLimits(ctx.config);
-    const fix = ctx.config !== undefined && limits !== undefined && ctx.config.lr * 10 <= limits.high ? lrFix(ctx, 10, 'The rate is too low for the epochs given.') : { summary: 'Train for more epochs, or raise the learning rate (an LR range test shows how far).' };
+    const fix =
+      ctx.config !== undefined && limits !== undefined && ctx.config.lr * 10 <= limits.high
+        ? lrFix(ctx, 10, 'The rate is too low for the epochs given.')
+        : {
+            summary:
+              'Train for more epochs, or raise the learning rate (an LR range test shows how far).',
+          };
     return [
       {
         id: 'slow-convergence',
         severity: 'warning',
         title: `After ${loss.length} epochs the loss has fallen only ${(drop * 100).toFixed(0)}% and is still falling`,
-        explanation: 'Training is steady but slow: it ended long before converging, typically because the learning rate is too low.',
-        evidence: { epochs: loss.length, firstLoss: first, lastLoss: last, relativeDrop: Number(drop.toFixed(3)), epochRange: [loss[0].index, loss[loss.length - 1].index] },
+        explanation:
+          'Training is steady but slow: it ended long before converging, typically because the learning rate is too low.',
+        evidence: {
+          epochs: loss.length,
+          firstLoss: first,
+          lastLoss: last,
+          relativeDrop: Number(drop.toFixed(3)),
+          epochRange: [loss[0].index, loss[loss.length - 1].index],
+        },
         fix,
       },
     ];
@@ -201,18 +269,30 @@ const overfitting: Check = {
     const trainAtBest = train.find((p) => p.index === best.index)?.value;
     const trainLast = train[train.length - 1]?.value;
     const rise = last.value - best.value;
-    if (after < OVERFIT_EPOCHS || rise < OVERFIT_MIN_RISE || rise < OVERFIT_RISE * best.value) return [];
+    if (after < OVERFIT_EPOCHS || rise < OVERFIT_MIN_RISE || rise < OVERFIT_RISE * best.value)
+      return [];
     if (trainAtBest === undefined || trainLast === undefined || trainLast >= trainAtBest) return [];
     return [
       {
         id: 'overfitting',
         severity: 'warning',
         title: `Validation loss bottomed out at epoch ${h.epochs[best.index].epoch} and has risen ${((rise / best.value) * 100).toFixed(0)}% since, while training loss kept falling`,
-        explanation: 'The model is memorising the training images instead of learning what generalises; the weights from the best epoch are better than the final ones.',
-        evidence: { bestValLoss: best.value, finalValLoss: last.value, trainLossAtBest: trainAtBest, finalTrainLoss: trainLast, epochRange: [best.index, last.index] },
+        explanation:
+          'The model is memorising the training images instead of learning what generalises; the weights from the best epoch are better than the final ones.',
+        evidence: {
+          bestValLoss: best.value,
+          finalValLoss: last.value,
+          trainLossAtBest: trainAtBest,
+          finalTrainLoss: trainLast,
+          epochRange: [best.index, last.index],
+        },
         fix: {
-          summary: 'Stop early and keep the best weights; add augmentation (and dropout) to fight memorisation.',
-          config: { earlyStopping: { enabled: true, restoreBestWeights: true }, augment: ['flip', 'rotate', 'zoom'] },
+          summary:
+            'Stop early and keep the best weights; add augmentation (and dropout) to fight memorisation.',
+          config: {
+            earlyStopping: { enabled: true, restoreBestWeights: true },
+            augment: ['flip', 'rotate', 'zoom'],
+          },
           flag: '--augment flip,rotate,zoom',
         },
       },
@@ -232,9 +312,17 @@ const underfit: Check = {
         id: 'underfitting',
         severity: 'warning',
         title: `Training accuracy levelled off at ${(evidence.finalAccuracy * 100).toFixed(0)}%`,
-        explanation: 'The model cannot fit even its training images: it lacks capacity where it is allowed to learn (everything frozen, too small a head) or the rate has decayed too far.',
-        evidence: { ...evidence, epochRange: [Math.max(0, h.epochs.length - 4), h.epochs.length - 1] },
-        fix: { summary: 'Unfreeze the top block (stages head then block5 with a 10x lower rate), or train longer at a higher rate.', flag: '--stages head:N,block5:M' },
+        explanation:
+          'The model cannot fit even its training images: it lacks capacity where it is allowed to learn (everything frozen, too small a head) or the rate has decayed too far.',
+        evidence: {
+          ...evidence,
+          epochRange: [Math.max(0, h.epochs.length - 4), h.epochs.length - 1],
+        },
+        fix: {
+          summary:
+            'Unfreeze the top block (stages head then block5 with a 10x lower rate), or train longer at a higher rate.',
+          flag: '--stages head:N,block5:M',
+        },
       },
     ];
   },
@@ -247,7 +335,12 @@ function boundaries(h: TrainingHistory): number[] {
     const b = h.epochs[i];
     const stageChange = a.stage !== undefined && b.stage !== undefined && a.stage !== b.stage;
     const epochReset = b.epoch <= a.epoch;
-    const lrChange = a.lr !== undefined && b.lr !== undefined && a.lr > 0 && b.lr > 0 && Math.max(a.lr / b.lr, b.lr / a.lr) >= LR_CHANGE_FACTOR;
+    const lrChange =
+      a.lr !== undefined &&
+      b.lr !== undefined &&
+      a.lr > 0 &&
+      b.lr > 0 &&
+      Math.max(a.lr / b.lr, b.lr / a.lr) >= LR_CHANGE_FACTOR;
     if (stageChange || epochReset || lrChange) out.push(i);
   }
   return out;
@@ -262,7 +355,10 @@ const forgetting: Check = {
     const findings: Finding[] = [];
     for (const i of boundaries(h)) {
       const before = h.epochs[i - 1].valAccuracy;
-      const window = h.epochs.slice(i, i + FORGET_WINDOW).map((e) => e.valAccuracy).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      const window = h.epochs
+        .slice(i, i + FORGET_WINDOW)
+        .map((e) => e.valAccuracy)
+        .filter((v): v is number => v !== undefined && Number.isFinite(v));
       if (before === undefined || window.length === 0) continue;
       const after = window.reduce((a, b) => a + b, 0) / window.length;
       if (before - after < FORGET_DROP) continue;
@@ -270,11 +366,22 @@ const forgetting: Check = {
         id: 'forgetting-after-unfreeze',
         severity: 'warning',
         title: `Validation accuracy fell from ${(before * 100).toFixed(0)}% to ${(after * 100).toFixed(0)}% right after the change at epoch ${h.epochs[i].epoch}${h.epochs[i].stage === undefined ? '' : ` (stage ${h.epochs[i].stage})`}`,
-        explanation: 'Unfreezing pretrained blocks at too high a rate overwrites the features they learned on ImageNet (catastrophic forgetting) — the seed article’s third failure.',
-        evidence: { before, after, lrBefore: h.epochs[i - 1].lr, lrAfter: h.epochs[i].lr, epochRange: [i - 1, i + window.length - 1] },
+        explanation:
+          'Unfreezing pretrained blocks at too high a rate overwrites the features they learned on ImageNet (catastrophic forgetting) — the seed article’s third failure.',
+        evidence: {
+          before,
+          after,
+          lrBefore: h.epochs[i - 1].lr,
+          lrAfter: h.epochs[i].lr,
+          epochRange: [i - 1, i + window.length - 1],
+        },
         fix: {
-          summary: 'Divide the learning rate by 10 (or more) at each unfreezing, and unfreeze one block at a time.',
-          config: { stageLrFactor: ctx.config === undefined ? 0.1 : Math.min(0.1, ctx.config.stageLrFactor / 10) },
+          summary:
+            'Divide the learning rate by 10 (or more) at each unfreezing, and unfreeze one block at a time.',
+          config: {
+            stageLrFactor:
+              ctx.config === undefined ? 0.1 : Math.min(0.1, ctx.config.stageLrFactor / 10),
+          },
           flag: '--stage-lr-factor 0.1',
         },
       });
@@ -297,7 +404,9 @@ const plateau: Check = {
     const tail = h.epochs.slice(-PLATEAU_EPOCHS - 1);
     const constantLr = lrs.every((v) => v !== undefined)
       ? tail.every((e) => e.lr === tail[0].lr)
-      : ctx.config !== undefined && !ctx.config.reduceLr.enabled && ctx.config.schedule.name === 'none';
+      : ctx.config !== undefined &&
+        !ctx.config.reduceLr.enabled &&
+        ctx.config.schedule.name === 'none';
     if (!constantLr) return [];
     const bestBefore = Math.min(...values.slice(0, -PLATEAU_EPOCHS).map((p) => p.value));
     const recent = values.slice(-PLATEAU_EPOCHS);
@@ -310,9 +419,18 @@ const plateau: Check = {
         id: 'plateau-without-lr-decay',
         severity: 'warning',
         title: `${monitored === 'valLoss' ? 'Validation' : 'Training'} loss has not improved for ${PLATEAU_EPOCHS} epochs and the learning rate never dropped`,
-        explanation: 'At a plateau a smaller step usually finds further improvement; keeping the rate constant wastes these epochs.',
-        evidence: { monitored: monitored === 'valLoss' ? 'val_loss' : 'loss', bestBefore, recent: recent.map((p) => p.value), epochRange: [recent[0].index, recent[recent.length - 1].index] },
-        fix: { summary: 'Reduce the learning rate on plateau (the seed: factor 0.2, patience 3).', config: { reduceLr: { enabled: true } } },
+        explanation:
+          'At a plateau a smaller step usually finds further improvement; keeping the rate constant wastes these epochs.',
+        evidence: {
+          monitored: monitored === 'valLoss' ? 'val_loss' : 'loss',
+          bestBefore,
+          recent: recent.map((p) => p.value),
+          epochRange: [recent[0].index, recent[recent.length - 1].index],
+        },
+        fix: {
+          summary: 'Reduce the learning rate on plateau (the seed: factor 0.2, patience 3).',
+          config: { reduceLr: { enabled: true } },
+        },
       },
     ];
   },
@@ -324,12 +442,24 @@ const valAboveTrain: Check = {
   run(ctx) {
     const h = ctx.history;
     if (h === undefined) return [];
-    const pairs = h.epochs.filter((e) => e.accuracy !== undefined && e.valAccuracy !== undefined && Number.isFinite(e.accuracy) && Number.isFinite(e.valAccuracy));
+    const pairs = h.epochs.filter(
+      (e) =>
+        e.accuracy !== undefined &&
+        e.valAccuracy !== undefined &&
+        Number.isFinite(e.accuracy) &&
+        Number.isFinite(e.valAccuracy),
+    );
     if (pairs.length < 2) return [];
     const half = pairs.slice(Math.floor(pairs.length / 2));
-    const gap = half.reduce((s, e) => s + (e.valAccuracy as number) - (e.accuracy as number), 0) / half.length;
+    const gap =
+      half.reduce((s, e) => s + (e.valAccuracy as number) - (e.accuracy as number), 0) /
+      half.length;
     if (gap < VAL_ABOVE_TRAIN_GAP) return [];
-    const leakage = ctx.scan?.duplicates.some((g) => g.members.some((m) => m.split === 'train') && g.members.some((m) => m.split === 'val')) ?? false;
+    const leakage =
+      ctx.scan?.duplicates.some(
+        (g) =>
+          g.members.some((m) => m.split === 'train') && g.members.some((m) => m.split === 'val'),
+      ) ?? false;
     return [
       {
         id: 'val-above-train',
@@ -338,11 +468,31 @@ const valAboveTrain: Check = {
         explanation: leakage
           ? 'Validation images that also appear in the training set (see train-val-leakage) make validation look better than it is.'
           : 'Usually harmless: dropout and augmentation make training harder than validation. It can also mean a too-easy or leaked validation set.',
-        evidence: { meanGap: Number(gap.toFixed(3)), leakage, epochRange: [half[0].index, half[half.length - 1].index] },
-        fix: { summary: leakage ? 'Remove the duplicated images from the validation folder.' : 'Nothing required unless the validation set was not drawn like the test data.' },
+        evidence: {
+          meanGap: Number(gap.toFixed(3)),
+          leakage,
+          epochRange: [half[0].index, half[half.length - 1].index],
+        },
+        fix: {
+          summary: leakage
+            ? 'Remove the duplicated images from the validation folder.'
+            : 'Nothing required unless the validation set was not drawn like the test data.',
+        },
       },
     ];
   },
 };
 
-export const DYNAMICS_CHECKS: readonly Check[] = [nanLoss, initialLoss, diverging, oscillating, stuck, slow, overfitting, underfit, forgetting, plateau, valAboveTrain];
+export const DYNAMICS_CHECKS: readonly Check[] = [
+  nanLoss,
+  initialLoss,
+  diverging,
+  oscillating,
+  stuck,
+  slow,
+  overfitting,
+  underfit,
+  forgetting,
+  plateau,
+  valAboveTrain,
+];

@@ -18,7 +18,7 @@ export function expectedContract(ctx: DoctorContext): PreprocessContract {
 }
 
 function describe(contract: PreprocessContract): string {
-  return `${contract.mode} (${contract.channelOrder.toUpperCase()}, scale ${contract.scale === 1 ? '1' : `1/${Math.round(1 / contract.scale * 10) / 10}`}, mean [${contract.mean.join(', ')}], std [${contract.std.join(', ')}])`;
+  return `${contract.mode} (${contract.channelOrder.toUpperCase()}, scale ${contract.scale === 1 ? '1' : `1/${Math.round((1 / contract.scale) * 10) / 10}`}, mean [${contract.mean.join(', ')}], std [${contract.std.join(', ')}])`;
 }
 
 function statsEvidence(batch: BatchStats): Record<string, unknown> {
@@ -27,12 +27,24 @@ function statsEvidence(batch: BatchStats): Record<string, unknown> {
     file: batch.file,
     shape: batch.dims,
     layout: batch.layout,
-    perChannel: batch.channelStats.map((s) => ({ min: round(s.min), max: round(s.max), mean: round(s.mean), std: round(s.std) })),
+    perChannel: batch.channelStats.map((s) => ({
+      min: round(s.min),
+      max: round(s.max),
+      mean: round(s.mean),
+      std: round(s.std),
+    })),
   };
 }
 
 const batchChecks: Check = {
-  ids: ['grayscale-input', 'double-preprocessing', 'unscaled-input', 'normalization-mismatch', 'channel-order-mismatch', 'wrong-input-size'],
+  ids: [
+    'grayscale-input',
+    'double-preprocessing',
+    'unscaled-input',
+    'normalization-mismatch',
+    'channel-order-mismatch',
+    'wrong-input-size',
+  ],
   family: 'preprocessing',
   run(ctx) {
     const batch = ctx.batch;
@@ -46,13 +58,22 @@ const batchChecks: Check = {
         id: 'grayscale-input',
         severity: 'error',
         title: 'The batch has one channel; VGG16 takes three',
-        explanation: 'The images were loaded as grayscale. The first convolution expects RGB/BGR input, so the model either fails or sees nonsense.',
+        explanation:
+          'The images were loaded as grayscale. The first convolution expects RGB/BGR input, so the model either fails or sees nonsense.',
         evidence: { ...evidence, ...expected },
-        fix: { summary: "Load images as RGB (PIL .convert('RGB'), color_mode='rgb', cv2.IMREAD_COLOR); vggkit does this itself." },
+        fix: {
+          summary:
+            "Load images as RGB (PIL .convert('RGB'), color_mode='rgb', cv2.IMREAD_COLOR); vggkit does this itself.",
+        },
       });
     } else if (batch.replicatedChannels) {
       const records = ctx.scan === undefined ? [] : readable(ctx.scan.records);
-      const grayData = records.length > 0 && records.filter((r) => r.space === 'b-w' || r.space === 'grey16' || (r.channels ?? 3) <= 2).length / records.length >= GRAY_DATASET_FRACTION;
+      const grayData =
+        records.length > 0 &&
+        records.filter((r) => r.space === 'b-w' || r.space === 'grey16' || (r.channels ?? 3) <= 2)
+          .length /
+          records.length >=
+          GRAY_DATASET_FRACTION;
       findings.push({
         id: 'grayscale-input',
         severity: grayData ? 'info' : 'warning',
@@ -64,15 +85,19 @@ const batchChecks: Check = {
         fix: { summary: "Load images in colour (color_mode='rgb'); vggkit does this itself." },
       });
     }
-    const [height, width] = ctx.config === undefined ? contract.inputSize : [ctx.config.inputSize, ctx.config.inputSize];
+    const [height, width] =
+      ctx.config === undefined ? contract.inputSize : [ctx.config.inputSize, ctx.config.inputSize];
     if (batch.height !== height || batch.width !== width) {
       findings.push({
         id: 'wrong-input-size',
         severity: 'warning',
         title: `The batch is ${batch.height}x${batch.width}; the model is set up for ${height}x${width}`,
-        explanation: 'Features computed at another scale than the one trained on (or configured) shift every activation; with the top (fc1) any size but 224 fails outright.',
+        explanation:
+          'Features computed at another scale than the one trained on (or configured) shift every activation; with the top (fc1) any size but 224 fails outright.',
         evidence: { ...evidence, expectedSize: [height, width] },
-        fix: { summary: `Resize inputs to ${height}x${width} (target_size=(${height}, ${width})).` },
+        fix: {
+          summary: `Resize inputs to ${height}x${width} (target_size=(${height}, ${width})).`,
+        },
       });
     }
     const inferred = batch.inferred;
@@ -84,7 +109,9 @@ const batchChecks: Check = {
         title: 'The batch matches no known preprocessing',
         explanation: `Its value ranges cannot come from 0..255 pixels under raw, /255, tf, torch or caffe preprocessing (alone or doubled). The weights expect ${describe(contract)}.`,
         evidence: { ...evidence, ...expected },
-        fix: { summary: `Apply exactly one preprocessing: ${contract.mode} mode (Keras preprocess_input for these weights) and nothing else.` },
+        fix: {
+          summary: `Apply exactly one preprocessing: ${contract.mode} mode (Keras preprocess_input for these weights) and nothing else.`,
+        },
       });
       return findings;
     }
@@ -96,7 +123,10 @@ const batchChecks: Check = {
         title: `The batch was preprocessed twice: ${inferred.description}`,
         explanation: `Values lie in a range no single preprocessing produces. The weights expect ${contract.mode} mode alone; the extra step shrinks or shifts every input, so the pretrained features are computed on nonsense.`,
         evidence: found,
-        fix: { summary: 'Remove one of the two steps (typically rescale=1/255 in the data generator when preprocess_input is also used).' },
+        fix: {
+          summary:
+            'Remove one of the two steps (typically rescale=1/255 in the data generator when preprocess_input is also used).',
+        },
       });
     } else if (inferred.name === 'raw' && contract.mode !== 'none') {
       findings.push({
@@ -105,7 +135,9 @@ const batchChecks: Check = {
         title: 'The batch holds raw 0..255 pixels: no preprocessing was applied',
         explanation: `The weights expect ${describe(contract)}; raw pixels are off-centre (and for torch/tf mode up to ~100x too large), so activations saturate from the first layer.`,
         evidence: found,
-        fix: { summary: `Apply ${contract.mode}-mode preprocessing (preprocess_input) before feeding the model.` },
+        fix: {
+          summary: `Apply ${contract.mode}-mode preprocessing (preprocess_input) before feeding the model.`,
+        },
       });
     } else if (inferred.mode !== contract.mode) {
       findings.push({
@@ -114,7 +146,9 @@ const batchChecks: Check = {
         title: `The batch looks ${inferred.name}-preprocessed; the weights expect ${contract.mode}`,
         explanation: `${inferred.description} is not the ${contract.mode} contract the weights were trained with, so every input is shifted and scaled away from what the filters learned.`,
         evidence: found,
-        fix: { summary: `Use ${contract.mode}-mode preprocessing (the preprocess_input that belongs to these weights) and only that.` },
+        fix: {
+          summary: `Use ${contract.mode}-mode preprocessing (the preprocess_input that belongs to these weights) and only that.`,
+        },
       });
     } else if (!batch.replicatedChannels && inferred.channelOrder !== contract.channelOrder) {
       findings.push({
@@ -123,8 +157,14 @@ const batchChecks: Check = {
         title: `Red and blue look swapped: the batch appears ${inferred.channelOrder.toUpperCase()}, the weights expect ${contract.channelOrder.toUpperCase()}`,
         explanation:
           'Undoing the preprocessing puts a much higher mean in the position that should hold blue than in the one that should hold red — typical of images read with cv2.imread (BGR) and then converted as if they were RGB. Scenes that really are bluer than red (sky, sea) can also cause this.',
-        evidence: { ...found, recoveredMeansAsRGB: inferred.rawMeans.map((m) => Number(m.toFixed(1))) },
-        fix: { summary: 'Convert to RGB after cv2.imread (cv2.cvtColor(img, cv2.COLOR_BGR2RGB)) before preprocess_input.' },
+        evidence: {
+          ...found,
+          recoveredMeansAsRGB: inferred.rawMeans.map((m) => Number(m.toFixed(1))),
+        },
+        fix: {
+          summary:
+            'Convert to RGB after cv2.imread (cv2.cvtColor(img, cv2.COLOR_BGR2RGB)) before preprocess_input.',
+        },
       });
     }
     return findings;
@@ -144,9 +184,18 @@ const configContract: Check = {
         id: 'normalization-mismatch',
         severity: 'error',
         title: `The config forces ${config.preprocess} preprocessing; the ${config.weights} weights expect ${contract.mode}`,
-        explanation: 'Pretrained filters only work on inputs scaled the way they were trained; another mode shifts and scales every input.',
-        evidence: { configPreprocess: config.preprocess, weights: config.weights, expected: describe(contract) },
-        fix: { summary: "Remove the preprocess override so the weights' contract applies.", config: { preprocess: undefined }, flag: 'drop --preprocess' },
+        explanation:
+          'Pretrained filters only work on inputs scaled the way they were trained; another mode shifts and scales every input.',
+        evidence: {
+          configPreprocess: config.preprocess,
+          weights: config.weights,
+          expected: describe(contract),
+        },
+        fix: {
+          summary: "Remove the preprocess override so the weights' contract applies.",
+          config: { preprocess: undefined },
+          flag: 'drop --preprocess',
+        },
       });
     }
     const resize = config.resize ?? contract.resize;
@@ -156,9 +205,17 @@ const configContract: Check = {
         id: 'resize-mismatch',
         severity: 'warning',
         title: `Resizing differs from the weights' contract: ${resize}/${interpolation} instead of ${contract.resize}/${contract.interpolation}`,
-        explanation: "Objects appear at other scales, framings or sharpness than the pretrained filters saw, and any tool that predicts with the weights' contract will disagree with training.",
-        evidence: { config: { resize: config.resize, interpolation: config.interpolation }, contract: { resize: contract.resize, interpolation: contract.interpolation } },
-        fix: { summary: "Remove the resize/interpolation overrides so the weights' contract applies.", config: { resize: undefined, interpolation: undefined }, flag: 'drop --resize/--interpolation' },
+        explanation:
+          "Objects appear at other scales, framings or sharpness than the pretrained filters saw, and any tool that predicts with the weights' contract will disagree with training.",
+        evidence: {
+          config: { resize: config.resize, interpolation: config.interpolation },
+          contract: { resize: contract.resize, interpolation: contract.interpolation },
+        },
+        fix: {
+          summary: "Remove the resize/interpolation overrides so the weights' contract applies.",
+          config: { resize: undefined, interpolation: undefined },
+          flag: 'drop --resize/--interpolation',
+        },
       });
     }
     return findings;
