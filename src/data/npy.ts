@@ -3,13 +3,13 @@
  * with `np.save` and to write the features `vggkit extract` produces.
  * Spec: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { NpyRowWriter } from './npy-writer.js';
 import { VggkitError } from '../util/errors.js';
 import { sizeOf } from '../util/tensor.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 /** numpy pads the header so the data starts on a 64-byte boundary (aligned memory maps). */
-const HEADER_ALIGN = 64;
 
 export type NpyDtype = 'float32' | 'float64' | 'uint8';
 
@@ -97,30 +97,22 @@ export async function readNpy(file: string): Promise<NpyArray> {
   return parseNpy(bytes, file);
 }
 
-export function encodeNpyFloat32(dims: readonly number[], data: Float32Array): Buffer {
-  if (sizeOf(dims) !== data.length)
-    throw new RangeError(
-      `npy: shape (${dims.join(', ')}) needs ${sizeOf(dims)} values, received ${data.length}`,
-    );
-  const shape = dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': ${shape}, }`;
-  const fixed = 10;
-  const padded = Math.ceil((fixed + header.length + 1) / HEADER_ALIGN) * HEADER_ALIGN;
-  header = header.padEnd(padded - fixed - 1, ' ') + '\n';
-  const out = Buffer.alloc(fixed + header.length + data.byteLength);
-  MAGIC.copy(out, 0);
-  out[6] = 1;
-  out[7] = 0;
-  out.writeUInt16LE(header.length, 8);
-  out.write(header, fixed, 'latin1');
-  Buffer.from(data.buffer, data.byteOffset, data.byteLength).copy(out, fixed + header.length);
-  return out;
-}
-
+/** Writes a whole float32 array as .npy, through the same writer `extract` streams rows with. */
 export async function writeNpyFloat32(
   file: string,
   dims: readonly number[],
   data: Float32Array,
 ): Promise<void> {
-  await writeFile(file, encodeNpyFloat32(dims, data));
+  if (dims.length === 0 || sizeOf(dims) !== data.length)
+    throw new RangeError(
+      `npy: shape (${dims.join(', ')}) needs ${sizeOf(dims)} values, received ${data.length}`,
+    );
+  const writer = await NpyRowWriter.create(file, dims.slice(1));
+  try {
+    await writer.append(data);
+    await writer.close();
+  } catch (error) {
+    await writer.abort();
+    throw error;
+  }
 }
