@@ -9,7 +9,6 @@ import { VggkitError } from '../util/errors.js';
 import { sizeOf } from '../util/tensor.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
-/** numpy pads the header so the data starts on a 64-byte boundary (aligned memory maps). */
 
 export type NpyDtype = 'float32' | 'float64' | 'uint8';
 
