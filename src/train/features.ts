@@ -89,9 +89,12 @@ export class FeatureSource {
       const hash = await hashFile(file);
       this.hashes.set(file, hash);
       const cached = await this.cache.get(hash);
-      if (cached === undefined) missing.push(file);
-      else this.remember(hash, cached);
-      this.options.onProgress?.(++done, files.length);
+      if (cached === undefined) {
+        missing.push(file);
+      } else {
+        this.remember(hash, cached);
+        this.options.onProgress?.(++done, files.length);
+      }
     }
     const skipped: SkippedFile[] = [];
     const batches =
@@ -109,7 +112,7 @@ export class FeatureSource {
         this.remember(hash, features);
       }
       done += batch.files.length + batch.skipped.length;
-      this.options.onProgress?.(Math.min(done, files.length), files.length);
+      this.options.onProgress?.(done, files.length);
     }
     return skipped;
   }
