@@ -2,9 +2,11 @@
 /** The `vggkit` command: registers each command (one file each) and hands over to commander. */
 import { Command, CommanderError } from 'commander';
 import { registerDoctorCommand } from './doctor.js';
+import { registerEvaluate } from './evaluate.js';
 import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
+import { registerTrain } from './train.js';
 
 const program = new Command();
 program
@@ -18,6 +20,8 @@ program
 registerSummary(program);
 registerPredict(program);
 registerExtract(program);
+registerTrain(program);
+registerEvaluate(program);
 registerDoctorCommand(program);
 
 try {

@@ -1,0 +1,164 @@
+/**
+ * `vggkit train <dir>`: fineTune() with the seed's recipe as defaults, every hyperparameter a flag
+ * or a `--config` JSON key (flags win over the file). Progress and notes go to stderr: a bar while
+ * features are extracted, a per-batch bar with rate and ETA, one line per epoch with every metric
+ * and the learning rate. With `--json` the last line on stdout is one JSON object with the result.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { createProgress, type Progress } from '../report/progress.js';
+import type { Callback } from '../train/events.js';
+import { fineTune } from '../train/fit.js';
+import { configFromFlags, parseTrainConfig } from '../train/parse-config.js';
+import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
+import { UsageError, VggkitError } from '../util/errors.js';
+import { runCommand } from './run-command.js';
+
+interface TrainFlags extends Readonly<Record<string, unknown>> {
+  readonly out?: string;
+  readonly resume?: boolean;
+  readonly config?: string;
+  readonly json?: boolean;
+  readonly offline?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  program
+    .command('train')
+    .description("fine-tune a VGG classifier on a folder with one sub-folder per class (the seed article's recipe by default)")
+    .argument('<dir>', 'training images, one sub-folder per class')
+    .option('--out <dir>', 'model folder to write (default: a new folder under runs/)')
+    .option('--weights <tag|file>', `base weights: registry tag, .h5/.safetensors file, or none (default ${DEFAULT_CONFIG.weights})`)
+    .option('--input-size <n>', `input height and width in pixels (default ${DEFAULT_CONFIG.inputSize})`)
+    .option('--epochs <n>', `epochs (default ${DEFAULT_CONFIG.epochs}; with --stages, their sum)`)
+    .option('--batch-size <n>', `images per step (default ${DEFAULT_CONFIG.batchSize})`)
+    .option('--lr <x>', `learning rate (default ${DEFAULT_CONFIG.lr})`)
+    .option('--optimizer <name>', `adam, adamw or sgd (default ${DEFAULT_CONFIG.optimizer})`)
+    .option('--momentum <x>', `SGD momentum (default ${DEFAULT_CONFIG.momentum})`)
+    .option('--epsilon <x>', `Adam epsilon (default ${DEFAULT_CONFIG.epsilon})`)
+    .option('--head <kind>', `flatten or avg (default ${DEFAULT_CONFIG.head})`)
+    .option('--dense <n>', `units of the hidden dense layer (default ${DEFAULT_CONFIG.dense})`)
+    .option('--dropout <x>', `dropout rate before the output layer (default ${DEFAULT_CONFIG.dropout})`)
+    .option('--val-split <f>', `fraction of each class held out for validation (default ${DEFAULT_CONFIG.valSplit})`)
+    .option('--val <dir>', 'explicit validation folder with the same class sub-folders (replaces --val-split)')
+    .option('--seed <n>', `seed of the split, shuffling, dropout and random init (default ${DEFAULT_CONFIG.seed})`)
+    .option('--stages <spec>', 'progressive unfreezing, e.g. head:10,block5:5,block4:5')
+    .option('--stage-lr-factor <x>', `learning-rate multiplier at each stage change (default ${DEFAULT_CONFIG.stageLrFactor})`)
+    .option('--augment <list>', 'comma-separated: flip, rotate, zoom, brightness, contrast (default none)')
+    .option('--resume', "continue the run in --out from its last completed epoch (uses the run's own config.json)")
+    .option('--config <file>', 'JSON file of training settings (same keys as config.json); flags override it')
+    .option('--offline', 'never use the network; weights must already be in the cache')
+    .option('--json', 'print the result as one JSON object, the last line on stdout')
+    .action(
+      runCommand(async (dir: string, flags: TrainFlags) => {
+        const json = flags.json === true;
+        if (flags.resume === true && flags.out === undefined) throw new UsageError('--resume: expected --out DIR naming the run to continue, received none');
+        const config = configFromFlags(flags, flags.config === undefined ? DEFAULT_CONFIG : await readConfigFile(flags.config));
+        const display = new TrainingDisplay(json);
+        try {
+          const result = await fineTune({
+            data: dir,
+            config,
+            ...(flags.out === undefined ? {} : { out: flags.out }),
+            resume: flags.resume === true,
+            offline: flags.offline === true,
+            callbacks: [display.callback],
+            log: (line) => display.line(line),
+            onFeatureProgress: (done, total) => display.features(done, total),
+          });
+          display.stop();
+          const last = result.history[result.history.length - 1];
+          process.stderr.write(`model folder: ${result.modelDir}\n`);
+          if (json) {
+            const summary = {
+              modelDir: result.modelDir,
+              epochs: result.history.length,
+              metrics: last ?? null,
+              stoppedBy: result.stoppedBy ?? null,
+              classNames: result.classNames,
+              skipped: result.skipped.map(({ file, code, reason }) => ({ file, code, reason })),
+            };
+            process.stdout.write(`${JSON.stringify(summary)}\n`);
+          }
+        } finally {
+          display.stop();
+        }
+      }),
+    );
+}
+
+async function readConfigFile(file: string): Promise<TrainConfig> {
+  const text = await readFile(file, 'utf8').catch((cause: unknown) => {
+    throw new VggkitError('NOT_FOUND', `${file}: cannot read the --config file (${(cause as Error).message})`, { file, cause, exitCode: 2 });
+  });
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (cause) {
+    throw new VggkitError('CONFIG_FORMAT', `${file}: expected a JSON object of training settings, received invalid JSON (${(cause as Error).message})`, { file, cause, exitCode: 2 });
+  }
+  return parseTrainConfig(json, file);
+}
+
+function formatMetric(value: number): string {
+  return Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(2);
+}
+
+/** Progress bars and lines on stderr, driven by fineTune's events. */
+class TrainingDisplay {
+  readonly callback: Callback;
+  private bar: Progress | undefined;
+  private featureTotal = -1;
+  private batches = 0;
+  private epochs = 0;
+
+  constructor(private readonly json: boolean) {
+    const callback: Callback = {
+      name: 'cli-progress',
+      fit_start: (event) => {
+        this.batches = event.batchesPerEpoch;
+        this.epochs = event.epochs;
+        const val = event.valSize > 0 ? `, ${event.valSize} validation` : '';
+        this.line(`${event.trainSize} training images${val}, ${event.classNames.length} classes (${event.classNames.join(', ')}), ${event.epochs} epochs`);
+      },
+      stage_start: (event) => this.line(`stage ${event.stage + 1} (${event.name}): epochs ${event.firstEpoch + 1}-${event.firstEpoch + event.epochs}, lr ${formatMetric(event.lr)}`),
+      epoch_start: (event) => {
+        this.stop();
+        this.bar = createProgress({ label: `epoch ${event.epoch + 1}/${event.epochs}`, total: this.batches, unit: 'batch', json: this.json });
+      },
+      batch_end: (event) => {
+        this.bar?.update(event.batch, `loss ${formatMetric(event.loss)} acc ${formatMetric(event.accuracy)} ${event.imagesPerSecond.toFixed(1)} img/s`);
+      },
+      epoch_end: (event) => {
+        this.stop();
+        const metrics = Object.entries(event.logs).map(([key, value]) => `${key} ${formatMetric(value as number)}`);
+        this.line(`epoch ${event.epoch + 1}/${this.epochs}: ${metrics.join(', ')}`);
+      },
+    };
+    this.callback = callback;
+  }
+
+  /** Feature extraction: a new bar whenever a new pass starts (train files, then validation files). */
+  features(done: number, total: number): void {
+    if (total !== this.featureTotal || this.bar === undefined) {
+      this.stop();
+      this.featureTotal = total;
+      this.bar = createProgress({ label: 'features', total, unit: 'img', json: this.json });
+    }
+    this.bar.update(done);
+    if (done >= total) {
+      this.stop();
+      this.featureTotal = -1;
+    }
+  }
+
+  line(text: string): void {
+    this.stop();
+    process.stderr.write(`${text}\n`);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * `evaluateModel()`: a trained model folder measured on a folder of class sub-folders. The model's
+ * own metadata decides the preprocessing and the class order, so evaluation can never preprocess
+ * differently from training; data folders are matched to the model's classes by name (a data set
+ * may hold only some of them, but never a class the model cannot predict).
+ */
+import { scanClassFolders } from '../data/dataset.js';
+import { inferBatches } from '../engine/inference.js';
+import { Session } from '../engine/session.js';
+import type { SkippedFile } from '../image/index.js';
+import { readModelFolder } from '../model/model-folder.js';
+import { VggkitError } from '../util/errors.js';
+import { evaluationReport, type EvaluationReport } from './metrics.js';
+
+export interface EvaluateOptions {
+  /** A model folder written by fineTune (model.onnx with vggkit metadata). */
+  readonly model: string;
+  /** Folder with one sub-folder per class, named as the model's classes. */
+  readonly data: string;
+  /** Images per forward pass; default 16. */
+  readonly batchSize?: number;
+  /** One-line notes for a person (skipped files, classes absent from the data). */
+  readonly log?: (line: string) => void;
+  /** Images done of total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+export interface EvaluationResult extends EvaluationReport {
+  /** Files that could not be decoded; they are left out of every metric. */
+  readonly skipped: readonly SkippedFile[];
+}
+
+export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
+  const log = options.log ?? (() => undefined);
+  const folder = await readModelFolder(options.model);
+  const { classNames, contract } = folder.metadata;
+  const scan = await scanClassFolders(options.data);
+  const unknown = scan.classNames.filter((name) => !classNames.includes(name));
+  if (unknown.length > 0) {
+    throw new VggkitError(
+      'CLASS_MISMATCH',
+      `${options.data}: class folder${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} not among the model's classes (${classNames.join(', ')})`,
+      { file: options.data },
+    );
+  }
+  const absent = classNames.filter((name) => !scan.classNames.includes(name));
+  if (absent.length > 0) log(`no folder in ${options.data} for class${absent.length > 1 ? 'es' : ''} ${absent.join(', ')}: measured as never the true class`);
+  if (scan.items.length === 0) throw new VggkitError('NO_IMAGES', `${options.data}: expected image files in the class folders, found none`, { file: options.data });
+
+  // Folder label (index in the scan's sorted names) -> the model's output column.
+  const labelOf = new Map<string, number>(scan.items.map((item) => [item.file, classNames.indexOf(scan.classNames[item.label] as string)]));
+  const k = classNames.length;
+  const probabilities: number[] = [];
+  const labels: number[] = [];
+  const skipped: SkippedFile[] = [];
+  const session = await Session.create(folder.model);
+  try {
+    let done = 0;
+    const files = scan.items.map((item) => item.file);
+    for await (const batch of inferBatches(session, files, contract, { batchSize: options.batchSize ?? 16 })) {
+      skipped.push(...batch.skipped);
+      const width = batch.output.dims[1];
+      // A binary cross-entropy model has one sigmoid output: the probability of the second class.
+      const sigmoid = width === 1 && k === 2;
+      if (batch.files.length > 0 && width !== k && !sigmoid) {
+        throw new VggkitError('MODEL_METADATA', `${folder.file}: expected ${k} outputs (one per class name), received ${String(width)}`, { file: folder.file });
+      }
+      batch.files.forEach((file, row) => {
+        labels.push(labelOf.get(file) as number);
+        if (sigmoid) {
+          const p = batch.output.data[row] as number;
+          probabilities.push(1 - p, p);
+        } else {
+          for (let c = 0; c < k; c++) probabilities.push(batch.output.data[row * k + c] as number);
+        }
+      });
+      done += batch.files.length + batch.skipped.length;
+      options.onProgress?.(done, files.length);
+    }
+  } finally {
+    await session.release();
+  }
+  for (const s of skipped) log(`skipped ${s.file}: ${s.reason}`);
+  if (labels.length === 0) throw new VggkitError('NO_IMAGES', `${options.data}: no image could be read`, { file: options.data });
+  const report = evaluationReport({ dims: [labels.length, k], data: Float32Array.from(probabilities) }, labels, classNames);
+  return { ...report, skipped };
+}
