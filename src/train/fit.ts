@@ -125,6 +125,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   }
 
   let trainStep: TrainStep | undefined;
+  let stageIndex = loop.stage;
+  const bestFile = join(out, 'best.safetensors');
   const control: TrainingControl = {
     getLr: () => loop.baseLr,
     setLr: (lr: number) => {
@@ -139,7 +141,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           new EarlyStopping<string>(config.earlyStopping, {
             snapshot: async () => {
               const file = join(out, 'best-weights.safetensors');
-              await writeFileAtomic(file, encodeSafetensors(currentParams()));
+              await writeFileAtomic(file, encodeSafetensors(trainedParams(currentParams(), stages, stageIndex)));
               return file;
             },
             restore: async (file) => {
@@ -153,7 +155,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     new ModelCheckpoint({
       monitor: hasVal ? 'val_loss' : 'loss',
       mode: 'min',
-      save: async () => writeModel(join(out, 'best'), description, currentParams()),
+      // Per improvement only what training changed is written (cheap); best/ is built once at the end.
+      save: async () => writeFileAtomic(bestFile, encodeSafetensors(trainedParams(currentParams(), stages, stageIndex))),
     }),
     new CSVLogger({ file: join(out, 'history.csv') }),
     ...(options.callbacks ?? []),
@@ -187,6 +190,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   let firstEpochOfStage = 0;
   for (let s = 0; s < stages.length && callbacks.stopRequest === undefined; s++) {
     const stage = stages[s] as StageSpec;
+    stageIndex = s;
     const stageEnd = firstEpochOfStage + stage.epochs;
     if (loop.epochsCompleted >= stageEnd) {
       firstEpochOfStage = stageEnd;
@@ -299,6 +303,11 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   await callbacks.dispatch({ type: 'fit_end', epochsCompleted: loop.epochsCompleted, stopped }, control);
   if (stopped !== undefined) log(`training stopped early by ${stopped.by}: ${stopped.message}`);
   await writeModel(out, description, params);
+  if (await checkpointExists(bestFile)) {
+    const best = new Map(params);
+    for (const [key, t] of (await readSafetensors(bestFile)).tensors) best.set(key, t);
+    await writeModel(join(out, 'best'), description, best);
+  }
   await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
   return {
     modelDir: out,
@@ -320,7 +329,7 @@ async function readRunConfig(out: string): Promise<TrainConfig> {
   return parseTrainConfig(JSON.parse(text) as unknown, file);
 }
 
-function trainHead(config: TrainConfig, classCount: number, train: readonly LabeledFile[]): TrainHead {
+export function trainHead(config: TrainConfig, classCount: number, train: readonly LabeledFile[]): TrainHead {
   if (config.loss === 'binary_crossentropy' && classCount !== 2) {
     throw new UsageError(`loss binary_crossentropy: expected exactly 2 class folders, received ${classCount}; use categorical_crossentropy for single-label multi-class data`);
   }
@@ -357,12 +366,12 @@ function checkMonitors(config: TrainConfig, hasVal: boolean): void {
 }
 
 /** Identifies the weights for the feature cache: the source plus, for local files, size and mtime. */
-async function weightsIdentity(config: TrainConfig, source: string): Promise<string> {
+export async function weightsIdentity(config: TrainConfig, source: string): Promise<string> {
   const info = await stat(config.weights).catch(() => undefined);
   return info === undefined ? `${config.arch}:${source}` : `${config.arch}:${resolve(config.weights)}:${info.size}:${info.mtimeMs}`;
 }
 
-function targets(items: readonly LabeledFile[], head: TrainHead): Float32Tensor {
+export function targets(items: readonly LabeledFile[], head: TrainHead): Float32Tensor {
   const data = new Float32Array(items.length * head.classes);
   items.forEach((item, i) => {
     if (head.classes === 1) data[i] = item.label;
@@ -372,7 +381,7 @@ function targets(items: readonly LabeledFile[], head: TrainHead): Float32Tensor 
 }
 
 /** `head` gets the rate; `blockN` gets rate x decay^(6-N): block5 x decay, block4 x decay^2 … */
-function groupRates(groups: readonly string[], lr: number, decay: number): Record<string, number> {
+export function groupRates(groups: readonly string[], lr: number, decay: number): Record<string, number> {
   const rates: Record<string, number> = {};
   for (const group of groups) {
     const block = /^block(\d)$/.exec(group);
