@@ -19,7 +19,7 @@ export function registerEvaluate(program: Command): void {
     .command('evaluate')
     .description('measure a trained model folder on images in class sub-folders')
     .argument('<model>', 'model folder written by vggkit train')
-    .argument('<dir>', 'images, one sub-folder per class (names as the model\'s classes)')
+    .argument('<dir>', "images, one sub-folder per class (names as the model's classes)")
     .option('--batch-size <n>', 'images per forward pass', '16')
     .option('--json', 'print the report as JSON on stdout')
     .action(
@@ -34,7 +34,12 @@ export function registerEvaluate(program: Command): void {
             batchSize,
             log: (line) => process.stderr.write(`vggkit: ${line}\n`),
             onProgress: (done, total) => {
-              progress ??= createProgress({ label: 'evaluating', total, unit: 'img', json: flags.json === true });
+              progress ??= createProgress({
+                label: 'evaluating',
+                total,
+                unit: 'img',
+                json: flags.json === true,
+              });
               progress.update(done);
             },
           });
@@ -43,7 +48,14 @@ export function registerEvaluate(program: Command): void {
         }
         if (flags.json === true) {
           const { accuracy, loss, perClass, confusionMatrix, classNames, skipped } = result;
-          printJson({ accuracy, loss, perClass, confusionMatrix, classNames, skipped: skipped.map(({ file, code, reason }) => ({ file, code, reason })) });
+          printJson({
+            accuracy,
+            loss,
+            perClass,
+            confusionMatrix,
+            classNames,
+            skipped: skipped.map(({ file, code, reason }) => ({ file, code, reason })),
+          });
         } else {
           process.stdout.write(renderReport(result));
         }
@@ -53,14 +65,26 @@ export function registerEvaluate(program: Command): void {
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  return rows.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ')).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0)))
+        .join('  '),
+    )
+    .join('\n');
 }
 
 export function renderReport(result: EvaluationResult): string {
   const images = result.confusionMatrix.flat().reduce((a, b) => a + b, 0);
   const perClass = table([
     ['class', 'precision', 'recall', 'f1', 'support'],
-    ...result.perClass.map((c) => [c.name, c.precision.toFixed(4), c.recall.toFixed(4), c.f1.toFixed(4), String(c.support)]),
+    ...result.perClass.map((c) => [
+      c.name,
+      c.precision.toFixed(4),
+      c.recall.toFixed(4),
+      c.f1.toFixed(4),
+      String(c.support),
+    ]),
   ]);
   const confusion = table([
     ['true \\ predicted', ...result.classNames],

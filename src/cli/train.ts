@@ -25,11 +25,19 @@ interface TrainFlags extends Readonly<Record<string, unknown>> {
 export function registerTrain(program: Command): void {
   program
     .command('train')
-    .description("fine-tune a VGG classifier on a folder with one sub-folder per class (the seed article's recipe by default)")
+    .description(
+      "fine-tune a VGG classifier on a folder with one sub-folder per class (the seed article's recipe by default)",
+    )
     .argument('<dir>', 'training images, one sub-folder per class')
     .option('--out <dir>', 'model folder to write (default: a new folder under runs/)')
-    .option('--weights <tag|file>', `base weights: registry tag, .h5/.safetensors file, or none (default ${DEFAULT_CONFIG.weights})`)
-    .option('--input-size <n>', `input height and width in pixels (default ${DEFAULT_CONFIG.inputSize})`)
+    .option(
+      '--weights <tag|file>',
+      `base weights: registry tag, .h5/.safetensors file, or none (default ${DEFAULT_CONFIG.weights})`,
+    )
+    .option(
+      '--input-size <n>',
+      `input height and width in pixels (default ${DEFAULT_CONFIG.inputSize})`,
+    )
     .option('--epochs <n>', `epochs (default ${DEFAULT_CONFIG.epochs}; with --stages, their sum)`)
     .option('--batch-size <n>', `images per step (default ${DEFAULT_CONFIG.batchSize})`)
     .option('--lr <x>', `learning rate (default ${DEFAULT_CONFIG.lr})`)
@@ -38,22 +46,52 @@ export function registerTrain(program: Command): void {
     .option('--epsilon <x>', `Adam epsilon (default ${DEFAULT_CONFIG.epsilon})`)
     .option('--head <kind>', `flatten or avg (default ${DEFAULT_CONFIG.head})`)
     .option('--dense <n>', `units of the hidden dense layer (default ${DEFAULT_CONFIG.dense})`)
-    .option('--dropout <x>', `dropout rate before the output layer (default ${DEFAULT_CONFIG.dropout})`)
-    .option('--val-split <f>', `fraction of each class held out for validation (default ${DEFAULT_CONFIG.valSplit})`)
-    .option('--val <dir>', 'explicit validation folder with the same class sub-folders (replaces --val-split)')
-    .option('--seed <n>', `seed of the split, shuffling, dropout and random init (default ${DEFAULT_CONFIG.seed})`)
+    .option(
+      '--dropout <x>',
+      `dropout rate before the output layer (default ${DEFAULT_CONFIG.dropout})`,
+    )
+    .option(
+      '--val-split <f>',
+      `fraction of each class held out for validation (default ${DEFAULT_CONFIG.valSplit})`,
+    )
+    .option(
+      '--val <dir>',
+      'explicit validation folder with the same class sub-folders (replaces --val-split)',
+    )
+    .option(
+      '--seed <n>',
+      `seed of the split, shuffling, dropout and random init (default ${DEFAULT_CONFIG.seed})`,
+    )
     .option('--stages <spec>', 'progressive unfreezing, e.g. head:10,block5:5,block4:5')
-    .option('--stage-lr-factor <x>', `learning-rate multiplier at each stage change (default ${DEFAULT_CONFIG.stageLrFactor})`)
-    .option('--augment <list>', 'comma-separated: flip, rotate, zoom, brightness, contrast (default none)')
-    .option('--resume', "continue the run in --out from its last completed epoch (uses the run's own config.json)")
-    .option('--config <file>', 'JSON file of training settings (same keys as config.json); flags override it')
+    .option(
+      '--stage-lr-factor <x>',
+      `learning-rate multiplier at each stage change (default ${DEFAULT_CONFIG.stageLrFactor})`,
+    )
+    .option(
+      '--augment <list>',
+      'comma-separated: flip, rotate, zoom, brightness, contrast (default none)',
+    )
+    .option(
+      '--resume',
+      "continue the run in --out from its last completed epoch (uses the run's own config.json)",
+    )
+    .option(
+      '--config <file>',
+      'JSON file of training settings (same keys as config.json); flags override it',
+    )
     .option('--offline', 'never use the network; weights must already be in the cache')
     .option('--json', 'print the result as one JSON object, the last line on stdout')
     .action(
       runCommand(async (dir: string, flags: TrainFlags) => {
         const json = flags.json === true;
-        if (flags.resume === true && flags.out === undefined) throw new UsageError('--resume: expected --out DIR naming the run to continue, received none');
-        const config = configFromFlags(flags, flags.config === undefined ? DEFAULT_CONFIG : await readConfigFile(flags.config));
+        if (flags.resume === true && flags.out === undefined)
+          throw new UsageError(
+            '--resume: expected --out DIR naming the run to continue, received none',
+          );
+        const config = configFromFlags(
+          flags,
+          flags.config === undefined ? DEFAULT_CONFIG : await readConfigFile(flags.config),
+        );
         const display = new TrainingDisplay(json);
         try {
           const result = await fineTune({
@@ -89,13 +127,21 @@ export function registerTrain(program: Command): void {
 
 async function readConfigFile(file: string): Promise<TrainConfig> {
   const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${file}: cannot read the --config file (${(cause as Error).message})`, { file, cause, exitCode: 2 });
+    throw new VggkitError(
+      'NOT_FOUND',
+      `${file}: cannot read the --config file (${(cause as Error).message})`,
+      { file, cause, exitCode: 2 },
+    );
   });
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new VggkitError('CONFIG_FORMAT', `${file}: expected a JSON object of training settings, received invalid JSON (${(cause as Error).message})`, { file, cause, exitCode: 2 });
+    throw new VggkitError(
+      'CONFIG_FORMAT',
+      `${file}: expected a JSON object of training settings, received invalid JSON (${(cause as Error).message})`,
+      { file, cause, exitCode: 2 },
+    );
   }
   return parseTrainConfig(json, file);
 }
@@ -119,19 +165,34 @@ class TrainingDisplay {
         this.batches = event.batchesPerEpoch;
         this.epochs = event.epochs;
         const val = event.valSize > 0 ? `, ${event.valSize} validation` : '';
-        this.line(`${event.trainSize} training images${val}, ${event.classNames.length} classes (${event.classNames.join(', ')}), ${event.epochs} epochs`);
+        this.line(
+          `${event.trainSize} training images${val}, ${event.classNames.length} classes (${event.classNames.join(', ')}), ${event.epochs} epochs`,
+        );
       },
-      stage_start: (event) => this.line(`stage ${event.stage + 1} (${event.name}): epochs ${event.firstEpoch + 1}-${event.firstEpoch + event.epochs}, lr ${formatMetric(event.lr)}`),
+      stage_start: (event) =>
+        this.line(
+          `stage ${event.stage + 1} (${event.name}): epochs ${event.firstEpoch + 1}-${event.firstEpoch + event.epochs}, lr ${formatMetric(event.lr)}`,
+        ),
       epoch_start: (event) => {
         this.stop();
-        this.bar = createProgress({ label: `epoch ${event.epoch + 1}/${event.epochs}`, total: this.batches, unit: 'batch', json: this.json });
+        this.bar = createProgress({
+          label: `epoch ${event.epoch + 1}/${event.epochs}`,
+          total: this.batches,
+          unit: 'batch',
+          json: this.json,
+        });
       },
       batch_end: (event) => {
-        this.bar?.update(event.batch, `loss ${formatMetric(event.loss)} acc ${formatMetric(event.accuracy)} ${event.imagesPerSecond.toFixed(1)} img/s`);
+        this.bar?.update(
+          event.batch,
+          `loss ${formatMetric(event.loss)} acc ${formatMetric(event.accuracy)} ${event.imagesPerSecond.toFixed(1)} img/s`,
+        );
       },
       epoch_end: (event) => {
         this.stop();
-        const metrics = Object.entries(event.logs).map(([key, value]) => `${key} ${formatMetric(value as number)}`);
+        const metrics = Object.entries(event.logs).map(
+          ([key, value]) => `${key} ${formatMetric(value as number)}`,
+        );
         this.line(`epoch ${event.epoch + 1}/${this.epochs}: ${metrics.join(', ')}`);
       },
     };

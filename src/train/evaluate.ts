@@ -44,11 +44,24 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     );
   }
   const absent = classNames.filter((name) => !scan.classNames.includes(name));
-  if (absent.length > 0) log(`no folder in ${options.data} for class${absent.length > 1 ? 'es' : ''} ${absent.join(', ')}: measured as never the true class`);
-  if (scan.items.length === 0) throw new VggkitError('NO_IMAGES', `${options.data}: expected image files in the class folders, found none`, { file: options.data });
+  if (absent.length > 0)
+    log(
+      `no folder in ${options.data} for class${absent.length > 1 ? 'es' : ''} ${absent.join(', ')}: measured as never the true class`,
+    );
+  if (scan.items.length === 0)
+    throw new VggkitError(
+      'NO_IMAGES',
+      `${options.data}: expected image files in the class folders, found none`,
+      { file: options.data },
+    );
 
   // Folder label (index in the scan's sorted names) -> the model's output column.
-  const labelOf = new Map<string, number>(scan.items.map((item) => [item.file, classNames.indexOf(scan.classNames[item.label] as string)]));
+  const labelOf = new Map<string, number>(
+    scan.items.map((item) => [
+      item.file,
+      classNames.indexOf(scan.classNames[item.label] as string),
+    ]),
+  );
   const k = classNames.length;
   const probabilities: number[] = [];
   const labels: number[] = [];
@@ -57,13 +70,19 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   try {
     let done = 0;
     const files = scan.items.map((item) => item.file);
-    for await (const batch of inferBatches(session, files, contract, { batchSize: options.batchSize ?? 16 })) {
+    for await (const batch of inferBatches(session, files, contract, {
+      batchSize: options.batchSize ?? 16,
+    })) {
       skipped.push(...batch.skipped);
       const width = batch.output.dims[1];
       // A binary cross-entropy model has one sigmoid output: the probability of the second class.
       const sigmoid = width === 1 && k === 2;
       if (batch.files.length > 0 && width !== k && !sigmoid) {
-        throw new VggkitError('MODEL_METADATA', `${folder.file}: expected ${k} outputs (one per class name), received ${String(width)}`, { file: folder.file });
+        throw new VggkitError(
+          'MODEL_METADATA',
+          `${folder.file}: expected ${k} outputs (one per class name), received ${String(width)}`,
+          { file: folder.file },
+        );
       }
       batch.files.forEach((file, row) => {
         labels.push(labelOf.get(file) as number);
@@ -81,7 +100,14 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     await session.release();
   }
   for (const s of skipped) log(`skipped ${s.file}: ${s.reason}`);
-  if (labels.length === 0) throw new VggkitError('NO_IMAGES', `${options.data}: no image could be read`, { file: options.data });
-  const report = evaluationReport({ dims: [labels.length, k], data: Float32Array.from(probabilities) }, labels, classNames);
+  if (labels.length === 0)
+    throw new VggkitError('NO_IMAGES', `${options.data}: no image could be read`, {
+      file: options.data,
+    });
+  const report = evaluationReport(
+    { dims: [labels.length, k], data: Float32Array.from(probabilities) },
+    labels,
+    classNames,
+  );
   return { ...report, skipped };
 }

@@ -34,7 +34,10 @@ function env(): NodeJS.ProcessEnv {
 
 async function vggkit(...args: string[]): Promise<Run> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...CLI, ...args], { cwd: ROOT, env: env() });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...CLI, ...args], {
+      cwd: ROOT,
+      env: env(),
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -53,14 +56,30 @@ before(async () => {
   await writeShapesDataset(data, { perClass: 10, size: 32, seed: 11 });
   // VGG11 keeps the runs short; there is no --arch flag, so this also exercises --config.
   configFile = join(dir, 'config.json');
-  await writeFile(configFile, JSON.stringify({ arch: 'vgg11', epochs: 7, lr: 0.003, dense: 32, head: 'avg' }));
+  await writeFile(
+    configFile,
+    JSON.stringify({ arch: 'vgg11', epochs: 7, lr: 0.003, dense: 32, head: 'avg' }),
+  );
 });
 
 after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const RESUME_ARGS = ['--weights', 'none', '--input-size', '32', '--batch-size', '4', '--stages', 'head:2,block5:3', '--seed', '7', '--val-split', '0.25'];
+const RESUME_ARGS = [
+  '--weights',
+  'none',
+  '--input-size',
+  '32',
+  '--batch-size',
+  '4',
+  '--stages',
+  'head:2,block5:3',
+  '--seed',
+  '7',
+  '--val-split',
+  '0.25',
+];
 
 async function epochsDone(out: string): Promise<number> {
   const text = await readFile(join(out, 'history.json'), 'utf8').catch(() => undefined);
@@ -76,17 +95,32 @@ async function exists(file: string): Promise<boolean> {
 
 test('resume after kill -9 ends bit-identical to an uninterrupted run (weights.h5 and history.json)', async () => {
   const whole = join(dir, 'whole');
-  const full = await vggkit('train', data, '--out', whole, '--config', configFile, ...RESUME_ARGS, '--json');
+  const full = await vggkit(
+    'train',
+    data,
+    '--out',
+    whole,
+    '--config',
+    configFile,
+    ...RESUME_ARGS,
+    '--json',
+  );
   assert.equal(full.code, 0, full.stderr);
   assert.equal(lastJsonLine(full.stdout)['epochs'], 5);
 
   const killed = join(dir, 'killed');
-  const child = spawn(process.execPath, [...CLI, 'train', data, '--out', killed, '--config', configFile, ...RESUME_ARGS], {
-    cwd: ROOT,
-    env: env(),
-    stdio: 'ignore',
-  });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+  const child = spawn(
+    process.execPath,
+    [...CLI, 'train', data, '--out', killed, '--config', configFile, ...RESUME_ARGS],
+    {
+      cwd: ROOT,
+      env: env(),
+      stdio: 'ignore',
+    },
+  );
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once('exit', (_code, signal) => resolve(signal)),
+  );
   let done = 0;
   while (child.exitCode === null && child.signalCode === null) {
     done = await epochsDone(killed);
@@ -102,8 +136,14 @@ test('resume after kill -9 ends bit-identical to an uninterrupted run (weights.h
   assert.match(resumed.stderr, /resuming .* after epoch \d of 5/);
   assert.equal(lastJsonLine(resumed.stdout)['epochs'], 5);
 
-  assert.deepEqual(JSON.parse(await readFile(join(killed, 'history.json'), 'utf8')), JSON.parse(await readFile(join(whole, 'history.json'), 'utf8')));
-  const layers = modelLayers({ arch: 'vgg11', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 3 }, { kind: 'avg', dense: 32, classes: 3, activation: 'softmax' });
+  assert.deepEqual(
+    JSON.parse(await readFile(join(killed, 'history.json'), 'utf8')),
+    JSON.parse(await readFile(join(whole, 'history.json'), 'utf8')),
+  );
+  const layers = modelLayers(
+    { arch: 'vgg11', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 3 },
+    { kind: 'avg', dense: 32, classes: 3, activation: 'softmax' },
+  );
   const a = await readKerasWeights(join(whole, 'weights.h5'), layers);
   const b = await readKerasWeights(join(killed, 'weights.h5'), layers);
   assert.deepEqual([...b.keys()], [...a.keys()]);
@@ -115,16 +155,41 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
   const out = join(dir, 'with-corrupt');
   await writeFile(corrupt, Buffer.from('\x89PNG\r\n\x1a\n garbage bytes, not a real PNG stream'));
   try {
-    const run = await vggkit('train', data, '--out', out, '--config', configFile, '--weights', 'none', '--input-size', '32', '--epochs', '2', '--batch-size', '8', '--json');
+    const run = await vggkit(
+      'train',
+      data,
+      '--out',
+      out,
+      '--config',
+      configFile,
+      '--weights',
+      'none',
+      '--input-size',
+      '32',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--json',
+    );
     assert.equal(run.code, 0, run.stderr);
     const summary = lastJsonLine(run.stdout);
     assert.equal(summary['modelDir'], out);
     assert.equal(summary['epochs'], 2);
-    assert.deepEqual((summary['skipped'] as { file: string }[]).map((s) => s.file), [corrupt]);
+    assert.deepEqual(
+      (summary['skipped'] as { file: string }[]).map((s) => s.file),
+      [corrupt],
+    );
     assert.ok(typeof (summary['metrics'] as Record<string, unknown>)['val_accuracy'] === 'number');
     assert.match(run.stderr, /skipped .*zz_corrupt\.png/);
-    assert.match(run.stderr, /epoch 2\/2: loss [\d.]+, accuracy [\d.]+, val_loss [\d.]+, val_accuracy [\d.]+, lr /);
-    const written = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.match(
+      run.stderr,
+      /epoch 2\/2: loss [\d.]+, accuracy [\d.]+, val_loss [\d.]+, val_accuracy [\d.]+, lr /,
+    );
+    const written = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     assert.equal(written['epochs'], 2, '--epochs overrides the file');
     assert.equal(written['arch'], 'vgg11', 'the file overrides the defaults');
     assert.equal(written['lr'], 0.003);
@@ -132,11 +197,19 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
     const evaluation = await vggkit('evaluate', out, data, '--json');
     assert.equal(evaluation.code, 0, evaluation.stderr);
     const report = JSON.parse(evaluation.stdout) as Record<string, unknown>;
-    for (const key of ['accuracy', 'loss', 'perClass', 'confusionMatrix', 'classNames']) assert.ok(key in report, key);
+    for (const key of ['accuracy', 'loss', 'perClass', 'confusionMatrix', 'classNames'])
+      assert.ok(key in report, key);
     assert.deepEqual(report['classNames'], ['circle', 'square', 'triangle']);
     const matrix = report['confusionMatrix'] as number[][];
-    assert.equal(matrix.flat().reduce((x, y) => x + y, 0), 30, 'every readable image counted once');
-    assert.deepEqual(matrix.map((row) => row.reduce((x, y) => x + y, 0)), [10, 10, 10]);
+    assert.equal(
+      matrix.flat().reduce((x, y) => x + y, 0),
+      30,
+      'every readable image counted once',
+    );
+    assert.deepEqual(
+      matrix.map((row) => row.reduce((x, y) => x + y, 0)),
+      [10, 10, 10],
+    );
     const text = await vggkit('evaluate', out, data);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /accuracy\s+[\d.]+/);
@@ -145,7 +218,11 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
     const image = join(data, 'triangle', 'triangle_00.png');
     const predict = await vggkit('predict', '--weights', out, image, '--top', '3', '--json');
     assert.equal(predict.code, 0, predict.stderr);
-    const predictions = (JSON.parse(predict.stdout) as { predictions: { file: string; top: { label: string; probability: number }[] }[] }).predictions;
+    const predictions = (
+      JSON.parse(predict.stdout) as {
+        predictions: { file: string; top: { label: string; probability: number }[] }[];
+      }
+    ).predictions;
     assert.equal(predictions.length, 1);
     const top = predictions[0]?.top ?? [];
     assert.deepEqual(top.map((p) => p.label).sort(), ['circle', 'square', 'triangle']);
@@ -156,7 +233,17 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
 });
 
 test('train with weights that cannot be downloaded offline: one clear line, exit code 1', async () => {
-  const run = await vggkit('train', data, '--out', join(dir, 'offline'), '--weights', 'imagenet', '--input-size', '32', '--offline');
+  const run = await vggkit(
+    'train',
+    data,
+    '--out',
+    join(dir, 'offline'),
+    '--weights',
+    'imagenet',
+    '--input-size',
+    '32',
+    '--offline',
+  );
   assert.equal(run.code, 1);
   const lines = run.stderr.trim().split('\n');
   assert.equal(lines.length, 1, run.stderr);

@@ -38,7 +38,12 @@ function tint(rng: Random, dominant: number): [number, number, number] {
   return c;
 }
 
-export async function writeShapeImage(file: string, shape: Shape, size: number, rng: Random): Promise<void> {
+export async function writeShapeImage(
+  file: string,
+  shape: Shape,
+  size: number,
+  rng: Random,
+): Promise<void> {
   const grey = rng.int(48);
   const background = [grey, grey, grey];
   const fill = tint(rng, SHAPES.indexOf(shape));
@@ -52,7 +57,9 @@ export async function writeShapeImage(file: string, shape: Shape, size: number, 
       pixels.set(c, (y * size + x) * 3);
     }
   }
-  await sharp(pixels, { raw: { width: size, height: size, channels: 3 } }).png().toFile(file);
+  await sharp(pixels, { raw: { width: size, height: size, channels: 3 } })
+    .png()
+    .toFile(file);
 }
 
 /** Writes `dir/<shape>/<shape>_NN.png` for every shape; returns the class folder names. */
@@ -61,7 +68,12 @@ export async function writeShapesDataset(dir: string, options: ShapesOptions): P
   for (const shape of SHAPES) {
     await mkdir(join(dir, shape), { recursive: true });
     for (let i = 0; i < options.perClass; i++) {
-      await writeShapeImage(join(dir, shape, `${shape}_${String(i).padStart(2, '0')}.png`), shape, options.size, rng);
+      await writeShapeImage(
+        join(dir, shape, `${shape}_${String(i).padStart(2, '0')}.png`),
+        shape,
+        options.size,
+        rng,
+      );
     }
   }
   return [...SHAPES];

@@ -38,11 +38,25 @@ after(async () => {
 });
 
 function run(name: string, config: Record<string, unknown>): ReturnType<typeof fineTune> {
-  return fineTune({ data: train, out: join(dir, name), cacheDir: join(dir, 'cache'), config: { weights: 'none', inputSize: 32, val, ...config } });
+  return fineTune({
+    data: train,
+    out: join(dir, name),
+    cacheDir: join(dir, 'cache'),
+    config: { weights: 'none', inputSize: 32, val, ...config },
+  });
 }
 
-function layersOf(arch: ArchName, head: HeadSpec): { options: VggOptions; all: ReturnType<typeof modelLayers> } {
-  const options: VggOptions = { arch, includeTop: false, inputSize: [32, 32], pooling: 'none', classes: head.classes };
+function layersOf(
+  arch: ArchName,
+  head: HeadSpec,
+): { options: VggOptions; all: ReturnType<typeof modelLayers> } {
+  const options: VggOptions = {
+    arch,
+    includeTop: false,
+    inputSize: [32, 32],
+    pooling: 'none',
+    classes: head.classes,
+  };
   return { options, all: modelLayers(options, head) };
 }
 
@@ -53,7 +67,9 @@ function changedKeys(a: WeightMap, b: WeightMap, keys: readonly string[]): strin
     const y = b.get(key)?.data;
     assert.ok(x !== undefined && y !== undefined, `missing ${key}`);
     assert.equal(x.length, y.length, key);
-    return !Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength));
+    return !Buffer.from(x.buffer, x.byteOffset, x.byteLength).equals(
+      Buffer.from(y.buffer, y.byteOffset, y.byteLength),
+    );
   });
 }
 
@@ -62,29 +78,65 @@ function changedKeys(a: WeightMap, b: WeightMap, keys: readonly string[]): strin
 // (8 convs) keeps them ~10x larger and learns reliably within 8 epochs. Batch 4 gives 9 steps per
 // epoch, Adam at 3e-3 with a small avg-pooled head (64 units, no dropout) converges fast.
 test('fineTune learns the shapes: loss falls, validation accuracy far above chance; evaluateModel agrees', async () => {
-  const result = await run('learn', { arch: 'vgg11', epochs: 8, batchSize: 4, lr: 3e-3, head: 'avg', dense: 64, dropout: 0, seed: 1 });
+  const result = await run('learn', {
+    arch: 'vgg11',
+    epochs: 8,
+    batchSize: 4,
+    lr: 3e-3,
+    head: 'avg',
+    dense: 64,
+    dropout: 0,
+    seed: 1,
+  });
   const first = result.history[0];
   const last = result.history[result.history.length - 1];
   assert.ok(first !== undefined && last !== undefined);
   assert.equal(result.history.length, 8);
   assert.ok(last.loss < 0.6 * first.loss, `training loss ${first.loss} -> ${last.loss}`);
-  assert.ok((last.val_loss as number) < 0.6 * (first.val_loss as number), `val_loss ${first.val_loss} -> ${last.val_loss}`);
-  assert.ok((last.val_accuracy as number) >= 0.8, `val_accuracy ${last.val_accuracy} (chance is 1/3)`);
+  assert.ok(
+    (last.val_loss as number) < 0.6 * (first.val_loss as number),
+    `val_loss ${first.val_loss} -> ${last.val_loss}`,
+  );
+  assert.ok(
+    (last.val_accuracy as number) >= 0.8,
+    `val_accuracy ${last.val_accuracy} (chance is 1/3)`,
+  );
 
   const report = await evaluateModel({ model: result.modelDir, data: val });
   assert.deepEqual(report.classNames, ['circle', 'square', 'triangle']);
   assert.equal(report.accuracy, last.val_accuracy);
-  assert.ok(Math.abs(report.loss - (last.val_loss as number)) < 1e-5, `evaluate loss ${report.loss} vs val_loss ${last.val_loss}`);
-  assert.equal(report.confusionMatrix.flat().reduce((a, b) => a + b, 0), 30);
+  assert.ok(
+    Math.abs(report.loss - (last.val_loss as number)) < 1e-5,
+    `evaluate loss ${report.loss} vs val_loss ${last.val_loss}`,
+  );
+  assert.equal(
+    report.confusionMatrix.flat().reduce((a, b) => a + b, 0),
+    30,
+  );
   assert.deepEqual(report.skipped, []);
 });
 
 test('freezing freezes: head stage leaves every base weight bit-identical; a block5 stage changes block5 only', async () => {
   const head: HeadSpec = { kind: 'flatten', dense: 16, classes: 3, activation: 'softmax' };
-  const common = { arch: 'vgg11', batchSize: 8, lr: 1e-2, dense: 16, seed: 5, reduceLr: { enabled: false } };
+  const common = {
+    arch: 'vgg11',
+    batchSize: 8,
+    lr: 1e-2,
+    dense: 16,
+    seed: 5,
+    reduceLr: { enabled: false },
+  };
   const { all } = layersOf('vgg11', head);
-  const initial = (await loadWeights({ arch: 'vgg11', weights: 'none', includeTop: false, inputSize: 32, seed: 5 })).weights;
-  const base = vggLayers({ arch: 'vgg11', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 3 });
+  const initial = (
+    await loadWeights({ arch: 'vgg11', weights: 'none', includeTop: false, inputSize: 32, seed: 5 })
+  ).weights;
+  const base = vggLayers({
+    arch: 'vgg11',
+    includeTop: false,
+    inputSize: [32, 32],
+    pooling: 'none',
+    classes: 3,
+  });
   for (const [key, t] of initWeights(headLayers(base, head), new Random(5))) initial.set(key, t);
   const keys = [...initial.keys()];
   const headKeys = keys.filter((k) => !k.startsWith('block'));
@@ -99,7 +151,10 @@ test('freezing freezes: head stage leaves every base weight bit-identical; a blo
   const written5 = await readKerasWeights(join(block5.modelDir, 'weights.h5'), all);
   const changed = changedKeys(initial, written5, keys);
   assert.deepEqual(changed.sort(), [...headKeys, ...blockKeys(5)].sort());
-  assert.deepEqual([1, 2, 3, 4].flatMap(blockKeys).filter((k) => changed.includes(k)), []);
+  assert.deepEqual(
+    [1, 2, 3, 4].flatMap(blockKeys).filter((k) => changed.includes(k)),
+    [],
+  );
 });
 
 test('ReduceLROnPlateau lowers the rate by its factor when val_loss cannot improve', async () => {
@@ -112,36 +167,72 @@ test('ReduceLROnPlateau lowers the rate by its factor when val_loss cannot impro
     head: 'avg',
     dense: 16,
     seed: 3,
-    reduceLr: { enabled: true, monitor: 'val_loss', factor: 0.5, patience: 1, minDelta: 1e-4, cooldown: 0, minLr: 0 },
+    reduceLr: {
+      enabled: true,
+      monitor: 'val_loss',
+      factor: 0.5,
+      patience: 1,
+      minDelta: 1e-4,
+      cooldown: 0,
+      minLr: 0,
+    },
   });
   const losses = result.history.map((h) => h.val_loss as number);
-  for (const loss of losses) assert.ok(Math.abs(loss - (losses[0] as number)) < 1e-4, `val_loss moved: ${losses.join(', ')}`);
+  for (const loss of losses)
+    assert.ok(
+      Math.abs(loss - (losses[0] as number)) < 1e-4,
+      `val_loss moved: ${losses.join(', ')}`,
+    );
   const lrs = result.history.map((h) => h.lr);
   const expected = [1e-9, 1e-9, 0.5e-9, 0.25e-9];
-  lrs.forEach((lr, i) => assert.ok(Math.abs(lr - (expected[i] as number)) <= 1e-6 * (expected[i] as number), `lr ${lrs.join(', ')}`));
+  lrs.forEach((lr, i) =>
+    assert.ok(
+      Math.abs(lr - (expected[i] as number)) <= 1e-6 * (expected[i] as number),
+      `lr ${lrs.join(', ')}`,
+    ),
+  );
 });
 
 test('evaluateModel names a data folder the model does not know; model classes missing from the data are fine', async () => {
-  const result = await run('eval-classes', { epochs: 1, batchSize: 16, head: 'avg', dense: 8, seed: 2 });
+  const result = await run('eval-classes', {
+    epochs: 1,
+    batchSize: 16,
+    head: 'avg',
+    dense: 8,
+    seed: 2,
+  });
   const partial = join(dir, 'partial');
   await mkdir(join(partial, 'circle'), { recursive: true });
   await mkdir(join(partial, 'hexagon'), { recursive: true });
-  await assert.rejects(evaluateModel({ model: result.modelDir, data: partial }), (error: unknown) => {
-    assert.ok(error instanceof VggkitError);
-    assert.equal(error.code, 'CLASS_MISMATCH');
-    assert.match(error.message, /hexagon/);
-    return true;
-  });
+  await assert.rejects(
+    evaluateModel({ model: result.modelDir, data: partial }),
+    (error: unknown) => {
+      assert.ok(error instanceof VggkitError);
+      assert.equal(error.code, 'CLASS_MISMATCH');
+      assert.match(error.message, /hexagon/);
+      return true;
+    },
+  );
 
   const onlyCircles = join(dir, 'circles-only');
   await mkdir(join(onlyCircles, 'circle'), { recursive: true });
   await writeShapesDataset(join(dir, 'pool'), { perClass: 3, size: 32, seed: 4 });
-  for (let i = 0; i < 3; i++) await copyFile(join(dir, 'pool', 'circle', `circle_0${i}.png`), join(onlyCircles, 'circle', `c${i}.png`));
+  for (let i = 0; i < 3; i++)
+    await copyFile(
+      join(dir, 'pool', 'circle', `circle_0${i}.png`),
+      join(onlyCircles, 'circle', `c${i}.png`),
+    );
   await writeFile(join(onlyCircles, 'circle', 'broken.png'), 'not a PNG at all');
   const report = await evaluateModel({ model: result.modelDir, data: onlyCircles });
   assert.deepEqual(report.classNames, ['circle', 'square', 'triangle']);
   assert.equal(report.confusionMatrix.length, 3);
-  assert.deepEqual(report.confusionMatrix[0]?.reduce((a, b) => a + b, 0), 3);
+  assert.deepEqual(
+    report.confusionMatrix[0]?.reduce((a, b) => a + b, 0),
+    3,
+  );
   assert.deepEqual(report.confusionMatrix.slice(1).flat(), [0, 0, 0, 0, 0, 0]);
-  assert.deepEqual(report.skipped.map((s) => s.file), [join(onlyCircles, 'circle', 'broken.png')]);
+  assert.deepEqual(
+    report.skipped.map((s) => s.file),
+    [join(onlyCircles, 'circle', 'broken.png')],
+  );
 });
