@@ -117,7 +117,7 @@ export class OnnxGraph {
         input: this.inputs.map(valueInfo),
         output: this.outputs.map(valueInfo),
         initializer: [...this.initializers].map(([name, data]) => tensorProto(name, data)),
-        node: this.nodes.map((n, index) => ({
+        node: this.foldedAliases().map((n, index) => ({
           name: `${n.opType}_${index}`,
           opType: n.opType,
           input: [...n.inputs],
@@ -127,6 +127,31 @@ export class OnnxGraph {
       },
     });
     return onnx.ModelProto.encode(model).finish();
+  }
+
+  /**
+   * The nodes with output aliases folded into their producers: an Identity that only renames a
+   * computed value for a graph output is a full copy in ORT (it keeps Identities that feed graph
+   * outputs), ~50 ms per training step for 160 MB of parameters and optimizer state. Renaming the
+   * producer's output instead lets the producing kernel write straight into the (caller's) output.
+   * Graph inputs, initializers and values already folded once keep their Identity.
+   */
+  private foldedAliases(): NodeRecord[] {
+    const outputNames = new Set(this.outputs.map((o) => o.name));
+    const inputNames = new Set(this.inputs.map((i) => i.name));
+    const producer = new Map<string, number>();
+    this.nodes.forEach((n, i) => n.outputs.forEach((o) => producer.set(o, i)));
+    const renamed = new Map<string, string>();
+    const dropped = new Set<number>();
+    this.nodes.forEach((n, i) => {
+      if (n.opType !== 'Identity' || !outputNames.has(n.outputs[0] as string)) return;
+      const source = n.inputs[0] as string;
+      if (inputNames.has(source) || outputNames.has(source) || renamed.has(source) || !producer.has(source)) return;
+      renamed.set(source, n.outputs[0] as string);
+      dropped.add(i);
+    });
+    const rename = (name: string): string => renamed.get(name) ?? name;
+    return this.nodes.filter((_, i) => !dropped.has(i)).map((n) => ({ ...n, inputs: n.inputs.map(rename), outputs: n.outputs.map(rename) }));
   }
 
   private claim(name: string): void {
