@@ -5,6 +5,8 @@ import { buildContext } from '../doctor/inputs.js';
 import { writeHtmlReport } from '../doctor/render-html.js';
 import { renderTerminal } from '../doctor/render-terminal.js';
 import { exitCodeFor, runDoctor, toJson } from '../doctor/run.js';
+import { DEFAULT_PROBE_IMAGES } from '../doctor/probe.js';
+import { invalidOption } from '../util/errors.js';
 import { runCommand } from './run-command.js';
 
 interface DoctorFlags {
@@ -17,13 +19,18 @@ interface DoctorFlags {
   readonly json?: boolean;
   readonly html?: string;
   readonly fixConfig?: string;
+  readonly model?: string;
+  readonly probe?: boolean;
+  readonly probeImages?: string;
+  readonly features?: boolean;
+  readonly offline?: boolean;
 }
 
 export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
     .description(
-      'diagnose a fine-tune: data folders, config, training history and input batches; exit 1 when any error is found',
+      'diagnose a fine-tune: data folders, config, training history, input batches, a model folder and (--probe) short training probes; exit 1 when any error is found',
     )
     .argument('[data-dir]', 'image folder with one sub-folder per class')
     .option('--val <dir>', 'validation folder (same class sub-folders)')
@@ -35,12 +42,26 @@ export function registerDoctorCommand(program: Command): void {
     .option('--batch <file>', 'a .npy batch your pipeline fed the model (NHWC or NCHW)')
     .option('--expect <mode>', 'preprocessing the batch should have: caffe, torch, tf, none')
     .option('--weights <tag>', 'weights whose preprocessing contract the batch should follow')
+    .option('--model <dir>', 'a vggkit model folder: check its metadata and evaluate it on the data')
+    .option('--probe', 'short training probes on a sample: initial loss, overfit one batch, LR range test, gradients, dead ReLUs, forgetting')
+    .option('--probe-images <n>', 'images the probes sample (stratified, seeded)', String(DEFAULT_PROBE_IMAGES))
+    .option('--features', 'compute image features to find suspected mislabels (implied by --probe)')
+    .option('--offline', 'never download weights')
     .option('--json', 'print {findings, summary} as JSON')
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--fix-config <out>', 'write the config with every fixable finding applied')
     .action(
       runCommand(async (dataDir: string | undefined, flags: DoctorFlags) => {
-        const ctx = await buildContext({ ...flags, ...(dataDir === undefined ? {} : { dataDir }) });
+        const { probeImages, ...rest } = flags;
+        const images = Number(probeImages);
+        if (probeImages !== undefined && !/^\d+$/.test(probeImages))
+          throw invalidOption('--probe-images', 'a whole number of images >= 2', probeImages);
+        const ctx = await buildContext({
+          ...rest,
+          ...(probeImages === undefined ? {} : { probeImages: images }),
+          ...(dataDir === undefined ? {} : { dataDir }),
+          ...(flags.json === true ? {} : { log: (line: string) => process.stderr.write(`vggkit: ${line}\n`) }),
+        });
         const report = await runDoctor(ctx);
         if (flags.json === true)
           process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);

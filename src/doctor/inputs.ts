@@ -7,11 +7,18 @@ import type { ArchName } from '../model/architectures.js';
 import { findWeights } from '../model/registry.js';
 import type { TrainConfig } from '../train/config.js';
 import { parseTrainConfig } from '../train/parse-config.js';
-import { oneOf, UsageError, VggkitError } from '../util/errors.js';
+import { invalidOption, oneOf, UsageError, VggkitError } from '../util/errors.js';
 import { batchStats } from './batch-stats.js';
 import { readHistory } from './history.js';
 import { scanDataset, type ScanOptions } from './scan.js';
-import type { DoctorContext } from './types.js';
+import type { DoctorContext, ModelEvaluation, ModelInfo } from './types.js';
+import { defaultCacheDir } from '../model/download.js';
+import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
+import { DEFAULT_CONFIG } from '../train/config.js';
+import { imageFeatures } from './image-features.js';
+import { evaluateOnScan } from './model-eval.js';
+import { runProbes } from './probe.js';
+import type { DataScan } from './scan.js';
 
 export interface DoctorInputs {
   readonly dataDir?: string;
@@ -23,7 +30,20 @@ export interface DoctorInputs {
   readonly expect?: string;
   /** A weights tag or file whose contract the batch should follow. */
   readonly weights?: string;
+  /** A vggkit model folder: its metadata joins the context, and it is evaluated on the data folder. */
+  readonly model?: string;
+  /** Run the dynamic probes on a sample of the data (needs dataDir). */
+  readonly probe?: boolean;
+  /** Sample size of the probes; default DEFAULT_PROBE_IMAGES. */
+  readonly probeImages?: number;
+  /** Compute image features (for suspected-mislabel) without the probes. */
+  readonly features?: boolean;
+  /** Weights and feature cache; default `$VGGKIT_HOME` or ~/.cache/vggkit. */
+  readonly cacheDir?: string;
+  readonly offline?: boolean;
   readonly onScanProgress?: ScanOptions['onProgress'];
+  /** One-line progress notes of the probes. */
+  readonly log?: (line: string) => void;
 }
 
 /** The contract of a weights tag, or of a local weights file by its layout (Keras .h5: caffe; torchvision .safetensors: torch). */
@@ -61,11 +81,15 @@ async function readConfig(
 }
 
 export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext> {
-  if ([inputs.dataDir, inputs.config, inputs.history, inputs.batch].every((x) => x === undefined)) {
+  if ([inputs.dataDir, inputs.config, inputs.history, inputs.batch, inputs.model].every((x) => x === undefined)) {
     throw new UsageError(
-      'doctor: expected something to examine: a data folder, --config, --history or --batch',
+      'doctor: expected something to examine: a data folder, --config, --history, --batch or --model',
     );
   }
+  if ((inputs.probe === true || inputs.features === true) && inputs.dataDir === undefined)
+    throw new UsageError(`doctor: ${inputs.probe === true ? '--probe' : '--features'} needs the training data folder`);
+  if (inputs.probeImages !== undefined && (!Number.isInteger(inputs.probeImages) || inputs.probeImages < 2))
+    throw invalidOption('--probe-images', 'a whole number of images >= 2', inputs.probeImages);
   if (inputs.expect !== undefined && inputs.weights !== undefined)
     throw new UsageError('doctor: give --expect MODE or --weights TAG, not both');
   if (inputs.val !== undefined && inputs.dataDir === undefined)
@@ -93,6 +117,18 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
           ...(inputs.val === undefined ? {} : { val: inputs.val }),
           ...(inputs.onScanProgress === undefined ? {} : { onProgress: inputs.onScanProgress }),
         });
+  const folder = inputs.model === undefined ? undefined : await readModelFolder(inputs.model);
+  if (folder !== undefined && inputs.expect === undefined && inputs.weights === undefined) contract = folder.metadata.contract;
+  const model: ModelInfo | undefined =
+    folder === undefined
+      ? undefined
+      : {
+          classes: folder.metadata.classNames,
+          contract: folder.metadata.contract,
+          inputSize: folder.metadata.inputSize,
+          ...(scan === undefined ? {} : await evaluation(folder, scan)),
+        };
+  const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, config);
   const history = inputs.history === undefined ? undefined : await readHistory(inputs.history);
   const batch =
     inputs.batch === undefined
@@ -108,5 +144,34 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
     ...(history === undefined ? {} : { history }),
     ...(batch === undefined ? {} : { batch }),
     ...(contract === undefined ? {} : { contract }),
+    ...(model === undefined ? {} : { model }),
+    ...computed,
   };
+}
+
+async function evaluation(folder: LoadedModelFolder, scan: DataScan): Promise<{ evaluation?: ModelEvaluation }> {
+  const result = await evaluateOnScan(folder, scan);
+  return result === undefined ? {} : { evaluation: result };
+}
+
+/** Features and probes, only when asked for: they run the network, the static checks do not. */
+async function dynamicInputs(
+  inputs: DoctorInputs,
+  scan: DataScan,
+  config: TrainConfig | undefined,
+): Promise<Pick<DoctorContext, 'features' | 'probes'>> {
+  if (inputs.probe !== true && inputs.features !== true) return {};
+  const weights = inputs.expect === undefined ? inputs.weights : undefined;
+  const effective: TrainConfig = { ...(config ?? DEFAULT_CONFIG), ...(weights === undefined ? {} : { weights }) };
+  const setup = { cacheDir: inputs.cacheDir ?? defaultCacheDir(), ...(inputs.offline === undefined ? {} : { offline: inputs.offline }) };
+  const features = await imageFeatures(scan, effective, setup);
+  if (inputs.probe !== true) return { features };
+  const probes = await runProbes({
+    scan,
+    config: effective,
+    ...setup,
+    ...(inputs.probeImages === undefined ? {} : { images: inputs.probeImages }),
+    ...(inputs.log === undefined ? {} : { log: inputs.log }),
+  });
+  return { features, probes };
 }

@@ -15,8 +15,8 @@
  * - `DoctorContext` holds whatever the user gave: a data scan (from `scan.ts`), the effective
  *   training config (and the raw one the user wrote, for `--fix-config`), a parsed history, the
  *   statistics of a user batch, model metadata, and the expected preprocessing contract. Probe
- *   results and image features (needed by `suspected-mislabel` and the probe checks) are slots the
- *   training engine fills later; the static checks never read them.
+ *   results (probe.ts) and image features (image-features.ts, for `suspected-mislabel`) are filled
+ *   only when asked for (`--probe`, `--features`); the static checks never read them.
  * - Thresholds are named constants in the family file that uses them, each with a one-line reason.
  *   The quality bar is "no false alarms": a clean dataset, a sound config and a healthy history
  *   must produce no warning or error, so each threshold errs on the side of staying quiet.
@@ -25,6 +25,7 @@ import type { PreprocessContract } from '../image/contract.js';
 import type { TrainConfig } from '../train/config.js';
 import type { BatchStats } from './batch-stats.js';
 import type { TrainingHistory } from './history.js';
+import type { ProbeResults } from './probe-results.js';
 import type { DataScan } from './scan.js';
 
 export type Severity = 'error' | 'warning' | 'info';
@@ -64,6 +65,16 @@ export interface Finding {
 export interface ModelInfo {
   readonly classes?: readonly string[];
   readonly contract?: PreprocessContract;
+  readonly inputSize?: readonly [number, number];
+  /** The model measured on the data folder (when `--model` comes with a data folder). */
+  readonly evaluation?: ModelEvaluation;
+}
+
+export interface ModelEvaluation {
+  readonly images: number;
+  readonly accuracy: number;
+  /** Class name -> recall (images of the class predicted as it). */
+  readonly perClassRecall: Readonly<Record<string, number>>;
 }
 
 export interface DoctorContext {
@@ -77,8 +88,8 @@ export interface DoctorContext {
   readonly model?: ModelInfo;
   /** The preprocessing the weights expect (from --expect, --weights, the model or the config). */
   readonly contract?: PreprocessContract;
-  /** Filled by the probe runner (training engine); absent in static runs. */
-  readonly probes?: Record<string, unknown>;
+  /** Filled by the probe runner (probe.ts, `--probe`); absent in static runs. */
+  readonly probes?: ProbeResults;
   /** Per-image feature vectors for neighbour-based checks; absent in static runs. */
   readonly features?: ReadonlyMap<string, Float32Array>;
 }

@@ -1,0 +1,223 @@
+/**
+ * Probe family: judges the short dynamic runs of `--probe` (ctx.probes, see probe.ts) and the
+ * evaluation of a `--model` folder on the data (ctx.model.evaluation). Every check returns [] when
+ * its measurement is absent.
+ */
+import { classCount } from '../context.js';
+import type { ProbeResults } from '../probe-results.js';
+import { CHANCE_MARGIN } from '../trends.js';
+import type { Check, DoctorContext, Finding } from '../types.js';
+import { lrLimits } from './config.js';
+import { INITIAL_LOSS_FACTOR } from './dynamics.js';
+
+/** The overfit batch must lose at least 10% of its starting loss in OVERFIT_STEPS steps: a working pipeline at a usable rate memorises 16 images far faster; a rate too small to move anything, or a broken pipeline, stays within ~1%. */
+export const OVERFIT_MIN_DROP = 0.1;
+/** Configured rate above 10x the sweep's suggestion (lr_min): beyond the rate at which the loss was lowest, where the sweep saw it turn upward. */
+export const LR_HIGH_FACTOR = 10;
+/** Configured rate below 1/1000 of the suggestion: three decades below where the loss starts to move. Asymmetric because a low rate only costs time, and fine-tuning deliberately starts low (the seed's Adam 1e-4). */
+export const LR_LOW_FACTOR = 1000;
+/** Deepest trainable block's RMS gradient below 1e-4 of the head's: VGG stacks without batch norm show 1-2 orders between top and bottom; 4 means the block does not move at any rate the head survives. */
+export const VANISHING_RATIO = 1e-4;
+/** Any layer's RMS gradient above 1 (or non-finite): one step at an ordinary rate (1e-2) would move its weights by more than their own typical magnitude (~1e-2 for VGG). */
+export const EXPLODING_RMS = 1;
+/** More than half of a conv layer's channels silent on every sampled image: that layer passes on less than half its features. Pretrained VGG16 on narrow domains leaves at most a few percent of channels silent. */
+export const DEAD_RELU_FRACTION = 0.5;
+/** Held-out accuracy 15 points lower (beyond the noise of a ~32-image half sample), or loss 50% higher, after the unfrozen stage's steps. */
+export const FORGET_ACCURACY_DROP = 0.15;
+export const FORGET_LOSS_RISE = 1.5;
+
+function probes(ctx: DoctorContext): ProbeResults | undefined {
+  return ctx.probes;
+}
+
+const initialLoss: Check = {
+  ids: ['initial-loss-off'],
+  family: 'probe',
+  run(ctx) {
+    const p = probes(ctx);
+    if (p === undefined) return [];
+    const expected = Math.log(p.classes === 1 ? 2 : p.classes);
+    if (Number.isFinite(p.initialLoss) && p.initialLoss <= INITIAL_LOSS_FACTOR * expected) return [];
+    return [
+      {
+        id: 'initial-loss-off',
+        severity: 'warning',
+        title: `Loss at initialisation is ${p.initialLoss.toPrecision(3)}, far above ln(${p.classes}) = ${expected.toFixed(3)}`,
+        explanation:
+          'Before any step, a fresh head should guess uniformly (loss ≈ ln(classes)). Far more means its outputs are huge and confidently wrong: the features feeding it are out of scale, usually from wrong preprocessing or broken weights.',
+        evidence: { initialLoss: p.initialLoss, expected, classes: p.classes, images: p.sampleSize, source: 'probe' },
+        fix: { summary: 'Check the preprocessing findings (and --batch on a batch of your pipeline); make sure the weights match their contract.' },
+      },
+    ];
+  },
+};
+
+const overfit: Check = {
+  ids: ['cannot-overfit-batch'],
+  family: 'probe',
+  run(ctx) {
+    const o = probes(ctx)?.overfit;
+    if (o === undefined) return [];
+    const drop = (o.startLoss - o.endLoss) / o.startLoss;
+    if (Number.isFinite(o.endLoss) && drop >= OVERFIT_MIN_DROP) return [];
+    return [
+      {
+        id: 'cannot-overfit-batch',
+        severity: 'error',
+        title: `The model cannot overfit one batch of ${o.images} images: loss ${o.startLoss.toPrecision(3)} → ${o.endLoss.toPrecision(3)} in ${o.steps} steps at lr ${o.lr}`,
+        explanation:
+          'Any working setup memorises a handful of images quickly. If it cannot, full training will not learn either: the learning rate is far too small, or inputs, labels or the trainable part are broken.',
+        evidence: { ...o, relativeDrop: Number(drop.toFixed(4)), minDrop: OVERFIT_MIN_DROP },
+        fix: { summary: 'Raise the learning rate (see the LR range test), then check the data and preprocessing findings.', flag: '--lr' },
+      },
+    ];
+  },
+};
+
+const lrRange: Check = {
+  ids: ['lr-too-high', 'lr-too-low'],
+  family: 'probe',
+  run(ctx) {
+    const p = probes(ctx);
+    const config = ctx.config;
+    if (p === undefined || !Number.isFinite(p.lrRange.suggestion)) return [];
+    const lr = p.stage.lr;
+    const limits = config === undefined ? undefined : lrLimits(config);
+    // The static config check already reports a rate outside its limits; the sweep would only repeat it.
+    if (limits !== undefined && (lr > limits.high || lr < limits.low)) return [];
+    const suggestion = Number(p.lrRange.suggestion.toPrecision(2));
+    const evidence = { lr, suggestion, steepest: p.lrRange.steepest, lrs: p.lrRange.lrs, losses: p.lrRange.losses, source: 'lr-range-test' };
+    const fix: Finding['fix'] = { summary: `Use lr ${suggestion}, the LR range test's suggestion.`, config: { lr: suggestion }, flag: `--lr ${suggestion}` };
+    if (lr > LR_HIGH_FACTOR * p.lrRange.suggestion)
+      return [
+        {
+          id: 'lr-too-high',
+          severity: 'warning',
+          title: `Learning rate ${lr} is ${Math.round(lr / p.lrRange.suggestion)}x the LR range test's suggestion ${suggestion}`,
+          explanation: 'On your data the loss stopped falling and turned upward below this rate: steps this large overshoot.',
+          evidence,
+          fix,
+        },
+      ];
+    if (lr * LR_LOW_FACTOR < p.lrRange.suggestion)
+      return [
+        {
+          id: 'lr-too-low',
+          severity: 'warning',
+          title: `Learning rate ${lr} is ${Math.round(p.lrRange.suggestion / lr)}x below the LR range test's suggestion ${suggestion}`,
+          explanation: 'On your data the loss does not move at this rate in the sweep: training would need far more epochs than configured.',
+          evidence,
+          fix,
+        },
+      ];
+    return [];
+  },
+};
+
+const gradients: Check = {
+  ids: ['vanishing-gradients', 'exploding-gradients'],
+  family: 'probe',
+  run(ctx) {
+    const g = probes(ctx)?.gradients;
+    if (g === undefined || g.layers.length === 0) return [];
+    const layers = g.layers.map((l) => ({ layer: l.layer, group: l.group, norm: l.norm, rms: l.rms }));
+    const exploded = g.layers.filter((l) => !Number.isFinite(l.rms) || l.rms > EXPLODING_RMS);
+    if (exploded.length > 0)
+      return [
+        {
+          id: 'exploding-gradients',
+          severity: 'error',
+          title: `Gradients explode: ${exploded.map((l) => `${l.layer} RMS ${l.rms.toPrecision(2)}`).join(', ')}`,
+          explanation: 'One step at an ordinary rate would move these weights by more than their own size: training diverges to NaN. Usually inputs out of scale or a rate far too high.',
+          evidence: { layers, images: g.images, threshold: EXPLODING_RMS },
+          fix: { summary: 'Check the preprocessing findings, lower the learning rate and clip the gradient norm.', config: { clipNorm: 1 }, flag: '--clip-norm 1' },
+        },
+      ];
+    const head = Math.max(...g.layers.filter((l) => l.group === 'head').map((l) => l.rms));
+    const blocks = g.layers.map((l) => l.group).filter((group) => group !== 'head').sort();
+    const deepestGroup = blocks[0] ?? 'head';
+    const deepest = Math.max(...g.layers.filter((l) => l.group === deepestGroup).map((l) => l.rms));
+    if (deepestGroup === 'head' || !(head > 0) || deepest >= VANISHING_RATIO * head) return [];
+    return [
+      {
+        id: 'vanishing-gradients',
+        severity: 'warning',
+        title: `Gradients vanish: ${deepestGroup} receives ${deepest === 0 ? 'no gradient' : `${(head / deepest).toExponential(1)}x less gradient than the head`}`,
+        explanation: 'The unfrozen block barely changes whatever the rate, so unfreezing it costs time and gains nothing; dead ReLUs or saturated, out-of-scale activations are the usual cause.',
+        evidence: { layers, images: g.images, ratio: deepest / head, threshold: VANISHING_RATIO },
+        fix: { summary: 'Check the dead-relu and preprocessing findings; unfreeze fewer blocks.' },
+      },
+    ];
+  },
+};
+
+const deadRelu: Check = {
+  ids: ['dead-relu'],
+  family: 'probe',
+  run(ctx) {
+    const d = probes(ctx)?.deadRelu;
+    if (d === undefined) return [];
+    const dead = d.layers.filter((l) => l.dead > DEAD_RELU_FRACTION * l.channels);
+    if (dead.length === 0) return [];
+    return [
+      {
+        id: 'dead-relu',
+        severity: 'warning',
+        title: `Dead ReLUs: ${dead.map((l) => `${l.layer} ${Math.round((100 * l.dead) / l.channels)}%`).join(', ')} of channels are zero on every sampled image`,
+        explanation: 'A channel that is zero for every image carries no information and passes no gradient: the network downstream works with a fraction of its features. Typical of broken or mismatched weights, or inputs far off their expected range.',
+        evidence: { layers: d.layers.map((l) => ({ ...l, fraction: l.dead / l.channels })), images: d.images, threshold: DEAD_RELU_FRACTION },
+        fix: { summary: 'Check that the weights load correctly and the preprocessing matches their contract.' },
+      },
+    ];
+  },
+};
+
+const forgetting: Check = {
+  ids: ['forgetting-after-unfreeze'],
+  family: 'probe',
+  run(ctx) {
+    const f = probes(ctx)?.forgetting;
+    if (f === undefined) return [];
+    const accuracyDrop = f.before.accuracy - f.after.accuracy;
+    const lossRatio = f.after.loss / f.before.loss;
+    if (Number.isFinite(f.after.loss) && accuracyDrop < FORGET_ACCURACY_DROP && lossRatio < FORGET_LOSS_RISE) return [];
+    return [
+      {
+        id: 'forgetting-after-unfreeze',
+        severity: 'warning',
+        title: `Unfreezing ${f.stage} at lr ${f.stageLr} degrades held-out images: accuracy ${(f.before.accuracy * 100).toFixed(0)}% → ${(f.after.accuracy * 100).toFixed(0)}%, loss ${f.before.loss.toPrecision(3)} → ${f.after.loss.toPrecision(3)}`,
+        explanation: 'A probe trained the head, then the unfrozen stage at its configured rate: the pretrained features were overwritten faster than they adapted (catastrophic forgetting).',
+        evidence: { ...f, source: 'probe' },
+        fix: {
+          summary: 'Divide the learning rate by 10 (or more) at each unfreezing.',
+          config: { stageLrFactor: Math.min(0.1, (ctx.config?.stageLrFactor ?? 1) / 10) },
+          flag: '--stage-lr-factor 0.1',
+        },
+      },
+    ];
+  },
+};
+
+const modelAtChance: Check = {
+  ids: ['stuck-at-chance'],
+  family: 'probe',
+  run(ctx) {
+    const e = ctx.model?.evaluation;
+    const classes = ctx.model?.classes?.length ?? classCount(ctx);
+    if (e === undefined || classes === undefined || classes < 2) return [];
+    const chance = 1 / classes;
+    if (e.accuracy > chance + CHANCE_MARGIN) return [];
+    return [
+      {
+        id: 'stuck-at-chance',
+        severity: 'error',
+        title: `The model scores ${(e.accuracy * 100).toFixed(0)}% on ${e.images} images: chance level for ${classes} classes`,
+        explanation: 'The trained model has learned nothing usable on this data: wrong preprocessing, labels not matching images, or a failed fine-tune.',
+        evidence: { ...e, chance, margin: CHANCE_MARGIN },
+        fix: { summary: 'Run vggkit doctor with --config and --probe on the training data to find why training failed.' },
+      },
+    ];
+  },
+};
+
+export const PROBE_CHECKS: readonly Check[] = [initialLoss, overfit, lrRange, gradients, deadRelu, forgetting, modelAtChance];

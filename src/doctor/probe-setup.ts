@@ -1,0 +1,122 @@
+/**
+ * What every doctor computation on images needs, built the way `fineTune` builds it (same weights
+ * loader, contract resolution, head and initialisation), so a probe measures the run the config
+ * would actually start: the weights and contract, the fresh head's parameters, and a stratified
+ * seeded sample of the training images.
+ */
+import { loadWeights } from '../model/load-weights.js';
+import { initWeights } from '../model/init.js';
+import { headLayers, type HeadSpec } from '../model/head.js';
+import { vggLayers } from '../model/architectures.js';
+import type { WeightMap } from '../model/weight-map.js';
+import type { OptimizerSpec, TrainHead } from '../engine/train-step.js';
+import { resolveContract, type PreprocessContract } from '../image/contract.js';
+import type { TrainConfig } from '../train/config.js';
+import { trainHead, weightsIdentity } from '../train/fit.js';
+import { UsageError } from '../util/errors.js';
+import { Random } from '../util/random.js';
+import { readable } from './context.js';
+import type { DataScan } from './scan.js';
+
+export interface SampleItem {
+  readonly file: string;
+  /** Index into the sorted class names. */
+  readonly label: number;
+}
+
+export interface ProbeModel {
+  readonly contract: PreprocessContract;
+  /** Base weights plus the freshly initialised head. */
+  readonly params: WeightMap;
+  readonly weightsId: string;
+  readonly head: TrainHead;
+  readonly headSpec: HeadSpec;
+}
+
+export interface SetupOptions {
+  readonly cacheDir: string;
+  readonly offline?: boolean;
+}
+
+/** Class folders of the training split that hold at least one readable image, sorted as the trainer sorts them. */
+export function trainClasses(scan: DataScan): string[] {
+  const names = new Set(readable(scan.records, 'train').map((r) => r.className as string));
+  return scan.train.classes.filter((c) => names.has(c));
+}
+
+/**
+ * Up to `size` readable training images, drawn round-robin over the classes after a seeded
+ * shuffle of each: every class is represented as equally as its images allow, and consecutive
+ * items alternate classes (so any prefix of the sample is itself stratified).
+ */
+export function stratifiedSample(scan: DataScan, size: number, seed: number): SampleItem[] {
+  const classes = trainClasses(scan);
+  const random = new Random(seed);
+  const pools = classes.map((name) =>
+    random.shuffle(readable(scan.records, 'train').filter((r) => r.className === name).map((r) => r.file)),
+  );
+  const out: SampleItem[] = [];
+  for (let round = 0; out.length < size && pools.some((p) => p.length > round); round++) {
+    pools.forEach((pool, label) => {
+      const file = pool[round];
+      if (file !== undefined && out.length < size) out.push({ file, label });
+    });
+  }
+  return out;
+}
+
+export function optimizerSpec(config: TrainConfig): OptimizerSpec {
+  return {
+    name: config.optimizer,
+    beta1: config.beta1,
+    beta2: config.beta2,
+    epsilon: config.epsilon,
+    momentum: config.momentum,
+    nesterov: config.nesterov,
+    weightDecay: config.weightDecay,
+    clipNorm: config.clipNorm,
+  };
+}
+
+export interface BaseModel {
+  readonly weights: WeightMap;
+  readonly contract: PreprocessContract;
+  /** Keys the feature cache: changes whenever the weights change. */
+  readonly weightsId: string;
+}
+
+/** The conv base's weights and the contract the config resolves to, as `fineTune` resolves them. */
+export async function baseModel(config: TrainConfig, options: SetupOptions): Promise<BaseModel> {
+  const loaded = await loadWeights({
+    arch: config.arch,
+    weights: config.weights,
+    includeTop: false,
+    inputSize: config.inputSize,
+    seed: config.seed,
+    offline: options.offline ?? false,
+    cacheDir: options.cacheDir,
+  });
+  const contract = resolveContract(loaded.contract, {
+    ...(config.preprocess === undefined ? {} : { preprocess: config.preprocess }),
+    ...(config.resize === undefined ? {} : { resize: config.resize }),
+    ...(config.interpolation === undefined ? {} : { interpolation: config.interpolation }),
+  }).contract;
+  return { weights: loaded.weights, contract, weightsId: await weightsIdentity(config, loaded.source) };
+}
+
+export async function probeModel(config: TrainConfig, classCount: number, options: SetupOptions): Promise<ProbeModel> {
+  if (classCount < 2)
+    throw new UsageError(`doctor --probe: expected at least 2 class folders with images, received ${classCount}`);
+  const { weights, contract, weightsId } = await baseModel(config, options);
+  // Class weights only rescale the loss; the probes judge the unweighted loss against ln(classes).
+  const head = trainHead({ ...config, classWeights: 'none' }, classCount, []);
+  const headSpec: HeadSpec = {
+    kind: config.head,
+    dense: config.dense,
+    classes: head.classes,
+    activation: config.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax',
+  };
+  const base = vggLayers({ arch: config.arch, includeTop: false, inputSize: contract.inputSize, pooling: 'none', classes: head.classes });
+  const params: WeightMap = new Map([...weights, ...initWeights(headLayers(base, headSpec), new Random(config.seed))]);
+  return { contract, params, weightsId, head, headSpec };
+}

@@ -1,0 +1,330 @@
+/**
+ * `vggkit doctor --probe`: short, deterministic training runs on a stratified sample of the data,
+ * driving the same engine as `fineTune` (FeatureSource for the frozen prefix, TrainStep for the
+ * trainable part). Everything is seeded by the config's seed; nothing is written but the feature
+ * cache. Each experiment starts from the same initial parameters (the weights are restored after
+ * the LR range test and the gradient probe, as fastai's LR finder does).
+ *
+ * - initial loss: mean loss of the sample at initialisation, dropout off;
+ * - overfit one batch: OVERFIT_STEPS steps on OVERFIT_BATCH images at the config's first-stage lr;
+ * - LR range test: an exponential sweep LR_START..LR_END over LR_STEPS steps, smoothed loss,
+ *   stopped at LR_DIVERGE x the best smoothed loss, NaNs dropped (fastai's `lr_find`);
+ * - gradient norms: SGD, momentum 0, no decay, no clipping, one step at lr 1 makes
+ *   param_before - param_after the gradient itself (TrainStep has no gradient output);
+ * - dead ReLUs: the base cut at each conv layer, run over the sample;
+ * - forgetting: when the config's stages unfreeze blocks, head-only steps then steps of the
+ *   deepest stage at its configured rate, judged on a held-out half of the sample.
+ */
+import { buildVggInference } from '../model/vgg-graph.js';
+import { vggLayers } from '../model/architectures.js';
+import type { WeightMap } from '../model/weight-map.js';
+import { inferBatches } from '../engine/inference.js';
+import { Session } from '../engine/session.js';
+import { TrainStep, type OptimizerSpec } from '../engine/train-step.js';
+import type { StageSpec, TrainConfig } from '../train/config.js';
+import { FeatureSource } from '../train/features.js';
+import { groupRates, targets } from '../train/fit.js';
+import { STAGE_NAMES, unfrozenBlocks } from '../train/stages.js';
+import { VggkitError } from '../util/errors.js';
+import type { Float32Tensor } from '../util/tensor.js';
+import type {
+  DeadReluProbe,
+  ForgettingProbe,
+  GradientProbe,
+  LossAccuracy,
+  LrRangeProbe,
+  OverfitProbe,
+  ProbeResults,
+} from './probe-results.js';
+import { optimizerSpec, probeModel, stratifiedSample, trainClasses, type ProbeModel, type SampleItem } from './probe-setup.js';
+import type { DataScan } from './scan.js';
+
+/** Default sample: enough images per class for a stable mean loss, few enough to stay within seconds. */
+export const DEFAULT_PROBE_IMAGES = 64;
+/** Images in the overfit batch: Karpathy's "overfit one batch" uses a handful; 16 is one usual batch. */
+export const OVERFIT_BATCH = 16;
+/** Steps on that batch: at a sound rate a fresh head memorises 16 images well within 30 steps. */
+export const OVERFIT_STEPS = 30;
+/** fastai's lr_find defaults: 1e-7 to 10. */
+export const LR_START = 1e-7;
+export const LR_END = 10;
+/** Half of fastai's 100 iterations: 5 steps per decade still locates the minimum within a factor of ~1.6. */
+export const LR_STEPS = 48;
+/** fastai stops the sweep once the smoothed loss exceeds 4x its best. */
+export const LR_DIVERGE = 4;
+/** fastai's smoothing of the recorded loss. */
+export const LR_SMOOTHING = 0.98;
+/** Batch of the LR sweep and the gradient probe. */
+export const PROBE_BATCH = 16;
+/** Images the dead-ReLU probe runs through every cut: a channel silent on all of them is almost surely dead. */
+export const DEAD_RELU_IMAGES = 32;
+/** Forgetting probe: head-only steps, then steps with the deepest stage unfrozen. */
+export const FORGET_HEAD_STEPS = 20;
+export const FORGET_STAGE_STEPS = 10;
+
+export interface ProbeOptions {
+  readonly scan: DataScan;
+  readonly config: TrainConfig;
+  readonly cacheDir: string;
+  readonly images?: number;
+  readonly offline?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+/** A TrainStep-ready sample: features for one trainable depth, with targets. */
+interface Batch {
+  readonly x: Float32Tensor;
+  readonly y: Float32Tensor;
+  readonly n: number;
+}
+
+class Probe {
+  private readonly sources = new Map<number, FeatureSource>();
+  private readonly steps: TrainStep[] = [];
+
+  constructor(
+    private readonly config: TrainConfig,
+    readonly model: ProbeModel,
+    private readonly cacheDir: string,
+    readonly sample: SampleItem[],
+  ) {}
+
+  /** The frozen prefix below `blocks` trainable blocks, with the whole sample's features prepared (and cached). */
+  private async source(blocks: number): Promise<FeatureSource> {
+    let source = this.sources.get(blocks);
+    if (source === undefined) {
+      const { arch } = this.config;
+      source = await FeatureSource.create(
+        { arch, weights: this.model.params, weightsId: this.model.weightsId, contract: this.model.contract, trainableBlocks: blocks },
+        { cacheDir: this.cacheDir, batchSize: PROBE_BATCH },
+      );
+      this.sources.set(blocks, source);
+      const skipped = await source.prepare(this.sample.map((s) => s.file));
+      if (skipped.length > 0) throw new VggkitError('CORRUPT_IMAGE', `${skipped[0]?.file}: ${skipped[0]?.reason}`);
+    }
+    return source;
+  }
+
+  /** Features of `items` with `blocks` conv blocks trainable, with their targets. */
+  async batch(blocks: number, items: readonly SampleItem[]): Promise<Batch> {
+    const source = await this.source(blocks);
+    return { x: await source.batch(items.map((i) => i.file)), y: targets(items, this.model.head), n: items.length };
+  }
+
+  async trainStep(blocks: number, optimizer: OptimizerSpec, weights: WeightMap, dropout = this.config.dropout): Promise<TrainStep> {
+    const step = await TrainStep.create({
+      arch: this.config.arch,
+      trainableBlocks: blocks,
+      inputShape: (await this.source(blocks)).dims,
+      head: { ...this.model.head, dropout },
+      optimizer,
+      weights,
+      seed: this.config.seed,
+    });
+    this.steps.push(step);
+    return step;
+  }
+
+  async evaluate(step: TrainStep, blocks: number, items: readonly SampleItem[]): Promise<LossAccuracy> {
+    let loss = 0;
+    let correct = 0;
+    for (let i = 0; i < items.length; i += PROBE_BATCH) {
+      const b = await this.batch(blocks, items.slice(i, i + PROBE_BATCH));
+      const r = await step.evaluate(b.x, b.y);
+      loss += r.loss * b.n;
+      correct += r.correct;
+    }
+    return { loss: loss / items.length, accuracy: correct / items.length };
+  }
+
+  rates(step: TrainStep, lr: number): Record<string, number> {
+    return groupRates(step.groups, lr, this.config.blockLrDecay);
+  }
+
+  async release(): Promise<void> {
+    for (const step of this.steps) await step.release();
+    for (const source of this.sources.values()) await source.release();
+  }
+}
+
+export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
+  const { config, scan } = options;
+  const log = options.log ?? (() => undefined);
+  const classes = trainClasses(scan);
+  const model = await probeModel(config, classes.length, { cacheDir: options.cacheDir, ...(options.offline === undefined ? {} : { offline: options.offline }) });
+  const sample = stratifiedSample(scan, options.images ?? DEFAULT_PROBE_IMAGES, config.seed);
+  if (sample.length < 2) throw new VggkitError('NO_IMAGES', `${scan.train.root}: --probe needs at least 2 readable training images`, { file: scan.train.root });
+  const probe = new Probe(config, model, options.cacheDir, sample);
+  const stages = config.stages.length > 0 ? config.stages : [{ name: 'head', epochs: config.epochs }];
+  const first = stages[0] as StageSpec;
+  const firstBlocks = unfrozenBlocks(first);
+  const deepest = Math.max(...stages.map(unfrozenBlocks));
+  try {
+    const step = await probe.trainStep(firstBlocks, optimizerSpec(config), model.params);
+    const initialState = step.getOptimizerState();
+    const initialLoss = (await probe.evaluate(step, firstBlocks, sample)).loss;
+    log(`probe: initial loss ${initialLoss.toFixed(4)} on ${sample.length} images (ln ${classes.length} = ${Math.log(classes.length).toFixed(4)})`);
+    const overfit = await overfitBatch(probe, step, firstBlocks, config.lr);
+    step.setParameters(model.params);
+    step.setOptimizerState(initialState);
+    const lrRange = await lrRangeTest(probe, step, firstBlocks);
+    step.setParameters(model.params);
+    step.setOptimizerState(initialState);
+    const gradients = await gradientNorms(probe, Math.max(1, deepest), model.params);
+    const deadRelu = await deadRelus(config, model, sample.slice(0, DEAD_RELU_IMAGES));
+    const forgetting = deepest > 0 ? await forgettingProbe(probe, config, stages, deepest) : undefined;
+    return {
+      classes: classes.length,
+      sampleSize: sample.length,
+      stage: { name: first.name, trainableBlocks: firstBlocks, lr: config.lr },
+      optimizer: config.optimizer,
+      initialLoss,
+      overfit,
+      lrRange,
+      gradients,
+      deadRelu,
+      ...(forgetting === undefined ? {} : { forgetting }),
+    };
+  } finally {
+    await probe.release();
+  }
+}
+
+async function overfitBatch(probe: Probe, step: TrainStep, blocks: number, lr: number): Promise<OverfitProbe> {
+  const items = probe.sample.slice(0, OVERFIT_BATCH);
+  const b = await probe.batch(blocks, items);
+  const startLoss = (await step.evaluate(b.x, b.y)).loss;
+  for (let i = 0; i < OVERFIT_STEPS; i++) await step.step(b.x, b.y, probe.rates(step, lr));
+  const endLoss = (await step.evaluate(b.x, b.y)).loss;
+  return { images: items.length, steps: OVERFIT_STEPS, lr, startLoss, endLoss };
+}
+
+/** fastai's LR finder over the sample's batches; the caller restores the weights afterwards. */
+async function lrRangeTest(probe: Probe, step: TrainStep, blocks: number): Promise<LrRangeProbe> {
+  const lrs: number[] = [];
+  const losses: number[] = [];
+  let average = 0;
+  let best = Number.POSITIVE_INFINITY;
+  let stoppedEarly = false;
+  for (let i = 0; i < LR_STEPS; i++) {
+    const lr = LR_START * (LR_END / LR_START) ** (i / (LR_STEPS - 1));
+    const start = (i * PROBE_BATCH) % probe.sample.length;
+    const items = [...probe.sample, ...probe.sample].slice(start, start + Math.min(PROBE_BATCH, probe.sample.length));
+    const b = await probe.batch(blocks, items);
+    const { loss } = await step.step(b.x, b.y, probe.rates(step, lr));
+    if (!Number.isFinite(loss)) {
+      stoppedEarly = true;
+      break;
+    }
+    average = LR_SMOOTHING * average + (1 - LR_SMOOTHING) * loss;
+    const smoothed = average / (1 - LR_SMOOTHING ** (i + 1));
+    lrs.push(lr);
+    losses.push(smoothed);
+    best = Math.min(best, smoothed);
+    if (smoothed > LR_DIVERGE * best) {
+      stoppedEarly = true;
+      break;
+    }
+  }
+  return { lrs, losses, stoppedEarly, ...suggestions(lrs, losses) };
+}
+
+/** lr_min (rate at the lowest smoothed loss / 10) and the steepest descent per decade of rate. */
+export function suggestions(lrs: readonly number[], losses: readonly number[]): { minimum: number; steepest: number; suggestion: number } {
+  if (lrs.length === 0) return { minimum: Number.NaN, steepest: Number.NaN, suggestion: Number.NaN };
+  let low = 0;
+  losses.forEach((l, i) => {
+    if (l < (losses[low] as number)) low = i;
+  });
+  let steep = 0;
+  let slope = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < lrs.length; i++) {
+    const s = ((losses[i] as number) - (losses[i - 1] as number)) / Math.log10((lrs[i] as number) / (lrs[i - 1] as number));
+    if (s < slope) {
+      slope = s;
+      steep = i;
+    }
+  }
+  const minimum = (lrs[low] as number) / 10;
+  return { minimum, steepest: lrs[steep] as number, suggestion: minimum };
+}
+
+async function gradientNorms(probe: Probe, blocks: number, params: WeightMap): Promise<GradientProbe> {
+  const items = probe.sample.slice(0, PROBE_BATCH);
+  const b = await probe.batch(blocks, items);
+  const sgd: OptimizerSpec = { name: 'sgd', beta1: 0.9, beta2: 0.999, epsilon: 1e-7, momentum: 0, nesterov: false, weightDecay: 0, clipNorm: 0 };
+  // Dropout off: the gradient of the network as evaluated, not of one random mask.
+  const step = await probe.trainStep(blocks, sgd, params, 0);
+  const before = step.getParameters();
+  await step.step(b.x, b.y, Object.fromEntries(step.groups.map((g) => [g, 1])));
+  const after = step.getParameters();
+  const layers = new Map<string, { sum: number; count: number }>();
+  for (const [key, t] of before) {
+    const layer = key.split('/')[0] as string;
+    const moved = after.get(key)?.data as Float32Array;
+    const entry = layers.get(layer) ?? { sum: 0, count: 0 };
+    for (let i = 0; i < t.data.length; i++) entry.sum += ((t.data[i] as number) - (moved[i] as number)) ** 2;
+    entry.count += t.data.length;
+    layers.set(layer, entry);
+  }
+  return {
+    images: items.length,
+    trainableBlocks: blocks,
+    layers: [...layers].map(([layer, { sum, count }]) => ({
+      layer,
+      group: /^block\d/.exec(layer)?.[0] ?? 'head',
+      norm: Math.sqrt(sum),
+      rms: Math.sqrt(sum / count),
+    })),
+  };
+}
+
+async function deadRelus(config: TrainConfig, model: ProbeModel, items: readonly SampleItem[]): Promise<DeadReluProbe> {
+  const options = { arch: config.arch, includeTop: false, inputSize: model.contract.inputSize, pooling: 'none', classes: 0 } as const;
+  const convs = vggLayers(options).filter((l) => l.kind === 'conv');
+  const files = items.map((i) => i.file);
+  const layers = [];
+  for (const conv of convs) {
+    const session = await Session.create(buildVggInference({ options, weights: model.params, outputLayer: conv.name }));
+    const channels = conv.outputShape[2] as number;
+    const alive = new Uint8Array(channels);
+    try {
+      for await (const batch of inferBatches(session, files, model.contract, { batchSize: PROBE_BATCH })) {
+        const data = batch.output.data;
+        for (let i = 0; i < data.length; i++) if ((data[i] as number) > 0) alive[i % channels] = 1;
+      }
+    } finally {
+      await session.release();
+    }
+    layers.push({ layer: conv.name, channels, dead: alive.filter((a) => a === 0).length });
+  }
+  return { images: files.length, layers };
+}
+
+async function forgettingProbe(
+  probe: Probe,
+  config: TrainConfig,
+  stages: readonly StageSpec[],
+  deepest: number,
+): Promise<ForgettingProbe> {
+  const train = probe.sample.filter((_, i) => i % 2 === 0);
+  const heldOut = probe.sample.filter((_, i) => i % 2 === 1);
+  const head = await probe.trainStep(0, optimizerSpec(config), probe.model.params);
+  for (let i = 0; i < FORGET_HEAD_STEPS; i++) {
+    const start = (i * PROBE_BATCH) % train.length;
+    const b = await probe.batch(0, [...train, ...train].slice(start, start + Math.min(PROBE_BATCH, train.length)));
+    await head.step(b.x, b.y, probe.rates(head, config.lr));
+  }
+  const before = await probe.evaluate(head, 0, heldOut);
+  const stageIndex = stages.findIndex((s) => unfrozenBlocks(s) === deepest);
+  const stageLr = config.lr * config.stageLrFactor ** stageIndex;
+  const weights = new Map([...probe.model.params, ...head.getParameters()]);
+  const unfrozen = await probe.trainStep(deepest, optimizerSpec(config), weights);
+  for (let i = 0; i < FORGET_STAGE_STEPS; i++) {
+    const start = (i * PROBE_BATCH) % train.length;
+    const b = await probe.batch(deepest, [...train, ...train].slice(start, start + Math.min(PROBE_BATCH, train.length)));
+    await unfrozen.step(b.x, b.y, probe.rates(unfrozen, stageLr));
+  }
+  const after = await probe.evaluate(unfrozen, deepest, heldOut);
+  return { stage: STAGE_NAMES[deepest] as string, stageLr, heldOut: heldOut.length, before, after };
+}
