@@ -113,7 +113,7 @@ export class TrainStep {
 
   static async create(options: TrainStepOptions): Promise<TrainStep> {
     const plan = planTraining(options);
-    const sessionOptions = options.threads === undefined ? {} : { threads: options.threads };
+    const sessionOptions = { spinning: false, ...(options.threads === undefined ? {} : { threads: options.threads }) };
     const train = await Session.create(buildTrainGraph(plan, options.optimizer), sessionOptions);
     const evaluation = await Session.create(buildEvalGraph(plan), sessionOptions);
     const ts = new TrainStep(plan, train, evaluation, options.optimizer, options.seed);
