@@ -30,6 +30,7 @@ export function registerTrain(program: Command): void {
     )
     .argument('<dir>', 'training images, one sub-folder per class')
     .option('--out <dir>', 'model folder to write (default: a new folder under runs/)')
+    .option('--arch <name>', `vgg11, vgg13, vgg16 or vgg19 (default ${DEFAULT_CONFIG.arch})`)
     .option(
       '--weights <tag|file>',
       `base weights: registry tag, .h5/.safetensors file, or none (default ${DEFAULT_CONFIG.weights})`,
@@ -103,6 +104,7 @@ export function registerTrain(program: Command): void {
             callbacks: [display.callback],
             log: (line) => display.line(line),
             onFeatureProgress: (done, total) => display.features(done, total),
+            onDownloadProgress: (received, total) => display.download(received, total),
           });
           display.stop();
           const last = result.history[result.history.length - 1];
@@ -197,6 +199,13 @@ class TrainingDisplay {
       },
     };
     this.callback = callback;
+  }
+
+  /** Weights download, in MB; `total` is undefined when the server sends no length. */
+  download(received: number, total: number | undefined): void {
+    const mb = (bytes: number): number => Math.round(bytes / 1e6);
+    if (this.bar === undefined) this.bar = createProgress({ label: 'weights', total: total === undefined ? 0 : mb(total), unit: 'MB', json: this.json });
+    this.bar.update(mb(received));
   }
 
   /** Feature extraction: a new bar whenever a new pass starts (train files, then validation files). */

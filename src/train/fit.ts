@@ -58,6 +58,8 @@ export interface FineTuneOptions {
   readonly cacheDir?: string;
   /** One-line notes for a person (stage changes, cache use, skipped files). */
   readonly log?: (line: string) => void;
+  /** Weights download progress in bytes (only when weights are fetched). */
+  readonly onDownloadProgress?: (received: number, total: number | undefined) => void;
   /** Feature-extraction progress: images done of total. */
   readonly onFeatureProgress?: (done: number, total: number) => void;
 }
@@ -80,7 +82,12 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const checkpointFile = join(out, CHECKPOINT_FILE);
   const resuming = options.resume === true && (await checkpointExists(checkpointFile));
   if (options.resume === true && !resuming) log(`no checkpoint in ${out}: starting from the beginning`);
-  const config = resuming ? await readRunConfig(out) : parseTrainConfig(options.config ?? {}, 'fineTune options');
+  const requested = parseTrainConfig(options.config ?? {}, 'fineTune options');
+  const config = resuming ? await readRunConfig(out) : requested;
+  if (resuming) {
+    const changed = (Object.keys(config) as (keyof TrainConfig)[]).filter((k) => JSON.stringify(config[k]) !== JSON.stringify(requested[k]));
+    if (options.config !== undefined && changed.length > 0) log(`--resume continues with the run's own config.json; these requested settings differ and are ignored: ${changed.join(', ')}`);
+  }
   await mkdir(out, { recursive: true });
   await writeJsonAtomic(join(out, 'config.json'), config);
 
@@ -101,6 +108,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     seed: config.seed,
     offline: options.offline ?? false,
     cacheDir,
+    ...(options.onDownloadProgress === undefined ? {} : { onProgress: options.onDownloadProgress }),
   });
   const resolved = resolveContract(loaded.contract, {
     ...(config.preprocess === undefined ? {} : { preprocess: config.preprocess }),

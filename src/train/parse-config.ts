@@ -219,6 +219,7 @@ type FlagKind = 'number' | 'text';
 
 /** CLI flag -> config key. Keys are commander's camelCase attribute names for the flags. */
 export const TRAIN_FLAGS: readonly { readonly flag: string; readonly attribute: string; readonly key: keyof TrainConfig; readonly kind: FlagKind }[] = [
+  { flag: '--arch', attribute: 'arch', key: 'arch', kind: 'text' },
   { flag: '--weights', attribute: 'weights', key: 'weights', kind: 'text' },
   { flag: '--input-size', attribute: 'inputSize', key: 'inputSize', kind: 'number' },
   { flag: '--epochs', attribute: 'epochs', key: 'epochs', kind: 'number' },

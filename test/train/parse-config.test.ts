@@ -85,17 +85,17 @@ test('configFromFlags maps every listed flag and wins over the config file', () 
     {
       epochs: '7', batchSize: '16', lr: '3e-4', optimizer: 'sgd', momentum: '0.8', epsilon: '1e-8', head: 'avg', dense: '128',
       dropout: '0.25', valSplit: '0.1', val: 'valdir', seed: '5', stageLrFactor: '0.5', augment: 'flip,zoom',
-      weights: 'none', inputSize: '64', out: 'ignored-by-config', json: true,
+      weights: 'none', inputSize: '64', arch: 'vgg11', out: 'ignored-by-config', json: true,
     },
     file,
   );
   assert.deepEqual(
-    [c.epochs, c.batchSize, c.lr, c.optimizer, c.momentum, c.epsilon, c.head, c.dense, c.dropout, c.valSplit, c.val, c.seed, c.stageLrFactor, c.augment, c.weights, c.inputSize],
-    [7, 16, 3e-4, 'sgd', 0.8, 1e-8, 'avg', 128, 0.25, 0.1, 'valdir', 5, 0.5, ['flip', 'zoom'], 'none', 64],
+    [c.epochs, c.batchSize, c.lr, c.optimizer, c.momentum, c.epsilon, c.head, c.dense, c.dropout, c.valSplit, c.val, c.seed, c.stageLrFactor, c.augment, c.weights, c.inputSize, c.arch],
+    [7, 16, 3e-4, 'sgd', 0.8, 1e-8, 'avg', 128, 0.25, 0.1, 'valdir', 5, 0.5, ['flip', 'zoom'], 'none', 64, 'vgg11'],
   );
   assert.deepEqual(configFromFlags({}, file), file);
   const flagNames = TRAIN_FLAGS.map((f) => f.flag).sort();
-  assert.deepEqual(flagNames, ['--augment', '--batch-size', '--dense', '--dropout', '--epochs', '--epsilon', '--head', '--input-size', '--lr', '--momentum', '--optimizer', '--seed', '--stage-lr-factor', '--stages', '--val', '--val-split', '--weights'].sort());
+  assert.deepEqual(flagNames, ['--arch', '--augment', '--batch-size', '--dense', '--dropout', '--epochs', '--epsilon', '--head', '--input-size', '--lr', '--momentum', '--optimizer', '--seed', '--stage-lr-factor', '--stages', '--val', '--val-split', '--weights'].sort());
 });
 
 test('flag errors name the flag', () => {
@@ -105,6 +105,7 @@ test('flag errors name the flag', () => {
   assert.throws(() => configFromFlags({ stages: 'block5:1,head:1' }), usage(/^--stages: /));
   assert.throws(() => configFromFlags({ epochs: '9', stages: 'head:2' }), usage(/^--epochs: expected 2, the sum of the stages' epochs \(--stages\)/));
   assert.throws(() => configFromFlags({ augment: 'flip,blur' }), usage(/^--augment: expected one of .*received "blur"/));
+  assert.throws(() => configFromFlags({ arch: 'vgg17' }), usage(/^--arch: expected one of vgg11, vgg13, vgg16, vgg19, received "vgg17"$/));
 });
 
 test('suggestSimilar: close typos only', () => {
