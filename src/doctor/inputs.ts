@@ -46,14 +46,15 @@ export interface DoctorInputs {
   readonly log?: (line: string) => void;
 }
 
-/** The contract of a weights tag, or of a local weights file by its layout (Keras .h5: caffe; torchvision .safetensors: torch). */
+/** The contract of a weights tag, of `none`, or of a local weights file by its layout (Keras .h5 and none: caffe; torchvision .safetensors: torch). */
 export function contractForWeights(
   arch: ArchName,
   weights: string,
   inputSize: number,
 ): PreprocessContract {
   const ext = extname(weights).toLowerCase();
-  if (ext === '.h5') return makeContract({ mode: 'caffe', inputSize });
+  // Random init is built like Keras' VGG16 and fed like it (load-weights.ts).
+  if (weights === 'none' || ext === '.h5') return makeContract({ mode: 'caffe', inputSize });
   if (ext === '.safetensors')
     return makeContract({ mode: 'torch', inputSize, resize: 'center-crop' });
   return findWeights(arch, weights).contract;
