@@ -2,9 +2,15 @@
  * Fine-tuning step benchmark (issue 3, bench (b)): block5 + Flatten-Dense256-Dropout-Dense head
  * trainable, batch 16, 14x14x512 cached block4_pool features, Adam update included. Prints
  * images/s and GFLOP/s for vggkit's training graph and, in the same run, PyTorch's figure for the
- * same step (default malloc, then the huge-page malloc tuning) when /usr/bin/python3 has torch.
+ * same step when /usr/bin/python3 has torch: its default (1 thread here), huge-page malloc, and
+ * huge-page malloc with 2 threads.
  *
- *   node --import tsx bench/train.ts [steps]
+ *   node --import tsx bench/train.ts [steps per round] [rounds]
+ *
+ * The machine is shared, so the engines take turns: every round runs `steps` vggkit steps, then
+ * the same number in each PyTorch process (kept alive between rounds, warmed up once), and the
+ * figures are medians of per-step times, so a burst of load hits every engine alike instead of
+ * whichever ran during it. The load average is printed before and after.
  *
  * FLOPs counted: per image, each of block5's three convs does 196 x 4608 x 512 multiply-adds
  * forward and the same again for its weight gradient; conv2 and conv3 also for their input
@@ -12,19 +18,22 @@
  * multiply-adds — plus the dense layers' 3 x (25088 x 256 + 256 x 5). The update itself is not
  * counted, only timed.
  */
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { TrainStep } from '../src/engine/train-step.js';
 import { planTraining } from '../src/engine/train-plan.js';
 import { initWeights } from '../src/model/init.js';
 import { Random } from '../src/util/random.js';
 
 const STEPS = Number(process.argv[2] ?? 5);
+const ROUNDS = Number(process.argv[3] ?? 3);
 const BATCH = 16;
 const CLASSES = 5;
 const CONV_MACS = 196 * 4608 * 512;
 const FLOP_PER_IMAGE = 2 * (8 * CONV_MACS + 3 * (25088 * 256 + 256 * CLASSES));
+const HUGE_PAGES = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296' };
 
 const part = {
   arch: 'vgg16' as const,
@@ -33,7 +42,14 @@ const part = {
   head: { kind: 'flatten' as const, dense: 256, dropout: 0.5, classes: CLASSES, loss: 'categorical_crossentropy' as const },
 };
 
-async function vggkit(): Promise<number> {
+/** An engine that runs n steps on request and reports each step's milliseconds. */
+interface Engine {
+  readonly name: string;
+  run(n: number): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+async function vggkit(): Promise<Engine> {
   const random = new Random(1);
   const ts = await TrainStep.create({
     ...part,
@@ -44,33 +60,79 @@ async function vggkit(): Promise<number> {
   const x = { dims: [BATCH, 14, 14, 512], data: Float32Array.from({ length: BATCH * 14 * 14 * 512 }, () => random.uniform(0, 2)) };
   const targets = { dims: [BATCH, CLASSES], data: Float32Array.from({ length: BATCH * CLASSES }, (_, i) => (i % CLASSES === Math.floor(i / CLASSES) % CLASSES ? 1 : 0)) };
   const lrs = { block5: 1e-5, head: 1e-4 };
-  for (let i = 0; i < 2; i++) await ts.step(x, targets, lrs);
-  const start = performance.now();
-  for (let i = 0; i < STEPS; i++) await ts.step(x, targets, lrs);
-  const seconds = (performance.now() - start) / 1000;
-  await ts.release();
-  return (BATCH * STEPS) / seconds;
+  const run = async (n: number): Promise<number[]> => {
+    const times: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const start = performance.now();
+      await ts.step(x, targets, lrs);
+      times.push(performance.now() - start);
+    }
+    return times;
+  };
+  await run(2);
+  return { name: 'vggkit (ORT, im2col GEMM)', run, close: () => ts.release() };
 }
 
-async function pytorch(env: NodeJS.ProcessEnv): Promise<number | undefined> {
+/** A PyTorch process in --serve mode; undefined when python3 or torch is missing. */
+async function pytorch(name: string, env: NodeJS.ProcessEnv): Promise<Engine | undefined> {
   const script = fileURLToPath(new URL('train_step_torch.py', import.meta.url));
-  try {
-    const { stdout } = await promisify(execFile)('/usr/bin/python3', [script, String(STEPS)], { env: { ...process.env, ...env } });
-    return (JSON.parse(stdout.trim().split('\n').at(-1) as string) as { imagesPerSecond: number }).imagesPerSecond;
-  } catch (error) {
-    console.log(`PyTorch unavailable: ${(error as Error).message.split('\n')[0]}`);
+  const child: ChildProcessWithoutNullStreams = spawn('/usr/bin/python3', [script, '--serve'], { env: { ...process.env, ...env } });
+  const lines: Interface = createInterface({ input: child.stdout });
+  const iterator = lines[Symbol.asyncIterator]();
+  const next = async (): Promise<Record<string, unknown> | undefined> => {
+    const { value, done } = await iterator.next();
+    return done === true ? undefined : (JSON.parse(value as string) as Record<string, unknown>);
+  };
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const spawned = await new Promise<boolean>((resolve) => {
+    child.once('spawn', () => resolve(true));
+    child.once('error', () => resolve(false));
+  });
+  const ready = spawned ? await next().catch(() => undefined) : undefined;
+  if (ready === undefined) {
+    console.log(`${name}: unavailable (${stderr.trim().split('\n').at(-1) ?? 'no python3'})`);
+    child.kill();
     return undefined;
   }
+  return {
+    name: `${name}, ${String(ready.threads)} thread(s)`,
+    run: async (n) => {
+      child.stdin.write(`${n}\n`);
+      return ((await next())?.stepMs as number[] | undefined) ?? [];
+    },
+    close: async () => {
+      child.stdin.end();
+      await new Promise((resolve) => child.once('exit', resolve));
+    },
+  };
 }
 
-function line(name: string, ips: number | undefined): void {
-  if (ips === undefined) return;
-  console.log(`${name.padEnd(34)} ${ips.toFixed(1).padStart(6)} img/s  ${((ips * FLOP_PER_IMAGE) / 1e9).toFixed(0).padStart(4)} GFLOP/s`);
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-const ours = await vggkit();
-line('vggkit (ORT, im2col GEMM)', ours);
-const torchDefault = await pytorch({});
-line('PyTorch 1.13 default', torchDefault);
-line('PyTorch 1.13 huge-page malloc', await pytorch({ GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296' }));
-if (torchDefault !== undefined) console.log(`vggkit / PyTorch default: ${(ours / torchDefault).toFixed(2)}x (target >= 0.9x)`);
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(`load average before: ${load()}  (${STEPS} steps x ${ROUNDS} rounds per engine, interleaved)`);
+const engines = [
+  await vggkit(),
+  await pytorch('PyTorch 1.13 default', {}),
+  await pytorch('PyTorch 1.13 huge-page malloc', HUGE_PAGES),
+  await pytorch('PyTorch 1.13 huge-page malloc', { ...HUGE_PAGES, BENCH_TORCH_THREADS: '2' }),
+].filter((e): e is Engine => e !== undefined);
+const times = engines.map(() => [] as number[]);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [i, engine] of engines.entries()) times[i]?.push(...(await engine.run(STEPS)));
+}
+for (const engine of engines) await engine.close();
+const ips = times.map((t) => (BATCH * 1000) / median(t));
+engines.forEach((engine, i) => {
+  const v = ips[i] as number;
+  console.log(`${engine.name.padEnd(48)} ${v.toFixed(1).padStart(6)} img/s  ${((v * FLOP_PER_IMAGE) / 1e9).toFixed(0).padStart(4)} GFLOP/s  (median of ${times[i]?.length} steps)`);
+});
+console.log(`load average after: ${load()}`);
+const ours = ips[0] as number;
+engines.slice(1).forEach((engine, i) => console.log(`vggkit / ${engine.name}: ${(ours / (ips[i + 1] as number)).toFixed(2)}x`));
+console.log('target: >= 0.9x PyTorch default');

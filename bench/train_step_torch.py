@@ -1,14 +1,23 @@
 """PyTorch figure for bench/train.ts: one block5 + Flatten-Dense256-Dropout-Dense fine-tuning step
-(batch 16, 14x14x512 cached features, Adam update included). Prints one JSON line."""
+(batch 16, 14x14x512 cached features, Adam update included).
+
+  train_step_torch.py [steps]   prints one JSON line {"imagesPerSecond": ...} and exits
+  train_step_torch.py --serve   warms up, then for every line N read from stdin runs N steps and
+                                prints {"stepMs": [...]}, so bench/train.ts can interleave rounds
+                                with its own and both see the same machine load."""
 import json
+import os
 import sys
 import time
 
 import torch
 
-steps = int(sys.argv[1]) if len(sys.argv) > 1 else 5
+serve = sys.argv[1:2] == ["--serve"]
+steps = 5 if serve or len(sys.argv) < 2 else int(sys.argv[1])
 torch.manual_seed(0)
-torch.set_num_threads(torch.get_num_threads())
+# PyTorch's own default here is 1 thread (it counts one physical core on the 2-vCPU machine);
+# BENCH_TORCH_THREADS overrides it for the tuned figure.
+torch.set_num_threads(int(os.environ.get("BENCH_TORCH_THREADS", torch.get_num_threads())))
 layers = []
 for _ in range(3):
     layers += [torch.nn.Conv2d(512, 512, 3, padding=1), torch.nn.ReLU()]
@@ -27,6 +36,16 @@ def step():
 
 for _ in range(2):
     step()
+if serve:
+    print(json.dumps({"ready": True, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        times = []
+        for _ in range(int(line)):
+            t0 = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - t0) * 1000)
+        print(json.dumps({"stepMs": times}), flush=True)
+    sys.exit(0)
 start = time.perf_counter()
 for _ in range(steps):
     step()
