@@ -15,10 +15,10 @@ export async function fashionMnistAvailable(): Promise<boolean> {
   return (await stat(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')).catch(() => undefined)) !== undefined;
 }
 
-/** Writes the first `perClass` training images of each of `classes` (indices) as PNGs under `dir/<class>/`. */
-export async function writeFashionMnist(dir: string, classes: readonly number[], perClass: number): Promise<number> {
-  const images = gunzipSync(await readFile(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')));
-  const labels = gunzipSync(await readFile(join(FASHION_MNIST_DIR, 'train-labels-idx1-ubyte.gz')));
+/** Writes the first `perClass` images of each of `classes` (indices) from `set` as PNGs under `dir/<class>/`. */
+export async function writeFashionMnist(dir: string, classes: readonly number[], perClass: number, set: 'train' | 't10k' = 'train'): Promise<number> {
+  const images = gunzipSync(await readFile(join(FASHION_MNIST_DIR, `${set}-images-idx3-ubyte.gz`)));
+  const labels = gunzipSync(await readFile(join(FASHION_MNIST_DIR, `${set}-labels-idx1-ubyte.gz`)));
   const count = images.readUInt32BE(4);
   const rows = images.readUInt32BE(8);
   const cols = images.readUInt32BE(12);
