@@ -277,3 +277,28 @@ test('duplicate evidence separates exact and near copies; stray non-image files 
   );
   assert.equal(get(findings, 'stray-files').severity, 'info');
 });
+
+test('different garments of one class are not near duplicates, though their 9x8 hashes match', async () => {
+  // Real Fashion-MNIST trousers from the bundled sample: distinct photos that look alike at 9x8.
+  const root = await tempDir();
+  const trousers = join(import.meta.dirname, '..', '..', 'samples', 'fashion', 'trouser');
+  await mkdir(join(root, 'trouser'), { recursive: true });
+  await mkdir(join(root, 'bag'), { recursive: true });
+  for (const name of ['137.png', '214.png', '41.png', '94.png', '173.png', '211.png']) {
+    await copyFile(join(trousers, name), join(root, 'trouser', name));
+  }
+  await copyFile(join(trousers, '..', 'bag', '105.png'), join(root, 'bag', '105.png'));
+  const scan = await scanDataset(root);
+  assert.deepEqual(scan.duplicates, []);
+  // A re-encoded, brightened copy of one of them is still found.
+  await writeImage(
+    join(root, 'trouser', 'copy.jpg'),
+    sharp(join(trousers, '137.png')).modulate({ brightness: 1.1 }),
+    'jpeg',
+  );
+  const again = await scanDataset(root);
+  assert.deepEqual(
+    again.duplicates.map((g) => g.members.map((m) => m.file.split('/').pop()).sort()),
+    [['137.png', 'copy.jpg']],
+  );
+});
