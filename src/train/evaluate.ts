@@ -8,7 +8,8 @@ import { scanClassFolders } from '../data/dataset.js';
 import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
 import type { SkippedFile } from '../image/index.js';
-import { readModelFolder } from '../model/model-folder.js';
+import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
+import type { Float32Tensor } from '../util/tensor.js';
 import { VggkitError } from '../util/errors.js';
 import { evaluationReport, type EvaluationReport } from './metrics.js';
 
@@ -33,7 +34,7 @@ export interface EvaluationResult extends EvaluationReport {
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const log = options.log ?? (() => undefined);
   const folder = await readModelFolder(options.model);
-  const { classNames, contract } = folder.metadata;
+  const { classNames } = folder.metadata;
   const scan = await scanClassFolders(options.data);
   const unknown = scan.classNames.filter((name) => !classNames.includes(name));
   if (unknown.length > 0) {
@@ -62,6 +63,36 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       classNames.indexOf(scan.classNames[item.label] as string),
     ]),
   );
+  const files = scan.items.map((item) => item.file);
+  const { probabilities, labels, skipped } = await predictLabelled(
+    folder,
+    files.map((file) => ({ file, label: labelOf.get(file) as number })),
+    options,
+  );
+  for (const s of skipped) log(`skipped ${s.file}: ${s.reason}`);
+  if (labels.length === 0)
+    throw new VggkitError('NO_IMAGES', `${options.data}: no image could be read`, {
+      file: options.data,
+    });
+  return { ...evaluationReport(probabilities, labels, classNames), skipped };
+}
+
+export interface LabelledPredictions {
+  /** [images, classes] in the model's class order; a one-output sigmoid model gets both columns. */
+  readonly probabilities: Float32Tensor;
+  /** The model's column of each image's true class, in the same order. */
+  readonly labels: readonly number[];
+  readonly skipped: readonly SkippedFile[];
+}
+
+/** Runs the model folder on labelled files with its own contract; unreadable files are skipped. */
+export async function predictLabelled(
+  folder: LoadedModelFolder,
+  items: readonly { readonly file: string; readonly label: number }[],
+  options: { readonly batchSize?: number; readonly onProgress?: (done: number, total: number) => void } = {},
+): Promise<LabelledPredictions> {
+  const { classNames, contract } = folder.metadata;
+  const labelOf = new Map(items.map((item) => [item.file, item.label]));
   const k = classNames.length;
   const probabilities: number[] = [];
   const labels: number[] = [];
@@ -69,7 +100,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   const session = await Session.create(folder.model);
   try {
     let done = 0;
-    const files = scan.items.map((item) => item.file);
+    const files = items.map((item) => item.file);
     for await (const batch of inferBatches(session, files, contract, {
       batchSize: options.batchSize ?? 16,
     })) {
@@ -99,15 +130,5 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   } finally {
     await session.release();
   }
-  for (const s of skipped) log(`skipped ${s.file}: ${s.reason}`);
-  if (labels.length === 0)
-    throw new VggkitError('NO_IMAGES', `${options.data}: no image could be read`, {
-      file: options.data,
-    });
-  const report = evaluationReport(
-    { dims: [labels.length, k], data: Float32Array.from(probabilities) },
-    labels,
-    classNames,
-  );
-  return { ...report, skipped };
+  return { probabilities: { dims: [labels.length, k], data: Float32Array.from(probabilities) }, labels, skipped };
 }
