@@ -66,7 +66,12 @@ export function registerDoctorCommand(program: Command): void {
         if (flags.json === true)
           process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);
         else process.stdout.write(renderTerminal(report));
-        if (flags.html !== undefined) await writeHtmlReport(flags.html, report, ctx.history);
+        if (flags.html !== undefined)
+          await writeHtmlReport(flags.html, report, {
+            history: ctx.history,
+            lrRange: ctx.probes?.lrRange,
+            configuredLr: ctx.config?.lr,
+          });
         if (flags.fixConfig !== undefined) {
           const result = await writeFixedConfig(
             flags.fixConfig,

@@ -8,6 +8,7 @@ import { escapeHtml, lineChart, page, type Series } from '../report/html.js';
 import { series, type TrainingHistory } from './history.js';
 import type { DoctorReport } from './run.js';
 import type { Finding } from './types.js';
+import type { LrRangeProbe } from './probe-results.js';
 
 /** Thumbnail edge in pixels and how many per finding: enough to recognise, small enough to keep the file light. */
 const THUMB_SIZE = 96;
@@ -88,18 +89,36 @@ function curves(history: TrainingHistory, findings: readonly Finding[]): string 
     : `<h2>Training curves</h2><p>Shaded: epochs a finding is about (hover for which).</p>${charts.join('')}`;
 }
 
-export async function renderHtml(report: DoctorReport, history?: TrainingHistory): Promise<string> {
+/** The LR range test: smoothed loss against log10(lr), with the configured and suggested rates marked. */
+function lrRangeChart(range: LrRangeProbe, configuredLr: number | undefined): string {
+  const points = range.lrs.map((lr, i) => [Math.log10(lr), range.losses[i] as number] as const);
+  const markers = [
+    { x: Math.log10(range.suggestion), label: `suggested ${range.suggestion.toExponential(1)}`, color: '#2e7d32' },
+    ...(configuredLr === undefined ? [] : [{ x: Math.log10(configuredLr), label: `configured ${configuredLr.toExponential(1)}`, color: '#c62828' }]),
+  ];
+  const chart = lineChart([{ label: 'smoothed loss', color: '#1565c0', points }], {
+    title: 'Learning-rate range test',
+    markers,
+    xLabel: 'log10(learning rate)',
+  });
+  return chart === '' ? '' : `<h2>Learning-rate range test</h2><p>Loss while the learning rate grows exponentially on a sample of the data (fastai's LR finder).</p>${chart}`;
+}
+
+export interface HtmlInputs {
+  readonly history?: TrainingHistory | undefined;
+  readonly lrRange?: LrRangeProbe | undefined;
+  readonly configuredLr?: number | undefined;
+}
+
+export async function renderHtml(report: DoctorReport, inputs: HtmlInputs = {}): Promise<string> {
   const { errors, warnings, infos } = report.summary;
   const sections: string[] = [];
   for (const f of report.findings) sections.push(await renderFinding(f));
-  const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${history === undefined ? '' : curves(history, report.findings)}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}`;
+  const charts = `${inputs.history === undefined ? '' : curves(inputs.history, report.findings)}${inputs.lrRange === undefined ? '' : lrRangeChart(inputs.lrRange, inputs.configuredLr)}`;
+  const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${charts}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}`;
   return page('vggkit doctor report', CSS, body);
 }
 
-export async function writeHtmlReport(
-  file: string,
-  report: DoctorReport,
-  history?: TrainingHistory,
-): Promise<void> {
-  await writeFile(file, await renderHtml(report, history));
+export async function writeHtmlReport(file: string, report: DoctorReport, inputs: HtmlInputs = {}): Promise<void> {
+  await writeFile(file, await renderHtml(report, inputs));
 }

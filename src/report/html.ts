@@ -31,6 +31,10 @@ export interface ChartOptions {
     readonly to: number;
     readonly label: string;
   }[];
+  /** Vertical lines at x values, labelled, e.g. a configured and a suggested learning rate. */
+  readonly markers?: readonly { readonly x: number; readonly label: string; readonly color: string }[];
+  /** Axis captions. */
+  readonly xLabel?: string;
 }
 
 function niceNumber(v: number): string {
@@ -81,6 +85,16 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
   for (const x of [x0, Math.round((x0 + x1) / 2), x1])
     parts.push(
       `<text x="${sx(x)}" y="${height - pad.bottom + 14}" font-size="10" text-anchor="middle">${niceNumber(x)}</text>`,
+    );
+  for (const m of options.markers ?? []) {
+    if (m.x < x0 || m.x > x1) continue;
+    parts.push(
+      `<line x1="${sx(m.x).toFixed(1)}" y1="${pad.top}" x2="${sx(m.x).toFixed(1)}" y2="${height - pad.bottom}" stroke="${m.color}" stroke-dasharray="3 3"/><text x="${(sx(m.x) + 3).toFixed(1)}" y="${pad.top + 10}" font-size="10" fill="${m.color}">${escapeHtml(m.label)}</text>`,
+    );
+  }
+  if (options.xLabel !== undefined)
+    parts.push(
+      `<text x="${width - pad.right}" y="${height - 2}" font-size="10" text-anchor="end">${escapeHtml(options.xLabel)}</text>`,
     );
   series.forEach((s, i) => {
     let d = '';

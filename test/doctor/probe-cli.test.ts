@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { NEIGHBOUR_CHECKS } from '../../src/doctor/checks/neighbours.js';
 import { PROBE_CHECKS } from '../../src/doctor/checks/probes.js';
@@ -25,8 +26,15 @@ test('doctor --probe --json on a clean folder with a sound config: exit 0, no pr
   const dir = await tempDir('probe-cli-');
   const data = await colourDataset(join(dir, 'data'), 8);
   const config = await writeJson(join(dir, 'config.json'), { weights: 'none', inputSize: 32, lr: 1e-3, batchSize: 8 });
-  const ok = doctor([data, '--config', config, '--probe', '--probe-images', '24', '--json'], join(dir, 'home'));
+  const html = join(dir, 'report.html');
+  const ok = doctor([data, '--config', config, '--probe', '--probe-images', '24', '--json', '--html', html], join(dir, 'home'));
   assert.equal(ok.status, 0, ok.stderr);
+  // The report plots the LR range test with the configured rate (1e-3) marked.
+  const page = await readFile(html, 'utf8');
+  assert.match(page, /<h2>Learning-rate range test<\/h2>/);
+  assert.match(page, /<path d="M[^"]+L[^"]+"/);
+  assert.match(page, /configured 1\.0e-3/);
+  assert.match(page, /suggested \d\.\de-\d/);
   const json = JSON.parse(ok.stdout) as { findings: { id: string; severity: string }[] };
   // A 24-image folder is too small for real training (too-few-images); the probes themselves must stay quiet.
   const probeIds = new Set([...PROBE_CHECKS, ...NEIGHBOUR_CHECKS].flatMap((c) => c.ids));
