@@ -27,8 +27,8 @@ import { planTraining } from '../src/engine/train-plan.js';
 import { initWeights } from '../src/model/init.js';
 import { Random } from '../src/util/random.js';
 
-const STEPS = Number(process.argv[2] ?? 5);
-const ROUNDS = Number(process.argv[3] ?? 3);
+const STEPS = Number(process.argv[2] ?? 1);
+const ROUNDS = Number(process.argv[3] ?? 10);
 const BATCH = 16;
 const CLASSES = 5;
 const CONV_MACS = 196 * 4608 * 512;
@@ -131,6 +131,7 @@ const ips = times.map((t) => (BATCH * 1000) / median(t));
 engines.forEach((engine, i) => {
   const v = ips[i] as number;
   console.log(`${engine.name.padEnd(48)} ${v.toFixed(1).padStart(6)} img/s  ${((v * FLOP_PER_IMAGE) / 1e9).toFixed(0).padStart(4)} GFLOP/s  (median of ${times[i]?.length} steps)`);
+  console.log(`  ms per step, in order: ${times[i]?.map((t) => t.toFixed(0)).join(' ')}`);
 });
 console.log(`load average after: ${load()}`);
 const ours = ips[0] as number;
