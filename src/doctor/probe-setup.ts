@@ -9,10 +9,10 @@ import { initWeights } from '../model/init.js';
 import { headLayers, type HeadSpec } from '../model/head.js';
 import { vggLayers } from '../model/architectures.js';
 import type { WeightMap } from '../model/weight-map.js';
-import type { OptimizerSpec, TrainHead } from '../engine/train-step.js';
+import type { TrainHead } from '../engine/train-step.js';
 import { resolveContract, type PreprocessContract } from '../image/contract.js';
 import type { TrainConfig } from '../train/config.js';
-import { trainHead, weightsIdentity } from '../train/fit.js';
+import { trainHead, weightsIdentity } from '../train/recipe.js';
 import { UsageError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { readable } from './context.js';
@@ -63,19 +63,6 @@ export function stratifiedSample(scan: DataScan, size: number, seed: number): Sa
     });
   }
   return out;
-}
-
-export function optimizerSpec(config: TrainConfig): OptimizerSpec {
-  return {
-    name: config.optimizer,
-    beta1: config.beta1,
-    beta2: config.beta2,
-    epsilon: config.epsilon,
-    momentum: config.momentum,
-    nesterov: config.nesterov,
-    weightDecay: config.weightDecay,
-    clipNorm: config.clipNorm,
-  };
 }
 
 export interface BaseModel {

@@ -23,7 +23,7 @@ import { Session } from '../engine/session.js';
 import { TrainStep, type OptimizerSpec } from '../engine/train-step.js';
 import type { StageSpec, TrainConfig } from '../train/config.js';
 import { FeatureSource } from '../train/features.js';
-import { groupRates, targets } from '../train/fit.js';
+import { groupRates, optimizerSpec, targets } from '../train/recipe.js';
 import { STAGE_NAMES, unfrozenBlocks } from '../train/stages.js';
 import { VggkitError } from '../util/errors.js';
 import type { Float32Tensor } from '../util/tensor.js';
@@ -36,7 +36,7 @@ import type {
   OverfitProbe,
   ProbeResults,
 } from './probe-results.js';
-import { optimizerSpec, probeModel, stratifiedSample, trainClasses, type ProbeModel, type SampleItem } from './probe-setup.js';
+import { probeModel, stratifiedSample, trainClasses, type ProbeModel, type SampleItem } from './probe-setup.js';
 import type { DataScan } from './scan.js';
 
 /** Default sample: enough images per class for a stable mean loss, few enough to stay within seconds. */

@@ -10,7 +10,7 @@
  * multiplied by `stageLrFactor` at each stage change, and is what ReduceLROnPlateau lowers. Each
  * stage recompiles (a fresh optimizer), as Keras does after changing `trainable`.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { epochBatches } from '../data/batches.js';
 import { loadFolderDataset, type LabeledFile } from '../data/dataset.js';
@@ -26,7 +26,6 @@ import type { SkippedFile } from '../image/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UsageError, VggkitError } from '../util/errors.js';
 import { Random } from '../util/random.js';
-import type { Float32Tensor } from '../util/tensor.js';
 import { CSVLogger } from './callbacks/csv-logger.js';
 import { EarlyStopping } from './callbacks/early-stopping.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
@@ -39,6 +38,7 @@ import { FeatureSource } from './features.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { parseTrainConfig } from './parse-config.js';
+import { groupRates, optimizerSpec, targets, trainHead, weightsIdentity } from './recipe.js';
 import { scheduledLr } from './schedules.js';
 import { unfrozenBlocks } from './stages.js';
 
@@ -236,16 +236,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       trainableBlocks,
       inputShape: features.dims,
       head,
-      optimizer: {
-        name: config.optimizer,
-        beta1: config.beta1,
-        beta2: config.beta2,
-        epsilon: config.epsilon,
-        momentum: config.momentum,
-        nesterov: config.nesterov,
-        weightDecay: config.weightDecay,
-        clipNorm: config.clipNorm,
-      },
+      optimizer: optimizerSpec(config),
       weights: params,
       seed: config.seed + s,
     });
@@ -337,28 +328,6 @@ async function readRunConfig(out: string): Promise<TrainConfig> {
   return parseTrainConfig(JSON.parse(text) as unknown, file);
 }
 
-export function trainHead(config: TrainConfig, classCount: number, train: readonly LabeledFile[]): TrainHead {
-  if (config.loss === 'binary_crossentropy' && classCount !== 2) {
-    throw new UsageError(`loss binary_crossentropy: expected exactly 2 class folders, received ${classCount}; use categorical_crossentropy for single-label multi-class data`);
-  }
-  const classes = config.loss === 'binary_crossentropy' ? 1 : classCount;
-  let classWeights: number[] | undefined;
-  if (config.classWeights === 'balanced') {
-    const counts = new Array<number>(classCount).fill(0);
-    for (const item of train) counts[item.label] = (counts[item.label] ?? 0) + 1;
-    classWeights = counts.map((c) => (c === 0 ? 0 : train.length / (classCount * c)));
-  }
-  return {
-    kind: config.head,
-    dense: config.dense,
-    dropout: config.dropout,
-    classes,
-    loss: config.loss,
-    labelSmoothing: config.labelSmoothing,
-    ...(classWeights === undefined ? {} : { classWeights }),
-  };
-}
-
 /** Callbacks that watch validation metrics need a validation set: say so before any work is done. */
 function checkMonitors(config: TrainConfig, hasVal: boolean): void {
   if (hasVal) return;
@@ -371,31 +340,6 @@ function checkMonitors(config: TrainConfig, hasVal: boolean): void {
       throw new UsageError(`${name} monitors ${monitor}, but there is no validation set: set valSplit > 0 or --val DIR, or monitor loss`);
     }
   }
-}
-
-/** Identifies the weights for the feature cache: the source plus, for local files, size and mtime. */
-export async function weightsIdentity(config: TrainConfig, source: string): Promise<string> {
-  const info = await stat(config.weights).catch(() => undefined);
-  return info === undefined ? `${config.arch}:${source}` : `${config.arch}:${resolve(config.weights)}:${info.size}:${info.mtimeMs}`;
-}
-
-export function targets(items: readonly LabeledFile[], head: TrainHead): Float32Tensor {
-  const data = new Float32Array(items.length * head.classes);
-  items.forEach((item, i) => {
-    if (head.classes === 1) data[i] = item.label;
-    else data[i * head.classes + item.label] = 1;
-  });
-  return { dims: [items.length, head.classes], data };
-}
-
-/** `head` gets the rate; `blockN` gets rate x decay^(6-N): block5 x decay, block4 x decay^2 … */
-export function groupRates(groups: readonly string[], lr: number, decay: number): Record<string, number> {
-  const rates: Record<string, number> = {};
-  for (const group of groups) {
-    const block = /^block(\d)$/.exec(group);
-    rates[group] = block === null ? lr : lr * decay ** (6 - Number(block[1]));
-  }
-  return rates;
 }
 
 async function validate(
