@@ -160,13 +160,13 @@ async function dynamicInputs(
   inputs: DoctorInputs,
   scan: DataScan,
   config: TrainConfig | undefined,
-): Promise<Pick<DoctorContext, 'features' | 'probes'>> {
+): Promise<Pick<DoctorContext, 'features' | 'featuresWeights' | 'probes'>> {
   if (inputs.probe !== true && inputs.features !== true) return {};
   const weights = inputs.expect === undefined ? inputs.weights : undefined;
   const effective: TrainConfig = { ...(config ?? DEFAULT_CONFIG), ...(weights === undefined ? {} : { weights }) };
   const setup = { cacheDir: inputs.cacheDir ?? defaultCacheDir(), ...(inputs.offline === undefined ? {} : { offline: inputs.offline }) };
   const features = await imageFeatures(scan, effective, setup);
-  if (inputs.probe !== true) return { features };
+  if (inputs.probe !== true) return { features, featuresWeights: effective.weights };
   const probes = await runProbes({
     scan,
     config: effective,
@@ -174,5 +174,5 @@ async function dynamicInputs(
     ...(inputs.probeImages === undefined ? {} : { images: inputs.probeImages }),
     ...(inputs.log === undefined ? {} : { log: inputs.log }),
   });
-  return { features, probes };
+  return { features, featuresWeights: effective.weights, probes };
 }

@@ -92,6 +92,8 @@ export interface DoctorContext {
   readonly probes?: ProbeResults;
   /** Per-image feature vectors for neighbour-based checks; absent in static runs. */
   readonly features?: ReadonlyMap<string, Float32Array>;
+  /** The weights (tag, file or `none`) the features were computed with. */
+  readonly featuresWeights?: string;
 }
 
 export interface Check {

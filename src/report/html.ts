@@ -86,12 +86,13 @@ export function lineChart(series: readonly Series[], options: ChartOptions): str
     parts.push(
       `<text x="${sx(x)}" y="${height - pad.bottom + 14}" font-size="10" text-anchor="middle">${niceNumber(x)}</text>`,
     );
-  for (const m of options.markers ?? []) {
-    if (m.x < x0 || m.x > x1) continue;
+  (options.markers ?? []).forEach((m, i) => {
+    if (m.x < x0 || m.x > x1) return;
+    // Labels step down one line per marker so neighbouring markers stay readable.
     parts.push(
-      `<line x1="${sx(m.x).toFixed(1)}" y1="${pad.top}" x2="${sx(m.x).toFixed(1)}" y2="${height - pad.bottom}" stroke="${m.color}" stroke-dasharray="3 3"/><text x="${(sx(m.x) + 3).toFixed(1)}" y="${pad.top + 10}" font-size="10" fill="${m.color}">${escapeHtml(m.label)}</text>`,
+      `<line x1="${sx(m.x).toFixed(1)}" y1="${pad.top}" x2="${sx(m.x).toFixed(1)}" y2="${height - pad.bottom}" stroke="${m.color}" stroke-dasharray="3 3"/><text x="${(sx(m.x) + 3).toFixed(1)}" y="${pad.top + 10 + 12 * i}" font-size="10" fill="${m.color}">${escapeHtml(m.label)}</text>`,
     );
-  }
+  });
   if (options.xLabel !== undefined)
     parts.push(
       `<text x="${width - pad.right}" y="${height - 2}" font-size="10" text-anchor="end">${escapeHtml(options.xLabel)}</text>`,

@@ -44,6 +44,8 @@ test('suspected-mislabel names a red image planted in the blue folder; the clean
     [[planted, 'blue', 'red']],
   );
   assert.equal(suspects[0]?.neighbours.length, 5);
+  // Features from random weights (weights: none) make it a note, not a warning.
+  assert.equal(hit.severity, 'info');
 });
 
 test('features are not computed without --features or --probe', async () => {

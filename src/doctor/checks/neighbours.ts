@@ -69,12 +69,14 @@ const mislabel: Check = {
       }
     }
     if (suspects.length === 0) return [];
+    // Random weights give only rough similarities: the suspects are worth a look, not an alarm.
+    const randomFeatures = ctx.featuresWeights === 'none';
     return [
       {
         id: 'suspected-mislabel',
-        severity: 'warning',
+        severity: randomFeatures ? 'info' : 'warning',
         title: `${suspects.length} image${suspects.length === 1 ? '' : 's'} look${suspects.length === 1 ? 's' : ''} like another class: e.g. ${suspects[0]?.file} (in ${suspects[0]?.label}, neighbours ${suspects[0]?.neighbourClass})`,
-        explanation: `At least ${MISLABEL_AGREEMENT} of the ${NEIGHBOURS} most similar training images belong to one other class: the image is probably in the wrong folder (or the classes overlap). Wrong labels teach the model contradictions.`,
+        explanation: `At least ${MISLABEL_AGREEMENT} of the ${NEIGHBOURS} most similar training images belong to one other class: the image is probably in the wrong folder (or the classes overlap). Wrong labels teach the model contradictions.${randomFeatures ? ' The features come from randomly initialised weights (--weights none), so similarity is only rough.' : ''}`,
         evidence: {
           count: suspects.length,
           suspects: suspects.slice(0, MAX_SUSPECTS),
