@@ -13,6 +13,11 @@ import { Session } from '../engine/session.js';
 import type { SkippedFile } from '../image/index.js';
 import { parseArch, type Pooling, type VggOptions } from '../model/architectures.js';
 import { findWeights } from '../model/registry.js';
+import type { HeadSpec } from '../model/head.js';
+import { readKerasWeights } from '../model/keras-h5.js';
+import { isModelFolder, readModelFolder } from '../model/model-folder.js';
+import type { WeightMap } from '../model/weight-map.js';
+import type { PreprocessContract } from '../image/contract.js';
 import { modelLayers } from '../model/head.js';
 import { buildVggInference } from '../model/vgg-graph.js';
 import { createProgress } from '../report/progress.js';
@@ -52,7 +57,7 @@ export function registerExtract(program: Command): void {
       )
       .option(
         '--weights <tag|file>',
-        "weights tag, .h5 (Keras layout) or .safetensors (torchvision layout) file, or 'none'",
+        "weights tag, .h5 (Keras layout) or .safetensors (torchvision layout) file, 'none', or a model folder from vggkit train",
         'imagenet',
       )
       .option('--arch <name>', 'vgg11, vgg13, vgg16 or vgg19', 'vgg16')
@@ -71,38 +76,22 @@ export function registerExtract(program: Command): void {
       .option('--batch-size <n>', 'images per forward pass', '16'),
   ).action(
     runCommand(async (paths: string[], flags: ExtractFlags) => {
-      const arch = parseArch(flags.arch);
       const batchSize = parseInteger('--batch-size', flags.batchSize, 16);
-      const pooling = oneOf<Pooling>('--pooling', ['none', 'avg', 'max'], flags.pooling);
-      const includeTop = wantsTop(flags, arch);
-      const size = parseInteger('--input-size', flags.inputSize, 224, 32);
-      if (includeTop && size !== 224)
-        throw new UsageError(`--input-size: the top needs 224, received ${size}`);
-      const options: VggOptions = {
-        arch,
-        includeTop,
-        inputSize: [size, size],
-        pooling: includeTop ? 'none' : pooling,
-        classes: 1000,
-      };
       const files = await listImageFiles(paths);
       if (files.length === 0)
         throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
-
-      const loaded = await loadWeightsWithProgress(
-        {
-          arch,
-          weights: flags.weights,
-          includeTop,
-          inputSize: size,
-          offline: flags.offline === true,
-        },
-        flags.json === true,
-      );
-      const contract = applyContractFlags(loaded.contract, flags);
-      const layers = modelLayers(options);
+      const model = (await isModelFolder(flags.weights))
+        ? await fineTunedModel(flags.weights)
+        : await pretrainedModel(flags);
+      const contract = applyContractFlags(model.contract, flags);
+      const layers = modelLayers(model.options, model.head);
       const layer = flags.layer ?? (layers[layers.length - 1]?.name as string);
-      const graph = buildVggInference({ options, weights: loaded.weights, outputLayer: layer });
+      const graph = buildVggInference({
+        options: model.options,
+        weights: model.weights,
+        outputLayer: layer,
+        ...(model.head === undefined ? {} : { head: model.head }),
+      });
       const featureShape = layers.find((l) => l.name === layer)?.outputShape ?? [];
       const rowSize = featureShape.reduce((a, b) => a * b, 1);
 
@@ -141,7 +130,7 @@ export function registerExtract(program: Command): void {
         contract,
         layer,
         featureShape,
-        weights: loaded.source,
+        weights: model.source,
       });
       for (const s of skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
       if (flags.json === true) {
@@ -160,6 +149,49 @@ export function registerExtract(program: Command): void {
       }
     }),
   );
+}
+
+interface ExtractModel {
+  readonly options: VggOptions;
+  readonly head?: HeadSpec;
+  readonly weights: WeightMap;
+  readonly contract: PreprocessContract;
+  readonly source: string;
+}
+
+/** A pretrained network from `--weights TAG|FILE|none`, with or without its top. */
+async function pretrainedModel(flags: ExtractFlags): Promise<ExtractModel> {
+  const arch = parseArch(flags.arch);
+  const pooling = oneOf<Pooling>('--pooling', ['none', 'avg', 'max'], flags.pooling);
+  const includeTop = wantsTop(flags, arch);
+  const size = parseInteger('--input-size', flags.inputSize, 224, 32);
+  if (includeTop && size !== 224)
+    throw new UsageError(`--input-size: the top needs 224, received ${size}`);
+  const loaded = await loadWeightsWithProgress(
+    { arch, weights: flags.weights, includeTop, inputSize: size, offline: flags.offline === true },
+    flags.json === true,
+  );
+  return {
+    options: { arch, includeTop, inputSize: [size, size], pooling: includeTop ? 'none' : pooling, classes: 1000 },
+    weights: loaded.weights,
+    contract: loaded.contract,
+    source: loaded.source,
+  };
+}
+
+/**
+ * A model folder `vggkit train` wrote: base + head rebuilt from its weights.h5 and metadata, so any
+ * layer can be cut — `dense` gives the fine-tuned embedding, the default `dense_1` the class
+ * probabilities. Architecture, input size and contract come from the folder.
+ */
+async function fineTunedModel(dir: string): Promise<ExtractModel> {
+  const { metadata, file } = await readModelFolder(dir);
+  const head = metadata.head;
+  if (head === undefined)
+    throw new VggkitError('MODEL_METADATA', `${file}: expected a head description (vggkit.head) in the metadata, found none; retrain the model with this version`, { file });
+  const options: VggOptions = { arch: metadata.arch, includeTop: false, inputSize: metadata.inputSize, pooling: 'none', classes: head.classes };
+  const weights = await readKerasWeights(join(dir, 'weights.h5'), modelLayers(options, head));
+  return { options, head, weights, contract: metadata.contract, source: `model folder ${dir}` };
 }
 
 /**

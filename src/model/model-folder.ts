@@ -17,6 +17,7 @@ import {
 import { writeFileAtomic } from '../util/atomic.js';
 import { VggkitError } from '../util/errors.js';
 import { ARCH_NAMES, type ArchName } from './architectures.js';
+import type { HeadSpec } from './head.js';
 
 export const MODEL_FILE = 'model.onnx';
 
@@ -31,6 +32,8 @@ export const METADATA_KEYS = {
   arch: 'vggkit.arch',
   /** Keras name of the layer the graph's `output` is (written by buildVggInference). */
   outputLayer: 'vggkit.output_layer',
+  /** JSON HeadSpec of a fine-tuned model, so its weights.h5 can be rebuilt into any cut. */
+  head: 'vggkit.head',
 } as const;
 
 export interface ModelMetadata {
@@ -38,6 +41,8 @@ export interface ModelMetadata {
   readonly classNames: readonly string[];
   readonly inputSize: readonly [number, number];
   readonly arch: ArchName;
+  /** The head a fine-tune put on the base (absent in models written before it was recorded). */
+  readonly head?: HeadSpec;
 }
 
 /** The metadata entries to pass to buildVggInference's `metadata`. */
@@ -47,6 +52,7 @@ export function modelMetadata(m: ModelMetadata): Record<string, string> {
     [METADATA_KEYS.classNames]: JSON.stringify(m.classNames),
     [METADATA_KEYS.inputSize]: JSON.stringify(m.inputSize),
     [METADATA_KEYS.arch]: m.arch,
+    ...(m.head === undefined ? {} : { [METADATA_KEYS.head]: JSON.stringify(m.head) }),
   };
 }
 
@@ -108,7 +114,18 @@ export function parseModelMetadata(
     resize: c['resize'],
     interpolation: c['interpolation'],
   });
-  return { contract, classNames: names as string[], inputSize, arch: arch as ArchName };
+  const head = props[METADATA_KEYS.head] === undefined ? undefined : parseHead(json(METADATA_KEYS.head, 'a JSON head description'));
+  if (head === null) throw bad(METADATA_KEYS.head, 'a JSON head description {kind, dense, classes, activation}');
+  return { contract, classNames: names as string[], inputSize, arch: arch as ArchName, ...(head === undefined ? {} : { head }) };
+}
+
+function parseHead(value: unknown): HeadSpec | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const h = value as Record<string, unknown>;
+  const positive = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
+  if ((h.kind !== 'flatten' && h.kind !== 'avg') || !positive(h.dense) || !positive(h.classes)) return null;
+  if (h.activation !== 'softmax' && h.activation !== 'sigmoid') return null;
+  return { kind: h.kind, dense: h.dense, classes: h.classes, activation: h.activation };
 }
 
 export async function isModelFolder(path: string): Promise<boolean> {

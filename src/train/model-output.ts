@@ -40,6 +40,7 @@ export async function writeModel(dir: string, description: ModelDescription, wei
       classNames: description.classNames,
       inputSize: description.contract.inputSize,
       arch: description.arch,
+      head: description.head,
     }),
   });
   await writeModelFolder(dir, onnx);

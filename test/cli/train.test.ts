@@ -14,6 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { modelLayers } from '../../src/model/head.js';
 import { readKerasWeights } from '../../src/model/keras-h5.js';
+import { parseNpy } from '../../src/data/npy.js';
 import { writeShapesDataset } from '../helpers/shapes.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -227,6 +228,24 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
     const top = predictions[0]?.top ?? [];
     assert.deepEqual(top.map((p) => p.label).sort(), ['circle', 'square', 'triangle']);
     assert.ok(Math.abs(top.reduce((s, p) => s + p.probability, 0) - 1) < 1e-5);
+
+    // extract accepts the model folder: the default layer is its output (the same probabilities
+    // predict printed), and --layer dense gives the fine-tuned embedding.
+    const features = join(out, 'features');
+    const probs = await vggkit('extract', '--weights', out, image, '--out', features, '--json');
+    assert.equal(probs.code, 0, probs.stderr);
+    const rows = parseNpy(await readFile(join(features, 'features.npy')));
+    assert.deepEqual(rows.dims, [1, 3]);
+    const byLabel = new Map(top.map((p) => [p.label, p.probability]));
+    ['circle', 'square', 'triangle'].forEach((label, i) =>
+      assert.ok(Math.abs((rows.data[i] as number) - (byLabel.get(label) as number)) < 1e-5, label),
+    );
+    const embedding = await vggkit('extract', '--weights', out, image, '--layer', 'dense', '--out', features, '--json');
+    assert.equal(embedding.code, 0, embedding.stderr);
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { dense: number };
+    assert.deepEqual(parseNpy(await readFile(join(features, 'features.npy'))).dims, [1, config.dense]);
+    const index = JSON.parse(await readFile(join(features, 'index.json'), 'utf8')) as { layer: string };
+    assert.equal(index.layer, 'dense');
   } finally {
     await rm(corrupt, { force: true });
   }
