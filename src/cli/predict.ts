@@ -107,6 +107,11 @@ export function registerPredict(program: Command): void {
         }
       }
       for (const s of skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
+      const broken = results.filter((r) => r.top.some((p) => !Number.isFinite(p.probability)));
+      if (broken.length > 0)
+        process.stderr.write(
+          `vggkit: warning: the model produced NaN or infinite probabilities for ${broken.length} of ${results.length} images (e.g. ${broken[0]?.file}): the weights are damaged, or the inputs are far outside what they expect (check --preprocess; try vggkit doctor)\n`,
+        );
     }),
   );
 }
