@@ -133,7 +133,6 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   }
 
   let trainStep: TrainStep | undefined;
-  let stageIndex = loop.stage;
   const bestFile = join(out, 'best.safetensors');
   const control: TrainingControl = {
     getLr: () => loop.baseLr,
@@ -149,7 +148,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           new EarlyStopping<string>(config.earlyStopping, {
             snapshot: async () => {
               const file = join(out, 'best-weights.safetensors');
-              await writeFileAtomic(file, encodeSafetensors(trainedParams(currentParams(), stages, stageIndex)));
+              await writeFileAtomic(file, encodeSafetensors(trainedParams(currentParams(), stages)));
               return file;
             },
             restore: async (file) => {
@@ -164,7 +163,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       monitor: hasVal ? 'val_loss' : 'loss',
       mode: 'min',
       // Per improvement only what training changed is written (cheap); best/ is built once at the end.
-      save: async () => writeFileAtomic(bestFile, encodeSafetensors(trainedParams(currentParams(), stages, stageIndex))),
+      save: async () => writeFileAtomic(bestFile, encodeSafetensors(trainedParams(currentParams(), stages))),
     }),
     new CSVLogger({ file: join(out, 'history.csv') }),
     ...(options.callbacks ?? []),
@@ -198,7 +197,6 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   let firstEpochOfStage = 0;
   for (let s = 0; s < stages.length && callbacks.stopRequest === undefined; s++) {
     const stage = stages[s] as StageSpec;
-    stageIndex = s;
     const stageEnd = firstEpochOfStage + stage.epochs;
     if (loop.epochsCompleted >= stageEnd) {
       firstEpochOfStage = stageEnd;
@@ -211,90 +209,69 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       { arch: config.arch, weights: params, weightsId, contract, trainableBlocks },
       { cacheDir, batchSize: config.batchSize, ...(options.onFeatureProgress === undefined ? {} : { onProgress: options.onFeatureProgress }) },
     );
-    const augmenting = config.augment.length > 0;
-    log(
-      augmenting
-        ? `stage ${stage.name}: augmentation on (${config.augment.join(', ')}): the frozen base runs on every batch, no feature cache`
-        : `stage ${stage.name}: frozen base up to ${features.cutLayer}, features computed once and cached`,
-    );
-    const stageSkipped = [
-      ...(augmenting ? await features.validate(trainFiles.map((f) => f.file)) : await features.prepare(trainFiles.map((f) => f.file))),
-      ...(await features.prepare(dataset.val.map((f) => f.file))),
-    ];
-    for (const k of stageSkipped) {
-      if (skipped.some((x) => x.file === k.file)) continue;
-      skipped.push(k);
-      log(`skipped ${k.file}: ${k.reason}`);
-    }
-    const bad = new Set(skipped.map((k) => k.file));
-    const train = trainFiles.filter((f) => !bad.has(f.file));
-    const val = dataset.val.filter((f) => !bad.has(f.file));
-    if (train.length === 0) throw new VggkitError('NO_TRAINING_IMAGES', `${options.data}: no training image could be read`, { file: options.data });
+    try {
+      const augmenting = config.augment.length > 0;
+      log(
+        augmenting
+          ? `stage ${stage.name}: augmentation on (${config.augment.join(', ')}): the frozen base runs on every batch, no feature cache`
+          : `stage ${stage.name}: frozen base up to ${features.cutLayer}, features computed once and cached`,
+      );
+      const stageSkipped = [
+        ...(augmenting ? await features.validate(trainFiles.map((f) => f.file)) : await features.prepare(trainFiles.map((f) => f.file))),
+        ...(await features.prepare(dataset.val.map((f) => f.file))),
+      ];
+      for (const k of stageSkipped) {
+        if (skipped.some((x) => x.file === k.file)) continue;
+        skipped.push(k);
+        log(`skipped ${k.file}: ${k.reason}`);
+      }
+      const bad = new Set(skipped.map((k) => k.file));
+      const train = trainFiles.filter((f) => !bad.has(f.file));
+      const val = dataset.val.filter((f) => !bad.has(f.file));
+      if (train.length === 0) throw new VggkitError('NO_TRAINING_IMAGES', `${options.data}: no training image could be read`, { file: options.data });
 
-    trainStep = await TrainStep.create({
-      arch: config.arch,
-      trainableBlocks,
-      inputShape: features.dims,
-      head,
-      optimizer: optimizerSpec(config),
-      weights: params,
-      seed: config.seed + s,
-    });
-    if (continuing && checkpoint !== undefined) trainStep.setOptimizerState(checkpoint.optimizer);
-    await callbacks.dispatch(
-      { type: 'stage_start', stage: s, name: stage.name, firstEpoch: firstEpochOfStage, epochs: stage.epochs, lr: loop.baseLr },
-      control,
-    );
-
-    for (let epoch = Math.max(loop.epochsCompleted, firstEpochOfStage); epoch < stageEnd; epoch++) {
-      await callbacks.dispatch({ type: 'epoch_start', epoch, epochs: totalEpochs }, control);
-      const batches = epochBatches(train.length, config.batchSize, { shuffle: true, seed: config.seed, epoch });
-      const augmentRng = new Random(config.seed * 7919 + epoch);
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      const started = performance.now();
-      for (let b = 0; b < batches.length; b++) {
-        const items = (batches[b] as number[]).map((i) => train[i] as LabeledFile);
-        const files = items.map((i) => i.file);
-        const x = augmenting ? await features.augmentedBatch(files, config.augment, augmentRng) : await features.batch(files);
-        const lr = scheduledLr({ lr: loop.baseLr, schedule: config.schedule }, { step: loop.globalStep, totalSteps: totalEpochs * batchesPerEpoch, epoch });
-        const result = await trainStep.step(x, targets(items, head), groupRates(trainStep.groups, lr, config.blockLrDecay));
-        loop = { ...loop, globalStep: loop.globalStep + 1 };
-        lossSum += result.loss * items.length;
-        correct += result.correct;
-        seen += items.length;
+      trainStep = await TrainStep.create({
+        arch: config.arch,
+        trainableBlocks,
+        inputShape: features.dims,
+        head,
+        optimizer: optimizerSpec(config),
+        weights: params,
+        seed: config.seed + s,
+      });
+      const step = trainStep;
+      try {
+        if (continuing && checkpoint !== undefined) step.setOptimizerState(checkpoint.optimizer);
         await callbacks.dispatch(
-          {
-            type: 'batch_end',
-            epoch,
-            batch: b + 1,
-            batches: batches.length,
-            loss: lossSum / seen,
-            accuracy: correct / seen,
-            lr,
-            imagesPerSecond: seen / ((performance.now() - started) / 1000),
-          },
+          { type: 'stage_start', stage: s, name: stage.name, firstEpoch: firstEpochOfStage, epochs: stage.epochs, lr: loop.baseLr },
           control,
         );
+        for (let epoch = Math.max(loop.epochsCompleted, firstEpochOfStage); epoch < stageEnd; epoch++) {
+          await callbacks.dispatch({ type: 'epoch_start', epoch, epochs: totalEpochs }, control);
+          const lrAt = (globalStep: number): number =>
+            scheduledLr({ lr: loop.baseLr, schedule: config.schedule }, { step: globalStep, totalSteps: totalEpochs * batchesPerEpoch, epoch });
+          const trained = await trainEpoch({ epoch, step, features, train, head, config, firstStep: loop.globalStep, lrAt, callbacks, control });
+          loop = { ...loop, globalStep: loop.globalStep + trained.steps };
+          const logs: EpochLogs = {
+            loss: trained.loss,
+            accuracy: trained.accuracy,
+            ...(val.length > 0 ? await validate(step, features, val, head, config.batchSize) : {}),
+            lr: lrAt(Math.max(0, loop.globalStep - 1)),
+          };
+          await callbacks.dispatch({ type: 'epoch_end', epoch, logs }, control);
+          loop = { ...loop, epochsCompleted: epoch + 1, stage: s, history: [...loop.history, logs], callbacks: callbacks.getState() };
+          for (const [key, t] of step.getParameters()) params.set(key, t);
+          await saveCheckpoint(checkpointFile, { params: trainedParams(params, stages), optimizer: step.getOptimizerState(), loop });
+          await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
+          if (callbacks.stopRequest !== undefined) break;
+        }
+      } finally {
+        trainStep = undefined;
+        await step.release();
       }
-      const lrShown = scheduledLr({ lr: loop.baseLr, schedule: config.schedule }, { step: Math.max(0, loop.globalStep - 1), totalSteps: totalEpochs * batchesPerEpoch, epoch });
-      const logs: EpochLogs = {
-        loss: lossSum / seen,
-        accuracy: correct / seen,
-        ...(val.length > 0 ? await validate(trainStep, features, val, head, config.batchSize) : {}),
-        lr: lrShown,
-      };
-      await callbacks.dispatch({ type: 'epoch_end', epoch, logs }, control);
-      loop = { ...loop, epochsCompleted: epoch + 1, stage: s, history: [...loop.history, logs], callbacks: callbacks.getState() };
-      for (const [key, t] of trainStep.getParameters()) params.set(key, t);
-      await saveCheckpoint(checkpointFile, { params: trainedParams(params, stages, s), optimizer: trainStep.getOptimizerState(), loop });
-      await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
-      if (callbacks.stopRequest !== undefined) break;
+    } finally {
+      await features.release();
     }
-    await trainStep.release();
-    trainStep = undefined;
-    await features.release();
     firstEpochOfStage = stageEnd;
   }
 
@@ -342,6 +319,55 @@ function checkMonitors(config: TrainConfig, hasVal: boolean): void {
   }
 }
 
+interface EpochRun {
+  readonly epoch: number;
+  readonly step: TrainStep;
+  readonly features: FeatureSource;
+  readonly train: readonly LabeledFile[];
+  readonly head: TrainHead;
+  readonly config: TrainConfig;
+  /** Optimizer steps taken before this epoch, for the schedule. */
+  readonly firstStep: number;
+  readonly lrAt: (globalStep: number) => number;
+  readonly callbacks: CallbackList;
+  readonly control: TrainingControl;
+}
+
+/** One pass over the shuffled training set; running means as Keras reports them. */
+async function trainEpoch(run: EpochRun): Promise<{ loss: number; accuracy: number; steps: number }> {
+  const { epoch, step, features, train, head, config } = run;
+  const batches = epochBatches(train.length, config.batchSize, { shuffle: true, seed: config.seed, epoch });
+  const augmentRng = new Random(config.seed * 7919 + epoch);
+  let lossSum = 0;
+  let correct = 0;
+  let seen = 0;
+  const started = performance.now();
+  for (let b = 0; b < batches.length; b++) {
+    const items = (batches[b] as number[]).map((i) => train[i] as LabeledFile);
+    const files = items.map((i) => i.file);
+    const x = config.augment.length > 0 ? await features.augmentedBatch(files, config.augment, augmentRng) : await features.batch(files);
+    const lr = run.lrAt(run.firstStep + b);
+    const result = await step.step(x, targets(items, head), groupRates(step.groups, lr, config.blockLrDecay));
+    lossSum += result.loss * items.length;
+    correct += result.correct;
+    seen += items.length;
+    await run.callbacks.dispatch(
+      {
+        type: 'batch_end',
+        epoch,
+        batch: b + 1,
+        batches: batches.length,
+        loss: lossSum / seen,
+        accuracy: correct / seen,
+        lr,
+        imagesPerSecond: seen / ((performance.now() - started) / 1000),
+      },
+      run.control,
+    );
+  }
+  return { loss: lossSum / seen, accuracy: correct / seen, steps: batches.length };
+}
+
 async function validate(
   step: TrainStep,
   features: FeatureSource,
@@ -360,9 +386,12 @@ async function validate(
   return { val_loss: lossSum / val.length, val_accuracy: correct / val.length };
 }
 
-/** The parameters that differ from the weights source: the head and every block unfrozen so far. */
-function trainedParams(params: WeightMap, stages: readonly StageSpec[], stage: number): WeightMap {
-  const deepest = Math.max(...stages.slice(0, stage + 1).map(unfrozenBlocks));
+/**
+ * The parameters training can change over the whole run: the head and every block some stage
+ * unfreezes. Snapshots hold all of them, so restoring one also puts back blocks a later stage moved.
+ */
+function trainedParams(params: WeightMap, stages: readonly StageSpec[]): WeightMap {
+  const deepest = Math.max(...stages.map(unfrozenBlocks));
   const trained = new Map();
   for (const [key, t] of params) {
     const block = /^block(\d)_/.exec(key);

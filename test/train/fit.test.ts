@@ -156,6 +156,19 @@ test('freezing freezes: head stage leaves every base weight bit-identical; a blo
     [1, 2, 3, 4].flatMap(blockKeys).filter((k) => changed.includes(k)),
     [],
   );
+
+  // EarlyStopping's restore reaches across stages: a block5 stage that diverges (1000x the rate)
+  // is stopped, and the restored best epoch (in the head stage) brings block5 back to its initial values.
+  const diverged = await run('restore-across-stages', {
+    ...common,
+    lr: 1e-3,
+    stages: 'head:2,block5:4',
+    stageLrFactor: 1000,
+    earlyStopping: { enabled: true, monitor: 'val_loss', patience: 1, restoreBestWeights: true },
+  });
+  assert.equal(diverged.stoppedBy, 'early_stopping');
+  const restored = await readKerasWeights(join(diverged.modelDir, 'weights.h5'), all);
+  assert.deepEqual(changedKeys(initial, restored, keys).sort(), [...headKeys].sort());
 });
 
 test('ReduceLROnPlateau lowers the rate by its factor when val_loss cannot improve', async () => {
