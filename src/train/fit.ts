@@ -39,6 +39,7 @@ import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { parseTrainConfig } from './parse-config.js';
 import { groupRates, optimizerSpec, targets, trainHead, weightsIdentity } from './recipe.js';
+import { renderTrainingReport } from './report.js';
 import { scheduledLr } from './schedules.js';
 import { unfrozenBlocks } from './stages.js';
 
@@ -285,6 +286,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     await writeModel(join(out, 'best'), description, best);
   }
   await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
+  await writeFileAtomic(join(out, 'report.html'), renderTrainingReport({ history: loop.history, stages, config, classNames, stoppedBy: stopped?.by }));
   return {
     modelDir: out,
     history: loop.history,

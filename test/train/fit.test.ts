@@ -6,7 +6,7 @@
  * graph in model.onnx).
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -169,6 +169,11 @@ test('freezing freezes: head stage leaves every base weight bit-identical; a blo
   assert.equal(diverged.stoppedBy, 'early_stopping');
   const restored = await readKerasWeights(join(diverged.modelDir, 'weights.h5'), all);
   assert.deepEqual(changedKeys(initial, restored, keys).sort(), [...headKeys].sort());
+  // report.html plots the run: three charts, the block5 stage change marked, the early stop named.
+  const report = await readFile(join(diverged.modelDir, 'report.html'), 'utf8');
+  assert.equal(report.match(/<svg /g)?.length, 3);
+  assert.match(report, /<line x1="[\d.]+"[^>]*stroke="#6a1b9a"[^>]*\/><text[^>]*>block5<\/text>/);
+  assert.match(report, /Stopped early by <code>early_stopping<\/code>/);
 });
 
 test('ReduceLROnPlateau lowers the rate by its factor when val_loss cannot improve', async () => {
