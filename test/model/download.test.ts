@@ -11,7 +11,7 @@ import {
   weightsPath,
   type DownloadableWeights,
 } from '../../src/model/download.js';
-import { VggkitError } from '../../src/util/errors.js';
+import { rejectsWith } from '../helpers/errors.js';
 
 const payload = Buffer.from(Array.from({ length: 50_000 }, (_, i) => (i * 7 + 3) % 256));
 const sha256 = createHash('sha256').update(payload).digest('hex');
@@ -56,16 +56,6 @@ function entry(overrides: Partial<DownloadableWeights> = {}): DownloadableWeight
     fileName: 'w.bin',
     ...overrides,
   };
-}
-
-async function rejectsWith(promise: Promise<unknown>, code: string): Promise<VggkitError> {
-  const error = await promise.then(
-    () => assert.fail(`expected a ${code} error`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof VggkitError, String(error));
-  assert.equal(error.code, code, error.message);
-  return error;
 }
 
 describe('ensureWeightsFile', () => {

@@ -7,9 +7,9 @@ import h5wasm from 'h5wasm/node';
 import { vggLayers, type LayerSpec } from '../../src/model/architectures.js';
 import { readKerasWeights, writeKerasWeights } from '../../src/model/keras-h5.js';
 import { biasKey, kernelKey } from '../../src/model/weight-map.js';
-import { VggkitError } from '../../src/util/errors.js';
 import { tensor } from '../../src/util/tensor.js';
 import { filled, tinyLayers, valueAt, weighted } from './fixtures.js';
+import { rejectsWith } from '../helpers/errors.js';
 
 let dir: string;
 before(async () => {
@@ -90,20 +90,6 @@ function assertLoaded(
       assert.equal(bias.data[i], valueAt(2 * k + 1, i), `${layer.name} bias[${i}]`);
   });
   assert.equal(weights.size, 2 * weighted(layers).length);
-}
-
-async function rejectsWith(
-  promise: Promise<unknown>,
-  code: string,
-  pattern?: RegExp,
-): Promise<void> {
-  const error = await promise.then(
-    () => assert.fail(`expected a ${code} error`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof VggkitError, String(error));
-  assert.equal(error.code, code, error.message);
-  if (pattern) assert.match(error.message, pattern);
 }
 
 describe('readKerasWeights', () => {

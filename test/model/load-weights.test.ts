@@ -7,9 +7,9 @@ import { vggLayers } from '../../src/model/architectures.js';
 import { writeKerasWeights } from '../../src/model/keras-h5.js';
 import { loadWeights } from '../../src/model/load-weights.js';
 import { biasKey, kernelKey } from '../../src/model/weight-map.js';
-import { VggkitError } from '../../src/util/errors.js';
 import { tensor } from '../../src/util/tensor.js';
 import { filled } from './fixtures.js';
+import { rejectsWith } from '../helpers/errors.js';
 
 let dir: string;
 before(async () => {
@@ -25,21 +25,6 @@ const vgg11Base = vggLayers({
   classes: 1000,
 });
 const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
-
-async function rejectsWith(
-  promise: Promise<unknown>,
-  code: string,
-  pattern?: RegExp,
-): Promise<VggkitError> {
-  const error = await promise.then(
-    () => assert.fail(`expected a ${code} error`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof VggkitError, String(error));
-  assert.equal(error.code, code, error.message);
-  if (pattern) assert.match(error.message, pattern);
-  return error;
-}
 
 describe('loadWeights', () => {
   test("'none': random init for every weighted layer, caffe contract at the requested size, seeded", async () => {

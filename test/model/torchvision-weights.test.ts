@@ -7,8 +7,8 @@ import { vggLayers, type LayerSpec } from '../../src/model/architectures.js';
 import { SafetensorsFile } from '../../src/model/safetensors.js';
 import { readTorchvisionWeights } from '../../src/model/torchvision-weights.js';
 import { biasKey, kernelKey } from '../../src/model/weight-map.js';
-import { VggkitError } from '../../src/util/errors.js';
 import { filled, tinyLayers, valueAt } from './fixtures.js';
+import { rejectsWith } from '../helpers/errors.js';
 
 let dir: string;
 before(async () => {
@@ -134,20 +134,6 @@ function assertConvs(
     assert.deepEqual([...(weights.get(biasKey(layer.name))?.data ?? [])], [...filled(t + 1, cout)]);
     t += 2;
   }
-}
-
-async function rejectsWith(
-  promise: Promise<unknown>,
-  code: string,
-  pattern?: RegExp,
-): Promise<void> {
-  const error = await promise.then(
-    () => assert.fail(`expected a ${code} error`),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof VggkitError, String(error));
-  assert.equal(error.code, code, error.message);
-  if (pattern) assert.match(error.message, pattern);
 }
 
 describe('readTorchvisionWeights', () => {
