@@ -11,14 +11,15 @@ import { vggLayers } from '../model/architectures.js';
 import { buildVggInference } from '../model/vgg-graph.js';
 import type { TrainConfig } from '../train/config.js';
 import { readable } from './context.js';
-import { baseModel, type SetupOptions } from './probe-setup.js';
+import { loadBase } from '../train/recipe.js';
+import type { SetupOptions } from './probe-setup.js';
 import type { DataScan } from './scan.js';
 
 /** Images per forward pass: small, since the doctor shares the machine with whatever else runs. */
 export const FEATURE_BATCH = 16;
 
 export async function imageFeatures(scan: DataScan, config: TrainConfig, options: SetupOptions): Promise<Map<string, Float32Array>> {
-  const { weights, contract, weightsId } = await baseModel(config, options);
+  const { weights, contract, weightsId } = await loadBase(config, options);
   const vgg = { arch: config.arch, includeTop: false, inputSize: contract.inputSize, pooling: 'avg', classes: 0 } as const;
   const pool = vggLayers(vgg).at(-1);
   if (pool === undefined) throw new RangeError(`no pooling layer in ${config.arch}`);

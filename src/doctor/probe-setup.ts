@@ -4,15 +4,12 @@
  * would actually start: the weights and contract, the fresh head's parameters, and a stratified
  * seeded sample of the training images.
  */
-import { loadWeights } from '../model/load-weights.js';
-import { initWeights } from '../model/init.js';
-import { headLayers, type HeadSpec } from '../model/head.js';
-import { vggLayers } from '../model/architectures.js';
+import type { HeadSpec } from '../model/head.js';
 import type { WeightMap } from '../model/weight-map.js';
 import type { TrainHead } from '../engine/train-step.js';
-import { resolveContract, type PreprocessContract } from '../image/contract.js';
+import type { PreprocessContract } from '../image/contract.js';
 import type { TrainConfig } from '../train/config.js';
-import { trainHead, weightsIdentity } from '../train/recipe.js';
+import { headSpecFor, initialParams, loadBase, trainHead } from '../train/recipe.js';
 import { UsageError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { readable } from './context.js';
@@ -65,45 +62,13 @@ export function stratifiedSample(scan: DataScan, size: number, seed: number): Sa
   return out;
 }
 
-export interface BaseModel {
-  readonly weights: WeightMap;
-  readonly contract: PreprocessContract;
-  /** Keys the feature cache: changes whenever the weights change. */
-  readonly weightsId: string;
-}
-
-/** The conv base's weights and the contract the config resolves to, as `fineTune` resolves them. */
-export async function baseModel(config: TrainConfig, options: SetupOptions): Promise<BaseModel> {
-  const loaded = await loadWeights({
-    arch: config.arch,
-    weights: config.weights,
-    includeTop: false,
-    inputSize: config.inputSize,
-    seed: config.seed,
-    offline: options.offline ?? false,
-    cacheDir: options.cacheDir,
-  });
-  const contract = resolveContract(loaded.contract, {
-    ...(config.preprocess === undefined ? {} : { preprocess: config.preprocess }),
-    ...(config.resize === undefined ? {} : { resize: config.resize }),
-    ...(config.interpolation === undefined ? {} : { interpolation: config.interpolation }),
-  }).contract;
-  return { weights: loaded.weights, contract, weightsId: await weightsIdentity(config, loaded.source) };
-}
-
 export async function probeModel(config: TrainConfig, classCount: number, options: SetupOptions): Promise<ProbeModel> {
   if (classCount < 2)
     throw new UsageError(`doctor --probe: expected at least 2 class folders with images, received ${classCount}`);
-  const { weights, contract, weightsId } = await baseModel(config, options);
+  const base = await loadBase(config, options);
   // Class weights only rescale the loss; the probes judge the unweighted loss against ln(classes).
   const head = trainHead({ ...config, classWeights: 'none' }, classCount, []);
-  const headSpec: HeadSpec = {
-    kind: config.head,
-    dense: config.dense,
-    classes: head.classes,
-    activation: config.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax',
-  };
-  const base = vggLayers({ arch: config.arch, includeTop: false, inputSize: contract.inputSize, pooling: 'none', classes: head.classes });
-  const params: WeightMap = new Map([...weights, ...initWeights(headLayers(base, headSpec), new Random(config.seed))]);
-  return { contract, params, weightsId, head, headSpec };
+  const headSpec = headSpecFor(config, head);
+  const params = initialParams(config, base, headSpec);
+  return { contract: base.contract, params, weightsId: base.weightsId, head, headSpec };
 }

@@ -15,13 +15,9 @@ import { join, resolve } from 'node:path';
 import { epochBatches } from '../data/batches.js';
 import { loadFolderDataset, type LabeledFile } from '../data/dataset.js';
 import { defaultCacheDir } from '../model/download.js';
-import { loadWeights } from '../model/load-weights.js';
-import { initWeights } from '../model/init.js';
-import { headLayers, type HeadSpec } from '../model/head.js';
-import { vggLayers } from '../model/architectures.js';
 import type { WeightMap } from '../model/weight-map.js';
 import { TrainStep, type TrainHead } from '../engine/train-step.js';
-import { resolveContract, type PreprocessContract } from '../image/contract.js';
+import type { PreprocessContract } from '../image/contract.js';
 import type { SkippedFile } from '../image/index.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UsageError, VggkitError } from '../util/errors.js';
@@ -38,7 +34,7 @@ import { FeatureSource } from './features.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { parseTrainConfig } from './parse-config.js';
-import { groupRates, optimizerSpec, targets, trainHead, weightsIdentity } from './recipe.js';
+import { groupRates, headSpecFor, initialParams, loadBase, optimizerSpec, targets, trainHead } from './recipe.js';
 import { renderTrainingReport } from './report.js';
 import { scheduledLr } from './schedules.js';
 import { unfrozenBlocks } from './stages.js';
@@ -96,33 +92,20 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const classNames = dataset.classNames;
   if (dataset.emptyClasses.length > 0) log(`empty class folders (no images): ${dataset.emptyClasses.join(', ')}`);
   const head = trainHead(config, classNames.length, dataset.train);
-  const headSpec: HeadSpec = { kind: config.head, dense: config.dense, classes: head.classes, activation: config.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax' };
+  const headSpec = headSpecFor(config, head);
   const hasVal = dataset.val.length > 0;
   checkMonitors(config, hasVal);
 
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const loaded = await loadWeights({
-    arch: config.arch,
-    weights: config.weights,
-    includeTop: false,
-    inputSize: config.inputSize,
-    seed: config.seed,
-    offline: options.offline ?? false,
+  const loaded = await loadBase(config, {
     cacheDir,
-    ...(options.onDownloadProgress === undefined ? {} : { onProgress: options.onDownloadProgress }),
+    ...(options.offline === undefined ? {} : { offline: options.offline }),
+    ...(options.onDownloadProgress === undefined ? {} : { onDownloadProgress: options.onDownloadProgress }),
   });
-  const resolved = resolveContract(loaded.contract, {
-    ...(config.preprocess === undefined ? {} : { preprocess: config.preprocess }),
-    ...(config.resize === undefined ? {} : { resize: config.resize }),
-    ...(config.interpolation === undefined ? {} : { interpolation: config.interpolation }),
-  });
-  resolved.warnings.forEach(log);
-  const contract = resolved.contract;
-  const weightsId = await weightsIdentity(config, loaded.source);
+  loaded.contractWarnings.forEach(log);
+  const { contract, weightsId } = loaded;
   const description: ModelDescription = { arch: config.arch, contract, head: headSpec, classNames };
-
-  const base = vggLayers({ arch: config.arch, includeTop: false, inputSize: contract.inputSize, pooling: 'none', classes: head.classes });
-  const params: WeightMap = new Map([...loaded.weights, ...initWeights(headLayers(base, headSpec), new Random(config.seed))]);
+  const params = initialParams(config, loaded, headSpec);
   const stages: StageSpec[] = config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
   const totalEpochs = stages.reduce((sum, s) => sum + s.epochs, 0);
 

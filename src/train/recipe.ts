@@ -7,7 +7,14 @@ import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { LabeledFile } from '../data/dataset.js';
 import type { OptimizerSpec, TrainHead } from '../engine/train-step.js';
+import { resolveContract, type PreprocessContract } from '../image/contract.js';
+import { vggLayers } from '../model/architectures.js';
+import { headLayers, type HeadSpec } from '../model/head.js';
+import { initWeights } from '../model/init.js';
+import { loadWeights } from '../model/load-weights.js';
+import type { WeightMap } from '../model/weight-map.js';
 import { UsageError } from '../util/errors.js';
+import { Random } from '../util/random.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import type { TrainConfig } from './config.js';
 
@@ -69,4 +76,59 @@ export function groupRates(groups: readonly string[], lr: number, decay: number)
     rates[group] = block === null ? lr : lr * decay ** (6 - Number(block[1]));
   }
   return rates;
+}
+
+export interface LoadedBase {
+  /** The conv base's weights (Keras names and layouts). */
+  readonly weights: WeightMap;
+  /** The weights' contract with the config's overrides applied. */
+  readonly contract: PreprocessContract;
+  /** One line per override that contradicts the weights' contract. */
+  readonly contractWarnings: readonly string[];
+  /** Keys the feature cache: changes whenever the weights change. */
+  readonly weightsId: string;
+  readonly source: string;
+}
+
+export interface BaseOptions {
+  readonly cacheDir: string;
+  readonly offline?: boolean;
+  readonly onDownloadProgress?: (received: number, total: number | undefined) => void;
+}
+
+/** The conv base the config names, and the preprocessing contract it resolves to. */
+export async function loadBase(config: TrainConfig, options: BaseOptions): Promise<LoadedBase> {
+  const loaded = await loadWeights({
+    arch: config.arch,
+    weights: config.weights,
+    includeTop: false,
+    inputSize: config.inputSize,
+    seed: config.seed,
+    offline: options.offline ?? false,
+    cacheDir: options.cacheDir,
+    ...(options.onDownloadProgress === undefined ? {} : { onProgress: options.onDownloadProgress }),
+  });
+  const resolved = resolveContract(loaded.contract, {
+    ...(config.preprocess === undefined ? {} : { preprocess: config.preprocess }),
+    ...(config.resize === undefined ? {} : { resize: config.resize }),
+    ...(config.interpolation === undefined ? {} : { interpolation: config.interpolation }),
+  });
+  return {
+    weights: loaded.weights,
+    contract: resolved.contract,
+    contractWarnings: resolved.warnings,
+    weightsId: await weightsIdentity(config, loaded.source),
+    source: loaded.source,
+  };
+}
+
+/** The head's layer description (for graphs and model metadata) from the config. */
+export function headSpecFor(config: TrainConfig, head: TrainHead): HeadSpec {
+  return { kind: config.head, dense: config.dense, classes: head.classes, activation: config.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax' };
+}
+
+/** Base weights plus a freshly initialised head (Glorot, seeded by the config), as training starts. */
+export function initialParams(config: TrainConfig, base: LoadedBase, headSpec: HeadSpec): WeightMap {
+  const layers = vggLayers({ arch: config.arch, includeTop: false, inputSize: base.contract.inputSize, pooling: 'none', classes: headSpec.classes });
+  return new Map([...base.weights, ...initWeights(headLayers(layers, headSpec), new Random(config.seed))]);
 }
