@@ -58,6 +58,8 @@ export const LR_SMOOTHING = 0.98;
 export const PROBE_BATCH = 16;
 /** Images the dead-ReLU probe runs through every cut: a channel silent on all of them is almost surely dead. */
 export const DEAD_RELU_IMAGES = 32;
+/** Images per pass of the dead-ReLU probe: every conv layer's activations are held at once. */
+export const DEAD_RELU_BATCH = 4;
 /** Forgetting probe: head-only steps, then steps with the deepest stage unfrozen. */
 export const FORGET_HEAD_STEPS = 20;
 export const FORGET_STAGE_STEPS = 10;
@@ -282,23 +284,31 @@ async function gradientNorms(probe: Probe, blocks: number, params: WeightMap): P
 async function deadRelus(config: TrainConfig, model: ProbeModel, items: readonly SampleItem[]): Promise<DeadReluProbe> {
   const options = { arch: config.arch, includeTop: false, inputSize: model.contract.inputSize, pooling: 'none', classes: 0 } as const;
   const convs = vggLayers(options).filter((l) => l.kind === 'conv');
-  const files = items.map((i) => i.file);
-  const layers = [];
-  for (const conv of convs) {
-    const session = await Session.create(buildVggInference({ options, weights: model.params, outputLayer: conv.name }));
-    const channels = conv.outputShape[2] as number;
-    const alive = new Uint8Array(channels);
-    try {
-      for await (const batch of inferBatches(session, files, model.contract, { batchSize: PROBE_BATCH })) {
-        const data = batch.output.data;
-        for (let i = 0; i < data.length; i++) if ((data[i] as number) > 0) alive[i % channels] = 1;
-      }
-    } finally {
-      await session.release();
+  const names = convs.map((c) => c.name);
+  // One graph returns every conv layer's activations, so the base runs once per batch.
+  const session = await Session.create(
+    buildVggInference({ options, weights: model.params, outputLayer: names[names.length - 1] as string, extraOutputs: names }),
+  );
+  const alive = convs.map((conv) => new Uint8Array(conv.outputShape[2] as number));
+  try {
+    const batches = inferBatches(session, items.map((i) => i.file), model.contract, { batchSize: DEAD_RELU_BATCH, outputs: names });
+    for await (const batch of batches) {
+      convs.forEach((conv, k) => {
+        const data = (batch.outputs[conv.name] as Float32Tensor).data;
+        const seen = alive[k] as Uint8Array;
+        const channels = seen.length;
+        for (let i = 0; i < data.length; i++) if ((data[i] as number) > 0) seen[i % channels] = 1;
+      });
     }
-    layers.push({ layer: conv.name, channels, dead: alive.filter((a) => a === 0).length });
+  } finally {
+    await session.release();
   }
-  return { images: files.length, layers };
+  const layers = convs.map((conv, k) => ({
+    layer: conv.name,
+    channels: (alive[k] as Uint8Array).length,
+    dead: (alive[k] as Uint8Array).filter((a) => a === 0).length,
+  }));
+  return { images: items.length, layers };
 }
 
 async function forgettingProbe(

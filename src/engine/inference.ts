@@ -17,6 +17,8 @@ export interface InferenceOptions {
   readonly skipErrors?: boolean;
   /** Graph output to fetch; default `output`. */
   readonly output?: string;
+  /** Several graph outputs to fetch (the first is also `output`); overrides `output`. */
+  readonly outputs?: readonly string[];
   readonly decode?: DecodeOptions;
 }
 
@@ -25,6 +27,8 @@ export interface InferenceBatch {
   readonly files: readonly string[];
   /** [files.length, ...]; empty when every file of the batch was skipped. */
   readonly output: Float32Tensor;
+  /** Every fetched output by name. */
+  readonly outputs: Readonly<Record<string, Float32Tensor>>;
   readonly skipped: readonly SkippedFile[];
 }
 
@@ -34,7 +38,8 @@ export async function* inferBatches(
   contract: PreprocessContract,
   options: InferenceOptions,
 ): AsyncGenerator<InferenceBatch> {
-  const outputName = options.output ?? 'output';
+  const fetches = options.outputs ?? [options.output ?? 'output'];
+  const outputName = fetches[0] as string;
   const batches = streamBatches(files, contract, {
     ...options.decode,
     batchSize: options.batchSize,
@@ -43,12 +48,12 @@ export async function* inferBatches(
   });
   for await (const batch of batches) {
     if (batch.files.length === 0) {
-      yield { files: [], output: { dims: [0], data: new Float32Array(0) }, skipped: batch.skipped };
+      yield { files: [], output: { dims: [0], data: new Float32Array(0) }, outputs: {}, skipped: batch.skipped };
       continue;
     }
-    const results = await session.run({ input: batch.tensor }, [outputName]);
+    const results = await session.run({ input: batch.tensor }, fetches);
     const output = results[outputName];
     if (output === undefined) throw new Error(`the model has no output named ${outputName}`);
-    yield { files: batch.files, output, skipped: batch.skipped };
+    yield { files: batch.files, output, outputs: results, skipped: batch.skipped };
   }
 }

@@ -30,6 +30,8 @@ export interface VggGraphOptions {
   /** Keras layer name to cut the graph at; default the network's last layer. */
   readonly outputLayer?: string;
   readonly head?: HeadSpec;
+  /** Layers up to the cut also returned as outputs named after them (NHWC when spatial). */
+  readonly extraOutputs?: readonly string[];
   /** Extra ONNX metadata (e.g. `modelMetadata(...)` for a model folder). */
   readonly metadata?: Readonly<Record<string, string>>;
 }
@@ -108,13 +110,18 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
   const [height, width] = spec.options.inputSize;
   const g = new GraphBuilder();
   let x: Value = { sym: g.input('input', [BATCH, 3, height, width]), spatial: true };
+  const extra = new Set(spec.extraOutputs ?? []);
+  const asOutput = (value: Value): Sym => (value.spatial ? one(g.apply(toNhwc, [value.sym], undefined)) : value.sym);
   for (const layer of layers.slice(1, stop + 1)) {
     x = EMIT[layer.kind as Exclude<LayerKind, 'input'>](g, x, layer, (role) =>
       weightFor(spec.weights, layer, role),
     );
+    if (extra.delete(layer.name)) g.output(asOutput(x), layer.name);
   }
-  const out = x.spatial ? one(g.apply(toNhwc, [x.sym], undefined)) : x.sym;
-  g.output(out, 'output');
+  if (extra.size > 0) {
+    throw new VggkitError('UNKNOWN_LAYER', `extra outputs: expected layers up to ${target}, received ${[...extra].join(', ')}`);
+  }
+  g.output(asOutput(x), 'output');
   return g.serialize({
     graphName: `vggkit_${spec.options.arch}`,
     metadata: { ...spec.metadata, [METADATA_KEYS.outputLayer]: target },
