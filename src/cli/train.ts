@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import { createProgress, type Progress } from '../report/progress.js';
 import type { Callback } from '../train/events.js';
 import { fineTune } from '../train/fit.js';
-import { configFromFlags, parseTrainConfig } from '../train/parse-config.js';
+import { configFromFlags, flagDefault, parseTrainConfig, TRAIN_FLAGS } from '../train/parse-config.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
 import { UsageError, VggkitError } from '../util/errors.js';
 import { runCommand } from './run-command.js';
@@ -23,55 +23,25 @@ interface TrainFlags extends Readonly<Record<string, unknown>> {
 }
 
 export function registerTrain(program: Command): void {
-  program
+  const command = program
     .command('train')
     .description(
       "fine-tune a VGG classifier on a folder with one sub-folder per class (the seed article's recipe by default)",
     )
-    .argument('<dir>', 'training images, one sub-folder per class')
+    .argument('<dir>', 'training images, one sub-folder per class');
+  // Every training setting is a flag, generated from the one flag table the config parser uses.
+  for (const f of TRAIN_FLAGS) {
+    const fallback = flagDefault(f);
+    const shown = fallback === undefined ? '' : ` (default ${Array.isArray(fallback) ? fallback.join(',') || 'none' : String(fallback)})`;
+    if (f.kind === 'boolean') {
+      command.option(f.flag, `${f.help}: on${fallback === true ? ' (default)' : ''}`);
+      command.option(`--no-${f.flag.slice(2)}`, `${f.help}: off${fallback === false ? ' (default)' : ''}`);
+    } else {
+      command.option(`${f.flag} <${f.kind === 'number' ? 'x' : 'value'}>`, `${f.help}${shown}`);
+    }
+  }
+  command
     .option('--out <dir>', 'model folder to write (default: a new folder under runs/)')
-    .option('--arch <name>', `vgg11, vgg13, vgg16 or vgg19 (default ${DEFAULT_CONFIG.arch})`)
-    .option(
-      '--weights <tag|file>',
-      `base weights: registry tag, .h5/.safetensors file, or none (default ${DEFAULT_CONFIG.weights})`,
-    )
-    .option(
-      '--input-size <n>',
-      `input height and width in pixels (default ${DEFAULT_CONFIG.inputSize})`,
-    )
-    .option('--epochs <n>', `epochs (default ${DEFAULT_CONFIG.epochs}; with --stages, their sum)`)
-    .option('--batch-size <n>', `images per step (default ${DEFAULT_CONFIG.batchSize})`)
-    .option('--lr <x>', `learning rate (default ${DEFAULT_CONFIG.lr})`)
-    .option('--optimizer <name>', `adam, adamw or sgd (default ${DEFAULT_CONFIG.optimizer})`)
-    .option('--momentum <x>', `SGD momentum (default ${DEFAULT_CONFIG.momentum})`)
-    .option('--epsilon <x>', `Adam epsilon (default ${DEFAULT_CONFIG.epsilon})`)
-    .option('--head <kind>', `flatten or avg (default ${DEFAULT_CONFIG.head})`)
-    .option('--dense <n>', `units of the hidden dense layer (default ${DEFAULT_CONFIG.dense})`)
-    .option(
-      '--dropout <x>',
-      `dropout rate before the output layer (default ${DEFAULT_CONFIG.dropout})`,
-    )
-    .option(
-      '--val-split <f>',
-      `fraction of each class held out for validation (default ${DEFAULT_CONFIG.valSplit})`,
-    )
-    .option(
-      '--val <dir>',
-      'explicit validation folder with the same class sub-folders (replaces --val-split)',
-    )
-    .option(
-      '--seed <n>',
-      `seed of the split, shuffling, dropout and random init (default ${DEFAULT_CONFIG.seed})`,
-    )
-    .option('--stages <spec>', 'progressive unfreezing, e.g. head:10,block5:5,block4:5')
-    .option(
-      '--stage-lr-factor <x>',
-      `learning-rate multiplier at each stage change (default ${DEFAULT_CONFIG.stageLrFactor})`,
-    )
-    .option(
-      '--augment <list>',
-      'comma-separated: flip, rotate, zoom, brightness, contrast (default none)',
-    )
     .option(
       '--resume',
       "continue the run in --out from its last completed epoch (uses the run's own config.json)",

@@ -215,29 +215,78 @@ export function parseTrainConfig(json: unknown, source: string, base: TrainConfi
   return applyLayer(base, record, (key) => `${source}: ${key}`);
 }
 
-type FlagKind = 'number' | 'text';
+type FlagKind = 'number' | 'text' | 'boolean';
 
-/** CLI flag -> config key. Keys are commander's camelCase attribute names for the flags. */
-export const TRAIN_FLAGS: readonly { readonly flag: string; readonly attribute: string; readonly key: keyof TrainConfig; readonly kind: FlagKind }[] = [
-  { flag: '--arch', attribute: 'arch', key: 'arch', kind: 'text' },
-  { flag: '--weights', attribute: 'weights', key: 'weights', kind: 'text' },
-  { flag: '--input-size', attribute: 'inputSize', key: 'inputSize', kind: 'number' },
-  { flag: '--epochs', attribute: 'epochs', key: 'epochs', kind: 'number' },
-  { flag: '--batch-size', attribute: 'batchSize', key: 'batchSize', kind: 'number' },
-  { flag: '--lr', attribute: 'lr', key: 'lr', kind: 'number' },
-  { flag: '--optimizer', attribute: 'optimizer', key: 'optimizer', kind: 'text' },
-  { flag: '--momentum', attribute: 'momentum', key: 'momentum', kind: 'number' },
-  { flag: '--epsilon', attribute: 'epsilon', key: 'epsilon', kind: 'number' },
-  { flag: '--head', attribute: 'head', key: 'head', kind: 'text' },
-  { flag: '--dense', attribute: 'dense', key: 'dense', kind: 'number' },
-  { flag: '--dropout', attribute: 'dropout', key: 'dropout', kind: 'number' },
-  { flag: '--val-split', attribute: 'valSplit', key: 'valSplit', kind: 'number' },
-  { flag: '--val', attribute: 'val', key: 'val', kind: 'text' },
-  { flag: '--seed', attribute: 'seed', key: 'seed', kind: 'number' },
-  { flag: '--stages', attribute: 'stages', key: 'stages', kind: 'text' },
-  { flag: '--stage-lr-factor', attribute: 'stageLrFactor', key: 'stageLrFactor', kind: 'number' },
-  { flag: '--augment', attribute: 'augment', key: 'augment', kind: 'text' },
+export interface TrainFlag {
+  /** The CLI flag; a boolean flag also gets its `--no-` form. */
+  readonly flag: string;
+  /** commander's camelCase attribute name for the flag. */
+  readonly attribute: string;
+  readonly key: keyof TrainConfig;
+  /** For the nested sections (reduceLr, earlyStopping, schedule): the key inside. */
+  readonly sub?: string;
+  readonly kind: FlagKind;
+  readonly help: string;
+}
+
+/** CLI flag -> config key: every setting of the config file is also a flag of `vggkit train`. */
+export const TRAIN_FLAGS: readonly TrainFlag[] = [
+  { flag: '--arch', attribute: 'arch', key: 'arch', kind: 'text', help: 'vgg11, vgg13, vgg16 or vgg19' },
+  { flag: '--weights', attribute: 'weights', key: 'weights', kind: 'text', help: 'base weights: registry tag, .h5/.safetensors file, or none' },
+  { flag: '--input-size', attribute: 'inputSize', key: 'inputSize', kind: 'number', help: 'input height and width in pixels (>= 32)' },
+  { flag: '--preprocess', attribute: 'preprocess', key: 'preprocess', kind: 'text', help: "override the weights' preprocessing: caffe, torch, tf, none" },
+  { flag: '--resize', attribute: 'resize', key: 'resize', kind: 'text', help: "override the weights' resize mode: stretch, center-crop, pad" },
+  { flag: '--interpolation', attribute: 'interpolation', key: 'interpolation', kind: 'text', help: 'override the interpolation: bilinear, nearest, bicubic, lanczos' },
+  { flag: '--head', attribute: 'head', key: 'head', kind: 'text', help: 'flatten or avg (global average pooling)' },
+  { flag: '--dense', attribute: 'dense', key: 'dense', kind: 'number', help: 'units of the hidden dense layer' },
+  { flag: '--dropout', attribute: 'dropout', key: 'dropout', kind: 'number', help: 'dropout rate before the output layer' },
+  { flag: '--loss', attribute: 'loss', key: 'loss', kind: 'text', help: 'categorical_crossentropy, or binary_crossentropy for two classes' },
+  { flag: '--label-smoothing', attribute: 'labelSmoothing', key: 'labelSmoothing', kind: 'number', help: 'label smoothing in [0, 1)' },
+  { flag: '--class-weights', attribute: 'classWeights', key: 'classWeights', kind: 'text', help: 'none or balanced (weigh classes inversely to their size)' },
+  { flag: '--optimizer', attribute: 'optimizer', key: 'optimizer', kind: 'text', help: 'adam, adamw or sgd' },
+  { flag: '--lr', attribute: 'lr', key: 'lr', kind: 'number', help: 'learning rate' },
+  { flag: '--momentum', attribute: 'momentum', key: 'momentum', kind: 'number', help: 'SGD momentum' },
+  { flag: '--nesterov', attribute: 'nesterov', key: 'nesterov', kind: 'boolean', help: 'Nesterov momentum for SGD' },
+  { flag: '--beta1', attribute: 'beta1', key: 'beta1', kind: 'number', help: 'Adam beta1' },
+  { flag: '--beta2', attribute: 'beta2', key: 'beta2', kind: 'number', help: 'Adam beta2' },
+  { flag: '--epsilon', attribute: 'epsilon', key: 'epsilon', kind: 'number', help: 'Adam epsilon' },
+  { flag: '--weight-decay', attribute: 'weightDecay', key: 'weightDecay', kind: 'number', help: 'weight decay (decoupled for adamw, L2 otherwise)' },
+  { flag: '--clip-norm', attribute: 'clipNorm', key: 'clipNorm', kind: 'number', help: 'clip the global gradient norm (0: off)' },
+  { flag: '--epochs', attribute: 'epochs', key: 'epochs', kind: 'number', help: 'epochs (with --stages, their sum)' },
+  { flag: '--batch-size', attribute: 'batchSize', key: 'batchSize', kind: 'number', help: 'images per step' },
+  { flag: '--val-split', attribute: 'valSplit', key: 'valSplit', kind: 'number', help: 'fraction of each class held out for validation' },
+  { flag: '--val', attribute: 'val', key: 'val', kind: 'text', help: 'validation folder with the same class sub-folders (replaces --val-split)' },
+  { flag: '--seed', attribute: 'seed', key: 'seed', kind: 'number', help: 'seed of the split, shuffling, dropout, augmentation and random init' },
+  { flag: '--stages', attribute: 'stages', key: 'stages', kind: 'text', help: 'progressive unfreezing, e.g. head:10,block5:5,block4:5' },
+  { flag: '--stage-lr-factor', attribute: 'stageLrFactor', key: 'stageLrFactor', kind: 'number', help: 'learning-rate multiplier at each stage change' },
+  { flag: '--block-lr-decay', attribute: 'blockLrDecay', key: 'blockLrDecay', kind: 'number', help: 'learning-rate multiplier per unfrozen block below the head (block5 x d, block4 x d^2 ...)' },
+  { flag: '--augment', attribute: 'augment', key: 'augment', kind: 'text', help: 'comma-separated: flip, rotate, zoom, brightness, contrast' },
+  { flag: '--reduce-lr', attribute: 'reduceLr', key: 'reduceLr', sub: 'enabled', kind: 'boolean', help: 'ReduceLROnPlateau' },
+  { flag: '--reduce-lr-monitor', attribute: 'reduceLrMonitor', key: 'reduceLr', sub: 'monitor', kind: 'text', help: 'metric ReduceLROnPlateau watches' },
+  { flag: '--reduce-lr-mode', attribute: 'reduceLrMode', key: 'reduceLr', sub: 'mode', kind: 'text', help: 'min, max or auto (from the metric name)' },
+  { flag: '--reduce-lr-factor', attribute: 'reduceLrFactor', key: 'reduceLr', sub: 'factor', kind: 'number', help: 'ReduceLROnPlateau factor' },
+  { flag: '--reduce-lr-patience', attribute: 'reduceLrPatience', key: 'reduceLr', sub: 'patience', kind: 'number', help: 'ReduceLROnPlateau patience (epochs)' },
+  { flag: '--reduce-lr-min-delta', attribute: 'reduceLrMinDelta', key: 'reduceLr', sub: 'minDelta', kind: 'number', help: 'ReduceLROnPlateau min_delta' },
+  { flag: '--reduce-lr-cooldown', attribute: 'reduceLrCooldown', key: 'reduceLr', sub: 'cooldown', kind: 'number', help: 'ReduceLROnPlateau cooldown (epochs)' },
+  { flag: '--min-lr', attribute: 'minLr', key: 'reduceLr', sub: 'minLr', kind: 'number', help: 'ReduceLROnPlateau min_lr' },
+  { flag: '--early-stopping', attribute: 'earlyStopping', key: 'earlyStopping', sub: 'enabled', kind: 'boolean', help: 'EarlyStopping (restores the best weights)' },
+  { flag: '--early-stopping-monitor', attribute: 'earlyStoppingMonitor', key: 'earlyStopping', sub: 'monitor', kind: 'text', help: 'metric EarlyStopping watches' },
+  { flag: '--early-stopping-mode', attribute: 'earlyStoppingMode', key: 'earlyStopping', sub: 'mode', kind: 'text', help: 'min, max or auto (from the metric name)' },
+  { flag: '--early-stopping-patience', attribute: 'earlyStoppingPatience', key: 'earlyStopping', sub: 'patience', kind: 'number', help: 'EarlyStopping patience (epochs)' },
+  { flag: '--early-stopping-min-delta', attribute: 'earlyStoppingMinDelta', key: 'earlyStopping', sub: 'minDelta', kind: 'number', help: 'EarlyStopping min_delta' },
+  { flag: '--restore-best-weights', attribute: 'restoreBestWeights', key: 'earlyStopping', sub: 'restoreBestWeights', kind: 'boolean', help: 'EarlyStopping restores the best epoch' },
+  { flag: '--schedule', attribute: 'schedule', key: 'schedule', sub: 'name', kind: 'text', help: 'learning-rate schedule: none, step, cosine, one-cycle' },
+  { flag: '--step-epochs', attribute: 'stepEpochs', key: 'schedule', sub: 'stepEpochs', kind: 'number', help: 'step schedule: epochs between decays' },
+  { flag: '--gamma', attribute: 'gamma', key: 'schedule', sub: 'gamma', kind: 'number', help: 'step schedule: decay factor' },
+  { flag: '--max-lr', attribute: 'maxLr', key: 'schedule', sub: 'maxLr', kind: 'number', help: 'one-cycle schedule: peak learning rate' },
+  { flag: '--terminate-on-nan', attribute: 'terminateOnNan', key: 'terminateOnNan', kind: 'boolean', help: 'stop when the loss becomes NaN' },
 ];
+
+/** The default a flag stands for, for help texts. */
+export function flagDefault(f: TrainFlag): unknown {
+  const value = DEFAULT_CONFIG[f.key];
+  return f.sub === undefined ? value : (value as unknown as Record<string, unknown>)[f.sub];
+}
 
 function flagNumber(flag: string, value: unknown): unknown {
   if (typeof value !== 'string') return value;
@@ -254,11 +303,18 @@ function flagNumber(flag: string, value: unknown): unknown {
 export function configFromFlags(flags: Readonly<Record<string, unknown>>, base: TrainConfig = DEFAULT_CONFIG): TrainConfig {
   const values: Record<string, unknown> = {};
   const flagOf = new Map<string, string>();
-  for (const { flag, attribute, key, kind } of TRAIN_FLAGS) {
-    const value = flags[attribute];
-    if (value === undefined) continue;
-    values[key] = kind === 'number' ? flagNumber(flag, value) : value;
-    flagOf.set(key, flag);
+  for (const { flag, attribute, key, sub, kind } of TRAIN_FLAGS) {
+    const raw = flags[attribute];
+    if (raw === undefined) continue;
+    const value = kind === 'number' ? flagNumber(flag, raw) : raw;
+    if (sub === undefined) {
+      values[key] = value;
+      flagOf.set(key, flag);
+    } else {
+      // Nested sections merge flag by flag; errors name the section (`--reduce-lr.factor`).
+      values[key] = { ...(values[key] as Record<string, unknown> | undefined), [sub]: value };
+      flagOf.set(key, `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`);
+    }
   }
   return applyLayer(base, values, (key) => flagOf.get(key) ?? key);
 }

@@ -94,8 +94,27 @@ test('configFromFlags maps every listed flag and wins over the config file', () 
     [7, 16, 3e-4, 'sgd', 0.8, 1e-8, 'avg', 128, 0.25, 0.1, 'valdir', 5, 0.5, ['flip', 'zoom'], 'none', 64, 'vgg11'],
   );
   assert.deepEqual(configFromFlags({}, file), file);
-  const flagNames = TRAIN_FLAGS.map((f) => f.flag).sort();
-  assert.deepEqual(flagNames, ['--arch', '--augment', '--batch-size', '--dense', '--dropout', '--epochs', '--epsilon', '--head', '--input-size', '--lr', '--momentum', '--optimizer', '--seed', '--stage-lr-factor', '--stages', '--val', '--val-split', '--weights'].sort());
+  // Every setting of the config, nested ones included, is reachable by exactly one flag.
+  const settings = Object.entries(DEFAULT_CONFIG).flatMap(([key, value]) =>
+    value !== null && typeof value === 'object' && !Array.isArray(value) ? Object.keys(value).map((sub) => `${key}.${sub}`) : [key],
+  );
+  const covered = TRAIN_FLAGS.map((f) => (f.sub === undefined ? f.key : `${f.key}.${f.sub}`));
+  assert.deepEqual([...covered].sort(), [...settings].sort());
+});
+
+test('nested and boolean flags merge into their sections over the config file', () => {
+  const file = parseTrainConfig({ reduceLr: { patience: 7 }, earlyStopping: { enabled: true } }, 'c.json');
+  const c = configFromFlags(
+    { reduceLrFactor: '0.5', minLr: '1e-7', earlyStopping: false, schedule: 'cosine', nesterov: true, preprocess: 'torch' },
+    file,
+  );
+  assert.deepEqual(c.reduceLr, { ...DEFAULT_CONFIG.reduceLr, patience: 7, factor: 0.5, minLr: 1e-7 });
+  assert.equal(c.earlyStopping.enabled, false);
+  assert.equal(c.schedule.name, 'cosine');
+  assert.equal(c.nesterov, true);
+  assert.equal(c.preprocess, 'torch');
+  assert.throws(() => configFromFlags({ reduceLrFactor: '2' }), usage(/^--reduce-lr\.factor: expected a number in \(0, 1\), received 2$/));
+  assert.throws(() => configFromFlags({ schedule: 'linear' }), usage(/^--schedule\.name: expected one of none, step, cosine, one-cycle, received "linear"$/));
 });
 
 test('flag errors name the flag', () => {
