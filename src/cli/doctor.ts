@@ -7,6 +7,7 @@ import { renderTerminal } from '../doctor/render-terminal.js';
 import { exitCodeFor, runDoctor, toJson } from '../doctor/run.js';
 import { DEFAULT_PROBE_IMAGES } from '../doctor/probe.js';
 import { invalidOption } from '../util/errors.js';
+import { createProgress, type Progress } from '../report/progress.js';
 import { runCommand } from './run-command.js';
 
 interface DoctorFlags {
@@ -56,12 +57,18 @@ export function registerDoctorCommand(program: Command): void {
         const images = Number(probeImages);
         if (probeImages !== undefined && !/^\d+$/.test(probeImages))
           throw invalidOption('--probe-images', 'a whole number of images >= 2', probeImages);
+        let scanBar: Progress | undefined;
         const ctx = await buildContext({
           ...rest,
           ...(probeImages === undefined ? {} : { probeImages: images }),
           ...(dataDir === undefined ? {} : { dataDir }),
           ...(flags.json === true ? {} : { log: (line: string) => process.stderr.write(`vggkit: ${line}\n`) }),
+          onScanProgress: (done: number, total: number) => {
+            scanBar ??= createProgress({ label: 'scanning', total, unit: 'img', json: flags.json === true });
+            scanBar.update(done);
+          },
         });
+        scanBar?.stop();
         const report = await runDoctor(ctx);
         if (flags.json === true)
           process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);
