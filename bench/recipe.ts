@@ -42,7 +42,14 @@ if (await fashionMnistAvailable()) {
     await mkdir(join(data, `class${c}`), { recursive: true });
     for (let i = 0; i < Math.ceil(images / CLASSES); i++) {
       const shade = (c * 60 + i * 3) % 256;
-      await sharp({ create: { width: 96, height: 96, channels: 3, background: { r: shade, g: 255 - shade, b: (i * 17) % 256 } } })
+      await sharp({
+        create: {
+          width: 96,
+          height: 96,
+          channels: 3,
+          background: { r: shade, g: 255 - shade, b: (i * 17) % 256 },
+        },
+      })
         .png()
         .toFile(join(data, `class${c}`, `${i}.png`));
     }
@@ -60,13 +67,21 @@ const run = await fineTune({
 const vggkitSeconds = (performance.now() - started) / 1000;
 
 let torchSeconds: number | undefined;
-if (!args['no-torch'] && spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status === 0) {
+if (
+  !args['no-torch'] &&
+  spawnSync('/usr/bin/python3', ['-c', 'import torch, torchvision'], { stdio: 'ignore' }).status ===
+    0
+) {
   // PyTorch trains on all N images per epoch: the same base forward work as Keras' fit over an
   // 80/20 split with validation (0.8 N training + 0.2 N validation images per epoch).
   const script = fileURLToPath(new URL('./recipe_torch.py', import.meta.url));
-  const result = spawnSync('/usr/bin/python3', [script, data, String(epochs), '32'], { encoding: 'utf8' });
+  const result = spawnSync('/usr/bin/python3', [script, data, String(epochs), '32'], {
+    encoding: 'utf8',
+  });
   if (result.status !== 0) throw new Error(`PyTorch recipe failed: ${result.stderr}`);
-  torchSeconds = (JSON.parse(result.stdout.trim().split('\n').pop() as string) as { total_seconds: number }).total_seconds;
+  torchSeconds = (
+    JSON.parse(result.stdout.trim().split('\n').pop() as string) as { total_seconds: number }
+  ).total_seconds;
 }
 await rm(work, { recursive: true, force: true });
 
@@ -81,7 +96,9 @@ const report = {
 };
 if (args.json) console.log(JSON.stringify(report));
 else {
-  console.log(`seed recipe, ${images} images (${source}), ${epochs} epochs, VGG16 at 224, batch 32`);
+  console.log(
+    `seed recipe, ${images} images (${source}), ${epochs} epochs, VGG16 at 224, batch 32`,
+  );
   console.log(`  vggkit fineTune (decode + cached base + head):  ${vggkitSeconds.toFixed(1)} s`);
   if (torchSeconds !== undefined) {
     console.log(`  PyTorch loop (base every epoch, pre-decoded):  ${torchSeconds.toFixed(1)} s`);

@@ -33,13 +33,22 @@ const BATCH = 16;
 const CLASSES = 5;
 const CONV_MACS = 196 * 4608 * 512;
 const FLOP_PER_IMAGE = 2 * (8 * CONV_MACS + 3 * (25088 * 256 + 256 * CLASSES));
-const HUGE_PAGES = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296' };
+const HUGE_PAGES = {
+  GLIBC_TUNABLES:
+    'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296',
+};
 
 const part = {
   arch: 'vgg16' as const,
   trainableBlocks: 1,
   inputShape: [14, 14, 512] as const,
-  head: { kind: 'flatten' as const, dense: 256, dropout: 0.5, classes: CLASSES, loss: 'categorical_crossentropy' as const },
+  head: {
+    kind: 'flatten' as const,
+    dense: 256,
+    dropout: 0.5,
+    classes: CLASSES,
+    loss: 'categorical_crossentropy' as const,
+  },
 };
 
 /** An engine that runs n steps on request and reports each step's milliseconds. */
@@ -53,12 +62,29 @@ async function vggkit(): Promise<Engine> {
   const random = new Random(1);
   const ts = await TrainStep.create({
     ...part,
-    optimizer: { name: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7, momentum: 0, nesterov: false, weightDecay: 0, clipNorm: 0 },
+    optimizer: {
+      name: 'adam',
+      beta1: 0.9,
+      beta2: 0.999,
+      epsilon: 1e-7,
+      momentum: 0,
+      nesterov: false,
+      weightDecay: 0,
+      clipNorm: 0,
+    },
     weights: initWeights(planTraining(part).layers, random),
     seed: 2,
   });
-  const x = { dims: [BATCH, 14, 14, 512], data: Float32Array.from({ length: BATCH * 14 * 14 * 512 }, () => random.uniform(0, 2)) };
-  const targets = { dims: [BATCH, CLASSES], data: Float32Array.from({ length: BATCH * CLASSES }, (_, i) => (i % CLASSES === Math.floor(i / CLASSES) % CLASSES ? 1 : 0)) };
+  const x = {
+    dims: [BATCH, 14, 14, 512],
+    data: Float32Array.from({ length: BATCH * 14 * 14 * 512 }, () => random.uniform(0, 2)),
+  };
+  const targets = {
+    dims: [BATCH, CLASSES],
+    data: Float32Array.from({ length: BATCH * CLASSES }, (_, i) =>
+      i % CLASSES === Math.floor(i / CLASSES) % CLASSES ? 1 : 0,
+    ),
+  };
   const lrs = { block5: 1e-5, head: 1e-4 };
   const run = async (n: number): Promise<number[]> => {
     const times: number[] = [];
@@ -76,7 +102,9 @@ async function vggkit(): Promise<Engine> {
 /** A PyTorch process in --serve mode; undefined when python3 or torch is missing. */
 async function pytorch(name: string, env: NodeJS.ProcessEnv): Promise<Engine | undefined> {
   const script = fileURLToPath(new URL('train_step_torch.py', import.meta.url));
-  const child: ChildProcessWithoutNullStreams = spawn('/usr/bin/python3', [script, '--serve'], { env: { ...process.env, ...env } });
+  const child: ChildProcessWithoutNullStreams = spawn('/usr/bin/python3', [script, '--serve'], {
+    env: { ...process.env, ...env },
+  });
   const lines: Interface = createInterface({ input: child.stdout });
   const iterator = lines[Symbol.asyncIterator]();
   const next = async (): Promise<Record<string, unknown> | undefined> => {
@@ -111,11 +139,18 @@ async function pytorch(name: string, env: NodeJS.ProcessEnv): Promise<Engine | u
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
-console.log(`load average before: ${load()}  (${STEPS} steps x ${ROUNDS} rounds per engine, interleaved)`);
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+console.log(
+  `load average before: ${load()}  (${STEPS} steps x ${ROUNDS} rounds per engine, interleaved)`,
+);
 const engines = [
   await vggkit(),
   await pytorch('PyTorch 1.13 default', {}),
@@ -130,10 +165,16 @@ for (const engine of engines) await engine.close();
 const ips = times.map((t) => (BATCH * 1000) / median(t));
 engines.forEach((engine, i) => {
   const v = ips[i] as number;
-  console.log(`${engine.name.padEnd(48)} ${v.toFixed(1).padStart(6)} img/s  ${((v * FLOP_PER_IMAGE) / 1e9).toFixed(0).padStart(4)} GFLOP/s  (median of ${times[i]?.length} steps)`);
+  console.log(
+    `${engine.name.padEnd(48)} ${v.toFixed(1).padStart(6)} img/s  ${((v * FLOP_PER_IMAGE) / 1e9).toFixed(0).padStart(4)} GFLOP/s  (median of ${times[i]?.length} steps)`,
+  );
   console.log(`  ms per step, in order: ${times[i]?.map((t) => t.toFixed(0)).join(' ')}`);
 });
 console.log(`load average after: ${load()}`);
 const ours = ips[0] as number;
-engines.slice(1).forEach((engine, i) => console.log(`vggkit / ${engine.name}: ${(ours / (ips[i + 1] as number)).toFixed(2)}x`));
+engines
+  .slice(1)
+  .forEach((engine, i) =>
+    console.log(`vggkit / ${engine.name}: ${(ours / (ips[i + 1] as number)).toFixed(2)}x`),
+  );
 console.log('target: >= 0.9x PyTorch default');

@@ -7,11 +7,17 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FASHION_MNIST_DIR, fashionMnistAvailable, writeFashionMnist } from '../bench/fashion-mnist.js';
+import {
+  FASHION_MNIST_DIR,
+  fashionMnistAvailable,
+  writeFashionMnist,
+} from '../bench/fashion-mnist.js';
 
 const OUT = join(import.meta.dirname, '..', 'samples', 'fashion');
 if (!(await fashionMnistAvailable())) {
-  console.error(`make-sample: ${FASHION_MNIST_DIR} not found; install it with: apt-get install dataset-fashion-mnist`);
+  console.error(
+    `make-sample: ${FASHION_MNIST_DIR} not found; install it with: apt-get install dataset-fashion-mnist`,
+  );
   process.exit(1);
 }
 await rm(OUT, { recursive: true, force: true });

@@ -43,9 +43,19 @@ export function registerDoctorCommand(program: Command): void {
     .option('--batch <file>', 'a .npy batch your pipeline fed the model (NHWC or NCHW)')
     .option('--expect <mode>', 'preprocessing the batch should have: caffe, torch, tf, none')
     .option('--weights <tag>', 'weights whose preprocessing contract the batch should follow')
-    .option('--model <dir>', 'a vggkit model folder: check its metadata and evaluate it on the data')
-    .option('--probe', 'short training probes on a sample: initial loss, overfit one batch, LR range test, gradients, dead ReLUs, forgetting')
-    .option('--probe-images <n>', 'images the probes sample (stratified, seeded)', String(DEFAULT_PROBE_IMAGES))
+    .option(
+      '--model <dir>',
+      'a vggkit model folder: check its metadata and evaluate it on the data',
+    )
+    .option(
+      '--probe',
+      'short training probes on a sample: initial loss, overfit one batch, LR range test, gradients, dead ReLUs, forgetting',
+    )
+    .option(
+      '--probe-images <n>',
+      'images the probes sample (stratified, seeded)',
+      String(DEFAULT_PROBE_IMAGES),
+    )
     .option('--features', 'compute image features to find suspected mislabels (implied by --probe)')
     .option('--offline', 'never download weights')
     .option('--json', 'print {findings, summary} as JSON')
@@ -62,9 +72,16 @@ export function registerDoctorCommand(program: Command): void {
           ...rest,
           ...(probeImages === undefined ? {} : { probeImages: images }),
           ...(dataDir === undefined ? {} : { dataDir }),
-          ...(flags.json === true ? {} : { log: (line: string) => process.stderr.write(`vggkit: ${line}\n`) }),
+          ...(flags.json === true
+            ? {}
+            : { log: (line: string) => process.stderr.write(`vggkit: ${line}\n`) }),
           onScanProgress: (done: number, total: number) => {
-            scanBar ??= createProgress({ label: 'scanning', total, unit: 'img', json: flags.json === true });
+            scanBar ??= createProgress({
+              label: 'scanning',
+              total,
+              unit: 'img',
+              json: flags.json === true,
+            });
             scanBar.update(done);
           },
         });

@@ -172,7 +172,13 @@ async function pretrainedModel(flags: ExtractFlags): Promise<ExtractModel> {
     flags.json === true,
   );
   return {
-    options: { arch, includeTop, inputSize: [size, size], pooling: includeTop ? 'none' : pooling, classes: 1000 },
+    options: {
+      arch,
+      includeTop,
+      inputSize: [size, size],
+      pooling: includeTop ? 'none' : pooling,
+      classes: 1000,
+    },
     weights: loaded.weights,
     contract: loaded.contract,
     source: loaded.source,
@@ -188,8 +194,18 @@ async function fineTunedModel(dir: string): Promise<ExtractModel> {
   const { metadata, file } = await readModelFolder(dir);
   const head = metadata.head;
   if (head === undefined)
-    throw new VggkitError('MODEL_METADATA', `${file}: expected a head description (vggkit.head) in the metadata, found none; retrain the model with this version`, { file });
-  const options: VggOptions = { arch: metadata.arch, includeTop: false, inputSize: metadata.inputSize, pooling: 'none', classes: head.classes };
+    throw new VggkitError(
+      'MODEL_METADATA',
+      `${file}: expected a head description (vggkit.head) in the metadata, found none; retrain the model with this version`,
+      { file },
+    );
+  const options: VggOptions = {
+    arch: metadata.arch,
+    includeTop: false,
+    inputSize: metadata.inputSize,
+    pooling: 'none',
+    classes: head.classes,
+  };
   const weights = await readKerasWeights(join(dir, 'weights.h5'), modelLayers(options, head));
   return { options, head, weights, contract: metadata.contract, source: `model folder ${dir}` };
 }

@@ -9,16 +9,22 @@ export interface CommonFlags {
   readonly json?: boolean;
 }
 
-export function runCommand<A extends unknown[]>(action: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+export function runCommand<A extends unknown[]>(
+  action: (...args: A) => Promise<number | void>,
+): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    const flags = args.find((a): a is CommonFlags => typeof a === 'object' && a !== null && 'json' in a);
+    const flags = args.find(
+      (a): a is CommonFlags => typeof a === 'object' && a !== null && 'json' in a,
+    );
     try {
       const code = await action(...args);
       process.exitCode = code ?? 0;
     } catch (error) {
       if (!(error instanceof VggkitError)) throw error;
       if (flags?.json === true) {
-        process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message, file: error.file } })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ error: { code: error.code, message: error.message, file: error.file } })}\n`,
+        );
       }
       process.stderr.write(`vggkit: ${error.message}\n`);
       process.exitCode = error.exitCode;

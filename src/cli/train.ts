@@ -9,7 +9,12 @@ import type { Command } from 'commander';
 import { createProgress, type Progress } from '../report/progress.js';
 import type { Callback } from '../train/events.js';
 import { fineTune } from '../train/fit.js';
-import { configFromFlags, flagDefault, parseTrainConfig, TRAIN_FLAGS } from '../train/parse-config.js';
+import {
+  configFromFlags,
+  flagDefault,
+  parseTrainConfig,
+  TRAIN_FLAGS,
+} from '../train/parse-config.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
 import { UsageError, VggkitError } from '../util/errors.js';
 import { runCommand } from './run-command.js';
@@ -32,10 +37,16 @@ export function registerTrain(program: Command): void {
   // Every training setting is a flag, generated from the one flag table the config parser uses.
   for (const f of TRAIN_FLAGS) {
     const fallback = flagDefault(f);
-    const shown = fallback === undefined ? '' : ` (default ${Array.isArray(fallback) ? fallback.join(',') || 'none' : String(fallback)})`;
+    const shown =
+      fallback === undefined
+        ? ''
+        : ` (default ${Array.isArray(fallback) ? fallback.join(',') || 'none' : String(fallback)})`;
     if (f.kind === 'boolean') {
       command.option(f.flag, `${f.help}: on${fallback === true ? ' (default)' : ''}`);
-      command.option(`--no-${f.flag.slice(2)}`, `${f.help}: off${fallback === false ? ' (default)' : ''}`);
+      command.option(
+        `--no-${f.flag.slice(2)}`,
+        `${f.help}: off${fallback === false ? ' (default)' : ''}`,
+      );
     } else {
       command.option(`${f.flag} <${f.kind === 'number' ? 'x' : 'value'}>`, `${f.help}${shown}`);
     }
@@ -174,7 +185,13 @@ class TrainingDisplay {
   /** Weights download, in MB; `total` is undefined when the server sends no length. */
   download(received: number, total: number | undefined): void {
     const mb = (bytes: number): number => Math.round(bytes / 1e6);
-    if (this.bar === undefined) this.bar = createProgress({ label: 'weights', total: total === undefined ? 0 : mb(total), unit: 'MB', json: this.json });
+    if (this.bar === undefined)
+      this.bar = createProgress({
+        label: 'weights',
+        total: total === undefined ? 0 : mb(total),
+        unit: 'MB',
+        json: this.json,
+      });
     this.bar.update(mb(received));
   }
 

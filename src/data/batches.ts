@@ -21,9 +21,11 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
 
 /** Cuts `order` into batches of `batchSize`; the last, smaller batch is kept, as Keras' `fit` does. */
 export function sliceBatches<T>(order: readonly T[], batchSize: number): T[][] {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, received ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new RangeError(`batchSize must be a positive integer, received ${batchSize}`);
   const batches: T[][] = [];
-  for (let start = 0; start < order.length; start += batchSize) batches.push(order.slice(start, start + batchSize));
+  for (let start = 0; start < order.length; start += batchSize)
+    batches.push(order.slice(start, start + batchSize));
   return batches;
 }
 
@@ -32,7 +34,13 @@ export function batchCount(n: number, batchSize: number): number {
 }
 
 /** The index batches of one epoch: shuffled for training, in order for evaluation. */
-export function epochBatches(n: number, batchSize: number, options: { shuffle: boolean; seed: number; epoch: number }): number[][] {
-  const order = options.shuffle ? epochOrder(n, options.seed, options.epoch) : Array.from({ length: n }, (_, i) => i);
+export function epochBatches(
+  n: number,
+  batchSize: number,
+  options: { shuffle: boolean; seed: number; epoch: number },
+): number[][] {
+  const order = options.shuffle
+    ? epochOrder(n, options.seed, options.epoch)
+    : Array.from({ length: n }, (_, i) => i);
   return sliceBatches(order, batchSize);
 }

@@ -53,10 +53,19 @@ export async function scanClassFolders(dir: string): Promise<ClassFolderScan> {
     throw new VggkitError('NOT_FOUND', `${dir}: no such directory`, { file: dir, cause });
   });
   if (!info.isDirectory()) {
-    throw new VggkitError('NOT_A_DIRECTORY', `${dir}: expected a folder with one sub-folder per class, received a file`, { file: dir });
+    throw new VggkitError(
+      'NOT_A_DIRECTORY',
+      `${dir}: expected a folder with one sub-folder per class, received a file`,
+      { file: dir },
+    );
   }
-  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !e.name.startsWith('.'));
-  const classNames = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort(compareNames);
+  const entries = (await readdir(dir, { withFileTypes: true })).filter(
+    (e) => !e.name.startsWith('.'),
+  );
+  const classNames = entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort(compareNames);
   const strayFiles = entries
     .filter((e) => e.isFile() && hasImageExtension(e.name))
     .map((e) => join(dir, e.name))
@@ -82,7 +91,8 @@ export function stratifiedSplit(
   valSplit: number,
   seed: number,
 ): { train: LabeledFile[]; val: LabeledFile[] } {
-  if (!(valSplit >= 0 && valSplit < 1)) throw invalidOption('valSplit', 'a number in [0, 1)', valSplit);
+  if (!(valSplit >= 0 && valSplit < 1))
+    throw invalidOption('valSplit', 'a number in [0, 1)', valSplit);
   const byLabel = new Map<number, number[]>();
   for (const [index, item] of items.entries()) {
     const list = byLabel.get(item.label) ?? [];
@@ -116,7 +126,13 @@ export async function loadFolderDataset(options: FolderDatasetOptions): Promise<
   }
   if (options.val === undefined) {
     const { train, val } = stratifiedSplit(scan.items, options.valSplit, options.seed);
-    return { classNames: scan.classNames, train, val, emptyClasses: scan.emptyClasses, strayFiles: scan.strayFiles };
+    return {
+      classNames: scan.classNames,
+      train,
+      val,
+      emptyClasses: scan.emptyClasses,
+      strayFiles: scan.strayFiles,
+    };
   }
   const valScan = await scanClassFolders(options.val);
   const missing = scan.classNames.filter((name) => !valScan.classNames.includes(name));

@@ -37,13 +37,21 @@ export interface FeatureProducer {
 function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+            a < b ? -1 : a > b ? 1 : 0,
+          ),
+        )
       : v,
   );
 }
 
 export function producerHash(producer: FeatureProducer): string {
-  const identity = canonicalJson({ weightsId: producer.weightsId, contract: producer.contract, layer: producer.layer });
+  const identity = canonicalJson({
+    weightsId: producer.weightsId,
+    contract: producer.contract,
+    layer: producer.layer,
+  });
   return createHash('sha256').update(identity).digest('hex');
 }
 
@@ -72,7 +80,8 @@ export class FeatureCache {
   static hashFile = hashFile;
 
   pathFor(fileHash: string): string {
-    if (!/^[0-9a-f]{64}$/.test(fileHash)) throw new RangeError(`expected a sha256 hex digest, received ${JSON.stringify(fileHash)}`);
+    if (!/^[0-9a-f]{64}$/.test(fileHash))
+      throw new RangeError(`expected a sha256 hex digest, received ${JSON.stringify(fileHash)}`);
     return join(this.dir, fileHash.slice(0, 2), `${fileHash}.f32`);
   }
 
@@ -83,7 +92,9 @@ export class FeatureCache {
 
   async put(fileHash: string, data: Float32Array): Promise<void> {
     if (data.length !== this.size) {
-      throw new RangeError(`feature cache expects ${this.size} values for shape [${this.dims.join(', ')}], received ${data.length}`);
+      throw new RangeError(
+        `feature cache expects ${this.size} values for shape [${this.dims.join(', ')}], received ${data.length}`,
+      );
     }
     const path = this.pathFor(fileHash);
     await mkdir(join(this.dir, fileHash.slice(0, 2)), { recursive: true });
@@ -102,7 +113,10 @@ export class FeatureCache {
     out.writeUInt32LE(VERSION, 4);
     out.writeUInt32LE(this.dims.length, 8);
     this.dims.forEach((d, i) => out.writeUInt32LE(d, 12 + 4 * i));
-    createHash('sha256').update(payload).digest().copy(out, 12 + 4 * this.dims.length);
+    createHash('sha256')
+      .update(payload)
+      .digest()
+      .copy(out, 12 + 4 * this.dims.length);
     payload.copy(out, this.headerBytes());
     return out;
   }
@@ -110,7 +124,12 @@ export class FeatureCache {
   private decode(bytes: Buffer): Float32Array | undefined {
     const header = this.headerBytes();
     if (bytes.length !== header + 4 * this.size) return undefined;
-    if (bytes.readUInt32LE(0) !== MAGIC || bytes.readUInt32LE(4) !== VERSION || bytes.readUInt32LE(8) !== this.dims.length) return undefined;
+    if (
+      bytes.readUInt32LE(0) !== MAGIC ||
+      bytes.readUInt32LE(4) !== VERSION ||
+      bytes.readUInt32LE(8) !== this.dims.length
+    )
+      return undefined;
     if (this.dims.some((d, i) => bytes.readUInt32LE(12 + 4 * i) !== d)) return undefined;
     const payload = bytes.subarray(header);
     const digest = bytes.subarray(header - DIGEST_BYTES, header);

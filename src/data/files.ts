@@ -4,7 +4,16 @@ import { extname, join } from 'node:path';
 import { VggkitError } from '../util/errors.js';
 
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
-  '.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.heic', '.heif',
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+  '.heif',
 ]);
 
 export function hasImageExtension(path: string): boolean {
@@ -20,7 +29,10 @@ export async function listImageFiles(paths: readonly string[]): Promise<string[]
   const found: string[] = [];
   for (const path of paths) {
     const info = await stat(path).catch((cause: unknown) => {
-      throw new VggkitError('NOT_FOUND', `${path}: no such file or directory`, { file: path, cause });
+      throw new VggkitError('NOT_FOUND', `${path}: no such file or directory`, {
+        file: path,
+        cause,
+      });
     });
     if (info.isDirectory()) await walk(path, found);
     else found.push(path);

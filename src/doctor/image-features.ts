@@ -18,12 +18,26 @@ import type { DataScan } from './scan.js';
 /** Images per forward pass: small, since the doctor shares the machine with whatever else runs. */
 export const FEATURE_BATCH = 16;
 
-export async function imageFeatures(scan: DataScan, config: TrainConfig, options: SetupOptions): Promise<Map<string, Float32Array>> {
+export async function imageFeatures(
+  scan: DataScan,
+  config: TrainConfig,
+  options: SetupOptions,
+): Promise<Map<string, Float32Array>> {
   const { weights, contract, weightsId } = await loadBase(config, options);
-  const vgg = { arch: config.arch, includeTop: false, inputSize: contract.inputSize, pooling: 'avg', classes: 0 } as const;
+  const vgg = {
+    arch: config.arch,
+    includeTop: false,
+    inputSize: contract.inputSize,
+    pooling: 'avg',
+    classes: 0,
+  } as const;
   const pool = vggLayers(vgg).at(-1);
   if (pool === undefined) throw new RangeError(`no pooling layer in ${config.arch}`);
-  const cache = new FeatureCache(options.cacheDir, { weightsId, contract, layer: pool.name }, pool.outputShape);
+  const cache = new FeatureCache(
+    options.cacheDir,
+    { weightsId, contract, layer: pool.name },
+    pool.outputShape,
+  );
   const out = new Map<string, Float32Array>();
   const hashes = new Map<string, string>();
   const missing: string[] = [];
@@ -38,7 +52,9 @@ export async function imageFeatures(scan: DataScan, config: TrainConfig, options
   const session = await Session.create(buildVggInference({ options: vgg, weights }));
   try {
     const size = pool.outputShape[0] as number;
-    for await (const batch of inferBatches(session, missing, contract, { batchSize: FEATURE_BATCH })) {
+    for await (const batch of inferBatches(session, missing, contract, {
+      batchSize: FEATURE_BATCH,
+    })) {
       for (const [i, file] of batch.files.entries()) {
         const features = batch.output.data.slice(i * size, (i + 1) * size);
         await cache.put(hashes.get(file) as string, features);

@@ -82,14 +82,23 @@ async function readConfig(
 }
 
 export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext> {
-  if ([inputs.dataDir, inputs.config, inputs.history, inputs.batch, inputs.model].every((x) => x === undefined)) {
+  if (
+    [inputs.dataDir, inputs.config, inputs.history, inputs.batch, inputs.model].every(
+      (x) => x === undefined,
+    )
+  ) {
     throw new UsageError(
       'doctor: expected something to examine: a data folder, --config, --history, --batch or --model',
     );
   }
   if ((inputs.probe === true || inputs.features === true) && inputs.dataDir === undefined)
-    throw new UsageError(`doctor: ${inputs.probe === true ? '--probe' : '--features'} needs the training data folder`);
-  if (inputs.probeImages !== undefined && (!Number.isInteger(inputs.probeImages) || inputs.probeImages < 2))
+    throw new UsageError(
+      `doctor: ${inputs.probe === true ? '--probe' : '--features'} needs the training data folder`,
+    );
+  if (
+    inputs.probeImages !== undefined &&
+    (!Number.isInteger(inputs.probeImages) || inputs.probeImages < 2)
+  )
     throw invalidOption('--probe-images', 'a whole number of images >= 2', inputs.probeImages);
   if (inputs.expect !== undefined && inputs.weights !== undefined)
     throw new UsageError('doctor: give --expect MODE or --weights TAG, not both');
@@ -119,7 +128,8 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
           ...(inputs.onScanProgress === undefined ? {} : { onProgress: inputs.onScanProgress }),
         });
   const folder = inputs.model === undefined ? undefined : await readModelFolder(inputs.model);
-  if (folder !== undefined && inputs.expect === undefined && inputs.weights === undefined) contract = folder.metadata.contract;
+  if (folder !== undefined && inputs.expect === undefined && inputs.weights === undefined)
+    contract = folder.metadata.contract;
   const model: ModelInfo | undefined =
     folder === undefined
       ? undefined
@@ -150,7 +160,10 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   };
 }
 
-async function evaluation(folder: LoadedModelFolder, scan: DataScan): Promise<{ evaluation?: ModelEvaluation }> {
+async function evaluation(
+  folder: LoadedModelFolder,
+  scan: DataScan,
+): Promise<{ evaluation?: ModelEvaluation }> {
   const result = await evaluateOnScan(folder, scan);
   return result === undefined ? {} : { evaluation: result };
 }
@@ -163,8 +176,14 @@ async function dynamicInputs(
 ): Promise<Pick<DoctorContext, 'features' | 'featuresWeights' | 'probes'>> {
   if (inputs.probe !== true && inputs.features !== true) return {};
   const weights = inputs.expect === undefined ? inputs.weights : undefined;
-  const effective: TrainConfig = { ...(config ?? DEFAULT_CONFIG), ...(weights === undefined ? {} : { weights }) };
-  const setup = { cacheDir: inputs.cacheDir ?? defaultCacheDir(), ...(inputs.offline === undefined ? {} : { offline: inputs.offline }) };
+  const effective: TrainConfig = {
+    ...(config ?? DEFAULT_CONFIG),
+    ...(weights === undefined ? {} : { weights }),
+  };
+  const setup = {
+    cacheDir: inputs.cacheDir ?? defaultCacheDir(),
+    ...(inputs.offline === undefined ? {} : { offline: inputs.offline }),
+  };
   const features = await imageFeatures(scan, effective, setup);
   if (inputs.probe !== true) return { features, featuresWeights: effective.weights };
   const probes = await runProbes({

@@ -10,7 +10,10 @@ import { readable } from './context.js';
 import type { DataScan } from './scan.js';
 import type { ModelEvaluation } from './types.js';
 
-export async function evaluateOnScan(folder: LoadedModelFolder, scan: DataScan): Promise<ModelEvaluation | undefined> {
+export async function evaluateOnScan(
+  folder: LoadedModelFolder,
+  scan: DataScan,
+): Promise<ModelEvaluation | undefined> {
   const { classNames } = folder.metadata;
   const items = readable(scan.records)
     .map((r) => ({ file: r.file, label: classNames.indexOf(r.className as string) }))

@@ -50,7 +50,11 @@ export function stratifiedSample(scan: DataScan, size: number, seed: number): Sa
   const classes = trainClasses(scan);
   const random = new Random(seed);
   const pools = classes.map((name) =>
-    random.shuffle(readable(scan.records, 'train').filter((r) => r.className === name).map((r) => r.file)),
+    random.shuffle(
+      readable(scan.records, 'train')
+        .filter((r) => r.className === name)
+        .map((r) => r.file),
+    ),
   );
   const out: SampleItem[] = [];
   for (let round = 0; out.length < size && pools.some((p) => p.length > round); round++) {
@@ -62,9 +66,15 @@ export function stratifiedSample(scan: DataScan, size: number, seed: number): Sa
   return out;
 }
 
-export async function probeModel(config: TrainConfig, classCount: number, options: SetupOptions): Promise<ProbeModel> {
+export async function probeModel(
+  config: TrainConfig,
+  classCount: number,
+  options: SetupOptions,
+): Promise<ProbeModel> {
   if (classCount < 2)
-    throw new UsageError(`doctor --probe: expected at least 2 class folders with images, received ${classCount}`);
+    throw new UsageError(
+      `doctor --probe: expected at least 2 class folders with images, received ${classCount}`,
+    );
   const base = await loadBase(config, options);
   // Class weights only rescale the loss; the probes judge the unweighted loss against ln(classes).
   const head = trainHead({ ...config, classWeights: 'none' }, classCount, []);

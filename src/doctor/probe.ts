@@ -36,7 +36,13 @@ import type {
   OverfitProbe,
   ProbeResults,
 } from './probe-results.js';
-import { probeModel, stratifiedSample, trainClasses, type ProbeModel, type SampleItem } from './probe-setup.js';
+import {
+  probeModel,
+  stratifiedSample,
+  trainClasses,
+  type ProbeModel,
+  type SampleItem,
+} from './probe-setup.js';
 import type { DataScan } from './scan.js';
 
 /** Default sample: enough images per class for a stable mean loss, few enough to stay within seconds. */
@@ -97,12 +103,19 @@ class Probe {
     if (source === undefined) {
       const { arch } = this.config;
       source = await FeatureSource.create(
-        { arch, weights: this.model.params, weightsId: this.model.weightsId, contract: this.model.contract, trainableBlocks: blocks },
+        {
+          arch,
+          weights: this.model.params,
+          weightsId: this.model.weightsId,
+          contract: this.model.contract,
+          trainableBlocks: blocks,
+        },
         { cacheDir: this.cacheDir, batchSize: PROBE_BATCH },
       );
       this.sources.set(blocks, source);
       const skipped = await source.prepare(this.sample.map((s) => s.file));
-      if (skipped.length > 0) throw new VggkitError('CORRUPT_IMAGE', `${skipped[0]?.file}: ${skipped[0]?.reason}`);
+      if (skipped.length > 0)
+        throw new VggkitError('CORRUPT_IMAGE', `${skipped[0]?.file}: ${skipped[0]?.reason}`);
     }
     return source;
   }
@@ -110,10 +123,19 @@ class Probe {
   /** Features of `items` with `blocks` conv blocks trainable, with their targets. */
   async batch(blocks: number, items: readonly SampleItem[]): Promise<Batch> {
     const source = await this.source(blocks);
-    return { x: await source.batch(items.map((i) => i.file)), y: targets(items, this.model.head), n: items.length };
+    return {
+      x: await source.batch(items.map((i) => i.file)),
+      y: targets(items, this.model.head),
+      n: items.length,
+    };
   }
 
-  async trainStep(blocks: number, optimizer: OptimizerSpec, weights: WeightMap, dropout = this.config.dropout): Promise<TrainStep> {
+  async trainStep(
+    blocks: number,
+    optimizer: OptimizerSpec,
+    weights: WeightMap,
+    dropout = this.config.dropout,
+  ): Promise<TrainStep> {
     const step = await TrainStep.create({
       arch: this.config.arch,
       trainableBlocks: blocks,
@@ -127,7 +149,11 @@ class Probe {
     return step;
   }
 
-  async evaluate(step: TrainStep, blocks: number, items: readonly SampleItem[]): Promise<LossAccuracy> {
+  async evaluate(
+    step: TrainStep,
+    blocks: number,
+    items: readonly SampleItem[],
+  ): Promise<LossAccuracy> {
     let loss = 0;
     let correct = 0;
     for (let i = 0; i < items.length; i += PROBE_BATCH) {
@@ -153,11 +179,20 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
   const { config, scan } = options;
   const log = options.log ?? (() => undefined);
   const classes = trainClasses(scan);
-  const model = await probeModel(config, classes.length, { cacheDir: options.cacheDir, ...(options.offline === undefined ? {} : { offline: options.offline }) });
+  const model = await probeModel(config, classes.length, {
+    cacheDir: options.cacheDir,
+    ...(options.offline === undefined ? {} : { offline: options.offline }),
+  });
   const sample = stratifiedSample(scan, options.images ?? DEFAULT_PROBE_IMAGES, config.seed);
-  if (sample.length < 2) throw new VggkitError('NO_IMAGES', `${scan.train.root}: --probe needs at least 2 readable training images`, { file: scan.train.root });
+  if (sample.length < 2)
+    throw new VggkitError(
+      'NO_IMAGES',
+      `${scan.train.root}: --probe needs at least 2 readable training images`,
+      { file: scan.train.root },
+    );
   const probe = new Probe(config, model, options.cacheDir, sample);
-  const stages = config.stages.length > 0 ? config.stages : [{ name: 'head', epochs: config.epochs }];
+  const stages =
+    config.stages.length > 0 ? config.stages : [{ name: 'head', epochs: config.epochs }];
   const first = stages[0] as StageSpec;
   const firstBlocks = unfrozenBlocks(first);
   const deepest = Math.max(...stages.map(unfrozenBlocks));
@@ -165,7 +200,9 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
     const step = await probe.trainStep(firstBlocks, optimizerSpec(config), model.params);
     const initialState = step.getOptimizerState();
     const initialLoss = (await probe.evaluate(step, firstBlocks, sample)).loss;
-    log(`probe: initial loss ${initialLoss.toFixed(4)} on ${sample.length} images (ln ${classes.length} = ${Math.log(classes.length).toFixed(4)})`);
+    log(
+      `probe: initial loss ${initialLoss.toFixed(4)} on ${sample.length} images (ln ${classes.length} = ${Math.log(classes.length).toFixed(4)})`,
+    );
     const overfit = await overfitBatch(probe, step, firstBlocks, config.lr);
     step.setParameters(model.params);
     step.setOptimizerState(initialState);
@@ -174,7 +211,8 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
     step.setOptimizerState(initialState);
     const gradients = await gradientNorms(probe, Math.max(1, deepest), model.params);
     const deadRelu = await deadRelus(config, model, sample.slice(0, DEAD_RELU_IMAGES));
-    const forgetting = deepest > 0 ? await forgettingProbe(probe, config, stages, deepest) : undefined;
+    const forgetting =
+      deepest > 0 ? await forgettingProbe(probe, config, stages, deepest) : undefined;
     return {
       classes: classes.length,
       sampleSize: sample.length,
@@ -192,7 +230,12 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
   }
 }
 
-async function overfitBatch(probe: Probe, step: TrainStep, blocks: number, lr: number): Promise<OverfitProbe> {
+async function overfitBatch(
+  probe: Probe,
+  step: TrainStep,
+  blocks: number,
+  lr: number,
+): Promise<OverfitProbe> {
   const items = probe.sample.slice(0, OVERFIT_BATCH);
   const b = await probe.batch(blocks, items);
   const startLoss = (await step.evaluate(b.x, b.y)).loss;
@@ -211,7 +254,10 @@ async function lrRangeTest(probe: Probe, step: TrainStep, blocks: number): Promi
   for (let i = 0; i < LR_STEPS; i++) {
     const lr = LR_START * (LR_END / LR_START) ** (i / (LR_STEPS - 1));
     const start = (i * PROBE_BATCH) % probe.sample.length;
-    const items = [...probe.sample, ...probe.sample].slice(start, start + Math.min(PROBE_BATCH, probe.sample.length));
+    const items = [...probe.sample, ...probe.sample].slice(
+      start,
+      start + Math.min(PROBE_BATCH, probe.sample.length),
+    );
     const b = await probe.batch(blocks, items);
     const { loss } = await step.step(b.x, b.y, probe.rates(step, lr));
     if (!Number.isFinite(loss)) {
@@ -232,8 +278,12 @@ async function lrRangeTest(probe: Probe, step: TrainStep, blocks: number): Promi
 }
 
 /** lr_min (rate at the lowest smoothed loss / 10) and the steepest descent per decade of rate. */
-export function suggestions(lrs: readonly number[], losses: readonly number[]): { minimum: number; steepest: number; suggestion: number } {
-  if (lrs.length === 0) return { minimum: Number.NaN, steepest: Number.NaN, suggestion: Number.NaN };
+export function suggestions(
+  lrs: readonly number[],
+  losses: readonly number[],
+): { minimum: number; steepest: number; suggestion: number } {
+  if (lrs.length === 0)
+    return { minimum: Number.NaN, steepest: Number.NaN, suggestion: Number.NaN };
   let low = 0;
   losses.forEach((l, i) => {
     if (l < (losses[low] as number)) low = i;
@@ -241,7 +291,9 @@ export function suggestions(lrs: readonly number[], losses: readonly number[]): 
   let steep = 0;
   let slope = Number.POSITIVE_INFINITY;
   for (let i = 1; i < lrs.length; i++) {
-    const s = ((losses[i] as number) - (losses[i - 1] as number)) / Math.log10((lrs[i] as number) / (lrs[i - 1] as number));
+    const s =
+      ((losses[i] as number) - (losses[i - 1] as number)) /
+      Math.log10((lrs[i] as number) / (lrs[i - 1] as number));
     if (s < slope) {
       slope = s;
       steep = i;
@@ -251,10 +303,23 @@ export function suggestions(lrs: readonly number[], losses: readonly number[]): 
   return { minimum, steepest: lrs[steep] as number, suggestion: minimum };
 }
 
-async function gradientNorms(probe: Probe, blocks: number, params: WeightMap): Promise<GradientProbe> {
+async function gradientNorms(
+  probe: Probe,
+  blocks: number,
+  params: WeightMap,
+): Promise<GradientProbe> {
   const items = probe.sample.slice(0, PROBE_BATCH);
   const b = await probe.batch(blocks, items);
-  const sgd: OptimizerSpec = { name: 'sgd', beta1: 0.9, beta2: 0.999, epsilon: 1e-7, momentum: 0, nesterov: false, weightDecay: 0, clipNorm: 0 };
+  const sgd: OptimizerSpec = {
+    name: 'sgd',
+    beta1: 0.9,
+    beta2: 0.999,
+    epsilon: 1e-7,
+    momentum: 0,
+    nesterov: false,
+    weightDecay: 0,
+    clipNorm: 0,
+  };
   // Dropout off: the gradient of the network as evaluated, not of one random mask.
   const step = await probe.trainStep(blocks, sgd, params, 0);
   const before = step.getParameters();
@@ -265,7 +330,8 @@ async function gradientNorms(probe: Probe, blocks: number, params: WeightMap): P
     const layer = key.split('/')[0] as string;
     const moved = after.get(key)?.data as Float32Array;
     const entry = layers.get(layer) ?? { sum: 0, count: 0 };
-    for (let i = 0; i < t.data.length; i++) entry.sum += ((t.data[i] as number) - (moved[i] as number)) ** 2;
+    for (let i = 0; i < t.data.length; i++)
+      entry.sum += ((t.data[i] as number) - (moved[i] as number)) ** 2;
     entry.count += t.data.length;
     layers.set(layer, entry);
   }
@@ -281,17 +347,37 @@ async function gradientNorms(probe: Probe, blocks: number, params: WeightMap): P
   };
 }
 
-async function deadRelus(config: TrainConfig, model: ProbeModel, items: readonly SampleItem[]): Promise<DeadReluProbe> {
-  const options = { arch: config.arch, includeTop: false, inputSize: model.contract.inputSize, pooling: 'none', classes: 0 } as const;
+async function deadRelus(
+  config: TrainConfig,
+  model: ProbeModel,
+  items: readonly SampleItem[],
+): Promise<DeadReluProbe> {
+  const options = {
+    arch: config.arch,
+    includeTop: false,
+    inputSize: model.contract.inputSize,
+    pooling: 'none',
+    classes: 0,
+  } as const;
   const convs = vggLayers(options).filter((l) => l.kind === 'conv');
   const names = convs.map((c) => c.name);
   // One graph returns every conv layer's activations, so the base runs once per batch.
   const session = await Session.create(
-    buildVggInference({ options, weights: model.params, outputLayer: names[names.length - 1] as string, extraOutputs: names }),
+    buildVggInference({
+      options,
+      weights: model.params,
+      outputLayer: names[names.length - 1] as string,
+      extraOutputs: names,
+    }),
   );
   const alive = convs.map((conv) => new Uint8Array(conv.outputShape[2] as number));
   try {
-    const batches = inferBatches(session, items.map((i) => i.file), model.contract, { batchSize: DEAD_RELU_BATCH, outputs: names });
+    const batches = inferBatches(
+      session,
+      items.map((i) => i.file),
+      model.contract,
+      { batchSize: DEAD_RELU_BATCH, outputs: names },
+    );
     for await (const batch of batches) {
       convs.forEach((conv, k) => {
         const data = (batch.outputs[conv.name] as Float32Tensor).data;
@@ -322,7 +408,10 @@ async function forgettingProbe(
   const head = await probe.trainStep(0, optimizerSpec(config), probe.model.params);
   for (let i = 0; i < FORGET_HEAD_STEPS; i++) {
     const start = (i * PROBE_BATCH) % train.length;
-    const b = await probe.batch(0, [...train, ...train].slice(start, start + Math.min(PROBE_BATCH, train.length)));
+    const b = await probe.batch(
+      0,
+      [...train, ...train].slice(start, start + Math.min(PROBE_BATCH, train.length)),
+    );
     await head.step(b.x, b.y, probe.rates(head, config.lr));
   }
   const before = await probe.evaluate(head, 0, heldOut);
@@ -332,7 +421,10 @@ async function forgettingProbe(
   const unfrozen = await probe.trainStep(deepest, optimizerSpec(config), weights);
   for (let i = 0; i < FORGET_STAGE_STEPS; i++) {
     const start = (i * PROBE_BATCH) % train.length;
-    const b = await probe.batch(deepest, [...train, ...train].slice(start, start + Math.min(PROBE_BATCH, train.length)));
+    const b = await probe.batch(
+      deepest,
+      [...train, ...train].slice(start, start + Math.min(PROBE_BATCH, train.length)),
+    );
     await unfrozen.step(b.x, b.y, probe.rates(unfrozen, stageLr));
   }
   const after = await probe.evaluate(unfrozen, deepest, heldOut);

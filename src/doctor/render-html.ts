@@ -93,15 +93,29 @@ function curves(history: TrainingHistory, findings: readonly Finding[]): string 
 function lrRangeChart(range: LrRangeProbe, configuredLr: number | undefined): string {
   const points = range.lrs.map((lr, i) => [Math.log10(lr), range.losses[i] as number] as const);
   const markers = [
-    { x: Math.log10(range.suggestion), label: `suggested ${range.suggestion.toExponential(1)}`, color: '#2e7d32' },
-    ...(configuredLr === undefined ? [] : [{ x: Math.log10(configuredLr), label: `configured ${configuredLr.toExponential(1)}`, color: '#c62828' }]),
+    {
+      x: Math.log10(range.suggestion),
+      label: `suggested ${range.suggestion.toExponential(1)}`,
+      color: '#2e7d32',
+    },
+    ...(configuredLr === undefined
+      ? []
+      : [
+          {
+            x: Math.log10(configuredLr),
+            label: `configured ${configuredLr.toExponential(1)}`,
+            color: '#c62828',
+          },
+        ]),
   ];
   const chart = lineChart([{ label: 'smoothed loss', color: '#1565c0', points }], {
     title: 'Learning-rate range test',
     markers,
     xLabel: 'log10(learning rate)',
   });
-  return chart === '' ? '' : `<h2>Learning-rate range test</h2><p>Loss while the learning rate grows exponentially on a sample of the data (fastai's LR finder).</p>${chart}`;
+  return chart === ''
+    ? ''
+    : `<h2>Learning-rate range test</h2><p>Loss while the learning rate grows exponentially on a sample of the data (fastai's LR finder).</p>${chart}`;
 }
 
 export interface HtmlInputs {
@@ -119,6 +133,10 @@ export async function renderHtml(report: DoctorReport, inputs: HtmlInputs = {}):
   return page('vggkit doctor report', CSS, body);
 }
 
-export async function writeHtmlReport(file: string, report: DoctorReport, inputs: HtmlInputs = {}): Promise<void> {
+export async function writeHtmlReport(
+  file: string,
+  report: DoctorReport,
+  inputs: HtmlInputs = {},
+): Promise<void> {
   await writeFile(file, await renderHtml(report, inputs));
 }

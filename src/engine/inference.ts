@@ -48,7 +48,12 @@ export async function* inferBatches(
   });
   for await (const batch of batches) {
     if (batch.files.length === 0) {
-      yield { files: [], output: { dims: [0], data: new Float32Array(0) }, outputs: {}, skipped: batch.skipped };
+      yield {
+        files: [],
+        output: { dims: [0], data: new Float32Array(0) },
+        outputs: {},
+        skipped: batch.skipped,
+      };
       continue;
     }
     const results = await session.run({ input: batch.tensor }, fetches);

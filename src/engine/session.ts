@@ -17,7 +17,17 @@ export interface SessionOptions {
   readonly spinning?: boolean;
 }
 
-export type Feeds = Readonly<Record<string, Float32Tensor | { readonly dims: readonly number[]; readonly data: BigInt64Array | Uint8Array; readonly dtype: 'int64' | 'bool' }>>;
+export type Feeds = Readonly<
+  Record<
+    string,
+    | Float32Tensor
+    | {
+        readonly dims: readonly number[];
+        readonly data: BigInt64Array | Uint8Array;
+        readonly dtype: 'int64' | 'bool';
+      }
+  >
+>;
 
 export class Session {
   private constructor(private readonly session: ort.InferenceSession) {}
@@ -28,7 +38,9 @@ export class Session {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
-      ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+      ...(options.spinning === false
+        ? { extra: { session: { intra_op: { allow_spinning: '0' } } } }
+        : {}),
     });
     return new Session(session);
   }
@@ -44,10 +56,14 @@ export class Session {
   /** Runs the graph; returns the float outputs by name (all outputs unless `fetches` names some). */
   async run(feeds: Feeds, fetches?: readonly string[]): Promise<Record<string, Float32Tensor>> {
     const ortFeeds = toOrtFeeds(feeds);
-    const results = fetches === undefined ? await this.session.run(ortFeeds) : await this.session.run(ortFeeds, [...fetches]);
+    const results =
+      fetches === undefined
+        ? await this.session.run(ortFeeds)
+        : await this.session.run(ortFeeds, [...fetches]);
     const out: Record<string, Float32Tensor> = {};
     for (const [name, value] of Object.entries(results)) {
-      if (value.type !== 'float32') throw new Error(`output ${name} is ${value.type}, expected float32`);
+      if (value.type !== 'float32')
+        throw new Error(`output ${name} is ${value.type}, expected float32`);
       out[name] = { dims: value.dims, data: value.data as Float32Array };
     }
     return out;
@@ -59,7 +75,8 @@ export class Session {
    */
   async runInto(feeds: Feeds, outputs: Readonly<Record<string, Float32Tensor>>): Promise<void> {
     const fetches: Record<string, ort.Tensor> = {};
-    for (const [name, t] of Object.entries(outputs)) fetches[name] = new ort.Tensor('float32', t.data, [...t.dims]);
+    for (const [name, t] of Object.entries(outputs))
+      fetches[name] = new ort.Tensor('float32', t.data, [...t.dims]);
     await this.session.run(toOrtFeeds(feeds), fetches);
   }
 

@@ -50,7 +50,21 @@ function emitForward(g: GraphBuilder, plan: TrainPlan, training: boolean): Forwa
   for (const layer of plan.layers) {
     switch (layer.kind) {
       case 'conv':
-        x = first(g.apply(relu, [first(g.apply(conv3x3, [x, param(kernelKey(layer.name)), param(biasKey(layer.name))], undefined))], undefined));
+        x = first(
+          g.apply(
+            relu,
+            [
+              first(
+                g.apply(
+                  conv3x3,
+                  [x, param(kernelKey(layer.name)), param(biasKey(layer.name))],
+                  undefined,
+                ),
+              ),
+            ],
+            undefined,
+          ),
+        );
         break;
       case 'pool':
         x = first(g.apply(maxPool2x2, [x], undefined));
@@ -65,35 +79,68 @@ function emitForward(g: GraphBuilder, plan: TrainPlan, training: boolean): Forwa
         x = first(g.apply(globalMaxPool, [x], undefined));
         break;
       case 'dense': {
-        const z = first(g.apply(dense, [x, param(kernelKey(layer.name)), param(biasKey(layer.name))], undefined));
+        const z = first(
+          g.apply(dense, [x, param(kernelKey(layer.name)), param(biasKey(layer.name))], undefined),
+        );
         // The softmax/sigmoid of the last layer is part of the loss op (from logits, stable).
         x = layer.activation === 'relu' ? first(g.apply(relu, [z], undefined)) : z;
         break;
       }
       case 'dropout':
-        if (training && part.head.dropout > 0) x = first(g.apply(dropout, [x, g.input('mask', [BATCH, ...layer.outputShape])], undefined));
+        if (training && part.head.dropout > 0)
+          x = first(
+            g.apply(dropout, [x, g.input('mask', [BATCH, ...layer.outputShape])], undefined),
+          );
         break;
       case 'input':
         break;
     }
   }
-  const lossOp = part.head.loss === 'binary_crossentropy' ? sigmoidBinaryCrossEntropy : softmaxCrossEntropy;
-  const weights = part.head.classWeights === undefined ? [] : [g.constant('class_weights', { dtype: 'float32', dims: [part.head.classWeights.length], data: Float32Array.from(part.head.classWeights) })];
-  const [loss, probabilities] = g.apply(lossOp, [x, targets, ...weights], { labelSmoothing: part.head.labelSmoothing ?? 0 });
-  return { loss: loss as Sym, probabilities: probabilities as Sym, correct: correctCount(g, part.head.loss, x, targets), params };
+  const lossOp =
+    part.head.loss === 'binary_crossentropy' ? sigmoidBinaryCrossEntropy : softmaxCrossEntropy;
+  const weights =
+    part.head.classWeights === undefined
+      ? []
+      : [
+          g.constant('class_weights', {
+            dtype: 'float32',
+            dims: [part.head.classWeights.length],
+            data: Float32Array.from(part.head.classWeights),
+          }),
+        ];
+  const [loss, probabilities] = g.apply(lossOp, [x, targets, ...weights], {
+    labelSmoothing: part.head.labelSmoothing ?? 0,
+  });
+  return {
+    loss: loss as Sym,
+    probabilities: probabilities as Sym,
+    correct: correctCount(g, part.head.loss, x, targets),
+    params,
+  };
 }
 
 /** Keras' accuracy: argmax agreement (categorical), or per-element threshold 0.5 averaged per sample (binary). */
-function correctCount(g: GraphBuilder, loss: TrainPlan['part']['head']['loss'], logits: Sym, targets: Sym): Sym {
+function correctCount(
+  g: GraphBuilder,
+  loss: TrainPlan['part']['head']['loss'],
+  logits: Sym,
+  targets: Sym,
+): Sym {
   const sum = (v: Sym): Sym => g.node('ReduceSum', [v], [], { keepdims: attr.int(0) });
   const asFloat = (v: Sym): Sym => g.node('Cast', [v], v.shape, { to: attr.int(1) });
   if (loss === 'categorical_crossentropy') {
-    const argmax = (v: Sym): Sym => g.node('ArgMax', [v], [BATCH], { axis: attr.int(1), keepdims: attr.int(0) }, 'int64');
+    const argmax = (v: Sym): Sym =>
+      g.node('ArgMax', [v], [BATCH], { axis: attr.int(1), keepdims: attr.int(0) }, 'int64');
     return sum(asFloat(g.node('Equal', [argmax(logits), argmax(targets)], [BATCH], {}, 'bool')));
   }
   const predicted = g.node('Greater', [logits, g.scalar(0)], logits.shape, {}, 'bool');
   const actual = g.node('Greater', [targets, g.scalar(0.5)], targets.shape, {}, 'bool');
-  const perSample = g.node('ReduceMean', [asFloat(g.node('Equal', [predicted, actual], logits.shape, {}, 'bool')), g.int64s([1])], [BATCH], { keepdims: attr.int(0) });
+  const perSample = g.node(
+    'ReduceMean',
+    [asFloat(g.node('Equal', [predicted, actual], logits.shape, {}, 'bool')), g.int64s([1])],
+    [BATCH],
+    { keepdims: attr.int(0) },
+  );
   return sum(perSample);
 }
 

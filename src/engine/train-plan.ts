@@ -58,37 +58,73 @@ export interface TrainPlan {
 export function planTraining(part: TrainPart): TrainPlan {
   const blocks = ARCHITECTURES[part.arch];
   const k = part.trainableBlocks;
-  if (!Number.isInteger(k) || k < 0 || k > blocks.length) throw invalidOption('trainableBlocks', `an integer from 0 to ${blocks.length}`, k);
+  if (!Number.isInteger(k) || k < 0 || k > blocks.length)
+    throw invalidOption('trainableBlocks', `an integer from 0 to ${blocks.length}`, k);
   const [height, width, channels] = part.inputShape;
   const firstBlock = blocks.length - k + 1;
   const expectedChannels = k === blocks.length ? 3 : (blocks[firstBlock - 2]?.at(-1) as number);
   if (channels !== expectedChannels) {
-    throw invalidOption('inputShape', `[H, W, ${expectedChannels}] (the output of ${k === blocks.length ? 'preprocessing' : `block${firstBlock - 1}_pool`})`, `[${part.inputShape.join(', ')}]`);
+    throw invalidOption(
+      'inputShape',
+      `[H, W, ${expectedChannels}] (the output of ${k === blocks.length ? 'preprocessing' : `block${firstBlock - 1}_pool`})`,
+      `[${part.inputShape.join(', ')}]`,
+    );
   }
-  if (part.head.dense < 1 || part.head.classes < 1) throw invalidOption('head', 'dense and classes of at least 1', `dense ${part.head.dense}, classes ${part.head.classes}`);
-  if (!(part.head.dropout >= 0 && part.head.dropout < 1)) throw invalidOption('head.dropout', 'a rate in [0, 1)', part.head.dropout);
+  if (part.head.dense < 1 || part.head.classes < 1)
+    throw invalidOption(
+      'head',
+      'dense and classes of at least 1',
+      `dense ${part.head.dense}, classes ${part.head.classes}`,
+    );
+  if (!(part.head.dropout >= 0 && part.head.dropout < 1))
+    throw invalidOption('head.dropout', 'a rate in [0, 1)', part.head.dropout);
 
   const layers: LayerSpec[] = [];
   let [h, w, c] = [height, width, channels];
   for (let block = firstBlock; block <= blocks.length; block++) {
     (blocks[block - 1] as readonly number[]).forEach((out, i) => {
-      layers.push({ name: `block${block}_conv${i + 1}`, kind: 'conv', outputShape: [h, w, out], kernelShape: [3, 3, c, out], biasShape: [out], activation: 'relu', block });
+      layers.push({
+        name: `block${block}_conv${i + 1}`,
+        kind: 'conv',
+        outputShape: [h, w, out],
+        kernelShape: [3, 3, c, out],
+        biasShape: [out],
+        activation: 'relu',
+        block,
+      });
       c = out;
     });
     h = Math.floor(h / 2);
     w = Math.floor(w / 2);
-    if (h < 1 || w < 1) throw invalidOption('inputShape', `a spatial size that survives ${k} 2x2 poolings`, `[${part.inputShape.join(', ')}]`);
+    if (h < 1 || w < 1)
+      throw invalidOption(
+        'inputShape',
+        `a spatial size that survives ${k} 2x2 poolings`,
+        `[${part.inputShape.join(', ')}]`,
+      );
     layers.push({ name: `block${block}_pool`, kind: 'pool', outputShape: [h, w, c], block });
   }
-  const spatial: LayerSpec = layers.at(-1) ?? { name: 'input', kind: 'input', outputShape: [height, width, channels] };
-  const headSpec: HeadSpec = { kind: part.head.kind, dense: part.head.dense, classes: part.head.classes, activation: part.head.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax' };
+  const spatial: LayerSpec = layers.at(-1) ?? {
+    name: 'input',
+    kind: 'input',
+    outputShape: [height, width, channels],
+  };
+  const headSpec: HeadSpec = {
+    kind: part.head.kind,
+    dense: part.head.dense,
+    classes: part.head.classes,
+    activation: part.head.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax',
+  };
   layers.push(...headLayers([spatial], headSpec));
 
   const params: TrainParam[] = [];
   for (const layer of layers) {
     if (layer.kernelShape === undefined || layer.biasShape === undefined) continue;
     const group = layer.block === undefined ? 'head' : `block${layer.block}`;
-    params.push({ key: kernelKey(layer.name), dims: layer.kernelShape, group }, { key: biasKey(layer.name), dims: layer.biasShape, group });
+    params.push(
+      { key: kernelKey(layer.name), dims: layer.kernelShape, group },
+      { key: biasKey(layer.name), dims: layer.biasShape, group },
+    );
   }
   return { part, layers, params, groups: [...new Set(params.map((p) => p.group))] };
 }

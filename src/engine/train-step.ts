@@ -41,7 +41,13 @@ import { dropoutMask } from '../graph/ops/dropout.js';
 import { optimizerSlots, type OptimizerSpec } from '../graph/optimizers/index.js';
 import { Session, type Feeds } from './session.js';
 import { planTraining, type TrainPart, type TrainPlan } from './train-plan.js';
-import { buildEvalGraph, buildTrainGraph, lrInput, slotInput, updatedOutput } from './train-graph.js';
+import {
+  buildEvalGraph,
+  buildTrainGraph,
+  lrInput,
+  slotInput,
+  updatedOutput,
+} from './train-graph.js';
 
 export type { TrainPart, TrainHead, TrainLoss } from './train-plan.js';
 export type { OptimizerSpec } from '../graph/optimizers/index.js';
@@ -113,7 +119,10 @@ export class TrainStep {
 
   static async create(options: TrainStepOptions): Promise<TrainStep> {
     const plan = planTraining(options);
-    const sessionOptions = { spinning: false, ...(options.threads === undefined ? {} : { threads: options.threads }) };
+    const sessionOptions = {
+      spinning: false,
+      ...(options.threads === undefined ? {} : { threads: options.threads }),
+    };
     const train = await Session.create(buildTrainGraph(plan, options.optimizer), sessionOptions);
     const evaluation = await Session.create(buildEvalGraph(plan), sessionOptions);
     const ts = new TrainStep(plan, train, evaluation, options.optimizer, options.seed);
@@ -126,18 +135,29 @@ export class TrainStep {
     return this.plan.groups;
   }
 
-  async step(x: Float32Tensor, targets: Float32Tensor, lrs: Readonly<Record<string, number>>): Promise<StepResult> {
+  async step(
+    x: Float32Tensor,
+    targets: Float32Tensor,
+    lrs: Readonly<Record<string, number>>,
+  ): Promise<StepResult> {
     const n = this.checkBatch(x, targets);
     const feeds = this.dataFeeds(x, targets);
     for (const group of this.plan.groups) {
       const lr = lrs[group];
-      if (lr === undefined || !Number.isFinite(lr)) throw invalidOption(`learning rate of group ${group}`, 'a finite number', lr);
+      if (lr === undefined || !Number.isFinite(lr))
+        throw invalidOption(`learning rate of group ${group}`, 'a finite number', lr);
       feeds[lrInput(group)] = { dims: [], data: new Float32Array([lr]) };
     }
     const extra = Object.keys(lrs).filter((group) => !this.plan.groups.includes(group));
-    if (extra.length > 0) throw invalidOption('learning-rate groups', this.plan.groups.join(', '), Object.keys(lrs).join(', '));
+    if (extra.length > 0)
+      throw invalidOption(
+        'learning-rate groups',
+        this.plan.groups.join(', '),
+        Object.keys(lrs).join(', '),
+      );
     const { dropout, dense } = this.plan.part.head;
-    if (dropout > 0) feeds.mask = { dims: [n, dense], data: dropoutMask(this.random, n * dense, dropout) };
+    if (dropout > 0)
+      feeds.mask = { dims: [n, dense], data: dropoutMask(this.random, n * dense, dropout) };
     const outputs: Record<string, Float32Tensor> = {
       loss: { dims: [], data: this.scalarOut.loss },
       correct: { dims: [], data: this.scalarOut.correct },
@@ -154,20 +174,37 @@ export class TrainStep {
   async evaluate(x: Float32Tensor, targets: Float32Tensor): Promise<EvalResult> {
     this.checkBatch(x, targets);
     const feeds = this.dataFeeds(x, targets);
-    for (const p of this.plan.params) feeds[p.key] = { dims: p.dims, data: (this.values.get(p.key) as Buffered).current };
+    for (const p of this.plan.params)
+      feeds[p.key] = { dims: p.dims, data: (this.values.get(p.key) as Buffered).current };
     const out = await this.evaluation.run(feeds);
-    return { loss: out.loss?.data[0] as number, correct: out.correct?.data[0] as number, probabilities: out.probabilities as Float32Tensor };
+    return {
+      loss: out.loss?.data[0] as number,
+      correct: out.correct?.data[0] as number,
+      probabilities: out.probabilities as Float32Tensor,
+    };
   }
 
   getParameters(): WeightMap {
-    return new Map(this.plan.params.map((p) => [p.key, { dims: [...p.dims], data: Float32Array.from((this.values.get(p.key) as Buffered).current) }]));
+    return new Map(
+      this.plan.params.map((p) => [
+        p.key,
+        {
+          dims: [...p.dims],
+          data: Float32Array.from((this.values.get(p.key) as Buffered).current),
+        },
+      ]),
+    );
   }
 
   /** Copies every trainable parameter from `weights` (Keras names and layouts); other keys are ignored. */
   setParameters(weights: WeightMap): void {
     for (const p of this.plan.params) {
       const w = weights.get(p.key);
-      if (w === undefined) throw new VggkitError('WEIGHTS_MISSING_LAYER', `trainable weights: expected ${p.key} [${p.dims.join(', ')}], found none`);
+      if (w === undefined)
+        throw new VggkitError(
+          'WEIGHTS_MISSING_LAYER',
+          `trainable weights: expected ${p.key} [${p.dims.join(', ')}], found none`,
+        );
       this.copyInto(p.key, w, 'trainable weights');
     }
   }
@@ -177,10 +214,17 @@ export class TrainStep {
     for (const p of this.plan.params) {
       for (const slot of this.slots) {
         const name = slotInput(slot, p.key);
-        slots.set(name, { dims: [...p.dims], data: Float32Array.from((this.values.get(name) as Buffered).current) });
+        slots.set(name, {
+          dims: [...p.dims],
+          data: Float32Array.from((this.values.get(name) as Buffered).current),
+        });
       }
     }
-    return { step: (this.values.get('step') as Buffered).current[0] as number, slots, dropoutRandomState: this.random.getState() };
+    return {
+      step: (this.values.get('step') as Buffered).current[0] as number,
+      slots,
+      dropoutRandomState: this.random.getState(),
+    };
   }
 
   setOptimizerState(state: OptimizerState): void {
@@ -188,7 +232,11 @@ export class TrainStep {
       for (const slot of this.slots) {
         const name = slotInput(slot, p.key);
         const t = state.slots.get(name);
-        if (t === undefined) throw new VggkitError('OPTIMIZER_STATE', `optimizer state: expected ${name} [${p.dims.join(', ')}], found none`);
+        if (t === undefined)
+          throw new VggkitError(
+            'OPTIMIZER_STATE',
+            `optimizer state: expected ${name} [${p.dims.join(', ')}], found none`,
+          );
         this.copyInto(name, t, 'optimizer state');
       }
     }
@@ -204,7 +252,10 @@ export class TrainStep {
   private copyInto(name: string, t: Float32Tensor, what: string): void {
     const target = this.values.get(name) as Buffered;
     if (t.dims.length !== target.dims.length || t.dims.some((d, i) => d !== target.dims[i])) {
-      throw new VggkitError('WEIGHTS_SHAPE', `${what}: ${name}: expected shape [${target.dims.join(', ')}], received [${t.dims.join(', ')}]`);
+      throw new VggkitError(
+        'WEIGHTS_SHAPE',
+        `${what}: ${name}: expected shape [${target.dims.join(', ')}], received [${t.dims.join(', ')}]`,
+      );
     }
     target.current.set(t.data);
   }
@@ -227,5 +278,9 @@ export class TrainStep {
 }
 
 function shapeError(what: string, expected: string, dims: readonly number[]): VggkitError {
-  return new VggkitError('BAD_SHAPE', `${what}: expected shape ${expected}, received [${dims.join(', ')}]`, { exitCode: 2 });
+  return new VggkitError(
+    'BAD_SHAPE',
+    `${what}: expected shape ${expected}, received [${dims.join(', ')}]`,
+    { exitCode: 2 },
+  );
 }

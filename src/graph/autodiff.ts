@@ -10,12 +10,15 @@ export function gradients(g: GraphBuilder, loss: Sym, wrt: readonly Sym[], seed?
   const tape = g.tape;
   const dependsOnWrt = new Set(wrt.map((s) => s.name));
   for (const entry of tape) {
-    if (entry.inputs.some((i) => dependsOnWrt.has(i.name))) for (const o of entry.outputs) dependsOnWrt.add(o.name);
+    if (entry.inputs.some((i) => dependsOnWrt.has(i.name)))
+      for (const o of entry.outputs) dependsOnWrt.add(o.name);
   }
-  if (!dependsOnWrt.has(loss.name)) throw new Error(`the loss ${loss.name} does not depend on any parameter asked for`);
+  if (!dependsOnWrt.has(loss.name))
+    throw new Error(`the loss ${loss.name} does not depend on any parameter asked for`);
 
   const grads = new Map<string, Sym>();
-  if (seed === undefined && loss.shape.length !== 0) throw new Error(`the loss must be a scalar, ${loss.name} has shape [${loss.shape.join(', ')}]`);
+  if (seed === undefined && loss.shape.length !== 0)
+    throw new Error(`the loss must be a scalar, ${loss.name} has shape [${loss.shape.join(', ')}]`);
   grads.set(loss.name, seed ?? g.scalar(1, 'loss_grad_seed'));
   g.unrecorded(() => {
     for (let k = tape.length - 1; k >= 0; k--) {
@@ -23,13 +26,28 @@ export function gradients(g: GraphBuilder, loss: Sym, wrt: readonly Sym[], seed?
       const gradOutputs = entry.outputs.map((o) => grads.get(o.name));
       if (gradOutputs.every((x) => x === undefined)) continue;
       if (!entry.inputs.some((i) => dependsOnWrt.has(i.name))) continue;
-      if (entry.op.backward === undefined) throw new Error(`op ${entry.op.name} has no gradient rule, but a parameter's gradient flows through it`);
-      const gradInputs = entry.op.backward(g, { inputs: entry.inputs, outputs: entry.outputs, attrs: entry.attrs, needsGrad: entry.inputs.map((i) => dependsOnWrt.has(i.name)) }, gradOutputs);
+      if (entry.op.backward === undefined)
+        throw new Error(
+          `op ${entry.op.name} has no gradient rule, but a parameter's gradient flows through it`,
+        );
+      const gradInputs = entry.op.backward(
+        g,
+        {
+          inputs: entry.inputs,
+          outputs: entry.outputs,
+          attrs: entry.attrs,
+          needsGrad: entry.inputs.map((i) => dependsOnWrt.has(i.name)),
+        },
+        gradOutputs,
+      );
       entry.inputs.forEach((input, i) => {
         const gi = gradInputs[i];
         if (gi === undefined || !dependsOnWrt.has(input.name)) return;
         const previous = grads.get(input.name);
-        grads.set(input.name, previous === undefined ? gi : g.node('Add', [previous, gi], input.shape));
+        grads.set(
+          input.name,
+          previous === undefined ? gi : g.node('Add', [previous, gi], input.shape),
+        );
       });
     }
   });

@@ -41,7 +41,11 @@ export interface OpDef<A> {
   readonly name: string;
   forward(g: GraphBuilder, inputs: readonly Sym[], attrs: A): Sym[];
   /** One entry per input: its gradient, or undefined when it has none (e.g. an integer mask). */
-  backward?(g: GraphBuilder, ctx: OpContext<A>, gradOutputs: readonly (Sym | undefined)[]): (Sym | undefined)[];
+  backward?(
+    g: GraphBuilder,
+    ctx: OpContext<A>,
+    gradOutputs: readonly (Sym | undefined)[],
+  ): (Sym | undefined)[];
 }
 
 export interface TapeEntry {
@@ -85,7 +89,11 @@ export class GraphBuilder {
     const key = values.join(',');
     const cached = this.int64Cache.get(key);
     if (cached !== undefined) return cached;
-    const sym = this.constant('i64', { dtype: 'int64', dims: [values.length], data: BigInt64Array.from(values.map(BigInt)) });
+    const sym = this.constant('i64', {
+      dtype: 'int64',
+      dims: [values.length],
+      data: BigInt64Array.from(values.map(BigInt)),
+    });
     this.int64Cache.set(key, sym);
     return sym;
   }
@@ -113,22 +121,39 @@ export class GraphBuilder {
     }
   }
 
-  raw(opType: string, inputs: readonly (Sym | string)[], attrs: Attrs, outputs: readonly { shape: readonly number[]; dtype?: DType }[]): Sym[] {
+  raw(
+    opType: string,
+    inputs: readonly (Sym | string)[],
+    attrs: Attrs,
+    outputs: readonly { shape: readonly number[]; dtype?: DType }[],
+  ): Sym[] {
     const names = this.onnx.node(
       opType,
       inputs.map((i) => (typeof i === 'string' ? i : i.name)),
       attrs,
       outputs.map(() => opType.toLowerCase()),
     );
-    return names.map((name, i) => ({ name, dtype: outputs[i]?.dtype ?? 'float32', shape: outputs[i]?.shape ?? [] }));
+    return names.map((name, i) => ({
+      name,
+      dtype: outputs[i]?.dtype ?? 'float32',
+      shape: outputs[i]?.shape ?? [],
+    }));
   }
 
   /** `raw` for the common single-output case. */
-  node(opType: string, inputs: readonly (Sym | string)[], shape: readonly number[], attrs: Attrs = {}, dtype: DType = 'float32'): Sym {
+  node(
+    opType: string,
+    inputs: readonly (Sym | string)[],
+    shape: readonly number[],
+    attrs: Attrs = {},
+    dtype: DType = 'float32',
+  ): Sym {
     return this.raw(opType, inputs, attrs, [{ shape, dtype }])[0] as Sym;
   }
 
-  serialize(options: { graphName?: string; metadata?: Readonly<Record<string, string>> } = {}): Uint8Array {
+  serialize(
+    options: { graphName?: string; metadata?: Readonly<Record<string, string>> } = {},
+  ): Uint8Array {
     return this.onnx.serialize(options);
   }
 }
@@ -144,7 +169,8 @@ export function broadcastShape(a: readonly number[], b: readonly number[]): numb
   for (let i = 0; i < n; i++) {
     const x = a[a.length - n + i] ?? 1;
     const y = b[b.length - n + i] ?? 1;
-    if (x !== y && x !== 1 && y !== 1) throw new RangeError(`shapes [${a.join(',')}] and [${b.join(',')}] do not broadcast`);
+    if (x !== y && x !== 1 && y !== 1)
+      throw new RangeError(`shapes [${a.join(',')}] and [${b.join(',')}] do not broadcast`);
     out.push(x === 1 ? y : x);
   }
   return out;

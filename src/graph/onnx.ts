@@ -89,7 +89,12 @@ export class OnnxGraph {
     return name;
   }
 
-  node(opType: string, inputs: readonly string[], attrs: Attrs = {}, outputHints: readonly string[] = [opType.toLowerCase()]): string[] {
+  node(
+    opType: string,
+    inputs: readonly string[],
+    attrs: Attrs = {},
+    outputHints: readonly string[] = [opType.toLowerCase()],
+  ): string[] {
     const outputs = outputHints.map((hint) => this.fresh(hint));
     this.nodes.push({ opType, inputs, outputs, attrs });
     return outputs;
@@ -106,7 +111,9 @@ export class OnnxGraph {
     return this.nodes.length;
   }
 
-  serialize(options: { graphName?: string; metadata?: Readonly<Record<string, string>> } = {}): Uint8Array {
+  serialize(
+    options: { graphName?: string; metadata?: Readonly<Record<string, string>> } = {},
+  ): Uint8Array {
     const model = onnx.ModelProto.create({
       irVersion: ONNX_IR_VERSION,
       producerName: 'vggkit',
@@ -146,12 +153,20 @@ export class OnnxGraph {
     this.nodes.forEach((n, i) => {
       if (n.opType !== 'Identity' || !outputNames.has(n.outputs[0] as string)) return;
       const source = n.inputs[0] as string;
-      if (inputNames.has(source) || outputNames.has(source) || renamed.has(source) || !producer.has(source)) return;
+      if (
+        inputNames.has(source) ||
+        outputNames.has(source) ||
+        renamed.has(source) ||
+        !producer.has(source)
+      )
+        return;
       renamed.set(source, n.outputs[0] as string);
       dropped.add(i);
     });
     const rename = (name: string): string => renamed.get(name) ?? name;
-    return this.nodes.filter((_, i) => !dropped.has(i)).map((n) => ({ ...n, inputs: n.inputs.map(rename), outputs: n.outputs.map(rename) }));
+    return this.nodes
+      .filter((_, i) => !dropped.has(i))
+      .map((n) => ({ ...n, inputs: n.inputs.map(rename), outputs: n.outputs.map(rename) }));
   }
 
   private claim(name: string): void {
@@ -166,7 +181,9 @@ function valueInfo(v: ValueInfo): onnxProto.onnx.IValueInfoProto {
     type: {
       tensorType: {
         elemType: DATA_TYPE[v.dtype],
-        shape: { dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+        shape: {
+          dim: v.dims.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
+        },
       },
     },
   };

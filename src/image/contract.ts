@@ -66,7 +66,10 @@ export function makeContract(options: {
   resize?: ResizeMode;
   interpolation?: Interpolation;
 }): PreprocessContract {
-  const size = typeof options.inputSize === 'number' ? ([options.inputSize, options.inputSize] as const) : options.inputSize;
+  const size =
+    typeof options.inputSize === 'number'
+      ? ([options.inputSize, options.inputSize] as const)
+      : options.inputSize;
   return {
     mode: options.mode,
     ...NUMERICS[options.mode],
@@ -90,15 +93,34 @@ export interface ResolvedContract {
 }
 
 /** Override -> weights' contract, explicitly; every contradiction is reported, never silent. */
-export function resolveContract(base: PreprocessContract, override: ContractOverride): ResolvedContract {
+export function resolveContract(
+  base: PreprocessContract,
+  override: ContractOverride,
+): ResolvedContract {
   const warnings: string[] = [];
-  const mode = override.preprocess === undefined ? base.mode : oneOf('--preprocess', PREPROCESS_MODES, override.preprocess);
-  const resize = override.resize === undefined ? base.resize : oneOf('--resize', RESIZE_MODES, override.resize);
+  const mode =
+    override.preprocess === undefined
+      ? base.mode
+      : oneOf('--preprocess', PREPROCESS_MODES, override.preprocess);
+  const resize =
+    override.resize === undefined ? base.resize : oneOf('--resize', RESIZE_MODES, override.resize);
   const interpolation =
-    override.interpolation === undefined ? base.interpolation : oneOf('--interpolation', INTERPOLATIONS, override.interpolation);
-  const inputSize = override.inputSize === undefined ? base.inputSize : ([override.inputSize, override.inputSize] as const);
-  if (mode !== base.mode) warnings.push(`--preprocess ${mode} overrides the weights' contract (${base.mode}); predictions will be wrong unless the weights were trained that way`);
-  if (resize !== base.resize) warnings.push(`--resize ${resize} differs from the weights' contract (${base.resize})`);
-  if (interpolation !== base.interpolation) warnings.push(`--interpolation ${interpolation} differs from the weights' contract (${base.interpolation})`);
+    override.interpolation === undefined
+      ? base.interpolation
+      : oneOf('--interpolation', INTERPOLATIONS, override.interpolation);
+  const inputSize =
+    override.inputSize === undefined
+      ? base.inputSize
+      : ([override.inputSize, override.inputSize] as const);
+  if (mode !== base.mode)
+    warnings.push(
+      `--preprocess ${mode} overrides the weights' contract (${base.mode}); predictions will be wrong unless the weights were trained that way`,
+    );
+  if (resize !== base.resize)
+    warnings.push(`--resize ${resize} differs from the weights' contract (${base.resize})`);
+  if (interpolation !== base.interpolation)
+    warnings.push(
+      `--interpolation ${interpolation} differs from the weights' contract (${base.interpolation})`,
+    );
   return { contract: makeContract({ mode, inputSize, resize, interpolation }), warnings };
 }

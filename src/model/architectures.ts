@@ -7,9 +7,27 @@ import { oneOf } from '../util/errors.js';
 
 export const ARCHITECTURES = {
   vgg11: [[64], [128], [256, 256], [512, 512], [512, 512]],
-  vgg13: [[64, 64], [128, 128], [256, 256], [512, 512], [512, 512]],
-  vgg16: [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
-  vgg19: [[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512], [512, 512, 512, 512]],
+  vgg13: [
+    [64, 64],
+    [128, 128],
+    [256, 256],
+    [512, 512],
+    [512, 512],
+  ],
+  vgg16: [
+    [64, 64],
+    [128, 128],
+    [256, 256, 256],
+    [512, 512, 512],
+    [512, 512, 512],
+  ],
+  vgg19: [
+    [64, 64],
+    [128, 128],
+    [256, 256, 256, 256],
+    [512, 512, 512, 512],
+    [512, 512, 512, 512],
+  ],
 } as const satisfies Record<string, readonly (readonly number[])[]>;
 
 export type ArchName = keyof typeof ARCHITECTURES;
@@ -37,7 +55,8 @@ export interface VggOptions {
   readonly fcUnits?: number;
 }
 
-export type LayerKind = 'input' | 'conv' | 'pool' | 'flatten' | 'dense' | 'dropout' | 'global-avg' | 'global-max';
+export type LayerKind =
+  'input' | 'conv' | 'pool' | 'flatten' | 'dense' | 'dropout' | 'global-avg' | 'global-max';
 
 /** One Keras-named layer with its NHWC output shape (batch omitted) and weight shapes (Keras layout). */
 export interface LayerSpec {
@@ -56,10 +75,14 @@ export interface LayerSpec {
 export function vggLayers(options: VggOptions): LayerSpec[] {
   const [height, width] = options.inputSize;
   if (options.includeTop && options.fcUnits === undefined && (height !== 224 || width !== 224)) {
-    throw new RangeError(`includeTop needs a 224x224 input (fc1 expects 7x7x512), received ${height}x${width}`);
+    throw new RangeError(
+      `includeTop needs a 224x224 input (fc1 expects 7x7x512), received ${height}x${width}`,
+    );
   }
   if (height < 32 || width < 32) {
-    throw new RangeError(`VGG needs an input of at least 32x32 (five 2x2 poolings), received ${height}x${width}`);
+    throw new RangeError(
+      `VGG needs an input of at least 32x32 (five 2x2 poolings), received ${height}x${width}`,
+    );
   }
   const layers: LayerSpec[] = [{ name: 'input_1', kind: 'input', outputShape: [height, width, 3] }];
   let h = height;
@@ -87,8 +110,22 @@ export function vggLayers(options: VggOptions): LayerSpec[] {
     const flat = h * w * c;
     const units = options.fcUnits ?? 4096;
     layers.push({ name: 'flatten', kind: 'flatten', outputShape: [flat] });
-    layers.push({ name: 'fc1', kind: 'dense', outputShape: [units], kernelShape: [flat, units], biasShape: [units], activation: 'relu' });
-    layers.push({ name: 'fc2', kind: 'dense', outputShape: [units], kernelShape: [units, units], biasShape: [units], activation: 'relu' });
+    layers.push({
+      name: 'fc1',
+      kind: 'dense',
+      outputShape: [units],
+      kernelShape: [flat, units],
+      biasShape: [units],
+      activation: 'relu',
+    });
+    layers.push({
+      name: 'fc2',
+      kind: 'dense',
+      outputShape: [units],
+      kernelShape: [units, units],
+      biasShape: [units],
+      activation: 'relu',
+    });
     layers.push({
       name: 'predictions',
       kind: 'dense',
@@ -106,6 +143,7 @@ export function vggLayers(options: VggOptions): LayerSpec[] {
 }
 
 export function paramCount(layer: LayerSpec): number {
-  const count = (shape: readonly number[] | undefined): number => (shape === undefined ? 0 : shape.reduce((a, b) => a * b, 1));
+  const count = (shape: readonly number[] | undefined): number =>
+    shape === undefined ? 0 : shape.reduce((a, b) => a * b, 1);
   return count(layer.kernelShape) + count(layer.biasShape);
 }

@@ -114,16 +114,27 @@ export function parseModelMetadata(
     resize: c['resize'],
     interpolation: c['interpolation'],
   });
-  const head = props[METADATA_KEYS.head] === undefined ? undefined : parseHead(json(METADATA_KEYS.head, 'a JSON head description'));
-  if (head === null) throw bad(METADATA_KEYS.head, 'a JSON head description {kind, dense, classes, activation}');
-  return { contract, classNames: names as string[], inputSize, arch: arch as ArchName, ...(head === undefined ? {} : { head }) };
+  const head =
+    props[METADATA_KEYS.head] === undefined
+      ? undefined
+      : parseHead(json(METADATA_KEYS.head, 'a JSON head description'));
+  if (head === null)
+    throw bad(METADATA_KEYS.head, 'a JSON head description {kind, dense, classes, activation}');
+  return {
+    contract,
+    classNames: names as string[],
+    inputSize,
+    arch: arch as ArchName,
+    ...(head === undefined ? {} : { head }),
+  };
 }
 
 function parseHead(value: unknown): HeadSpec | null {
   if (typeof value !== 'object' || value === null) return null;
   const h = value as Record<string, unknown>;
   const positive = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
-  if ((h.kind !== 'flatten' && h.kind !== 'avg') || !positive(h.dense) || !positive(h.classes)) return null;
+  if ((h.kind !== 'flatten' && h.kind !== 'avg') || !positive(h.dense) || !positive(h.classes))
+    return null;
   if (h.activation !== 'softmax' && h.activation !== 'sigmoid') return null;
   return { kind: h.kind, dense: h.dense, classes: h.classes, activation: h.activation };
 }

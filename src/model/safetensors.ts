@@ -206,11 +206,18 @@ export function corrupt(path: string, what: string): VggkitError {
  * with `__metadata__` strings, raw little-endian data). vggkit's resume checkpoints use this
  * format so they open with the same reader as downloaded weights.
  */
-export function encodeSafetensors(tensors: ReadonlyMap<string, Float32Tensor>, metadata: Readonly<Record<string, string>> = {}): Uint8Array {
+export function encodeSafetensors(
+  tensors: ReadonlyMap<string, Float32Tensor>,
+  metadata: Readonly<Record<string, string>> = {},
+): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
-    header[name] = { dtype: 'F32', shape: [...t.dims], data_offsets: [offset, offset + t.data.byteLength] };
+    header[name] = {
+      dtype: 'F32',
+      shape: [...t.dims],
+      data_offsets: [offset, offset + t.data.byteLength],
+    };
     offset += t.data.byteLength;
   }
   // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
@@ -229,7 +236,9 @@ export function encodeSafetensors(tensors: ReadonlyMap<string, Float32Tensor>, m
 }
 
 /** Reads every tensor and the `__metadata__` strings of a safetensors file. */
-export async function readSafetensors(path: string): Promise<{ tensors: Map<string, Float32Tensor>; metadata: Record<string, string> }> {
+export async function readSafetensors(
+  path: string,
+): Promise<{ tensors: Map<string, Float32Tensor>; metadata: Record<string, string> }> {
   const file = await SafetensorsFile.open(path);
   try {
     const tensors = new Map<string, Float32Tensor>();

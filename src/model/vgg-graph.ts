@@ -111,7 +111,8 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
   const g = new GraphBuilder();
   let x: Value = { sym: g.input('input', [BATCH, 3, height, width]), spatial: true };
   const extra = new Set(spec.extraOutputs ?? []);
-  const asOutput = (value: Value): Sym => (value.spatial ? one(g.apply(toNhwc, [value.sym], undefined)) : value.sym);
+  const asOutput = (value: Value): Sym =>
+    value.spatial ? one(g.apply(toNhwc, [value.sym], undefined)) : value.sym;
   for (const layer of layers.slice(1, stop + 1)) {
     x = EMIT[layer.kind as Exclude<LayerKind, 'input'>](g, x, layer, (role) =>
       weightFor(spec.weights, layer, role),
@@ -119,7 +120,10 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
     if (extra.delete(layer.name)) g.output(asOutput(x), layer.name);
   }
   if (extra.size > 0) {
-    throw new VggkitError('UNKNOWN_LAYER', `extra outputs: expected layers up to ${target}, received ${[...extra].join(', ')}`);
+    throw new VggkitError(
+      'UNKNOWN_LAYER',
+      `extra outputs: expected layers up to ${target}, received ${[...extra].join(', ')}`,
+    );
   }
   g.output(asOutput(x), 'output');
   return g.serialize({

@@ -32,7 +32,11 @@ export interface ChartOptions {
     readonly label: string;
   }[];
   /** Vertical lines at x values, labelled, e.g. a configured and a suggested learning rate. */
-  readonly markers?: readonly { readonly x: number; readonly label: string; readonly color: string }[];
+  readonly markers?: readonly {
+    readonly x: number;
+    readonly label: string;
+    readonly color: string;
+  }[];
   /** Axis captions. */
   readonly xLabel?: string;
 }

@@ -44,7 +44,10 @@ class Meter {
   private readonly start: number;
   done = 0;
 
-  constructor(readonly total: number, private readonly now: () => number) {
+  constructor(
+    readonly total: number,
+    private readonly now: () => number,
+  ) {
     this.start = now();
   }
 
@@ -68,7 +71,11 @@ class PlainProgress implements Progress {
   private lastLine = -Infinity;
   private note = '';
 
-  constructor(private readonly options: Required<Pick<ProgressOptions, 'label' | 'total' | 'unit' | 'lineIntervalMs' | 'now'>> & { stream: NodeJS.WritableStream }) {
+  constructor(
+    private readonly options: Required<
+      Pick<ProgressOptions, 'label' | 'total' | 'unit' | 'lineIntervalMs' | 'now'>
+    > & { stream: NodeJS.WritableStream },
+  ) {
     this.meter = new Meter(options.total, options.now);
   }
 
@@ -106,7 +113,13 @@ class BarProgress implements Progress {
   private readonly meter: Meter;
   private note = '';
 
-  constructor(options: { label: string; total: number; unit: string; stream: NodeJS.WritableStream; now: () => number }) {
+  constructor(options: {
+    label: string;
+    total: number;
+    unit: string;
+    stream: NodeJS.WritableStream;
+    now: () => number;
+  }) {
     this.meter = new Meter(options.total, options.now);
     this.bar = new SingleBar({
       stream: options.stream,
@@ -119,7 +132,11 @@ class BarProgress implements Progress {
   }
 
   private payload(): Record<string, string> {
-    return { rateText: formatRate(this.meter.rate()), etaText: formatDuration(this.meter.etaSeconds()), note: this.note };
+    return {
+      rateText: formatRate(this.meter.rate()),
+      etaText: formatDuration(this.meter.etaSeconds()),
+      note: this.note,
+    };
   }
 
   update(done: number, note?: string): void {
@@ -140,11 +157,19 @@ class BarProgress implements Progress {
 
 export function createProgress(options: ProgressOptions): Progress {
   const stream = options.stream ?? process.stderr;
-  if (stream === process.stdout) throw new Error('progress goes to stderr; stdout is reserved for results');
+  if (stream === process.stdout)
+    throw new Error('progress goes to stderr; stdout is reserved for results');
   const unit = options.unit ?? 'it';
   const now = options.now ?? ((): number => performance.now());
   if (options.json === true || stream.isTTY !== true) {
-    return new PlainProgress({ label: options.label, total: options.total, unit, stream, lineIntervalMs: options.lineIntervalMs ?? 10_000, now });
+    return new PlainProgress({
+      label: options.label,
+      total: options.total,
+      unit,
+      stream,
+      lineIntervalMs: options.lineIntervalMs ?? 10_000,
+      now,
+    });
   }
   return new BarProgress({ label: options.label, total: options.total, unit, stream, now });
 }

@@ -41,8 +41,13 @@ export async function saveCheckpoint(file: string, checkpoint: Checkpoint): Prom
   for (const [key, t] of checkpoint.optimizer.slots) tensors.set(`opt/${key}`, t);
   const metadata = {
     format: FORMAT,
-    loop: JSON.stringify(checkpoint.loop, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)),
-    optimizer: JSON.stringify({ step: checkpoint.optimizer.step, dropoutRandomState: checkpoint.optimizer.dropoutRandomState }),
+    loop: JSON.stringify(checkpoint.loop, (_k, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+    ),
+    optimizer: JSON.stringify({
+      step: checkpoint.optimizer.step,
+      dropoutRandomState: checkpoint.optimizer.dropoutRandomState,
+    }),
   };
   await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
 }
@@ -53,8 +58,16 @@ export async function checkpointExists(file: string): Promise<boolean> {
 
 export async function loadCheckpoint(file: string): Promise<Checkpoint> {
   const { tensors, metadata } = await readSafetensors(file);
-  if (metadata.format !== FORMAT || metadata.loop === undefined || metadata.optimizer === undefined) {
-    throw new VggkitError('CHECKPOINT_FORMAT', `${file}: expected a vggkit training checkpoint (${FORMAT}), found ${metadata.format ?? 'no format tag'}`, { file });
+  if (
+    metadata.format !== FORMAT ||
+    metadata.loop === undefined ||
+    metadata.optimizer === undefined
+  ) {
+    throw new VggkitError(
+      'CHECKPOINT_FORMAT',
+      `${file}: expected a vggkit training checkpoint (${FORMAT}), found ${metadata.format ?? 'no format tag'}`,
+      { file },
+    );
   }
   const params: WeightMap = new Map();
   const slots = new Map<string, Float32Tensor>();
@@ -62,7 +75,9 @@ export async function loadCheckpoint(file: string): Promise<Checkpoint> {
     if (name.startsWith('param/')) params.set(name.slice('param/'.length), t);
     else if (name.startsWith('opt/')) slots.set(name.slice('opt/'.length), t);
   }
-  const loop = JSON.parse(metadata.loop, (_k, v: unknown) => (v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v)) as LoopState;
+  const loop = JSON.parse(metadata.loop, (_k, v: unknown) =>
+    v === 'NaN' ? NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v,
+  ) as LoopState;
   const optimizer = JSON.parse(metadata.optimizer) as { step: number; dropoutRandomState: number };
   return { params, optimizer: { ...optimizer, slots }, loop };
 }

@@ -134,7 +134,14 @@ export const DEFAULT_CONFIG: TrainConfig = {
     cooldown: 0,
     minLr: 1e-6,
   },
-  earlyStopping: { enabled: false, monitor: 'val_loss', mode: 'auto', patience: 5, minDelta: 0, restoreBestWeights: true },
+  earlyStopping: {
+    enabled: false,
+    monitor: 'val_loss',
+    mode: 'auto',
+    patience: 5,
+    minDelta: 0,
+    restoreBestWeights: true,
+  },
   schedule: { name: 'none', stepEpochs: 10, gamma: 0.1, maxLr: 1e-3 },
   terminateOnNan: true,
 };

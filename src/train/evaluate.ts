@@ -89,7 +89,10 @@ export interface LabelledPredictions {
 export async function predictLabelled(
   folder: LoadedModelFolder,
   items: readonly { readonly file: string; readonly label: number }[],
-  options: { readonly batchSize?: number; readonly onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    readonly batchSize?: number;
+    readonly onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<LabelledPredictions> {
   const { classNames, contract } = folder.metadata;
   const labelOf = new Map(items.map((item) => [item.file, item.label]));
@@ -130,5 +133,9 @@ export async function predictLabelled(
   } finally {
     await session.release();
   }
-  return { probabilities: { dims: [labels.length, k], data: Float32Array.from(probabilities) }, labels, skipped };
+  return {
+    probabilities: { dims: [labels.length, k], data: Float32Array.from(probabilities) },
+    labels,
+    skipped,
+  };
 }

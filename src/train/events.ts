@@ -75,7 +75,8 @@ export interface FitEndEvent {
   readonly stopped: StopTraining | undefined;
 }
 
-export type TrainingEvent = FitStartEvent | StageStartEvent | EpochStartEvent | BatchEndEvent | EpochEndEvent | FitEndEvent;
+export type TrainingEvent =
+  FitStartEvent | StageStartEvent | EpochStartEvent | BatchEndEvent | EpochEndEvent | FitEndEvent;
 export type EventType = TrainingEvent['type'];
 export type EventOf<K extends EventType> = Extract<TrainingEvent, { type: K }>;
 
@@ -97,10 +98,15 @@ export interface TrainingControl {
   setLr(lr: number): void;
 }
 
-export type Handler<K extends EventType> = (event: EventOf<K>, control: TrainingControl) => void | Promise<void>;
+export type Handler<K extends EventType> = (
+  event: EventOf<K>,
+  control: TrainingControl,
+) => void | Promise<void>;
 
 /** A callback handles any subset of the events; its name must be unique in a run (it keys its saved state). */
-export type Callback = { readonly name: string } & { readonly [K in EventType]?: Handler<K> } & Partial<Stateful>;
+export type Callback = { readonly name: string } & {
+  readonly [K in EventType]?: Handler<K>;
+} & Partial<Stateful>;
 
 /** Callbacks whose decisions depend on the past save it in a checkpoint so `--resume` continues exactly. */
 export interface Stateful {
@@ -115,7 +121,10 @@ export class CallbackList {
   constructor(callbacks: readonly Callback[]) {
     const names = callbacks.map((c) => c.name);
     const duplicate = names.find((n, i) => names.indexOf(n) !== i);
-    if (duplicate !== undefined) throw new Error(`two callbacks are named "${duplicate}"; names key saved state and must be unique`);
+    if (duplicate !== undefined)
+      throw new Error(
+        `two callbacks are named "${duplicate}"; names key saved state and must be unique`,
+      );
     this.callbacks = [...callbacks];
   }
 

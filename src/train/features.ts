@@ -14,7 +14,15 @@ import type { WeightMap } from '../model/weight-map.js';
 import { vggLayers, type ArchName } from '../model/architectures.js';
 import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
-import { augmentImage, isImageError, loadImage, preprocess, streamBatches, type PreprocessContract, type SkippedFile } from '../image/index.js';
+import {
+  augmentImage,
+  isImageError,
+  loadImage,
+  preprocess,
+  streamBatches,
+  type PreprocessContract,
+  type SkippedFile,
+} from '../image/index.js';
 import type { AugmentName } from './config.js';
 import type { Random } from '../util/random.js';
 import type { Float32Tensor } from '../util/tensor.js';
@@ -54,13 +62,26 @@ export class FeatureSource {
     private readonly session: Session | undefined,
   ) {
     const [h, w] = spec.contract.inputSize;
-    const layers = vggLayers({ arch: spec.arch, includeTop: false, inputSize: [h, w], pooling: 'none', classes: 0 });
+    const layers = vggLayers({
+      arch: spec.arch,
+      includeTop: false,
+      inputSize: [h, w],
+      pooling: 'none',
+      classes: 0,
+    });
     this.cutLayer = spec.trainableBlocks === 5 ? 'input' : `block${5 - spec.trainableBlocks}_pool`;
-    const cut = layers.find((l) => l.name === (spec.trainableBlocks === 5 ? 'input_1' : this.cutLayer));
+    const cut = layers.find(
+      (l) => l.name === (spec.trainableBlocks === 5 ? 'input_1' : this.cutLayer),
+    );
     const [ch, cw, cc] = cut?.outputShape ?? [];
-    if (ch === undefined || cw === undefined || cc === undefined) throw new RangeError(`no layer ${this.cutLayer} in ${spec.arch}`);
+    if (ch === undefined || cw === undefined || cc === undefined)
+      throw new RangeError(`no layer ${this.cutLayer} in ${spec.arch}`);
     this.dims = [ch, cw, cc];
-    this.cache = new FeatureCache(options.cacheDir, { weightsId: spec.weightsId, contract: spec.contract, layer: this.cutLayer }, this.dims);
+    this.cache = new FeatureCache(
+      options.cacheDir,
+      { weightsId: spec.weightsId, contract: spec.contract, layer: this.cutLayer },
+      this.dims,
+    );
   }
 
   static async create(spec: PrefixSpec, options: FeatureSourceOptions): Promise<FeatureSource> {
@@ -70,7 +91,13 @@ export class FeatureSource {
         ? undefined
         : await Session.create(
             buildVggInference({
-              options: { arch: spec.arch, includeTop: false, inputSize: [h, w], pooling: 'none', classes: 0 },
+              options: {
+                arch: spec.arch,
+                includeTop: false,
+                inputSize: [h, w],
+                pooling: 'none',
+                classes: 0,
+              },
               weights: spec.weights,
               outputLayer: `block${5 - spec.trainableBlocks}_pool`,
             }),
@@ -99,8 +126,13 @@ export class FeatureSource {
     const skipped: SkippedFile[] = [];
     const batches =
       this.session === undefined
-        ? streamBatches(missing, this.spec.contract, { batchSize: this.options.batchSize, skipErrors: true })
-        : inferBatches(this.session, missing, this.spec.contract, { batchSize: this.options.batchSize });
+        ? streamBatches(missing, this.spec.contract, {
+            batchSize: this.options.batchSize,
+            skipErrors: true,
+          })
+        : inferBatches(this.session, missing, this.spec.contract, {
+            batchSize: this.options.batchSize,
+          });
     for await (const batch of batches) {
       skipped.push(...batch.skipped);
       const output = 'output' in batch ? batch.output : nchwToNhwc(batch.tensor);
@@ -124,7 +156,8 @@ export class FeatureSource {
     for (let i = 0; i < files.length; i++) {
       const file = files[i] as string;
       const hash = this.hashes.get(file);
-      const features = hash === undefined ? undefined : (this.inMemory.get(hash) ?? (await this.cache.get(hash)));
+      const features =
+        hash === undefined ? undefined : (this.inMemory.get(hash) ?? (await this.cache.get(hash)));
       if (features === undefined) throw new Error(`features of ${file} were not prepared`);
       data.set(features, i * size);
     }
@@ -132,11 +165,17 @@ export class FeatureSource {
   }
 
   /** Features of freshly augmented images: decode, augment, preprocess, run the prefix. */
-  async augmentedBatch(files: readonly string[], ops: readonly AugmentName[], rng: Random): Promise<Float32Tensor> {
+  async augmentedBatch(
+    files: readonly string[],
+    ops: readonly AugmentName[],
+    rng: Random,
+  ): Promise<Float32Tensor> {
     const [h, w] = this.spec.contract.inputSize;
     const input = new Float32Array(files.length * 3 * h * w);
     const images = await Promise.all(files.map((file) => loadImage(file, this.spec.contract)));
-    images.forEach((image, i) => preprocess(augmentImage(image, ops, rng), this.spec.contract, input, i * 3 * h * w));
+    images.forEach((image, i) =>
+      preprocess(augmentImage(image, ops, rng), this.spec.contract, input, i * 3 * h * w),
+    );
     const tensor: Float32Tensor = { dims: [files.length, 3, h, w], data: input };
     if (this.session === undefined) return nchwToNhwc(tensor);
     const out = await this.session.run({ input: tensor }, ['output']);
@@ -166,7 +205,8 @@ export class FeatureSource {
   }
 
   private remember(hash: string, features: Float32Array): void {
-    if (this.memoryBytes + features.byteLength > MEMORY_BUDGET_BYTES || this.inMemory.has(hash)) return;
+    if (this.memoryBytes + features.byteLength > MEMORY_BUDGET_BYTES || this.inMemory.has(hash))
+      return;
     this.inMemory.set(hash, features);
     this.memoryBytes += features.byteLength;
   }
@@ -178,6 +218,7 @@ function nchwToNhwc(t: Float32Tensor): Float32Tensor {
   for (let b = 0; b < n; b++)
     for (let ch = 0; ch < c; ch++)
       for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) out[((b * h + y) * w + x) * c + ch] = t.data[((b * c + ch) * h + y) * w + x] as number;
+        for (let x = 0; x < w; x++)
+          out[((b * h + y) * w + x) * c + ch] = t.data[((b * c + ch) * h + y) * w + x] as number;
   return { dims: [n, h, w, c], data: out };
 }

@@ -27,14 +27,28 @@ import { EarlyStopping } from './callbacks/early-stopping.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { ReduceLROnPlateau } from './callbacks/reduce-lr-on-plateau.js';
 import { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
-import { CHECKPOINT_FILE, checkpointExists, loadCheckpoint, saveCheckpoint, type LoopState } from './checkpoint.js';
+import {
+  CHECKPOINT_FILE,
+  checkpointExists,
+  loadCheckpoint,
+  saveCheckpoint,
+  type LoopState,
+} from './checkpoint.js';
 import type { StageSpec, TrainConfig } from './config.js';
 import { CallbackList, type Callback, type EpochLogs, type TrainingControl } from './events.js';
 import { FeatureSource } from './features.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { parseTrainConfig } from './parse-config.js';
-import { groupRates, headSpecFor, initialParams, loadBase, optimizerSpec, targets, trainHead } from './recipe.js';
+import {
+  groupRates,
+  headSpecFor,
+  initialParams,
+  loadBase,
+  optimizerSpec,
+  targets,
+  trainHead,
+} from './recipe.js';
 import { renderTrainingReport } from './report.js';
 import { scheduledLr } from './schedules.js';
 import { unfrozenBlocks } from './stages.js';
@@ -78,19 +92,31 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const out = resolve(options.out ?? join('runs', new Date().toISOString().replace(/[:.]/g, '-')));
   const checkpointFile = join(out, CHECKPOINT_FILE);
   const resuming = options.resume === true && (await checkpointExists(checkpointFile));
-  if (options.resume === true && !resuming) log(`no checkpoint in ${out}: starting from the beginning`);
+  if (options.resume === true && !resuming)
+    log(`no checkpoint in ${out}: starting from the beginning`);
   const requested = parseTrainConfig(options.config ?? {}, 'fineTune options');
   const config = resuming ? await readRunConfig(out) : requested;
   if (resuming) {
-    const changed = (Object.keys(config) as (keyof TrainConfig)[]).filter((k) => JSON.stringify(config[k]) !== JSON.stringify(requested[k]));
-    if (options.config !== undefined && changed.length > 0) log(`--resume continues with the run's own config.json; these requested settings differ and are ignored: ${changed.join(', ')}`);
+    const changed = (Object.keys(config) as (keyof TrainConfig)[]).filter(
+      (k) => JSON.stringify(config[k]) !== JSON.stringify(requested[k]),
+    );
+    if (options.config !== undefined && changed.length > 0)
+      log(
+        `--resume continues with the run's own config.json; these requested settings differ and are ignored: ${changed.join(', ')}`,
+      );
   }
   await mkdir(out, { recursive: true });
   await writeJsonAtomic(join(out, 'config.json'), config);
 
-  const dataset = await loadFolderDataset({ dir: options.data, val: config.val, valSplit: config.valSplit, seed: config.seed });
+  const dataset = await loadFolderDataset({
+    dir: options.data,
+    val: config.val,
+    valSplit: config.valSplit,
+    seed: config.seed,
+  });
   const classNames = dataset.classNames;
-  if (dataset.emptyClasses.length > 0) log(`empty class folders (no images): ${dataset.emptyClasses.join(', ')}`);
+  if (dataset.emptyClasses.length > 0)
+    log(`empty class folders (no images): ${dataset.emptyClasses.join(', ')}`);
   const head = trainHead(config, classNames.length, dataset.train);
   const headSpec = headSpecFor(config, head);
   const hasVal = dataset.val.length > 0;
@@ -100,17 +126,27 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const loaded = await loadBase(config, {
     cacheDir,
     ...(options.offline === undefined ? {} : { offline: options.offline }),
-    ...(options.onDownloadProgress === undefined ? {} : { onDownloadProgress: options.onDownloadProgress }),
+    ...(options.onDownloadProgress === undefined
+      ? {}
+      : { onDownloadProgress: options.onDownloadProgress }),
   });
   loaded.contractWarnings.forEach(log);
   const { contract, weightsId } = loaded;
   const description: ModelDescription = { arch: config.arch, contract, head: headSpec, classNames };
   const params = initialParams(config, loaded, headSpec);
-  const stages: StageSpec[] = config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
+  const stages: StageSpec[] =
+    config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
   const totalEpochs = stages.reduce((sum, s) => sum + s.epochs, 0);
 
   const checkpoint = resuming ? await loadCheckpoint(checkpointFile) : undefined;
-  let loop: LoopState = checkpoint?.loop ?? { epochsCompleted: 0, stage: 0, baseLr: config.lr, globalStep: 0, history: [], callbacks: {} };
+  let loop: LoopState = checkpoint?.loop ?? {
+    epochsCompleted: 0,
+    stage: 0,
+    baseLr: config.lr,
+    globalStep: 0,
+    history: [],
+    callbacks: {},
+  };
   if (checkpoint !== undefined) {
     for (const [key, t] of checkpoint.params) params.set(key, t);
     log(`resuming ${out} after epoch ${loop.epochsCompleted} of ${totalEpochs}`);
@@ -126,13 +162,18 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   };
   const callbacks = new CallbackList([
     ...(config.terminateOnNan ? [new TerminateOnNaN()] : []),
-    ...(config.reduceLr.enabled && config.schedule.name === 'none' ? [new ReduceLROnPlateau(config.reduceLr)] : []),
+    ...(config.reduceLr.enabled && config.schedule.name === 'none'
+      ? [new ReduceLROnPlateau(config.reduceLr)]
+      : []),
     ...(config.earlyStopping.enabled
       ? [
           new EarlyStopping<string>(config.earlyStopping, {
             snapshot: async () => {
               const file = join(out, 'best-weights.safetensors');
-              await writeFileAtomic(file, encodeSafetensors(trainedParams(currentParams(), stages)));
+              await writeFileAtomic(
+                file,
+                encodeSafetensors(trainedParams(currentParams(), stages)),
+              );
               return file;
             },
             restore: async (file) => {
@@ -147,7 +188,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       monitor: hasVal ? 'val_loss' : 'loss',
       mode: 'min',
       // Per improvement only what training changed is written (cheap); best/ is built once at the end.
-      save: async () => writeFileAtomic(bestFile, encodeSafetensors(trainedParams(currentParams(), stages))),
+      save: async () =>
+        writeFileAtomic(bestFile, encodeSafetensors(trainedParams(currentParams(), stages))),
     }),
     new CSVLogger({ file: join(out, 'history.csv') }),
     ...(options.callbacks ?? []),
@@ -157,7 +199,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   /** Every parameter, with the running stage's trained values. */
   function currentParams(): WeightMap {
     const merged = new Map(params);
-    if (trainStep !== undefined) for (const [key, t] of trainStep.getParameters()) merged.set(key, t);
+    if (trainStep !== undefined)
+      for (const [key, t] of trainStep.getParameters()) merged.set(key, t);
     return merged;
   }
 
@@ -186,12 +229,19 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       firstEpochOfStage = stageEnd;
       continue;
     }
-    const continuing = checkpoint !== undefined && loop.stage === s && loop.epochsCompleted > firstEpochOfStage;
+    const continuing =
+      checkpoint !== undefined && loop.stage === s && loop.epochsCompleted > firstEpochOfStage;
     if (!continuing && s > 0) loop = { ...loop, baseLr: config.lr * config.stageLrFactor ** s };
     const trainableBlocks = unfrozenBlocks(stage);
     const features = await FeatureSource.create(
       { arch: config.arch, weights: params, weightsId, contract, trainableBlocks },
-      { cacheDir, batchSize: config.batchSize, ...(options.onFeatureProgress === undefined ? {} : { onProgress: options.onFeatureProgress }) },
+      {
+        cacheDir,
+        batchSize: config.batchSize,
+        ...(options.onFeatureProgress === undefined
+          ? {}
+          : { onProgress: options.onFeatureProgress }),
+      },
     );
     try {
       const augmenting = config.augment.length > 0;
@@ -201,7 +251,9 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           : `stage ${stage.name}: frozen base up to ${features.cutLayer}, features computed once and cached`,
       );
       const stageSkipped = [
-        ...(augmenting ? await features.validate(trainFiles.map((f) => f.file)) : await features.prepare(trainFiles.map((f) => f.file))),
+        ...(augmenting
+          ? await features.validate(trainFiles.map((f) => f.file))
+          : await features.prepare(trainFiles.map((f) => f.file))),
         ...(await features.prepare(dataset.val.map((f) => f.file))),
       ];
       for (const k of stageSkipped) {
@@ -212,7 +264,12 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       const bad = new Set(skipped.map((k) => k.file));
       const train = trainFiles.filter((f) => !bad.has(f.file));
       const val = dataset.val.filter((f) => !bad.has(f.file));
-      if (train.length === 0) throw new VggkitError('NO_TRAINING_IMAGES', `${options.data}: no training image could be read`, { file: options.data });
+      if (train.length === 0)
+        throw new VggkitError(
+          'NO_TRAINING_IMAGES',
+          `${options.data}: no training image could be read`,
+          { file: options.data },
+        );
 
       trainStep = await TrainStep.create({
         arch: config.arch,
@@ -227,14 +284,39 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       try {
         if (continuing && checkpoint !== undefined) step.setOptimizerState(checkpoint.optimizer);
         await callbacks.dispatch(
-          { type: 'stage_start', stage: s, name: stage.name, firstEpoch: firstEpochOfStage, epochs: stage.epochs, lr: loop.baseLr },
+          {
+            type: 'stage_start',
+            stage: s,
+            name: stage.name,
+            firstEpoch: firstEpochOfStage,
+            epochs: stage.epochs,
+            lr: loop.baseLr,
+          },
           control,
         );
-        for (let epoch = Math.max(loop.epochsCompleted, firstEpochOfStage); epoch < stageEnd; epoch++) {
+        for (
+          let epoch = Math.max(loop.epochsCompleted, firstEpochOfStage);
+          epoch < stageEnd;
+          epoch++
+        ) {
           await callbacks.dispatch({ type: 'epoch_start', epoch, epochs: totalEpochs }, control);
           const lrAt = (globalStep: number): number =>
-            scheduledLr({ lr: loop.baseLr, schedule: config.schedule }, { step: globalStep, totalSteps: totalEpochs * batchesPerEpoch, epoch });
-          const trained = await trainEpoch({ epoch, step, features, train, head, config, firstStep: loop.globalStep, lrAt, callbacks, control });
+            scheduledLr(
+              { lr: loop.baseLr, schedule: config.schedule },
+              { step: globalStep, totalSteps: totalEpochs * batchesPerEpoch, epoch },
+            );
+          const trained = await trainEpoch({
+            epoch,
+            step,
+            features,
+            train,
+            head,
+            config,
+            firstStep: loop.globalStep,
+            lrAt,
+            callbacks,
+            control,
+          });
           loop = { ...loop, globalStep: loop.globalStep + trained.steps };
           const logs: EpochLogs = {
             loss: trained.loss,
@@ -243,9 +325,19 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             lr: lrAt(Math.max(0, loop.globalStep - 1)),
           };
           await callbacks.dispatch({ type: 'epoch_end', epoch, logs }, control);
-          loop = { ...loop, epochsCompleted: epoch + 1, stage: s, history: [...loop.history, logs], callbacks: callbacks.getState() };
+          loop = {
+            ...loop,
+            epochsCompleted: epoch + 1,
+            stage: s,
+            history: [...loop.history, logs],
+            callbacks: callbacks.getState(),
+          };
           for (const [key, t] of step.getParameters()) params.set(key, t);
-          await saveCheckpoint(checkpointFile, { params: trainedParams(params, stages), optimizer: step.getOptimizerState(), loop });
+          await saveCheckpoint(checkpointFile, {
+            params: trainedParams(params, stages),
+            optimizer: step.getOptimizerState(),
+            loop,
+          });
           await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
           if (callbacks.stopRequest !== undefined) break;
         }
@@ -260,7 +352,10 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   }
 
   const stopped = callbacks.stopRequest;
-  await callbacks.dispatch({ type: 'fit_end', epochsCompleted: loop.epochsCompleted, stopped }, control);
+  await callbacks.dispatch(
+    { type: 'fit_end', epochsCompleted: loop.epochsCompleted, stopped },
+    control,
+  );
   if (stopped !== undefined) log(`training stopped early by ${stopped.by}: ${stopped.message}`);
   await writeModel(out, description, params);
   if (await checkpointExists(bestFile)) {
@@ -269,7 +364,16 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     await writeModel(join(out, 'best'), description, best);
   }
   await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
-  await writeFileAtomic(join(out, 'report.html'), renderTrainingReport({ history: loop.history, stages, config, classNames, stoppedBy: stopped?.by }));
+  await writeFileAtomic(
+    join(out, 'report.html'),
+    renderTrainingReport({
+      history: loop.history,
+      stages,
+      config,
+      classNames,
+      stoppedBy: stopped?.by,
+    }),
+  );
   return {
     modelDir: out,
     history: loop.history,
@@ -285,7 +389,11 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 async function readRunConfig(out: string): Promise<TrainConfig> {
   const file = join(out, 'config.json');
   const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${file}: --resume needs the run's config.json, found none`, { file, cause });
+    throw new VggkitError(
+      'NOT_FOUND',
+      `${file}: --resume needs the run's config.json, found none`,
+      { file, cause },
+    );
   });
   return parseTrainConfig(JSON.parse(text) as unknown, file);
 }
@@ -294,12 +402,16 @@ async function readRunConfig(out: string): Promise<TrainConfig> {
 function checkMonitors(config: TrainConfig, hasVal: boolean): void {
   if (hasVal) return;
   const watchers = [
-    ...(config.reduceLr.enabled && config.schedule.name === 'none' ? [['reduceLr', config.reduceLr.monitor]] : []),
+    ...(config.reduceLr.enabled && config.schedule.name === 'none'
+      ? [['reduceLr', config.reduceLr.monitor]]
+      : []),
     ...(config.earlyStopping.enabled ? [['earlyStopping', config.earlyStopping.monitor]] : []),
   ];
   for (const [name, monitor] of watchers) {
     if (monitor?.startsWith('val_') === true) {
-      throw new UsageError(`${name} monitors ${monitor}, but there is no validation set: set valSplit > 0 or --val DIR, or monitor loss`);
+      throw new UsageError(
+        `${name} monitors ${monitor}, but there is no validation set: set valSplit > 0 or --val DIR, or monitor loss`,
+      );
     }
   }
 }
@@ -319,9 +431,15 @@ interface EpochRun {
 }
 
 /** One pass over the shuffled training set; running means as Keras reports them. */
-async function trainEpoch(run: EpochRun): Promise<{ loss: number; accuracy: number; steps: number }> {
+async function trainEpoch(
+  run: EpochRun,
+): Promise<{ loss: number; accuracy: number; steps: number }> {
   const { epoch, step, features, train, head, config } = run;
-  const batches = epochBatches(train.length, config.batchSize, { shuffle: true, seed: config.seed, epoch });
+  const batches = epochBatches(train.length, config.batchSize, {
+    shuffle: true,
+    seed: config.seed,
+    epoch,
+  });
   const augmentRng = new Random(config.seed * 7919 + epoch);
   let lossSum = 0;
   let correct = 0;
@@ -330,9 +448,16 @@ async function trainEpoch(run: EpochRun): Promise<{ loss: number; accuracy: numb
   for (let b = 0; b < batches.length; b++) {
     const items = (batches[b] as number[]).map((i) => train[i] as LabeledFile);
     const files = items.map((i) => i.file);
-    const x = config.augment.length > 0 ? await features.augmentedBatch(files, config.augment, augmentRng) : await features.batch(files);
+    const x =
+      config.augment.length > 0
+        ? await features.augmentedBatch(files, config.augment, augmentRng)
+        : await features.batch(files);
     const lr = run.lrAt(run.firstStep + b);
-    const result = await step.step(x, targets(items, head), groupRates(step.groups, lr, config.blockLrDecay));
+    const result = await step.step(
+      x,
+      targets(items, head),
+      groupRates(step.groups, lr, config.blockLrDecay),
+    );
     lossSum += result.loss * items.length;
     correct += result.correct;
     seen += items.length;
@@ -364,7 +489,10 @@ async function validate(
   let correct = 0;
   for (let i = 0; i < val.length; i += batchSize) {
     const items = val.slice(i, i + batchSize);
-    const result = await step.evaluate(await features.batch(items.map((v) => v.file)), targets(items, head));
+    const result = await step.evaluate(
+      await features.batch(items.map((v) => v.file)),
+      targets(items, head),
+    );
     lossSum += result.loss * items.length;
     correct += result.correct;
   }
@@ -386,10 +514,20 @@ function trainedParams(params: WeightMap, stages: readonly StageSpec[]): WeightM
 }
 
 /** history.json: one record per epoch with Keras' metric names and the stage it belonged to (what `vggkit doctor --history` reads). */
-function historyJson(history: readonly EpochLogs[], stages: readonly StageSpec[]): { epochs: Record<string, unknown>[] } {
+function historyJson(
+  history: readonly EpochLogs[],
+  stages: readonly StageSpec[],
+): { epochs: Record<string, unknown>[] } {
   const stageOfEpoch = stages.flatMap((s) => new Array<string>(s.epochs).fill(s.name));
   // JSON has no NaN or Infinity: write them as the strings Python's json and the doctor read back.
   const finite = (logs: EpochLogs): Record<string, unknown> =>
-    Object.fromEntries(Object.entries(logs).map(([k, v]) => [k, typeof v === 'number' && !Number.isFinite(v) ? String(v) : v]));
-  return { epochs: history.map((logs, epoch) => ({ epoch, ...finite(logs), stage: stageOfEpoch[epoch] })) };
+    Object.fromEntries(
+      Object.entries(logs).map(([k, v]) => [
+        k,
+        typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+      ]),
+    );
+  return {
+    epochs: history.map((logs, epoch) => ({ epoch, ...finite(logs), stage: stageOfEpoch[epoch] })),
+  };
 }

@@ -25,15 +25,21 @@ export interface EvaluationReport {
   readonly classNames: string[];
 }
 
-function checkShapes(probabilities: Float32Tensor, labels: ArrayLike<number>): { n: number; k: number } {
+function checkShapes(
+  probabilities: Float32Tensor,
+  labels: ArrayLike<number>,
+): { n: number; k: number } {
   const [n, k] = probabilities.dims;
   if (probabilities.dims.length !== 2 || n === undefined || k === undefined) {
-    throw new RangeError(`expected probabilities of shape [n, classes], received [${probabilities.dims.join(', ')}]`);
+    throw new RangeError(
+      `expected probabilities of shape [n, classes], received [${probabilities.dims.join(', ')}]`,
+    );
   }
   if (labels.length !== n) throw new RangeError(`expected ${n} labels, received ${labels.length}`);
   for (let i = 0; i < n; i++) {
     const label = labels[i] as number;
-    if (!Number.isInteger(label) || label < 0 || label >= k) throw new RangeError(`label ${i} is ${label}, expected an integer in [0, ${k})`);
+    if (!Number.isInteger(label) || label < 0 || label >= k)
+      throw new RangeError(`label ${i} is ${label}, expected an integer in [0, ${k})`);
   }
   return { n, k };
 }
@@ -44,7 +50,9 @@ export function predictedClasses(probabilities: Float32Tensor): Int32Array {
   const out = new Int32Array(n);
   for (let i = 0; i < n; i++) {
     let best = 0;
-    for (let j = 1; j < k; j++) if ((probabilities.data[i * k + j] as number) > (probabilities.data[i * k + best] as number)) best = j;
+    for (let j = 1; j < k; j++)
+      if ((probabilities.data[i * k + j] as number) > (probabilities.data[i * k + best] as number))
+        best = j;
     out[i] = best;
   }
   return out;
@@ -68,15 +76,22 @@ export function crossEntropy(probabilities: Float32Tensor, labels: ArrayLike<num
   return n === 0 ? 0 : total / n;
 }
 
-export function confusionMatrix(probabilities: Float32Tensor, labels: ArrayLike<number>): number[][] {
+export function confusionMatrix(
+  probabilities: Float32Tensor,
+  labels: ArrayLike<number>,
+): number[][] {
   const { n, k } = checkShapes(probabilities, labels);
   const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   const predicted = predictedClasses(probabilities);
-  for (let i = 0; i < n; i++) (matrix[labels[i] as number] as number[])[predicted[i] as number] += 1;
+  for (let i = 0; i < n; i++)
+    (matrix[labels[i] as number] as number[])[predicted[i] as number] += 1;
   return matrix;
 }
 
-export function perClassMetrics(matrix: readonly (readonly number[])[], classNames: readonly string[]): ClassMetrics[] {
+export function perClassMetrics(
+  matrix: readonly (readonly number[])[],
+  classNames: readonly string[],
+): ClassMetrics[] {
   return classNames.map((name, c) => {
     const tp = matrix[c]?.[c] ?? 0;
     const support = (matrix[c] ?? []).reduce((a, b) => a + b, 0);
@@ -88,9 +103,14 @@ export function perClassMetrics(matrix: readonly (readonly number[])[], classNam
   });
 }
 
-export function evaluationReport(probabilities: Float32Tensor, labels: ArrayLike<number>, classNames: readonly string[]): EvaluationReport {
+export function evaluationReport(
+  probabilities: Float32Tensor,
+  labels: ArrayLike<number>,
+  classNames: readonly string[],
+): EvaluationReport {
   const { k } = checkShapes(probabilities, labels);
-  if (classNames.length !== k) throw new RangeError(`expected ${k} class names, received ${classNames.length}`);
+  if (classNames.length !== k)
+    throw new RangeError(`expected ${k} class names, received ${classNames.length}`);
   const matrix = confusionMatrix(probabilities, labels);
   return {
     accuracy: accuracy(probabilities, labels),

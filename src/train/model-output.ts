@@ -25,10 +25,20 @@ export interface ModelDescription {
 }
 
 export function baseOptions(description: ModelDescription): VggOptions {
-  return { arch: description.arch, includeTop: false, inputSize: description.contract.inputSize, pooling: 'none', classes: description.head.classes };
+  return {
+    arch: description.arch,
+    includeTop: false,
+    inputSize: description.contract.inputSize,
+    pooling: 'none',
+    classes: description.head.classes,
+  };
 }
 
-export async function writeModel(dir: string, description: ModelDescription, weights: WeightMap): Promise<void> {
+export async function writeModel(
+  dir: string,
+  description: ModelDescription,
+  weights: WeightMap,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   const options = baseOptions(description);
   const onnx = buildVggInference({
@@ -52,7 +62,14 @@ function kerasLayers(options: VggOptions, head: HeadSpec, weights: WeightMap): K
     if (layer.kernelShape === undefined) return { name: layer.name, weights: [] };
     const kernel = weights.get(kernelKey(layer.name));
     const bias = weights.get(biasKey(layer.name));
-    if (kernel === undefined || bias === undefined) throw new Error(`no weights for layer ${layer.name}`);
-    return { name: layer.name, weights: [{ name: 'kernel', tensor: kernel }, { name: 'bias', tensor: bias }] };
+    if (kernel === undefined || bias === undefined)
+      throw new Error(`no weights for layer ${layer.name}`);
+    return {
+      name: layer.name,
+      weights: [
+        { name: 'kernel', tensor: kernel },
+        { name: 'bias', tensor: bias },
+      ],
+    };
   });
 }

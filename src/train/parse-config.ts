@@ -30,7 +30,8 @@ const MODES = ['min', 'max', 'auto'] as const;
 
 function number(check: (n: number) => boolean, expected: string): Field<number> {
   return (value, name) => {
-    if (typeof value !== 'number' || !Number.isFinite(value) || !check(value)) throw invalidOption(name, expected, value);
+    if (typeof value !== 'number' || !Number.isFinite(value) || !check(value))
+      throw invalidOption(name, expected, value);
     return value;
   };
 }
@@ -47,13 +48,15 @@ function boolean(value: unknown, name: string): boolean {
 }
 
 function nonEmptyString(value: unknown, name: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalidOption(name, 'a non-empty string', value);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw invalidOption(name, 'a non-empty string', value);
   return value;
 }
 
 /** `null` in JSON (or an absent flag) means "use the weights' own value". */
 function optionalOneOf<T extends string>(allowed: readonly T[]): Field<T | undefined> {
-  return (value, name) => (value === null || value === undefined ? undefined : oneOf(name, allowed, value));
+  return (value, name) =>
+    value === null || value === undefined ? undefined : oneOf(name, allowed, value);
 }
 
 function enumField<T extends string>(allowed: readonly T[]): Field<T> {
@@ -62,21 +65,34 @@ function enumField<T extends string>(allowed: readonly T[]): Field<T> {
 
 function stages(value: unknown, name: string): StageSpec[] {
   if (typeof value === 'string') return parseStages(value, name);
-  if (!Array.isArray(value)) throw invalidOption(name, 'a list of {name, epochs} or a string such as "head:10,block5:5"', value);
+  if (!Array.isArray(value))
+    throw invalidOption(
+      name,
+      'a list of {name, epochs} or a string such as "head:10,block5:5"',
+      value,
+    );
   const list = value.map((entry: unknown) => {
-    if (entry === null || typeof entry !== 'object' || Array.isArray(entry)) throw invalidOption(name, 'stages as {name, epochs} objects', entry);
+    if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+      throw invalidOption(name, 'stages as {name, epochs} objects', entry);
     rejectUnknownKeys(entry as Record<string, unknown>, ['name', 'epochs'], name);
     const { name: stageName, epochs } = entry as { name?: unknown; epochs?: unknown };
     const checkedName = nonEmptyString(stageName, `${name}.name`);
-    if (typeof epochs !== 'number') throw invalidOption(name, `a whole number of epochs > 0 for stage ${checkedName}`, epochs);
+    if (typeof epochs !== 'number')
+      throw invalidOption(name, `a whole number of epochs > 0 for stage ${checkedName}`, epochs);
     return { name: checkedName, epochs };
   });
   return validateStages(list, name);
 }
 
 function augment(value: unknown, name: string): AugmentName[] {
-  const items = typeof value === 'string' ? (value.trim() === '' || value === 'none' ? [] : value.split(',').map((s) => s.trim())) : value;
-  if (!Array.isArray(items)) throw invalidOption(name, `a list drawn from ${AUGMENTS.join(', ')}`, value);
+  const items =
+    typeof value === 'string'
+      ? value.trim() === '' || value === 'none'
+        ? []
+        : value.split(',').map((s) => s.trim())
+      : value;
+  if (!Array.isArray(items))
+    throw invalidOption(name, `a list drawn from ${AUGMENTS.join(', ')}`, value);
   const list = items.map((item: unknown) => oneOf(name, AUGMENTS, item));
   return [...new Set(list)];
 }
@@ -86,13 +102,17 @@ function optionalString(value: unknown, name: string): string | undefined {
 }
 
 function seed(value: unknown, name: string): number {
-  return number((n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff, 'a whole number in [0, 4294967295]')(value, name, 0);
+  return number(
+    (n) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff,
+    'a whole number in [0, 4294967295]',
+  )(value, name, 0);
 }
 
 /** A nested object merged key by key over the current value, with the same unknown-key rule. */
 function group<T extends object>(fields: { [K in keyof T]: Field<T[K]> }): Field<T> {
   return (value, name, current) => {
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidOption(name, 'an object', value);
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw invalidOption(name, 'an object', value);
     const record = value as Record<string, unknown>;
     rejectUnknownKeys(record, Object.keys(fields), name);
     const out: Record<string, unknown> = { ...(current as Record<string, unknown>) };
@@ -170,10 +190,16 @@ const FIELDS: { [K in keyof TrainConfig]: Field<TrainConfig[K]> } = {
 
 const CONFIG_KEYS = Object.keys(FIELDS);
 
-function rejectUnknownKeys(record: Record<string, unknown>, known: readonly string[], where: string): void {
+function rejectUnknownKeys(
+  record: Record<string, unknown>,
+  known: readonly string[],
+  where: string,
+): void {
   for (const key of Object.keys(record)) {
     if (!known.includes(key)) {
-      throw new UsageError(`${where}: unknown key "${key}"${didYouMean(key, known)}; expected one of ${known.join(', ')}`);
+      throw new UsageError(
+        `${where}: unknown key "${key}"${didYouMean(key, known)}; expected one of ${known.join(', ')}`,
+      );
     }
   }
 }
@@ -182,11 +208,19 @@ function rejectUnknownKeys(record: Record<string, unknown>, known: readonly stri
  * With stages, the run lasts the sum of their epochs: `epochs` follows unless the same layer set it
  * explicitly to something else, which is a contradiction worth an error rather than a guess.
  */
-function reconcileEpochs(config: TrainConfig, explicitEpochs: string | undefined, stagesName: string): TrainConfig {
+function reconcileEpochs(
+  config: TrainConfig,
+  explicitEpochs: string | undefined,
+  stagesName: string,
+): TrainConfig {
   if (config.stages.length === 0) return config;
   const total = config.stages.reduce((sum, s) => sum + s.epochs, 0);
   if (explicitEpochs !== undefined && config.epochs !== total) {
-    throw invalidOption(explicitEpochs, `${total}, the sum of the stages' epochs (${stagesName})`, config.epochs);
+    throw invalidOption(
+      explicitEpochs,
+      `${total}, the sum of the stages' epochs (${stagesName})`,
+      config.epochs,
+    );
   }
   return { ...config, epochs: total };
 }
@@ -202,13 +236,23 @@ function applyLayer(
     const field = FIELDS[key as keyof TrainConfig] as Field<unknown>;
     out[key] = field(values[key], nameOf(key), base[key as keyof TrainConfig]);
   }
-  return reconcileEpochs(out as unknown as TrainConfig, 'epochs' in values ? nameOf('epochs') : undefined, nameOf('stages'));
+  return reconcileEpochs(
+    out as unknown as TrainConfig,
+    'epochs' in values ? nameOf('epochs') : undefined,
+    nameOf('stages'),
+  );
 }
 
 /** A parsed `--config` file merged over `base` (DEFAULT_CONFIG unless given); `source` names the file in errors. */
-export function parseTrainConfig(json: unknown, source: string, base: TrainConfig = DEFAULT_CONFIG): TrainConfig {
+export function parseTrainConfig(
+  json: unknown,
+  source: string,
+  base: TrainConfig = DEFAULT_CONFIG,
+): TrainConfig {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-    throw new UsageError(`${source}: expected a JSON object of training settings, received ${Array.isArray(json) ? 'an array' : JSON.stringify(json)}`);
+    throw new UsageError(
+      `${source}: expected a JSON object of training settings, received ${Array.isArray(json) ? 'an array' : JSON.stringify(json)}`,
+    );
   }
   const record = json as Record<string, unknown>;
   rejectUnknownKeys(record, CONFIG_KEYS, source);
@@ -231,55 +275,343 @@ export interface TrainFlag {
 
 /** CLI flag -> config key: every setting of the config file is also a flag of `vggkit train`. */
 export const TRAIN_FLAGS: readonly TrainFlag[] = [
-  { flag: '--arch', attribute: 'arch', key: 'arch', kind: 'text', help: 'vgg11, vgg13, vgg16 or vgg19' },
-  { flag: '--weights', attribute: 'weights', key: 'weights', kind: 'text', help: 'base weights: registry tag, .h5/.safetensors file, or none' },
-  { flag: '--input-size', attribute: 'inputSize', key: 'inputSize', kind: 'number', help: 'input height and width in pixels (>= 32)' },
-  { flag: '--preprocess', attribute: 'preprocess', key: 'preprocess', kind: 'text', help: "override the weights' preprocessing: caffe, torch, tf, none" },
-  { flag: '--resize', attribute: 'resize', key: 'resize', kind: 'text', help: "override the weights' resize mode: stretch, center-crop, pad" },
-  { flag: '--interpolation', attribute: 'interpolation', key: 'interpolation', kind: 'text', help: 'override the interpolation: bilinear, nearest, bicubic, lanczos' },
-  { flag: '--head', attribute: 'head', key: 'head', kind: 'text', help: 'flatten or avg (global average pooling)' },
-  { flag: '--dense', attribute: 'dense', key: 'dense', kind: 'number', help: 'units of the hidden dense layer' },
-  { flag: '--dropout', attribute: 'dropout', key: 'dropout', kind: 'number', help: 'dropout rate before the output layer' },
-  { flag: '--loss', attribute: 'loss', key: 'loss', kind: 'text', help: 'categorical_crossentropy, or binary_crossentropy for two classes' },
-  { flag: '--label-smoothing', attribute: 'labelSmoothing', key: 'labelSmoothing', kind: 'number', help: 'label smoothing in [0, 1)' },
-  { flag: '--class-weights', attribute: 'classWeights', key: 'classWeights', kind: 'text', help: 'none or balanced (weigh classes inversely to their size)' },
-  { flag: '--optimizer', attribute: 'optimizer', key: 'optimizer', kind: 'text', help: 'adam, adamw or sgd' },
+  {
+    flag: '--arch',
+    attribute: 'arch',
+    key: 'arch',
+    kind: 'text',
+    help: 'vgg11, vgg13, vgg16 or vgg19',
+  },
+  {
+    flag: '--weights',
+    attribute: 'weights',
+    key: 'weights',
+    kind: 'text',
+    help: 'base weights: registry tag, .h5/.safetensors file, or none',
+  },
+  {
+    flag: '--input-size',
+    attribute: 'inputSize',
+    key: 'inputSize',
+    kind: 'number',
+    help: 'input height and width in pixels (>= 32)',
+  },
+  {
+    flag: '--preprocess',
+    attribute: 'preprocess',
+    key: 'preprocess',
+    kind: 'text',
+    help: "override the weights' preprocessing: caffe, torch, tf, none",
+  },
+  {
+    flag: '--resize',
+    attribute: 'resize',
+    key: 'resize',
+    kind: 'text',
+    help: "override the weights' resize mode: stretch, center-crop, pad",
+  },
+  {
+    flag: '--interpolation',
+    attribute: 'interpolation',
+    key: 'interpolation',
+    kind: 'text',
+    help: 'override the interpolation: bilinear, nearest, bicubic, lanczos',
+  },
+  {
+    flag: '--head',
+    attribute: 'head',
+    key: 'head',
+    kind: 'text',
+    help: 'flatten or avg (global average pooling)',
+  },
+  {
+    flag: '--dense',
+    attribute: 'dense',
+    key: 'dense',
+    kind: 'number',
+    help: 'units of the hidden dense layer',
+  },
+  {
+    flag: '--dropout',
+    attribute: 'dropout',
+    key: 'dropout',
+    kind: 'number',
+    help: 'dropout rate before the output layer',
+  },
+  {
+    flag: '--loss',
+    attribute: 'loss',
+    key: 'loss',
+    kind: 'text',
+    help: 'categorical_crossentropy, or binary_crossentropy for two classes',
+  },
+  {
+    flag: '--label-smoothing',
+    attribute: 'labelSmoothing',
+    key: 'labelSmoothing',
+    kind: 'number',
+    help: 'label smoothing in [0, 1)',
+  },
+  {
+    flag: '--class-weights',
+    attribute: 'classWeights',
+    key: 'classWeights',
+    kind: 'text',
+    help: 'none or balanced (weigh classes inversely to their size)',
+  },
+  {
+    flag: '--optimizer',
+    attribute: 'optimizer',
+    key: 'optimizer',
+    kind: 'text',
+    help: 'adam, adamw or sgd',
+  },
   { flag: '--lr', attribute: 'lr', key: 'lr', kind: 'number', help: 'learning rate' },
-  { flag: '--momentum', attribute: 'momentum', key: 'momentum', kind: 'number', help: 'SGD momentum' },
-  { flag: '--nesterov', attribute: 'nesterov', key: 'nesterov', kind: 'boolean', help: 'Nesterov momentum for SGD' },
+  {
+    flag: '--momentum',
+    attribute: 'momentum',
+    key: 'momentum',
+    kind: 'number',
+    help: 'SGD momentum',
+  },
+  {
+    flag: '--nesterov',
+    attribute: 'nesterov',
+    key: 'nesterov',
+    kind: 'boolean',
+    help: 'Nesterov momentum for SGD',
+  },
   { flag: '--beta1', attribute: 'beta1', key: 'beta1', kind: 'number', help: 'Adam beta1' },
   { flag: '--beta2', attribute: 'beta2', key: 'beta2', kind: 'number', help: 'Adam beta2' },
   { flag: '--epsilon', attribute: 'epsilon', key: 'epsilon', kind: 'number', help: 'Adam epsilon' },
-  { flag: '--weight-decay', attribute: 'weightDecay', key: 'weightDecay', kind: 'number', help: 'weight decay (decoupled for adamw, L2 otherwise)' },
-  { flag: '--clip-norm', attribute: 'clipNorm', key: 'clipNorm', kind: 'number', help: 'clip the global gradient norm (0: off)' },
-  { flag: '--epochs', attribute: 'epochs', key: 'epochs', kind: 'number', help: 'epochs (with --stages, their sum)' },
-  { flag: '--batch-size', attribute: 'batchSize', key: 'batchSize', kind: 'number', help: 'images per step' },
-  { flag: '--val-split', attribute: 'valSplit', key: 'valSplit', kind: 'number', help: 'fraction of each class held out for validation' },
-  { flag: '--val', attribute: 'val', key: 'val', kind: 'text', help: 'validation folder with the same class sub-folders (replaces --val-split)' },
-  { flag: '--seed', attribute: 'seed', key: 'seed', kind: 'number', help: 'seed of the split, shuffling, dropout, augmentation and random init' },
-  { flag: '--stages', attribute: 'stages', key: 'stages', kind: 'text', help: 'progressive unfreezing, e.g. head:10,block5:5,block4:5' },
-  { flag: '--stage-lr-factor', attribute: 'stageLrFactor', key: 'stageLrFactor', kind: 'number', help: 'learning-rate multiplier at each stage change' },
-  { flag: '--block-lr-decay', attribute: 'blockLrDecay', key: 'blockLrDecay', kind: 'number', help: 'learning-rate multiplier per unfrozen block below the head (block5 x d, block4 x d^2 ...)' },
-  { flag: '--augment', attribute: 'augment', key: 'augment', kind: 'text', help: 'comma-separated: flip, rotate, zoom, brightness, contrast' },
-  { flag: '--reduce-lr', attribute: 'reduceLr', key: 'reduceLr', sub: 'enabled', kind: 'boolean', help: 'ReduceLROnPlateau' },
-  { flag: '--reduce-lr-monitor', attribute: 'reduceLrMonitor', key: 'reduceLr', sub: 'monitor', kind: 'text', help: 'metric ReduceLROnPlateau watches' },
-  { flag: '--reduce-lr-mode', attribute: 'reduceLrMode', key: 'reduceLr', sub: 'mode', kind: 'text', help: 'min, max or auto (from the metric name)' },
-  { flag: '--reduce-lr-factor', attribute: 'reduceLrFactor', key: 'reduceLr', sub: 'factor', kind: 'number', help: 'ReduceLROnPlateau factor' },
-  { flag: '--reduce-lr-patience', attribute: 'reduceLrPatience', key: 'reduceLr', sub: 'patience', kind: 'number', help: 'ReduceLROnPlateau patience (epochs)' },
-  { flag: '--reduce-lr-min-delta', attribute: 'reduceLrMinDelta', key: 'reduceLr', sub: 'minDelta', kind: 'number', help: 'ReduceLROnPlateau min_delta' },
-  { flag: '--reduce-lr-cooldown', attribute: 'reduceLrCooldown', key: 'reduceLr', sub: 'cooldown', kind: 'number', help: 'ReduceLROnPlateau cooldown (epochs)' },
-  { flag: '--min-lr', attribute: 'minLr', key: 'reduceLr', sub: 'minLr', kind: 'number', help: 'ReduceLROnPlateau min_lr' },
-  { flag: '--early-stopping', attribute: 'earlyStopping', key: 'earlyStopping', sub: 'enabled', kind: 'boolean', help: 'EarlyStopping (restores the best weights)' },
-  { flag: '--early-stopping-monitor', attribute: 'earlyStoppingMonitor', key: 'earlyStopping', sub: 'monitor', kind: 'text', help: 'metric EarlyStopping watches' },
-  { flag: '--early-stopping-mode', attribute: 'earlyStoppingMode', key: 'earlyStopping', sub: 'mode', kind: 'text', help: 'min, max or auto (from the metric name)' },
-  { flag: '--early-stopping-patience', attribute: 'earlyStoppingPatience', key: 'earlyStopping', sub: 'patience', kind: 'number', help: 'EarlyStopping patience (epochs)' },
-  { flag: '--early-stopping-min-delta', attribute: 'earlyStoppingMinDelta', key: 'earlyStopping', sub: 'minDelta', kind: 'number', help: 'EarlyStopping min_delta' },
-  { flag: '--restore-best-weights', attribute: 'restoreBestWeights', key: 'earlyStopping', sub: 'restoreBestWeights', kind: 'boolean', help: 'EarlyStopping restores the best epoch' },
-  { flag: '--schedule', attribute: 'schedule', key: 'schedule', sub: 'name', kind: 'text', help: 'learning-rate schedule: none, step, cosine, one-cycle' },
-  { flag: '--step-epochs', attribute: 'stepEpochs', key: 'schedule', sub: 'stepEpochs', kind: 'number', help: 'step schedule: epochs between decays' },
-  { flag: '--gamma', attribute: 'gamma', key: 'schedule', sub: 'gamma', kind: 'number', help: 'step schedule: decay factor' },
-  { flag: '--max-lr', attribute: 'maxLr', key: 'schedule', sub: 'maxLr', kind: 'number', help: 'one-cycle schedule: peak learning rate' },
-  { flag: '--terminate-on-nan', attribute: 'terminateOnNan', key: 'terminateOnNan', kind: 'boolean', help: 'stop when the loss becomes NaN' },
+  {
+    flag: '--weight-decay',
+    attribute: 'weightDecay',
+    key: 'weightDecay',
+    kind: 'number',
+    help: 'weight decay (decoupled for adamw, L2 otherwise)',
+  },
+  {
+    flag: '--clip-norm',
+    attribute: 'clipNorm',
+    key: 'clipNorm',
+    kind: 'number',
+    help: 'clip the global gradient norm (0: off)',
+  },
+  {
+    flag: '--epochs',
+    attribute: 'epochs',
+    key: 'epochs',
+    kind: 'number',
+    help: 'epochs (with --stages, their sum)',
+  },
+  {
+    flag: '--batch-size',
+    attribute: 'batchSize',
+    key: 'batchSize',
+    kind: 'number',
+    help: 'images per step',
+  },
+  {
+    flag: '--val-split',
+    attribute: 'valSplit',
+    key: 'valSplit',
+    kind: 'number',
+    help: 'fraction of each class held out for validation',
+  },
+  {
+    flag: '--val',
+    attribute: 'val',
+    key: 'val',
+    kind: 'text',
+    help: 'validation folder with the same class sub-folders (replaces --val-split)',
+  },
+  {
+    flag: '--seed',
+    attribute: 'seed',
+    key: 'seed',
+    kind: 'number',
+    help: 'seed of the split, shuffling, dropout, augmentation and random init',
+  },
+  {
+    flag: '--stages',
+    attribute: 'stages',
+    key: 'stages',
+    kind: 'text',
+    help: 'progressive unfreezing, e.g. head:10,block5:5,block4:5',
+  },
+  {
+    flag: '--stage-lr-factor',
+    attribute: 'stageLrFactor',
+    key: 'stageLrFactor',
+    kind: 'number',
+    help: 'learning-rate multiplier at each stage change',
+  },
+  {
+    flag: '--block-lr-decay',
+    attribute: 'blockLrDecay',
+    key: 'blockLrDecay',
+    kind: 'number',
+    help: 'learning-rate multiplier per unfrozen block below the head (block5 x d, block4 x d^2 ...)',
+  },
+  {
+    flag: '--augment',
+    attribute: 'augment',
+    key: 'augment',
+    kind: 'text',
+    help: 'comma-separated: flip, rotate, zoom, brightness, contrast',
+  },
+  {
+    flag: '--reduce-lr',
+    attribute: 'reduceLr',
+    key: 'reduceLr',
+    sub: 'enabled',
+    kind: 'boolean',
+    help: 'ReduceLROnPlateau',
+  },
+  {
+    flag: '--reduce-lr-monitor',
+    attribute: 'reduceLrMonitor',
+    key: 'reduceLr',
+    sub: 'monitor',
+    kind: 'text',
+    help: 'metric ReduceLROnPlateau watches',
+  },
+  {
+    flag: '--reduce-lr-mode',
+    attribute: 'reduceLrMode',
+    key: 'reduceLr',
+    sub: 'mode',
+    kind: 'text',
+    help: 'min, max or auto (from the metric name)',
+  },
+  {
+    flag: '--reduce-lr-factor',
+    attribute: 'reduceLrFactor',
+    key: 'reduceLr',
+    sub: 'factor',
+    kind: 'number',
+    help: 'ReduceLROnPlateau factor',
+  },
+  {
+    flag: '--reduce-lr-patience',
+    attribute: 'reduceLrPatience',
+    key: 'reduceLr',
+    sub: 'patience',
+    kind: 'number',
+    help: 'ReduceLROnPlateau patience (epochs)',
+  },
+  {
+    flag: '--reduce-lr-min-delta',
+    attribute: 'reduceLrMinDelta',
+    key: 'reduceLr',
+    sub: 'minDelta',
+    kind: 'number',
+    help: 'ReduceLROnPlateau min_delta',
+  },
+  {
+    flag: '--reduce-lr-cooldown',
+    attribute: 'reduceLrCooldown',
+    key: 'reduceLr',
+    sub: 'cooldown',
+    kind: 'number',
+    help: 'ReduceLROnPlateau cooldown (epochs)',
+  },
+  {
+    flag: '--min-lr',
+    attribute: 'minLr',
+    key: 'reduceLr',
+    sub: 'minLr',
+    kind: 'number',
+    help: 'ReduceLROnPlateau min_lr',
+  },
+  {
+    flag: '--early-stopping',
+    attribute: 'earlyStopping',
+    key: 'earlyStopping',
+    sub: 'enabled',
+    kind: 'boolean',
+    help: 'EarlyStopping (restores the best weights)',
+  },
+  {
+    flag: '--early-stopping-monitor',
+    attribute: 'earlyStoppingMonitor',
+    key: 'earlyStopping',
+    sub: 'monitor',
+    kind: 'text',
+    help: 'metric EarlyStopping watches',
+  },
+  {
+    flag: '--early-stopping-mode',
+    attribute: 'earlyStoppingMode',
+    key: 'earlyStopping',
+    sub: 'mode',
+    kind: 'text',
+    help: 'min, max or auto (from the metric name)',
+  },
+  {
+    flag: '--early-stopping-patience',
+    attribute: 'earlyStoppingPatience',
+    key: 'earlyStopping',
+    sub: 'patience',
+    kind: 'number',
+    help: 'EarlyStopping patience (epochs)',
+  },
+  {
+    flag: '--early-stopping-min-delta',
+    attribute: 'earlyStoppingMinDelta',
+    key: 'earlyStopping',
+    sub: 'minDelta',
+    kind: 'number',
+    help: 'EarlyStopping min_delta',
+  },
+  {
+    flag: '--restore-best-weights',
+    attribute: 'restoreBestWeights',
+    key: 'earlyStopping',
+    sub: 'restoreBestWeights',
+    kind: 'boolean',
+    help: 'EarlyStopping restores the best epoch',
+  },
+  {
+    flag: '--schedule',
+    attribute: 'schedule',
+    key: 'schedule',
+    sub: 'name',
+    kind: 'text',
+    help: 'learning-rate schedule: none, step, cosine, one-cycle',
+  },
+  {
+    flag: '--step-epochs',
+    attribute: 'stepEpochs',
+    key: 'schedule',
+    sub: 'stepEpochs',
+    kind: 'number',
+    help: 'step schedule: epochs between decays',
+  },
+  {
+    flag: '--gamma',
+    attribute: 'gamma',
+    key: 'schedule',
+    sub: 'gamma',
+    kind: 'number',
+    help: 'step schedule: decay factor',
+  },
+  {
+    flag: '--max-lr',
+    attribute: 'maxLr',
+    key: 'schedule',
+    sub: 'maxLr',
+    kind: 'number',
+    help: 'one-cycle schedule: peak learning rate',
+  },
+  {
+    flag: '--terminate-on-nan',
+    attribute: 'terminateOnNan',
+    key: 'terminateOnNan',
+    kind: 'boolean',
+    help: 'stop when the loss becomes NaN',
+  },
 ];
 
 /** The default a flag stands for, for help texts. */
@@ -300,7 +632,10 @@ function flagNumber(flag: string, value: unknown): unknown {
  * options object; attributes that are not training settings (`out`, `json`, `resume` …) are ignored
  * here because the CLI handles them.
  */
-export function configFromFlags(flags: Readonly<Record<string, unknown>>, base: TrainConfig = DEFAULT_CONFIG): TrainConfig {
+export function configFromFlags(
+  flags: Readonly<Record<string, unknown>>,
+  base: TrainConfig = DEFAULT_CONFIG,
+): TrainConfig {
   const values: Record<string, unknown> = {};
   const flagOf = new Map<string, string>();
   for (const { flag, attribute, key, sub, kind } of TRAIN_FLAGS) {

@@ -18,9 +18,15 @@ import { Random } from '../util/random.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import type { TrainConfig } from './config.js';
 
-export function trainHead(config: TrainConfig, classCount: number, train: readonly LabeledFile[]): TrainHead {
+export function trainHead(
+  config: TrainConfig,
+  classCount: number,
+  train: readonly LabeledFile[],
+): TrainHead {
   if (config.loss === 'binary_crossentropy' && classCount !== 2) {
-    throw new UsageError(`loss binary_crossentropy: expected exactly 2 class folders, received ${classCount}; use categorical_crossentropy for single-label multi-class data`);
+    throw new UsageError(
+      `loss binary_crossentropy: expected exactly 2 class folders, received ${classCount}; use categorical_crossentropy for single-label multi-class data`,
+    );
   }
   const classes = config.loss === 'binary_crossentropy' ? 1 : classCount;
   let classWeights: number[] | undefined;
@@ -56,7 +62,9 @@ export function optimizerSpec(config: TrainConfig): OptimizerSpec {
 /** Identifies the weights for the feature cache: the source plus, for local files, size and mtime. */
 export async function weightsIdentity(config: TrainConfig, source: string): Promise<string> {
   const info = await stat(config.weights).catch(() => undefined);
-  return info === undefined ? `${config.arch}:${source}` : `${config.arch}:${resolve(config.weights)}:${info.size}:${info.mtimeMs}`;
+  return info === undefined
+    ? `${config.arch}:${source}`
+    : `${config.arch}:${resolve(config.weights)}:${info.size}:${info.mtimeMs}`;
 }
 
 export function targets(items: readonly LabeledFile[], head: TrainHead): Float32Tensor {
@@ -69,7 +77,11 @@ export function targets(items: readonly LabeledFile[], head: TrainHead): Float32
 }
 
 /** `head` gets the rate; `blockN` gets rate x decay^(6-N): block5 x decay, block4 x decay^2 … */
-export function groupRates(groups: readonly string[], lr: number, decay: number): Record<string, number> {
+export function groupRates(
+  groups: readonly string[],
+  lr: number,
+  decay: number,
+): Record<string, number> {
   const rates: Record<string, number> = {};
   for (const group of groups) {
     const block = /^block(\d)$/.exec(group);
@@ -124,11 +136,29 @@ export async function loadBase(config: TrainConfig, options: BaseOptions): Promi
 
 /** The head's layer description (for graphs and model metadata) from the config. */
 export function headSpecFor(config: TrainConfig, head: TrainHead): HeadSpec {
-  return { kind: config.head, dense: config.dense, classes: head.classes, activation: config.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax' };
+  return {
+    kind: config.head,
+    dense: config.dense,
+    classes: head.classes,
+    activation: config.loss === 'binary_crossentropy' ? 'sigmoid' : 'softmax',
+  };
 }
 
 /** Base weights plus a freshly initialised head (Glorot, seeded by the config), as training starts. */
-export function initialParams(config: TrainConfig, base: LoadedBase, headSpec: HeadSpec): WeightMap {
-  const layers = vggLayers({ arch: config.arch, includeTop: false, inputSize: base.contract.inputSize, pooling: 'none', classes: headSpec.classes });
-  return new Map([...base.weights, ...initWeights(headLayers(layers, headSpec), new Random(config.seed))]);
+export function initialParams(
+  config: TrainConfig,
+  base: LoadedBase,
+  headSpec: HeadSpec,
+): WeightMap {
+  const layers = vggLayers({
+    arch: config.arch,
+    includeTop: false,
+    inputSize: base.contract.inputSize,
+    pooling: 'none',
+    classes: headSpec.classes,
+  });
+  return new Map([
+    ...base.weights,
+    ...initWeights(headLayers(layers, headSpec), new Random(config.seed)),
+  ]);
 }

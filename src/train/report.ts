@@ -18,12 +18,20 @@ export interface TrainingReport {
   readonly stoppedBy?: string | undefined;
 }
 
-function curve(history: readonly EpochLogs[], key: keyof EpochLogs, label: string, color: string, dashed = false): Series {
+function curve(
+  history: readonly EpochLogs[],
+  key: keyof EpochLogs,
+  label: string,
+  color: string,
+  dashed = false,
+): Series {
   return {
     label,
     color,
     dashed,
-    points: history.flatMap((logs, epoch) => (typeof logs[key] === 'number' ? [[epoch + 1, logs[key] as number] as const] : [])),
+    points: history.flatMap((logs, epoch) =>
+      typeof logs[key] === 'number' ? [[epoch + 1, logs[key] as number] as const] : [],
+    ),
   };
 }
 
@@ -37,21 +45,61 @@ export function renderTrainingReport(report: TrainingReport): string {
   });
   const withValues = (series: Series[]): Series[] => series.filter((s) => s.points.length > 0);
   const charts = [
-    lineChart(withValues([curve(history, 'loss', 'loss', '#1565c0'), curve(history, 'val_loss', 'val_loss', '#c62828', true)]), { title: 'Loss per epoch', markers }),
-    lineChart(withValues([curve(history, 'accuracy', 'accuracy', '#1565c0'), curve(history, 'val_accuracy', 'val_accuracy', '#c62828', true)]), { title: 'Accuracy per epoch', markers }),
-    lineChart([curve(history, 'lr', 'learning rate', '#2e7d32')], { title: 'Learning rate per epoch', markers }),
+    lineChart(
+      withValues([
+        curve(history, 'loss', 'loss', '#1565c0'),
+        curve(history, 'val_loss', 'val_loss', '#c62828', true),
+      ]),
+      { title: 'Loss per epoch', markers },
+    ),
+    lineChart(
+      withValues([
+        curve(history, 'accuracy', 'accuracy', '#1565c0'),
+        curve(history, 'val_accuracy', 'val_accuracy', '#c62828', true),
+      ]),
+      { title: 'Accuracy per epoch', markers },
+    ),
+    lineChart([curve(history, 'lr', 'learning rate', '#2e7d32')], {
+      title: 'Learning rate per epoch',
+      markers,
+    }),
   ].join('');
   const last = history[history.length - 1];
   const metrics =
     last === undefined
       ? '<p>No epoch completed.</p>'
       : `<table>${Object.entries(last)
-          .map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${typeof v === 'number' ? v.toPrecision(4) : ''}</td></tr>`)
+          .map(
+            ([k, v]) =>
+              `<tr><th>${escapeHtml(k)}</th><td>${typeof v === 'number' ? v.toPrecision(4) : ''}</td></tr>`,
+          )
           .join('')}</table>`;
-  const settings = `<table>${(['arch', 'weights', 'inputSize', 'head', 'dense', 'dropout', 'optimizer', 'lr', 'batchSize', 'epochs', 'stageLrFactor', 'augment'] as const)
-    .map((k) => `<tr><th>${k}</th><td><code>${escapeHtml(JSON.stringify(config[k]))}</code></td></tr>`)
-    .join('')}<tr><th>stages</th><td><code>${escapeHtml(stages.map((s) => `${s.name}:${s.epochs}`).join(','))}</code></td></tr></table>`;
-  const stopped = report.stoppedBy === undefined ? '' : `<p>Stopped early by <code>${escapeHtml(report.stoppedBy)}</code>.</p>`;
+  const settings = `<table>${(
+    [
+      'arch',
+      'weights',
+      'inputSize',
+      'head',
+      'dense',
+      'dropout',
+      'optimizer',
+      'lr',
+      'batchSize',
+      'epochs',
+      'stageLrFactor',
+      'augment',
+    ] as const
+  )
+    .map(
+      (k) => `<tr><th>${k}</th><td><code>${escapeHtml(JSON.stringify(config[k]))}</code></td></tr>`,
+    )
+    .join(
+      '',
+    )}<tr><th>stages</th><td><code>${escapeHtml(stages.map((s) => `${s.name}:${s.epochs}`).join(','))}</code></td></tr></table>`;
+  const stopped =
+    report.stoppedBy === undefined
+      ? ''
+      : `<p>Stopped early by <code>${escapeHtml(report.stoppedBy)}</code>.</p>`;
   const body = `<h1>vggkit training run</h1><p>${history.length} epoch(s), ${report.classNames.length} classes: ${escapeHtml(report.classNames.join(', '))}. Vertical lines mark stage changes.</p>${stopped}${charts}<h2>Last epoch</h2>${metrics}<h2>Settings</h2>${settings}<p>All settings are in <code>config.json</code>; diagnose the run with <code>vggkit doctor DATA --history history.json --config config.json</code>.</p>`;
   return page('vggkit training run', CSS, body);
 }

@@ -29,7 +29,10 @@ function cosineBetween(start: number, end: number, pos: number): number {
   return start + ((1 + Math.cos(Math.PI * (1 - pos))) * (end - start)) / 2;
 }
 
-export function scheduledLr(config: { readonly lr: number; readonly schedule: ScheduleConfig }, at: SchedulePosition): number {
+export function scheduledLr(
+  config: { readonly lr: number; readonly schedule: ScheduleConfig },
+  at: SchedulePosition,
+): number {
   const { lr, schedule } = config;
   const progress = at.totalSteps > 0 ? Math.min(1, Math.max(0, at.step / at.totalSteps)) : 0;
   switch (schedule.name) {
@@ -41,8 +44,13 @@ export function scheduledLr(config: { readonly lr: number; readonly schedule: Sc
       return (lr * (1 + Math.cos(Math.PI * progress))) / 2;
     case 'one-cycle': {
       const peak = schedule.maxLr;
-      if (progress < ONE_CYCLE_PCT_START) return cosineBetween(peak / ONE_CYCLE_DIV, peak, progress / ONE_CYCLE_PCT_START);
-      return cosineBetween(peak, peak / ONE_CYCLE_DIV_FINAL, (progress - ONE_CYCLE_PCT_START) / (1 - ONE_CYCLE_PCT_START));
+      if (progress < ONE_CYCLE_PCT_START)
+        return cosineBetween(peak / ONE_CYCLE_DIV, peak, progress / ONE_CYCLE_PCT_START);
+      return cosineBetween(
+        peak,
+        peak / ONE_CYCLE_DIV_FINAL,
+        (progress - ONE_CYCLE_PCT_START) / (1 - ONE_CYCLE_PCT_START),
+      );
     }
   }
 }

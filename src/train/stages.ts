@@ -18,12 +18,21 @@ export function validateStages(stages: readonly StageSpec[], name: string): Stag
   let previous = -1;
   for (const stage of stages) {
     const depth = (STAGE_NAMES as readonly string[]).indexOf(stage.name);
-    if (depth < 0) throw invalidOption(name, `stage names from ${STAGE_NAMES.join(', ')}`, stage.name);
+    if (depth < 0)
+      throw invalidOption(name, `stage names from ${STAGE_NAMES.join(', ')}`, stage.name);
     if (!Number.isInteger(stage.epochs) || stage.epochs < 1) {
-      throw invalidOption(name, `a whole number of epochs > 0 for stage ${stage.name}`, stage.epochs);
+      throw invalidOption(
+        name,
+        `a whole number of epochs > 0 for stage ${stage.name}`,
+        stage.epochs,
+      );
     }
     if (depth <= previous) {
-      throw invalidOption(name, `stages that unfreeze downward (head, block5, block4 … block1), each after the one above it; ${stage.name} cannot follow ${STAGE_NAMES[previous]}`, stage.name);
+      throw invalidOption(
+        name,
+        `stages that unfreeze downward (head, block5, block4 … block1), each after the one above it; ${stage.name} cannot follow ${STAGE_NAMES[previous]}`,
+        stage.name,
+      );
     }
     previous = depth;
   }
@@ -35,10 +44,12 @@ export function parseStages(spec: string, name = '--stages'): StageSpec[] {
   if (spec.trim() === '') return [];
   const stages = spec.split(',').map((part) => {
     const match = /^\s*([a-z0-9]+)\s*:\s*(\S+)\s*$/i.exec(part);
-    if (match === null) throw invalidOption(name, 'comma-separated name:epochs pairs such as head:10,block5:5', spec);
+    if (match === null)
+      throw invalidOption(name, 'comma-separated name:epochs pairs such as head:10,block5:5', spec);
     const stageName = (match[1] as string).toLowerCase();
     const epochs = match[2] as string;
-    if (!/^\d+$/.test(epochs)) throw invalidOption(name, `a whole number of epochs > 0 for stage ${stageName}`, epochs);
+    if (!/^\d+$/.test(epochs))
+      throw invalidOption(name, `a whole number of epochs > 0 for stage ${stageName}`, epochs);
     return { name: stageName, epochs: Number(epochs) };
   });
   return validateStages(stages, name);

@@ -9,7 +9,11 @@ export class VggkitError extends Error {
   readonly file: string | undefined;
   readonly exitCode: number;
 
-  constructor(code: string, message: string, options: { file?: string; exitCode?: number; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: { file?: string; exitCode?: number; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
@@ -32,6 +36,7 @@ export function invalidOption(name: string, expected: string, actual: unknown): 
 
 /** Accepts only members of a closed set; never falls back silently to a default. */
 export function oneOf<T extends string>(name: string, allowed: readonly T[], value: unknown): T {
-  if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
+  if (typeof value === 'string' && (allowed as readonly string[]).includes(value))
+    return value as T;
   throw invalidOption(name, `one of ${allowed.join(', ')}`, value);
 }

@@ -11,7 +11,9 @@ export function sizeOf(dims: readonly number[]): number {
 export function tensor(dims: readonly number[], data?: Float32Array): Float32Tensor {
   const n = sizeOf(dims);
   if (data !== undefined && data.length !== n) {
-    throw new RangeError(`tensor data has ${data.length} values, shape [${dims.join(', ')}] needs ${n}`);
+    throw new RangeError(
+      `tensor data has ${data.length} values, shape [${dims.join(', ')}] needs ${n}`,
+    );
   }
   return { dims: [...dims], data: data ?? new Float32Array(n) };
 }

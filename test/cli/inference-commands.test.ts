@@ -223,10 +223,16 @@ test('predict: a model folder gives its own class names, best first, consistent 
   damaged.set('dense_1/bias', { dims: [3], data: new Float32Array([Number.NaN, 0, 0]) });
   const nanFolder = join(dir, 'nan-model');
   await mkdir(nanFolder, { recursive: true });
-  await writeModelFolder(nanFolder, buildVggInference({ options, weights: damaged, head, metadata }));
+  await writeModelFolder(
+    nanFolder,
+    buildVggInference({ options, weights: damaged, head, metadata }),
+  );
   const nan = await vggkit('predict', a, '--weights', nanFolder);
   assert.equal(nan.code, 0, nan.stderr);
-  assert.match(nan.stderr, /warning: the model produced NaN or infinite probabilities for 1 of 1 images \(e\.g\. .*a\.jpg\)/);
+  assert.match(
+    nan.stderr,
+    /warning: the model produced NaN or infinite probabilities for 1 of 1 images \(e\.g\. .*a\.jpg\)/,
+  );
 });
 
 test('predict --offline without cached ImageNet weights fails in one clear line, exit 1', async () => {

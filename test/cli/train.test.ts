@@ -240,11 +240,28 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
     ['circle', 'square', 'triangle'].forEach((label, i) =>
       assert.ok(Math.abs((rows.data[i] as number) - (byLabel.get(label) as number)) < 1e-5, label),
     );
-    const embedding = await vggkit('extract', '--weights', out, image, '--layer', 'dense', '--out', features, '--json');
+    const embedding = await vggkit(
+      'extract',
+      '--weights',
+      out,
+      image,
+      '--layer',
+      'dense',
+      '--out',
+      features,
+      '--json',
+    );
     assert.equal(embedding.code, 0, embedding.stderr);
-    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as { dense: number };
-    assert.deepEqual(parseNpy(await readFile(join(features, 'features.npy'))).dims, [1, config.dense]);
-    const index = JSON.parse(await readFile(join(features, 'index.json'), 'utf8')) as { layer: string };
+    const config = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as {
+      dense: number;
+    };
+    assert.deepEqual(parseNpy(await readFile(join(features, 'features.npy'))).dims, [
+      1,
+      config.dense,
+    ]);
+    const index = JSON.parse(await readFile(join(features, 'index.json'), 'utf8')) as {
+      layer: string;
+    };
     assert.equal(index.layer, 'dense');
   } finally {
     await rm(corrupt, { force: true });
@@ -253,8 +270,27 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
 
 test('boolean flags leave the config file alone unless given; nested flags merge into their section', async () => {
   const file = join(dir, 'booleans.json');
-  await writeFile(file, JSON.stringify({ arch: 'vgg11', terminateOnNan: false, reduceLr: { enabled: false, patience: 9 } }));
-  const common = [data, '--config', file, '--weights', 'none', '--input-size', '32', '--epochs', '1', '--batch-size', '8'];
+  await writeFile(
+    file,
+    JSON.stringify({
+      arch: 'vgg11',
+      terminateOnNan: false,
+      reduceLr: { enabled: false, patience: 9 },
+    }),
+  );
+  const common = [
+    data,
+    '--config',
+    file,
+    '--weights',
+    'none',
+    '--input-size',
+    '32',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '8',
+  ];
   const written = async (out: string): Promise<Record<string, unknown>> =>
     JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
 
@@ -262,13 +298,40 @@ test('boolean flags leave the config file alone unless given; nested flags merge
   assert.equal(plain.code, 0, plain.stderr);
   const a = await written(join(dir, 'booleans-plain'));
   assert.equal(a['terminateOnNan'], false);
-  assert.deepEqual(a['reduceLr'], { enabled: false, monitor: 'val_loss', mode: 'auto', factor: 0.2, patience: 9, minDelta: 1e-4, cooldown: 0, minLr: 1e-6 });
+  assert.deepEqual(a['reduceLr'], {
+    enabled: false,
+    monitor: 'val_loss',
+    mode: 'auto',
+    factor: 0.2,
+    patience: 9,
+    minDelta: 1e-4,
+    cooldown: 0,
+    minLr: 1e-6,
+  });
 
-  const flagged = await vggkit('train', ...common, '--out', join(dir, 'booleans-flagged'), '--reduce-lr', '--reduce-lr-factor', '0.5', '--terminate-on-nan');
+  const flagged = await vggkit(
+    'train',
+    ...common,
+    '--out',
+    join(dir, 'booleans-flagged'),
+    '--reduce-lr',
+    '--reduce-lr-factor',
+    '0.5',
+    '--terminate-on-nan',
+  );
   assert.equal(flagged.code, 0, flagged.stderr);
   const b = await written(join(dir, 'booleans-flagged'));
   assert.equal(b['terminateOnNan'], true);
-  assert.deepEqual(b['reduceLr'], { enabled: true, monitor: 'val_loss', mode: 'auto', factor: 0.5, patience: 9, minDelta: 1e-4, cooldown: 0, minLr: 1e-6 });
+  assert.deepEqual(b['reduceLr'], {
+    enabled: true,
+    monitor: 'val_loss',
+    mode: 'auto',
+    factor: 0.5,
+    patience: 9,
+    minDelta: 1e-4,
+    cooldown: 0,
+    minLr: 1e-6,
+  });
 });
 
 test('train with weights that cannot be downloaded offline: one clear line, exit code 1', async () => {

@@ -28,17 +28,29 @@ const common = () => ({ cacheDir: join(root, 'cache'), weights: 'none' });
 
 test('suspected-mislabel names a red image planted in the blue folder; the clean twin stays quiet', async () => {
   const config = await writeJson(join(root, 'config.json'), { weights: 'none', inputSize: 32 });
-  const quiet = await runDoctor(await buildContext({ dataDir: clean, config, features: true, cacheDir: join(root, 'cache') }));
-  assert.ok(!quiet.findings.some((f) => f.id === 'suspected-mislabel'), JSON.stringify(quiet.findings.find((f) => f.id === 'suspected-mislabel')?.evidence));
+  const quiet = await runDoctor(
+    await buildContext({ dataDir: clean, config, features: true, cacheDir: join(root, 'cache') }),
+  );
+  assert.ok(
+    !quiet.findings.some((f) => f.id === 'suspected-mislabel'),
+    JSON.stringify(quiet.findings.find((f) => f.id === 'suspected-mislabel')?.evidence),
+  );
 
   const dirty = join(root, 'dirty');
   await cp(clean, dirty, { recursive: true });
   const planted = join(dirty, 'blue', 'blue_99.png');
   await writeColourImage(planted, COLOURS.red as readonly number[], 32, new Random(99));
-  const report = await runDoctor(await buildContext({ dataDir: dirty, config, features: true, cacheDir: join(root, 'cache') }));
+  const report = await runDoctor(
+    await buildContext({ dataDir: dirty, config, features: true, cacheDir: join(root, 'cache') }),
+  );
   const hit = report.findings.find((f) => f.id === 'suspected-mislabel');
   assert.ok(hit, `got ${report.findings.map((f) => f.id).join(', ')}`);
-  const suspects = hit.evidence.suspects as { file: string; label: string; neighbourClass: string; neighbours: string[] }[];
+  const suspects = hit.evidence.suspects as {
+    file: string;
+    label: string;
+    neighbourClass: string;
+    neighbours: string[];
+  }[];
   assert.deepEqual(
     suspects.map((s) => [s.file, s.label, s.neighbourClass]),
     [[planted, 'blue', 'red']],
@@ -56,12 +68,28 @@ test('features are not computed without --features or --probe', async () => {
 
 async function constantModel(dir: string): Promise<string> {
   const head: HeadSpec = { kind: 'flatten', dense: 16, classes: 3, activation: 'softmax' };
-  const { weights, contract } = await loadWeights({ arch: 'vgg16', weights: 'none', includeTop: false, inputSize: 32, seed: 1 });
-  const base = vggLayers({ arch: 'vgg16', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 3 });
+  const { weights, contract } = await loadWeights({
+    arch: 'vgg16',
+    weights: 'none',
+    includeTop: false,
+    inputSize: 32,
+    seed: 1,
+  });
+  const base = vggLayers({
+    arch: 'vgg16',
+    includeTop: false,
+    inputSize: [32, 32],
+    pooling: 'none',
+    classes: 3,
+  });
   const params = new Map([...weights, ...initWeights(headLayers(base, head), new Random(1))]);
   // The last layer's bias dwarfs its inputs: every image is predicted as the first class.
   params.set(biasKey('dense_1'), { dims: [3], data: Float32Array.from([100, 0, 0]) });
-  await writeModel(dir, { arch: 'vgg16', contract, head, classNames: Object.keys(COLOURS).sort() }, params);
+  await writeModel(
+    dir,
+    { arch: 'vgg16', contract, head, classNames: Object.keys(COLOURS).sort() },
+    params,
+  );
   return dir;
 }
 
@@ -81,21 +109,44 @@ test('--model: a trained model is not at chance; class-count-mismatch against ot
     data: clean,
     out: join(root, 'run'),
     cacheDir: join(root, 'cache'),
-    config: { weights: 'none', inputSize: 32, epochs: 6, lr: 1e-3, valSplit: 0, batchSize: 8, reduceLr: { enabled: false } },
+    config: {
+      weights: 'none',
+      inputSize: 32,
+      epochs: 6,
+      lr: 1e-3,
+      valSplit: 0,
+      batchSize: 8,
+      reduceLr: { enabled: false },
+    },
   });
   const report = await runDoctor(await buildContext({ dataDir: clean, model: run.modelDir }));
-  assert.ok(!report.findings.some((f) => f.id === 'stuck-at-chance'), JSON.stringify(report.findings.map((f) => [f.id, f.evidence])));
+  assert.ok(
+    !report.findings.some((f) => f.id === 'stuck-at-chance'),
+    JSON.stringify(report.findings.map((f) => [f.id, f.evidence])),
+  );
 
   const twoClasses = join(root, 'two');
   await cp(join(clean, 'blue'), join(twoClasses, 'blue'), { recursive: true });
   await cp(join(clean, 'red'), join(twoClasses, 'red'), { recursive: true });
-  const mismatch = await runDoctor(await buildContext({ dataDir: twoClasses, model: run.modelDir }));
+  const mismatch = await runDoctor(
+    await buildContext({ dataDir: twoClasses, model: run.modelDir }),
+  );
   assert.ok(mismatch.findings.some((f) => f.id === 'class-count-mismatch'));
 
-  const config = await writeJson(join(root, 'resize.json'), { weights: 'imagenet', inputSize: 32, resize: 'center-crop' });
+  const config = await writeJson(join(root, 'resize.json'), {
+    weights: 'imagenet',
+    inputSize: 32,
+    resize: 'center-crop',
+  });
   const resize = await runDoctor(await buildContext({ config, model: run.modelDir }));
-  assert.ok(resize.findings.some((f) => f.id === 'resize-mismatch'), `got ${resize.findings.map((f) => f.id).join(', ')}`);
-  const sameConfig = await writeJson(join(root, 'same.json'), { weights: 'imagenet', inputSize: 32 });
+  assert.ok(
+    resize.findings.some((f) => f.id === 'resize-mismatch'),
+    `got ${resize.findings.map((f) => f.id).join(', ')}`,
+  );
+  const sameConfig = await writeJson(join(root, 'same.json'), {
+    weights: 'imagenet',
+    inputSize: 32,
+  });
   const same = await runDoctor(await buildContext({ config: sameConfig, model: run.modelDir }));
   assert.ok(!same.findings.some((f) => f.id === 'resize-mismatch'));
 });

@@ -24,9 +24,16 @@ before(async () => {
   scan = await scanDataset(await colourDataset(join(root, 'data'), 12));
 });
 
-async function probe(config: Record<string, unknown>): Promise<{ results: ProbeResults; findings: Finding[] }> {
+async function probe(
+  config: Record<string, unknown>,
+): Promise<{ results: ProbeResults; findings: Finding[] }> {
   const parsed = parseTrainConfig({ weights: 'none', inputSize: 32, ...config }, 'test config');
-  const results = await runProbes({ scan, config: parsed, cacheDir: join(root, 'cache'), images: 36 });
+  const results = await runProbes({
+    scan,
+    config: parsed,
+    cacheDir: join(root, 'cache'),
+    images: 36,
+  });
   const report = await runDoctor({ scan, config: parsed, probes: results });
   return { results, findings: report.findings.filter((f) => f.family === 'probe') };
 }
@@ -35,10 +42,22 @@ const ids = (findings: readonly Finding[]): string[] => findings.map((f) => f.id
 
 /** Random-init VGG16 base weights at 32x32 with `edit` applied, written as a Keras .h5 file. */
 async function brokenWeights(name: string, edit: (w: WeightMap) => void): Promise<string> {
-  const { weights } = await loadWeights({ arch: 'vgg16', weights: 'none', includeTop: false, inputSize: 32, seed: 1337 });
+  const { weights } = await loadWeights({
+    arch: 'vgg16',
+    weights: 'none',
+    includeTop: false,
+    inputSize: 32,
+    seed: 1337,
+  });
   edit(weights);
   const file = join(root, `${name}.h5`);
-  const layers = vggLayers({ arch: 'vgg16', includeTop: false, inputSize: [32, 32], pooling: 'none', classes: 0 });
+  const layers = vggLayers({
+    arch: 'vgg16',
+    includeTop: false,
+    inputSize: [32, 32],
+    pooling: 'none',
+    classes: 0,
+  });
   await writeKerasWeights(
     file,
     layers.map((l) => ({
@@ -58,14 +77,20 @@ async function brokenWeights(name: string, edit: (w: WeightMap) => void): Promis
 test('a healthy config at a usable rate: every probe quiet, LR suggestion finite, gradient norms finite and positive', async () => {
   const { results, findings } = await probe({ lr: 1e-3 });
   assert.deepEqual(ids(findings), []);
-  assert.ok(Math.abs(results.initialLoss - Math.log(3)) < 0.1, `initial loss ${results.initialLoss} near ln 3`);
+  assert.ok(
+    Math.abs(results.initialLoss - Math.log(3)) < 0.1,
+    `initial loss ${results.initialLoss} near ln 3`,
+  );
   assert.ok(Number.isFinite(results.lrRange.suggestion) && results.lrRange.suggestion > 0);
-  assert.ok(results.lrRange.lrs.every((lr, i) => i === 0 || lr > (results.lrRange.lrs[i - 1] as number)));
+  assert.ok(
+    results.lrRange.lrs.every((lr, i) => i === 0 || lr > (results.lrRange.lrs[i - 1] as number)),
+  );
   assert.deepEqual(
     results.gradients.layers.map((l) => l.layer),
     ['block5_conv1', 'block5_conv2', 'block5_conv3', 'dense', 'dense_1'],
   );
-  for (const l of results.gradients.layers) assert.ok(Number.isFinite(l.norm) && l.norm > 0, `${l.layer} norm ${l.norm}`);
+  for (const l of results.gradients.layers)
+    assert.ok(Number.isFinite(l.norm) && l.norm > 0, `${l.layer} norm ${l.norm}`);
   assert.equal(results.deadRelu.layers.length, 13);
   assert.equal(results.forgetting, undefined);
 });
@@ -89,10 +114,16 @@ test('forgetting-after-unfreeze: a 30x stage rate wrecks held-out accuracy, a 0.
     { name: 'block5', epochs: 1 },
   ];
   const broken = await probe({ lr: 1e-3, stages, stageLrFactor: 30 });
-  assert.ok(ids(broken.findings).includes('forgetting-after-unfreeze'), `got ${ids(broken.findings).join(', ')}`);
+  assert.ok(
+    ids(broken.findings).includes('forgetting-after-unfreeze'),
+    `got ${ids(broken.findings).join(', ')}`,
+  );
   const healthy = await probe({ lr: 1e-3, stages, stageLrFactor: 0.1 });
   assert.ok(healthy.results.forgetting !== undefined);
-  assert.ok(!ids(healthy.findings).includes('forgetting-after-unfreeze'), `got ${ids(healthy.findings).join(', ')}`);
+  assert.ok(
+    !ids(healthy.findings).includes('forgetting-after-unfreeze'),
+    `got ${ids(healthy.findings).join(', ')}`,
+  );
 });
 
 test('dead ReLUs and vanishing gradients: a hugely negative block1_conv1 bias silences the whole base', async () => {
@@ -111,7 +142,10 @@ test('initial-loss-off and exploding gradients: block1_conv1 kernels scaled up 1
     k.data.forEach((v, i) => (k.data[i] = v * 1e6));
   });
   const { results, findings } = await probe({ lr: 1e-3, weights: file });
-  assert.ok(ids(findings).includes('initial-loss-off'), `got ${ids(findings).join(', ')} (initial loss ${results.initialLoss})`);
+  assert.ok(
+    ids(findings).includes('initial-loss-off'),
+    `got ${ids(findings).join(', ')} (initial loss ${results.initialLoss})`,
+  );
   assert.ok(ids(findings).includes('exploding-gradients'), `got ${ids(findings).join(', ')}`);
 });
 
@@ -133,7 +167,14 @@ function withLrRange(lr: number, suggestion: number): ProbeResults {
     optimizer: 'adam',
     initialLoss: Math.log(3),
     overfit: { images: 16, steps: 30, lr, startLoss: 1.1, endLoss: 0.5 },
-    lrRange: { lrs: [1e-7, 1], losses: [1.1, 0.9], minimum: suggestion, steepest: suggestion, suggestion, stoppedEarly: false },
+    lrRange: {
+      lrs: [1e-7, 1],
+      losses: [1.1, 0.9],
+      minimum: suggestion,
+      steepest: suggestion,
+      suggestion,
+      stoppedEarly: false,
+    },
     gradients: { images: 16, trainableBlocks: 1, layers: [] },
     deadRelu: { images: 16, layers: [] },
   };
@@ -142,7 +183,11 @@ function withLrRange(lr: number, suggestion: number): ProbeResults {
 test('lr-too-high / lr-too-low from the LR range test, quiet within the factors and when the static limits already fire', async () => {
   const config = parseTrainConfig({ lr: 1e-3 }, 'test');
   const run = async (lr: number, suggestion: number): Promise<string[]> =>
-    ids((await runDoctor({ config: { ...config, lr }, probes: withLrRange(lr, suggestion) })).findings.filter((f) => f.family === 'probe'));
+    ids(
+      (
+        await runDoctor({ config: { ...config, lr }, probes: withLrRange(lr, suggestion) })
+      ).findings.filter((f) => f.family === 'probe'),
+    );
   assert.deepEqual(await run(1e-3, 1e-5), ['lr-too-high']);
   assert.deepEqual(await run(2e-6, 1e-2), ['lr-too-low']);
   assert.deepEqual(await run(1e-4, 1e-3), []);

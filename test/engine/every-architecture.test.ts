@@ -17,19 +17,42 @@ const HEAD: HeadSpec = { kind: 'flatten', dense: 8, classes: 3, activation: 'sof
 
 for (const arch of ARCH_NAMES) {
   test(`${arch}: the plan covers every Keras layer and one step with all blocks trainable updates every parameter`, async () => {
-    const base = vggLayers({ arch, includeTop: false, inputSize: [SIZE, SIZE], pooling: 'none', classes: HEAD.classes });
+    const base = vggLayers({
+      arch,
+      includeTop: false,
+      inputSize: [SIZE, SIZE],
+      pooling: 'none',
+      classes: HEAD.classes,
+    });
     const layers = [...base, ...headLayers(base, HEAD)];
     const weights = initWeights(layers, new Random(3));
-    const head = { kind: 'flatten' as const, dense: HEAD.dense, dropout: 0, classes: HEAD.classes, loss: 'categorical_crossentropy' as const };
+    const head = {
+      kind: 'flatten' as const,
+      dense: HEAD.dense,
+      dropout: 0,
+      classes: HEAD.classes,
+      loss: 'categorical_crossentropy' as const,
+    };
     const part = { arch, trainableBlocks: 5, inputShape: [SIZE, SIZE, 3] as const, head };
     const plan = planTraining(part);
-    const expected = layers.flatMap((l) => (l.kernelShape === undefined ? [] : [`${l.name}/kernel`, `${l.name}/bias`]));
+    const expected = layers.flatMap((l) =>
+      l.kernelShape === undefined ? [] : [`${l.name}/kernel`, `${l.name}/bias`],
+    );
     assert.deepEqual(plan.params.map((p) => p.key).sort(), [...expected].sort());
     assert.deepEqual(plan.groups, ['block1', 'block2', 'block3', 'block4', 'block5', 'head']);
 
     const step = await TrainStep.create({
       ...part,
-      optimizer: { name: 'sgd', beta1: 0.9, beta2: 0.999, epsilon: 1e-7, momentum: 0, nesterov: false, weightDecay: 0, clipNorm: 0 },
+      optimizer: {
+        name: 'sgd',
+        beta1: 0.9,
+        beta2: 0.999,
+        epsilon: 1e-7,
+        momentum: 0,
+        nesterov: false,
+        weightDecay: 0,
+        clipNorm: 0,
+      },
       weights,
       seed: 1,
       threads: 1,
@@ -37,7 +60,10 @@ for (const arch of ARCH_NAMES) {
     try {
       const n = 2;
       const random = new Random(5);
-      const x = { dims: [n, SIZE, SIZE, 3], data: Float32Array.from({ length: n * SIZE * SIZE * 3 }, () => random.uniform(-100, 100)) };
+      const x = {
+        dims: [n, SIZE, SIZE, 3],
+        data: Float32Array.from({ length: n * SIZE * SIZE * 3 }, () => random.uniform(-100, 100)),
+      };
       const targets = { dims: [n, 3], data: new Float32Array([1, 0, 0, 0, 0, 1]) };
       const lrs = Object.fromEntries(plan.groups.map((g) => [g, 0.1]));
       await step.step(x, targets, lrs);

@@ -5,7 +5,12 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { readNpy } from '../../src/data/npy.js';
 import { Session } from '../../src/engine/session.js';
-import { buildTrainGraph, lrInput, slotInput, updatedOutput } from '../../src/engine/train-graph.js';
+import {
+  buildTrainGraph,
+  lrInput,
+  slotInput,
+  updatedOutput,
+} from '../../src/engine/train-graph.js';
 import { planTraining, type TrainPlan } from '../../src/engine/train-plan.js';
 import { TrainStep } from '../../src/engine/train-step.js';
 import type { OptimizerSpec } from '../../src/graph/optimizers/index.js';
@@ -17,7 +22,16 @@ import type { Float32Tensor } from '../../src/util/tensor.js';
 import { assertClose } from '../helpers/finite-difference.js';
 
 const FIXTURE = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'train-step');
-const ADAM: OptimizerSpec = { name: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7, momentum: 0, nesterov: false, weightDecay: 0, clipNorm: 0 };
+const ADAM: OptimizerSpec = {
+  name: 'adam',
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+  clipNorm: 0,
+};
 
 async function npy(name: string): Promise<Float32Tensor> {
   const a = await readNpy(join(FIXTURE, `${name.replace('/', '__')}.npy`));
@@ -26,21 +40,68 @@ async function npy(name: string): Promise<Float32Tensor> {
 
 /** The fixture's network: two small convs named like block5's, pool, Keras head. */
 function fixturePlan(): TrainPlan {
-  const conv = (name: string, cin: number): LayerSpec => ({ name, kind: 'conv', outputShape: [6, 6, 4], kernelShape: [3, 3, cin, 4], biasShape: [4], activation: 'relu', block: 5 });
+  const conv = (name: string, cin: number): LayerSpec => ({
+    name,
+    kind: 'conv',
+    outputShape: [6, 6, 4],
+    kernelShape: [3, 3, cin, 4],
+    biasShape: [4],
+    activation: 'relu',
+    block: 5,
+  });
   const layers: LayerSpec[] = [
     conv('block5_conv1', 3),
     conv('block5_conv2', 4),
     { name: 'block5_pool', kind: 'pool', outputShape: [3, 3, 4], block: 5 },
     { name: 'flatten', kind: 'flatten', outputShape: [36] },
-    { name: 'dense', kind: 'dense', outputShape: [8], kernelShape: [36, 8], biasShape: [8], activation: 'relu' },
+    {
+      name: 'dense',
+      kind: 'dense',
+      outputShape: [8],
+      kernelShape: [36, 8],
+      biasShape: [8],
+      activation: 'relu',
+    },
     { name: 'dropout', kind: 'dropout', outputShape: [8] },
-    { name: 'dense_1', kind: 'dense', outputShape: [3], kernelShape: [8, 3], biasShape: [3], activation: 'softmax' },
+    {
+      name: 'dense_1',
+      kind: 'dense',
+      outputShape: [3],
+      kernelShape: [8, 3],
+      biasShape: [3],
+      activation: 'softmax',
+    },
   ];
   const params = layers.flatMap((l) =>
-    l.kernelShape === undefined ? [] : [{ key: `${l.name}/kernel`, dims: l.kernelShape, group: l.block === undefined ? 'head' : 'block5' }, { key: `${l.name}/bias`, dims: l.biasShape as number[], group: l.block === undefined ? 'head' : 'block5' }],
+    l.kernelShape === undefined
+      ? []
+      : [
+          {
+            key: `${l.name}/kernel`,
+            dims: l.kernelShape,
+            group: l.block === undefined ? 'head' : 'block5',
+          },
+          {
+            key: `${l.name}/bias`,
+            dims: l.biasShape as number[],
+            group: l.block === undefined ? 'head' : 'block5',
+          },
+        ],
   );
   return {
-    part: { arch: 'vgg16', trainableBlocks: 1, inputShape: [6, 6, 3], head: { kind: 'flatten', dense: 8, dropout: 0.5, classes: 3, loss: 'categorical_crossentropy', labelSmoothing: 0.1 } },
+    part: {
+      arch: 'vgg16',
+      trainableBlocks: 1,
+      inputShape: [6, 6, 3],
+      head: {
+        kind: 'flatten',
+        dense: 8,
+        dropout: 0.5,
+        classes: 3,
+        loss: 'categorical_crossentropy',
+        labelSmoothing: 0.1,
+      },
+    },
     layers,
     params,
     groups: ['block5', 'head'],
@@ -61,8 +122,12 @@ test('one training step (conv block + pool + flatten + dense/dropout/dense + CE 
 
   // Gradients: SGD with lr 1 and no momentum makes the update p - g, so g = p - p'.
   const sgd = await Session.create(buildTrainGraph(plan, { ...ADAM, name: 'sgd' }), { threads: 1 });
-  const feeds: Record<string, Float32Tensor> = { ...data, step: { dims: [], data: new Float32Array(1) } };
-  for (const group of plan.groups) feeds[lrInput(group)] = { dims: [], data: new Float32Array([1]) };
+  const feeds: Record<string, Float32Tensor> = {
+    ...data,
+    step: { dims: [], data: new Float32Array(1) },
+  };
+  for (const group of plan.groups)
+    feeds[lrInput(group)] = { dims: [], data: new Float32Array([1]) };
   for (const key of meta.params) feeds[key] = await npy(`init.${key}`);
   const sgdOut = await sgd.run(feeds);
   await sgd.release();
@@ -70,18 +135,41 @@ test('one training step (conv block + pool + flatten + dense/dropout/dense + CE 
   for (const key of meta.params) {
     const init = feeds[key]!.data;
     const grad = init.map((p, i) => p - sgdOut[updatedOutput(key)]!.data[i]!);
-    assertClose(grad, (await npy(`grad.${key}`)).data, { atol: 1e-6, rtol: 1e-4 }, `gradient of ${key}`);
+    assertClose(
+      grad,
+      (await npy(`grad.${key}`)).data,
+      { atol: 1e-6, rtol: 1e-4 },
+      `gradient of ${key}`,
+    );
   }
 
   // Two Adam steps with per-group learning rates, state fed back between them.
   const adam = await Session.create(buildTrainGraph(plan, ADAM), { threads: 1 });
-  for (const group of plan.groups) feeds[lrInput(group)] = { dims: [], data: new Float32Array([meta.lrs[group]!]) };
-  for (const key of meta.params) for (const slot of ['m', 'v']) feeds[slotInput(slot, key)] = { dims: feeds[key]!.dims, data: new Float32Array(feeds[key]!.data.length) };
+  for (const group of plan.groups)
+    feeds[lrInput(group)] = { dims: [], data: new Float32Array([meta.lrs[group]!]) };
+  for (const key of meta.params)
+    for (const slot of ['m', 'v'])
+      feeds[slotInput(slot, key)] = {
+        dims: feeds[key]!.dims,
+        data: new Float32Array(feeds[key]!.data.length),
+      };
   for (const step of [1, 2]) {
     const out = await adam.run(feeds);
-    assertClose(out.loss!.data, [meta.losses[step - 1]!], { atol: 1e-6, rtol: 1e-5 }, `loss at step ${step}`);
-    for (const name of Object.keys(feeds).filter((n) => out[updatedOutput(n)] !== undefined)) feeds[name] = out[updatedOutput(name)]!;
-    for (const key of meta.params) assertClose(feeds[key]!.data, (await npy(`step${step}.${key}`)).data, { atol: 1e-6, rtol: 1e-5 }, `${key} after step ${step}`);
+    assertClose(
+      out.loss!.data,
+      [meta.losses[step - 1]!],
+      { atol: 1e-6, rtol: 1e-5 },
+      `loss at step ${step}`,
+    );
+    for (const name of Object.keys(feeds).filter((n) => out[updatedOutput(n)] !== undefined))
+      feeds[name] = out[updatedOutput(name)]!;
+    for (const key of meta.params)
+      assertClose(
+        feeds[key]!.data,
+        (await npy(`step${step}.${key}`)).data,
+        { atol: 1e-6, rtol: 1e-5 },
+        `${key} after step ${step}`,
+      );
   }
   assert.equal(feeds.step!.data[0], 2);
   await adam.release();
@@ -91,7 +179,13 @@ const HEAD_ONLY = {
   arch: 'vgg16' as const,
   trainableBlocks: 0,
   inputShape: [2, 2, 512] as const,
-  head: { kind: 'flatten' as const, dense: 6, dropout: 0.5, classes: 3, loss: 'categorical_crossentropy' as const },
+  head: {
+    kind: 'flatten' as const,
+    dense: 6,
+    dropout: 0.5,
+    classes: 3,
+    loss: 'categorical_crossentropy' as const,
+  },
   optimizer: ADAM,
   seed: 5,
   threads: 1,
@@ -146,7 +240,16 @@ test('TrainStep: parameters and optimizer state round-trip so a resumed run cont
   const savedParams = a.getParameters();
   const savedState = a.getOptimizerState();
   assert.equal(savedState.step, 2);
-  assert.deepEqual([...savedState.slots.keys()].sort(), ['m:dense/bias', 'm:dense/kernel', 'm:dense_1/bias', 'm:dense_1/kernel', 'v:dense/bias', 'v:dense/kernel', 'v:dense_1/bias', 'v:dense_1/kernel']);
+  assert.deepEqual([...savedState.slots.keys()].sort(), [
+    'm:dense/bias',
+    'm:dense/kernel',
+    'm:dense_1/bias',
+    'm:dense_1/kernel',
+    'v:dense/bias',
+    'v:dense/kernel',
+    'v:dense_1/bias',
+    'v:dense_1/kernel',
+  ]);
   const r1 = await a.step(x, targets, lrs);
   const r2 = await a.step(x, targets, lrs);
 
@@ -155,9 +258,13 @@ test('TrainStep: parameters and optimizer state round-trip so a resumed run cont
   b.setOptimizerState(savedState);
   assert.deepEqual(await b.step(x, targets, lrs), r1);
   assert.deepEqual(await b.step(x, targets, lrs), r2);
-  for (const [key, t] of a.getParameters()) assert.deepEqual(b.getParameters().get(key)!.data, t.data, key);
+  for (const [key, t] of a.getParameters())
+    assert.deepEqual(b.getParameters().get(key)!.data, t.data, key);
   // getParameters returns copies: the saved snapshot did not move with later steps.
-  assert.notDeepEqual(savedParams.get('dense/kernel')!.data, a.getParameters().get('dense/kernel')!.data);
+  assert.notDeepEqual(
+    savedParams.get('dense/kernel')!.data,
+    a.getParameters().get('dense/kernel')!.data,
+  );
   await a.release();
   await b.release();
 });
@@ -165,12 +272,22 @@ test('TrainStep: parameters and optimizer state round-trip so a resumed run cont
 test('TrainStep rejects wrong shapes and learning-rate groups with what was expected', async () => {
   const ts = await TrainStep.create({ ...HEAD_ONLY, weights: headWeights(1) });
   const { x, targets } = batch(2, 1);
-  await assert.rejects(ts.step(x, targets, { head: 1e-3, block5: 1e-4 }), /expected head, received "head, block5"/);
+  await assert.rejects(
+    ts.step(x, targets, { head: 1e-3, block5: 1e-4 }),
+    /expected head, received "head, block5"/,
+  );
   await assert.rejects(ts.step(x, targets, {}), /learning rate of group head/);
-  await assert.rejects(ts.step({ dims: [2, 2, 2, 3], data: new Float32Array(24) }, targets, { head: 1 }), /x: expected shape \[n, 2, 2, 512\] \(NHWC\), received \[2, 2, 2, 3\]/);
+  await assert.rejects(
+    ts.step({ dims: [2, 2, 2, 3], data: new Float32Array(24) }, targets, { head: 1 }),
+    /x: expected shape \[n, 2, 2, 512\] \(NHWC\), received \[2, 2, 2, 3\]/,
+  );
   const missing = new Map(headWeights(1));
   missing.delete('dense_1/bias');
-  assert.throws(() => ts.setParameters(missing), (e: unknown) => e instanceof VggkitError && /expected dense_1\/bias \[3\], found none/.test(e.message));
+  assert.throws(
+    () => ts.setParameters(missing),
+    (e: unknown) =>
+      e instanceof VggkitError && /expected dense_1\/bias \[3\], found none/.test(e.message),
+  );
   await ts.release();
 });
 
@@ -179,9 +296,25 @@ test('planTraining: Keras names, groups deepest first, and the prefix output it 
   assert.deepEqual(plan.groups, ['block4', 'block5', 'head']);
   assert.deepEqual(
     plan.layers.map((l) => l.name),
-    ['block4_conv1', 'block4_conv2', 'block4_conv3', 'block4_pool', 'block5_conv1', 'block5_conv2', 'block5_conv3', 'block5_pool', 'flatten', 'dense', 'dropout', 'dense_1'],
+    [
+      'block4_conv1',
+      'block4_conv2',
+      'block4_conv3',
+      'block4_pool',
+      'block5_conv1',
+      'block5_conv2',
+      'block5_conv3',
+      'block5_pool',
+      'flatten',
+      'dense',
+      'dropout',
+      'dense_1',
+    ],
   );
   assert.deepEqual(plan.params.find((p) => p.key === 'dense/kernel')?.dims, [7 * 7 * 512, 6]);
-  assert.throws(() => planTraining({ ...HEAD_ONLY, trainableBlocks: 1, inputShape: [14, 14, 256] }), /expected \[H, W, 512\] \(the output of block4_pool\), received "\[14, 14, 256\]"/);
+  assert.throws(
+    () => planTraining({ ...HEAD_ONLY, trainableBlocks: 1, inputShape: [14, 14, 256] }),
+    /expected \[H, W, 512\] \(the output of block4_pool\), received "\[14, 14, 256\]"/,
+  );
   assert.throws(() => planTraining({ ...HEAD_ONLY, trainableBlocks: 6 }), /integer from 0 to 5/);
 });

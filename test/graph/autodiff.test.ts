@@ -17,7 +17,10 @@ function referenceLoss([x, w, b, c]: Float64Array[]): number {
   for (let n = 0; n < N; n++) {
     for (let o = 0; o < OUT; o++) {
       let z = (b as Float64Array)[o] as number;
-      for (let i = 0; i < IN; i++) z += ((x as Float64Array)[n * IN + i] as number) * ((w as Float64Array)[i * OUT + o] as number);
+      for (let i = 0; i < IN; i++)
+        z +=
+          ((x as Float64Array)[n * IN + i] as number) *
+          ((w as Float64Array)[i * OUT + o] as number);
       loss += Math.max(z, 0) * ((c as Float64Array)[n * OUT + o] as number);
     }
   }
@@ -35,7 +38,11 @@ test('gradients of dense -> relu -> weighted sum match finite differences throug
   const [weighted] = g.apply(mul, [h!, c], undefined);
   const loss = g.node('ReduceSum', [weighted!], [], { keepdims: { kind: 'int', value: 0 } });
   // ReduceSum is emitted raw (not an op), so seed its gradient by hand: d loss / d weighted = 1.
-  const seed = g.node('Expand', [g.scalar(1), g.node('Shape', [weighted!], [2], {}, 'int64')], weighted!.shape);
+  const seed = g.node(
+    'Expand',
+    [g.scalar(1), g.node('Shape', [weighted!], [2], {}, 'int64')],
+    weighted!.shape,
+  );
   const [dx, dw, db] = gradients(g, weighted!, [x, w, b], seed);
   g.output(loss, 'loss');
   g.output(dx!, 'dx');
@@ -43,7 +50,12 @@ test('gradients of dense -> relu -> weighted sum match finite differences throug
   g.output(db!, 'db');
   const session = await Session.create(g.serialize());
 
-  const params = [randomValues(N * IN, 1), randomValues(IN * OUT, 2), randomValues(OUT, 3), randomValues(N * OUT, 4)];
+  const params = [
+    randomValues(N * IN, 1),
+    randomValues(IN * OUT, 2),
+    randomValues(OUT, 3),
+    randomValues(N * OUT, 4),
+  ];
   const f32 = (a: Float64Array): Float32Array => Float32Array.from(a);
   const result = await session.run({
     x: { dims: [N, IN], data: f32(params[0]!) },
@@ -63,7 +75,13 @@ test('gradients of dense -> relu -> weighted sum match finite differences throug
 test('differentiating through an op without a gradient rule names the op', () => {
   const g = new GraphBuilder();
   const x = g.input('x', [2]);
-  const opaque = { name: 'opaque', forward: (b: GraphBuilder, [v]: readonly { name: string; dtype: 'float32'; shape: readonly number[] }[]) => [b.node('Neg', [v!], v!.shape)] };
+  const opaque = {
+    name: 'opaque',
+    forward: (
+      b: GraphBuilder,
+      [v]: readonly { name: string; dtype: 'float32'; shape: readonly number[] }[],
+    ) => [b.node('Neg', [v!], v!.shape)],
+  };
   const [y] = g.apply(opaque, [x], undefined);
   const s = g.node('ReduceSum', [y!], [], { keepdims: { kind: 'int', value: 0 } });
   assert.throws(() => gradients(g, y!, [x], s), /op opaque has no gradient rule/);

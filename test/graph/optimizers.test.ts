@@ -1,22 +1,41 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GraphBuilder } from '../../src/graph/ir.js';
-import { applyOptimizer, optimizerSlots, type OptimizerSpec } from '../../src/graph/optimizers/index.js';
+import {
+  applyOptimizer,
+  optimizerSlots,
+  type OptimizerSpec,
+} from '../../src/graph/optimizers/index.js';
 import { Session } from '../../src/engine/session.js';
 import { assertClose, randomValues } from '../helpers/finite-difference.js';
 
-const BASE: OptimizerSpec = { name: 'adam', beta1: 0.9, beta2: 0.999, epsilon: 1e-7, momentum: 0, nesterov: false, weightDecay: 0, clipNorm: 0 };
+const BASE: OptimizerSpec = {
+  name: 'adam',
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+  clipNorm: 0,
+};
 const SHAPES = [[2, 3], [4]] as const;
 const LRS = [0.01, 0.003];
 
 /** Float64 reference written from the formulas in Keras' docs, one parameter at a time. */
-function reference(spec: OptimizerSpec, params: Float64Array[], gradsPerStep: Float64Array[][]): Float64Array[] {
+function reference(
+  spec: OptimizerSpec,
+  params: Float64Array[],
+  gradsPerStep: Float64Array[][],
+): Float64Array[] {
   const p = params.map((a) => Float64Array.from(a));
   const m = p.map((a) => new Float64Array(a.length));
   const v = p.map((a) => new Float64Array(a.length));
   gradsPerStep.forEach((rawGrads, s) => {
     const t = s + 1;
-    const grads = rawGrads.map((gr, i) => gr.map((x, j) => (spec.name !== 'adamw' ? x + spec.weightDecay * (p[i]![j] as number) : x)));
+    const grads = rawGrads.map((gr, i) =>
+      gr.map((x, j) => (spec.name !== 'adamw' ? x + spec.weightDecay * (p[i]![j] as number) : x)),
+    );
     let scale = 1;
     if (spec.clipNorm > 0) {
       const norm = Math.sqrt(grads.reduce((acc, gr) => acc + gr.reduce((a, x) => a + x * x, 0), 0));
@@ -41,7 +60,8 @@ function reference(spec: OptimizerSpec, params: Float64Array[], gradsPerStep: Fl
           v[i]![j] = vj;
           const decayed = spec.name === 'adamw' ? pj - lr * spec.weightDecay * pj : pj;
           const mHat = mj / (1 - spec.beta1 ** t);
-          p[i]![j] = decayed - lr * mHat * Math.sqrt(1 - spec.beta2 ** t) / (Math.sqrt(vj) + spec.epsilon);
+          p[i]![j] =
+            decayed - (lr * mHat * Math.sqrt(1 - spec.beta2 ** t)) / (Math.sqrt(vj) + spec.epsilon);
         }
       }
     });
@@ -49,7 +69,11 @@ function reference(spec: OptimizerSpec, params: Float64Array[], gradsPerStep: Fl
   return p;
 }
 
-async function runSteps(spec: OptimizerSpec, params: Float64Array[], gradsPerStep: Float64Array[][]): Promise<Float32Array[]> {
+async function runSteps(
+  spec: OptimizerSpec,
+  params: Float64Array[],
+  gradsPerStep: Float64Array[][],
+): Promise<Float32Array[]> {
   const g = new GraphBuilder();
   const slots = optimizerSlots(spec);
   const updates = SHAPES.map((shape, i) => ({
@@ -66,10 +90,14 @@ async function runSteps(spec: OptimizerSpec, params: Float64Array[], gradsPerSte
   g.output(step, 'step_out');
   const session = await Session.create(g.serialize(), { threads: 1 });
   let current: Float32Array[] = params.map((p) => Float32Array.from(p));
-  let state: Float32Array[][] = SHAPES.map((shape) => slots.map(() => new Float32Array(shape.reduce((a, b) => a * b, 1))));
+  let state: Float32Array[][] = SHAPES.map((shape) =>
+    slots.map(() => new Float32Array(shape.reduce((a, b) => a * b, 1))),
+  );
   let stepCount: Float32Array = new Float32Array([0]);
   for (const grads of gradsPerStep) {
-    const feeds: Record<string, { dims: readonly number[]; data: Float32Array }> = { step: { dims: [], data: stepCount } };
+    const feeds: Record<string, { dims: readonly number[]; data: Float32Array }> = {
+      step: { dims: [], data: stepCount },
+    };
     SHAPES.forEach((shape, i) => {
       feeds[`p${i}`] = { dims: shape, data: current[i]! };
       feeds[`g${i}`] = { dims: shape, data: Float32Array.from(grads[i]!) };
@@ -86,8 +114,20 @@ async function runSteps(spec: OptimizerSpec, params: Float64Array[], gradsPerSte
   return current;
 }
 
-const params = SHAPES.map((shape, i) => randomValues(shape.reduce((a, b) => a * b, 1), 11 + i));
-const grads = [0, 1, 2].map((s) => SHAPES.map((shape, i) => randomValues(shape.reduce((a, b) => a * b, 1), 50 + 10 * s + i).map((x) => x * (s + 1))));
+const params = SHAPES.map((shape, i) =>
+  randomValues(
+    shape.reduce((a, b) => a * b, 1),
+    11 + i,
+  ),
+);
+const grads = [0, 1, 2].map((s) =>
+  SHAPES.map((shape, i) =>
+    randomValues(
+      shape.reduce((a, b) => a * b, 1),
+      50 + 10 * s + i,
+    ).map((x) => x * (s + 1)),
+  ),
+);
 
 for (const spec of [
   BASE,
@@ -102,7 +142,9 @@ for (const spec of [
   test(`optimizer ${JSON.stringify(spec)}: three steps with two learning-rate groups match the float64 formula`, async () => {
     const actual = await runSteps(spec, params, grads);
     const expected = reference(spec, params, grads);
-    actual.forEach((a, i) => assertClose(a, expected[i]!, { atol: 2e-6, rtol: 1e-5 }, `param ${i}`));
+    actual.forEach((a, i) =>
+      assertClose(a, expected[i]!, { atol: 2e-6, rtol: 1e-5 }, `param ${i}`),
+    );
     // The update really moved the parameters (a no-op optimizer would fail here).
     assert.ok(actual[0]!.some((x, j) => Math.abs(x - params[0]![j]!) > 1e-4));
   });

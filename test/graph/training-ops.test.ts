@@ -16,7 +16,16 @@ import { checkOp } from '../helpers/op-check.js';
 const at = (a: Float64Array, i: number): number => a[i] as number;
 
 /** NHWC conv, HWIO kernel, zero padding 1: the textbook loop. */
-function refConv(x: Float64Array, k: Float64Array, b: Float64Array, n: number, h: number, w: number, ci: number, co: number): Float64Array {
+function refConv(
+  x: Float64Array,
+  k: Float64Array,
+  b: Float64Array,
+  n: number,
+  h: number,
+  w: number,
+  ci: number,
+  co: number,
+): Float64Array {
   const y = new Float64Array(n * h * w * co);
   for (let s = 0; s < n; s++)
     for (let i = 0; i < h; i++)
@@ -28,7 +37,10 @@ function refConv(x: Float64Array, k: Float64Array, b: Float64Array, n: number, h
               const ii = i + di - 1;
               const jj = j + dj - 1;
               if (ii < 0 || ii >= h || jj < 0 || jj >= w) continue;
-              for (let c = 0; c < ci; c++) acc += at(x, ((s * h + ii) * w + jj) * ci + c) * at(k, ((di * 3 + dj) * ci + c) * co + o);
+              for (let c = 0; c < ci; c++)
+                acc +=
+                  at(x, ((s * h + ii) * w + jj) * ci + c) *
+                  at(k, ((di * 3 + dj) * ci + c) * co + o);
             }
           y[((s * h + i) * w + j) * co + o] = acc;
         }
@@ -70,13 +82,18 @@ function refMaxPool(x: Float64Array, n: number, h: number, w: number, c: number)
       for (let j = 0; j < ow; j++)
         for (let ch = 0; ch < c; ch++) {
           let m = -Infinity;
-          for (let di = 0; di < 2; di++) for (let dj = 0; dj < 2; dj++) m = Math.max(m, at(x, ((s * h + 2 * i + di) * w + 2 * j + dj) * c + ch));
+          for (let di = 0; di < 2; di++)
+            for (let dj = 0; dj < 2; dj++)
+              m = Math.max(m, at(x, ((s * h + 2 * i + di) * w + 2 * j + dj) * c + ch));
           y[((s * oh + i) * ow + j) * c + ch] = m;
         }
   return y;
 }
 
-for (const [h, w] of [[4, 6], [5, 3]] as const) {
+for (const [h, w] of [
+  [4, 6],
+  [5, 3],
+] as const) {
   test(`maxPool2x2 on ${h}x${w} (odd sizes drop the last row/column) matches finite differences`, async () => {
     const [n, c] = [2, 3];
     await checkOp({
@@ -89,14 +106,23 @@ for (const [h, w] of [[4, 6], [5, 3]] as const) {
 }
 
 /** Runs op(x) with seed dy and returns dx. */
-async function gradientOf(op: typeof maxPool2x2, xDims: number[], x: number[], yDims: number[], dy: number[]): Promise<Float32Array> {
+async function gradientOf(
+  op: typeof maxPool2x2,
+  xDims: number[],
+  x: number[],
+  yDims: number[],
+  dy: number[],
+): Promise<Float32Array> {
   const g = new GraphBuilder();
   const xs = g.input('x', [BATCH, ...xDims.slice(1)]);
   const [y] = g.apply(op, [xs], undefined);
   const [dx] = gradients(g, y!, [xs], g.input('dy', [BATCH, ...yDims.slice(1)]));
   g.output(dx!, 'dx');
   const session = await Session.create(g.serialize(), { threads: 1 });
-  const result = await session.run({ x: { dims: xDims, data: Float32Array.from(x) }, dy: { dims: yDims, data: Float32Array.from(dy) } });
+  const result = await session.run({
+    x: { dims: xDims, data: Float32Array.from(x) },
+    dy: { dims: yDims, data: Float32Array.from(dy) },
+  });
   await session.release();
   return result.dx!.data;
 }
@@ -162,16 +188,32 @@ test('dropout multiplies by the fed keep-mask; the mask is seedable and scaled b
   await checkOp({
     inputs: [
       { name: 'x', dims: [3, 4], batched: true },
-      { name: 'mask', dims: [3, 4], batched: true, values: Float64Array.from(mask), differentiable: false },
+      {
+        name: 'mask',
+        dims: [3, 4],
+        batched: true,
+        values: Float64Array.from(mask),
+        differentiable: false,
+      },
     ],
     build: (g, [x, m]) => g.apply(dropout, [x!, m!], undefined)[0]!,
     outputDims: [3, 4],
     reference: ([x, m]) => x!.map((v, i) => v * at(m!, i)),
   });
-  assert.throws(() => dropoutMask(new Random(1), 4, 1), /dropout rate must be in \[0, 1\), received 1/);
+  assert.throws(
+    () => dropoutMask(new Random(1), 4, 1),
+    /dropout rate must be in \[0, 1\), received 1/,
+  );
 });
 
-function refSoftmaxCe(z: Float64Array, t: Float64Array, w: Float64Array | undefined, n: number, k: number, smoothing: number): number {
+function refSoftmaxCe(
+  z: Float64Array,
+  t: Float64Array,
+  w: Float64Array | undefined,
+  n: number,
+  k: number,
+  smoothing: number,
+): number {
   let total = 0;
   for (let s = 0; s < n; s++) {
     const row = Array.from({ length: k }, (_, j) => at(z, s * k + j));
@@ -197,18 +239,38 @@ const oneHot = (labels: number[], k: number): Float64Array => {
 
 for (const variant of [
   { name: 'one-hot', targets: oneHot([0, 2, 1, 2], 3), smoothing: 0, weights: undefined },
-  { name: 'one-hot, label smoothing 0.1, class weights', targets: oneHot([0, 2, 1, 2], 3), smoothing: 0.1, weights: Float64Array.from([0.5, 2, 1.5]) },
-  { name: 'soft targets', targets: Float64Array.from([0.2, 0.5, 0.3, 1, 0, 0, 0, 0.9, 0.1, 0.3, 0.3, 0.4]), smoothing: 0.2, weights: undefined },
+  {
+    name: 'one-hot, label smoothing 0.1, class weights',
+    targets: oneHot([0, 2, 1, 2], 3),
+    smoothing: 0.1,
+    weights: Float64Array.from([0.5, 2, 1.5]),
+  },
+  {
+    name: 'soft targets',
+    targets: Float64Array.from([0.2, 0.5, 0.3, 1, 0, 0, 0, 0.9, 0.1, 0.3, 0.3, 0.4]),
+    smoothing: 0.2,
+    weights: undefined,
+  },
 ]) {
   test(`softmaxCrossEntropy (${variant.name}) loss and logits gradient match finite differences`, async () => {
     const [n, k] = [4, 3];
     await checkOp({
       inputs: [
-        { name: 'z', dims: [n, k], batched: true, values: Float64Array.from({ length: n * k }, (_, i) => Math.sin(i * 1.7) * 3) },
+        {
+          name: 'z',
+          dims: [n, k],
+          batched: true,
+          values: Float64Array.from({ length: n * k }, (_, i) => Math.sin(i * 1.7) * 3),
+        },
         { name: 't', dims: [n, k], batched: true, values: variant.targets, differentiable: false },
-        ...(variant.weights === undefined ? [] : [{ name: 'w', dims: [k], values: variant.weights, differentiable: false }]),
+        ...(variant.weights === undefined
+          ? []
+          : [{ name: 'w', dims: [k], values: variant.weights, differentiable: false }]),
       ],
-      build: (g, [z, t, w]) => g.apply(softmaxCrossEntropy, w === undefined ? [z!, t!] : [z!, t!, w], { labelSmoothing: variant.smoothing })[0]!,
+      build: (g, [z, t, w]) =>
+        g.apply(softmaxCrossEntropy, w === undefined ? [z!, t!] : [z!, t!, w], {
+          labelSmoothing: variant.smoothing,
+        })[0]!,
       outputDims: [],
       reference: ([z, t, w]) => Float64Array.of(refSoftmaxCe(z!, t!, w, n, k, variant.smoothing)),
     });
@@ -227,7 +289,8 @@ test('sigmoidBinaryCrossEntropy (smoothing, class weights, large logits) matches
       { name: 't', dims: [n, k], batched: true, values: t, differentiable: false },
       { name: 'w', dims: [2], values: weights, differentiable: false },
     ],
-    build: (g, [zs, ts, ws]) => g.apply(sigmoidBinaryCrossEntropy, [zs!, ts!, ws!], { labelSmoothing: smoothing })[0]!,
+    build: (g, [zs, ts, ws]) =>
+      g.apply(sigmoidBinaryCrossEntropy, [zs!, ts!, ws!], { labelSmoothing: smoothing })[0]!,
     outputDims: [],
     reference: ([zv, tv, wv]) => {
       let total = 0;
@@ -250,5 +313,8 @@ test('the probabilities output of a loss carries no gradient', () => {
   const z = g.input('z', [BATCH, 3]);
   const t = g.input('t', [BATCH, 3]);
   const [, p] = g.apply(softmaxCrossEntropy, [z, t], { labelSmoothing: 0 });
-  assert.throws(() => gradients(g, p as Sym, [z], g.input('s', [BATCH, 3])), /gradients flow only from its loss output/);
+  assert.throws(
+    () => gradients(g, p as Sym, [z], g.input('s', [BATCH, 3])),
+    /gradients flow only from its loss output/,
+  );
 });

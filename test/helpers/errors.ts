@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { VggkitError } from '../../src/util/errors.js';
 
 /** Awaits a rejection that must be a VggkitError with `code` (and a message matching `pattern`). */
-export async function rejectsWith(promise: Promise<unknown>, code: string, pattern?: RegExp): Promise<VggkitError> {
+export async function rejectsWith(
+  promise: Promise<unknown>,
+  code: string,
+  pattern?: RegExp,
+): Promise<VggkitError> {
   const error = await promise.then(
     () => assert.fail(`expected a ${code} error`),
     (caught: unknown) => caught,

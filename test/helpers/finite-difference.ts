@@ -2,7 +2,11 @@
  * The independent oracle for gradient tests: central finite differences of a float64 function
  * written directly in TypeScript (not through the graph), one parameter element at a time.
  */
-export function finiteDifference(f: (params: Float64Array[]) => number, params: Float64Array[], eps = 1e-5): Float64Array[] {
+export function finiteDifference(
+  f: (params: Float64Array[]) => number,
+  params: Float64Array[],
+  eps = 1e-5,
+): Float64Array[] {
   return params.map((p) => {
     const grad = new Float64Array(p.length);
     for (let i = 0; i < p.length; i++) {
@@ -18,13 +22,21 @@ export function finiteDifference(f: (params: Float64Array[]) => number, params: 
   });
 }
 
-export function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: { atol: number; rtol: number }, what: string): void {
-  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length} vs expected ${expected.length}`);
+export function assertClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tolerance: { atol: number; rtol: number },
+  what: string,
+): void {
+  if (actual.length !== expected.length)
+    throw new Error(`${what}: length ${actual.length} vs expected ${expected.length}`);
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i] as number;
     const e = expected[i] as number;
     if (!(Math.abs(a - e) <= tolerance.atol + tolerance.rtol * Math.abs(e))) {
-      throw new Error(`${what}[${i}]: ${a} differs from expected ${e} beyond atol ${tolerance.atol}, rtol ${tolerance.rtol}`);
+      throw new Error(
+        `${what}[${i}]: ${a} differs from expected ${e} beyond atol ${tolerance.atol}, rtol ${tolerance.rtol}`,
+      );
     }
   }
 }

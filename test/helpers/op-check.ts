@@ -36,21 +36,49 @@ const f32round = (a: Float64Array): Float64Array => Float64Array.from(Float32Arr
 
 export async function checkOp(check: OpCheck): Promise<void> {
   const g = new GraphBuilder();
-  const syms = check.inputs.map((i) => g.input(i.name, i.batched === true ? [BATCH, ...i.dims.slice(1)] : i.dims));
+  const syms = check.inputs.map((i) =>
+    g.input(i.name, i.batched === true ? [BATCH, ...i.dims.slice(1)] : i.dims),
+  );
   const out = check.build(g, syms);
   const outputBatched = out.shape[0] === BATCH;
   const cotangentDims = check.outputDims;
-  const seed = g.input('cotangent', outputBatched ? [BATCH, ...cotangentDims.slice(1)] : cotangentDims);
+  const seed = g.input(
+    'cotangent',
+    outputBatched ? [BATCH, ...cotangentDims.slice(1)] : cotangentDims,
+  );
   const wrtIndices = check.inputs.flatMap((i, k) => (i.differentiable === false ? [] : [k]));
-  const grads = gradients(g, out, wrtIndices.map((k) => syms[k] as Sym), seed);
+  const grads = gradients(
+    g,
+    out,
+    wrtIndices.map((k) => syms[k] as Sym),
+    seed,
+  );
   g.output(out, 'out');
   grads.forEach((gs, j) => g.output(gs, `grad_${j}`));
   const session = await Session.create(g.serialize(), { threads: 1 });
 
-  const values = check.inputs.map((i, k) => f32round(i.values ?? randomValues(i.dims.reduce((a, b) => a * b, 1), 101 + k)));
-  const cotangent = f32round(randomValues(cotangentDims.reduce((a, b) => a * b, 1), 7));
-  const feeds: Record<string, { dims: readonly number[]; data: Float32Array }> = { cotangent: { dims: cotangentDims, data: Float32Array.from(cotangent) } };
-  check.inputs.forEach((i, k) => (feeds[i.name] = { dims: i.dims, data: Float32Array.from(values[k] as Float64Array) }));
+  const values = check.inputs.map((i, k) =>
+    f32round(
+      i.values ??
+        randomValues(
+          i.dims.reduce((a, b) => a * b, 1),
+          101 + k,
+        ),
+    ),
+  );
+  const cotangent = f32round(
+    randomValues(
+      cotangentDims.reduce((a, b) => a * b, 1),
+      7,
+    ),
+  );
+  const feeds: Record<string, { dims: readonly number[]; data: Float32Array }> = {
+    cotangent: { dims: cotangentDims, data: Float32Array.from(cotangent) },
+  };
+  check.inputs.forEach(
+    (i, k) =>
+      (feeds[i.name] = { dims: i.dims, data: Float32Array.from(values[k] as Float64Array) }),
+  );
   const result = await session.run(feeds);
   await session.release();
 
@@ -64,6 +92,17 @@ export async function checkOp(check: OpCheck): Promise<void> {
     for (let i = 0; i < y.length; i++) s += (y[i] as number) * (cotangent[i] as number);
     return s;
   };
-  const expected = finiteDifference(scalar, wrtIndices.map((k) => Float64Array.from(values[k] as Float64Array)), check.eps);
-  wrtIndices.forEach((k, j) => assertClose(result[`grad_${j}`]!.data, expected[j] as Float64Array, tol, `d/d${check.inputs[k]!.name}`));
+  const expected = finiteDifference(
+    scalar,
+    wrtIndices.map((k) => Float64Array.from(values[k] as Float64Array)),
+    check.eps,
+  );
+  wrtIndices.forEach((k, j) =>
+    assertClose(
+      result[`grad_${j}`]!.data,
+      expected[j] as Float64Array,
+      tol,
+      `d/d${check.inputs[k]!.name}`,
+    ),
+  );
 }

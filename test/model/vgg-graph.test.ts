@@ -70,13 +70,27 @@ test('cutting at a layer returns that layer in NHWC and records its name', async
 test('extra outputs return earlier layers exactly as graphs cut there do', async () => {
   const weights = initWeights(modelLayers(small), new Random(4));
   const random = new Random(9);
-  const input = { dims: [2, 3, 64, 96], data: Float32Array.from({ length: 2 * 3 * 64 * 96 }, () => random.uniform(-50, 50)) };
+  const input = {
+    dims: [2, 3, 64, 96],
+    data: Float32Array.from({ length: 2 * 3 * 64 * 96 }, () => random.uniform(-50, 50)),
+  };
   const layers = ['block1_conv1', 'block2_pool', 'block3_conv1'];
-  const all = await Session.create(buildVggInference({ options: small, weights, outputLayer: 'block3_conv1', extraOutputs: layers }), { threads: 1 });
+  const all = await Session.create(
+    buildVggInference({
+      options: small,
+      weights,
+      outputLayer: 'block3_conv1',
+      extraOutputs: layers,
+    }),
+    { threads: 1 },
+  );
   try {
     const together = await all.run({ input });
     for (const layer of layers) {
-      const alone = await Session.create(buildVggInference({ options: small, weights, outputLayer: layer }), { threads: 1 });
+      const alone = await Session.create(
+        buildVggInference({ options: small, weights, outputLayer: layer }),
+        { threads: 1 },
+      );
       try {
         const expected = (await alone.run({ input })).output;
         assert.deepEqual(together[layer]?.dims, expected?.dims, layer);
@@ -90,7 +104,13 @@ test('extra outputs return earlier layers exactly as graphs cut there do', async
     await all.release();
   }
   assert.throws(
-    () => buildVggInference({ options: small, weights, outputLayer: 'block1_pool', extraOutputs: ['block2_conv1'] }),
+    () =>
+      buildVggInference({
+        options: small,
+        weights,
+        outputLayer: 'block1_pool',
+        extraOutputs: ['block2_conv1'],
+      }),
     /extra outputs: expected layers up to block1_pool, received block2_conv1/,
   );
 });

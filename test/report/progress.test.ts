@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { createProgress, formatDuration } from '../../src/report/progress.js';
 
-function capture(isTTY: boolean): { stream: PassThrough & { isTTY?: boolean; columns?: number }; text: () => string } {
+function capture(isTTY: boolean): {
+  stream: PassThrough & { isTTY?: boolean; columns?: number };
+  text: () => string;
+} {
   const stream = new PassThrough() as PassThrough & { isTTY?: boolean; columns?: number };
   if (isTTY) {
     stream.isTTY = true;
@@ -15,13 +18,28 @@ function capture(isTTY: boolean): { stream: PassThrough & { isTTY?: boolean; col
 }
 
 test('formatDuration', () => {
-  assert.deepEqual([0, 9.4, 59.6, 65, 3599, 3600 + 3 * 60 + 5, Number.NaN].map(formatDuration), ['0s', '9s', '1m00s', '1m05s', '59m59s', '1h03m', '?']);
+  assert.deepEqual([0, 9.4, 59.6, 65, 3599, 3600 + 3 * 60 + 5, Number.NaN].map(formatDuration), [
+    '0s',
+    '9s',
+    '1m00s',
+    '1m05s',
+    '59m59s',
+    '1h03m',
+    '?',
+  ]);
 });
 
 test('not a TTY: occasional plain lines with count, rate and ETA, and a final line', () => {
   const out = capture(false);
   let clock = 0;
-  const progress = createProgress({ label: 'features', total: 100, unit: 'img', stream: out.stream, lineIntervalMs: 10_000, now: () => clock });
+  const progress = createProgress({
+    label: 'features',
+    total: 100,
+    unit: 'img',
+    stream: out.stream,
+    lineIntervalMs: 10_000,
+    now: () => clock,
+  });
   clock = 5_000;
   progress.update(10); // first update always prints: 10 img in 5 s = 2 img/s, 90 left -> 45 s
   clock = 8_000;
@@ -43,19 +61,35 @@ test('not a TTY: occasional plain lines with count, rate and ETA, and a final li
 test('--json forces plain lines even on a TTY; stdout is refused', () => {
   const out = capture(true);
   let clock = 0;
-  const progress = createProgress({ label: 'train', total: 4, unit: 'batch', stream: out.stream, json: true, now: () => clock });
+  const progress = createProgress({
+    label: 'train',
+    total: 4,
+    unit: 'batch',
+    stream: out.stream,
+    json: true,
+    now: () => clock,
+  });
   clock = 1000;
   progress.increment();
   progress.stop();
   assert.match(out.text(), /^train: 1\/4 \(25%\), 1\.00 batch\/s, ETA 3s\n/);
   assert.doesNotMatch(out.text(), /\x1b\[/, 'no terminal control sequences');
-  assert.throws(() => createProgress({ label: 'x', total: 1, stream: process.stdout }), /stdout is reserved/);
+  assert.throws(
+    () => createProgress({ label: 'x', total: 1, stream: process.stdout }),
+    /stdout is reserved/,
+  );
 });
 
 test('on a TTY a cli-progress bar shows the count, rate and ETA', () => {
   const out = capture(true);
   let clock = 0;
-  const progress = createProgress({ label: 'epoch 1/20', total: 10, unit: 'img', stream: out.stream, now: () => clock });
+  const progress = createProgress({
+    label: 'epoch 1/20',
+    total: 10,
+    unit: 'img',
+    stream: out.stream,
+    now: () => clock,
+  });
   clock = 2000;
   progress.update(4);
   progress.stop();

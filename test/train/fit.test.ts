@@ -257,7 +257,16 @@ test('evaluateModel names a data folder the model does not know; model classes m
 });
 
 test('augmentation runs the frozen base on every batch, says so, and is reproducible for a seed', async () => {
-  const config = { arch: 'vgg11', epochs: 2, batchSize: 6, lr: 3e-3, head: 'avg', dense: 32, dropout: 0, augment: ['flip', 'brightness'] };
+  const config = {
+    arch: 'vgg11',
+    epochs: 2,
+    batchSize: 6,
+    lr: 3e-3,
+    head: 'avg',
+    dense: 32,
+    dropout: 0,
+    augment: ['flip', 'brightness'],
+  };
   const lines: string[] = [];
   const first = await fineTune({
     data: train,
@@ -266,12 +275,18 @@ test('augmentation runs the frozen base on every batch, says so, and is reproduc
     config: { weights: 'none', inputSize: 32, val, ...config },
     log: (line) => lines.push(line),
   });
-  assert.ok(lines.some((l) => /augmentation on \(flip, brightness\).*no feature cache/.test(l)), lines.join('\n'));
+  assert.ok(
+    lines.some((l) => /augmentation on \(flip, brightness\).*no feature cache/.test(l)),
+    lines.join('\n'),
+  );
   const second = await run('augment-2', config);
   assert.deepEqual(second.history, first.history);
   // Augmented batches differ from the cached unaugmented features: the training losses must too.
   const plain = await run('augment-off', { ...config, augment: [] });
-  assert.notDeepEqual(plain.history.map((h) => h.loss), first.history.map((h) => h.loss));
+  assert.notDeepEqual(
+    plain.history.map((h) => h.loss),
+    first.history.map((h) => h.loss),
+  );
 });
 
 test('EarlyStopping stops a run that cannot improve and restores the best epoch; cosine schedule decays the rate', async () => {
@@ -280,21 +295,45 @@ test('EarlyStopping stops a run that cannot improve and restores the best epoch;
     epochs: 8,
     lr: 1e-9,
     reduceLr: { enabled: false },
-    earlyStopping: { enabled: true, monitor: 'val_loss', patience: 1, minDelta: 0.01, restoreBestWeights: true },
+    earlyStopping: {
+      enabled: true,
+      monitor: 'val_loss',
+      patience: 1,
+      minDelta: 0.01,
+      restoreBestWeights: true,
+    },
   });
   assert.equal(stopped.stoppedBy, 'early_stopping');
   assert.ok(stopped.history.length < 8, `ran ${stopped.history.length} epochs`);
   // The written model holds the epoch EarlyStopping kept (its snapshot), not the last epoch's weights
   // (the resume checkpoint's): nothing improved by minDelta after the first epoch.
-  const head = layersOf('vgg11', { kind: 'flatten', dense: 256, classes: 3, activation: 'softmax' }).all;
+  const head = layersOf('vgg11', {
+    kind: 'flatten',
+    dense: 256,
+    classes: 3,
+    activation: 'softmax',
+  }).all;
   const final = await readKerasWeights(join(dir, 'early', 'weights.h5'), head);
   const kept = (await readSafetensors(join(dir, 'early', 'best-weights.safetensors'))).tensors;
-  const last = new Map([...(await readSafetensors(join(dir, 'early', 'checkpoint.safetensors'))).tensors].map(([k, t]) => [k.replace(/^param\//, ''), t]));
+  const last = new Map(
+    [...(await readSafetensors(join(dir, 'early', 'checkpoint.safetensors'))).tensors].map(
+      ([k, t]) => [k.replace(/^param\//, ''), t],
+    ),
+  );
   assert.deepEqual(changedKeys(final, kept, ['dense/kernel', 'dense_1/kernel']), []);
-  assert.deepEqual(changedKeys(final, last, ['dense/kernel', 'dense_1/kernel']), ['dense/kernel', 'dense_1/kernel']);
+  assert.deepEqual(changedKeys(final, last, ['dense/kernel', 'dense_1/kernel']), [
+    'dense/kernel',
+    'dense_1/kernel',
+  ]);
 
-  const cosine = await run('cosine', { arch: 'vgg11', epochs: 4, lr: 1e-3, schedule: { name: 'cosine' } });
+  const cosine = await run('cosine', {
+    arch: 'vgg11',
+    epochs: 4,
+    lr: 1e-3,
+    schedule: { name: 'cosine' },
+  });
   const lrs = cosine.history.map((h) => h.lr);
-  for (let i = 1; i < lrs.length; i++) assert.ok((lrs[i] as number) < (lrs[i - 1] as number), `lr ${lrs.join(', ')}`);
+  for (let i = 1; i < lrs.length; i++)
+    assert.ok((lrs[i] as number) < (lrs[i - 1] as number), `lr ${lrs.join(', ')}`);
   assert.ok((lrs[0] as number) <= 1e-3);
 });

@@ -4,15 +4,21 @@ import { scheduledLr } from '../../src/train/schedules.js';
 import type { ScheduleConfig } from '../../src/train/config.js';
 
 const schedule: ScheduleConfig = { name: 'none', stepEpochs: 3, gamma: 0.5, maxLr: 1e-2 };
-const near = (a: number, b: number, what: string): void => assert.ok(Math.abs(a - b) <= 1e-12 + 1e-9 * Math.abs(b), `${what}: ${a} vs ${b}`);
+const near = (a: number, b: number, what: string): void =>
+  assert.ok(Math.abs(a - b) <= 1e-12 + 1e-9 * Math.abs(b), `${what}: ${a} vs ${b}`);
 
 test('none: the configured rate everywhere', () => {
-  for (const step of [0, 50, 99]) assert.equal(scheduledLr({ lr: 1e-4, schedule }, { step, totalSteps: 100, epoch: step / 10 }), 1e-4);
+  for (const step of [0, 50, 99])
+    assert.equal(
+      scheduledLr({ lr: 1e-4, schedule }, { step, totalSteps: 100, epoch: step / 10 }),
+      1e-4,
+    );
 });
 
 test('step: multiplied by gamma every stepEpochs epochs', () => {
   const c = { lr: 0.1, schedule: { ...schedule, name: 'step' as const } };
-  const at = (epoch: number): number => scheduledLr(c, { step: epoch * 10, totalSteps: 100, epoch });
+  const at = (epoch: number): number =>
+    scheduledLr(c, { step: epoch * 10, totalSteps: 100, epoch });
   assert.deepEqual([0, 1, 2, 3, 5, 6, 9].map(at), [0.1, 0.1, 0.1, 0.05, 0.05, 0.025, 0.0125]);
 });
 

@@ -41,14 +41,17 @@ const mislabel: Check = {
   run(ctx) {
     const features = ctx.features;
     if (features === undefined || ctx.scan === undefined) return [];
-    const withFeatures = (records: readonly ImageRecord[]): { record: ImageRecord; v: Float32Array }[] =>
+    const withFeatures = (
+      records: readonly ImageRecord[],
+    ): { record: ImageRecord; v: Float32Array }[] =>
       records.flatMap((record) => {
         const v = features.get(record.file);
         return v === undefined ? [] : [{ record, v: unit(v) }];
       });
     const train = withFeatures(readable(ctx.scan.records, 'train'));
     const all = withFeatures(readable(ctx.scan.records));
-    if (new Set(train.map((t) => t.record.className)).size < 2 || train.length <= NEIGHBOURS) return [];
+    if (new Set(train.map((t) => t.record.className)).size < 2 || train.length <= NEIGHBOURS)
+      return [];
     const suspects: Suspect[] = [];
     for (const item of all) {
       const nearest = train
@@ -57,7 +60,11 @@ const mislabel: Check = {
         .sort((a, b) => b.similarity - a.similarity)
         .slice(0, NEIGHBOURS);
       const votes = new Map<string, number>();
-      for (const n of nearest) votes.set(n.t.record.className as string, (votes.get(n.t.record.className as string) ?? 0) + 1);
+      for (const n of nearest)
+        votes.set(
+          n.t.record.className as string,
+          (votes.get(n.t.record.className as string) ?? 0) + 1,
+        );
       const [top, count] = [...votes].sort((a, b) => b[1] - a[1])[0] ?? ['', 0];
       if (count >= MISLABEL_AGREEMENT && top !== item.record.className) {
         suspects.push({
@@ -84,7 +91,10 @@ const mislabel: Check = {
           k: NEIGHBOURS,
           agreement: MISLABEL_AGREEMENT,
         },
-        fix: { summary: 'Look at the listed images and move each to its right class folder (or delete it).' },
+        fix: {
+          summary:
+            'Look at the listed images and move each to its right class folder (or delete it).',
+        },
       },
     ];
   },

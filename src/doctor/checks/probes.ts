@@ -37,7 +37,8 @@ const initialLoss: Check = {
     const p = probes(ctx);
     if (p === undefined) return [];
     const expected = Math.log(p.classes === 1 ? 2 : p.classes);
-    if (Number.isFinite(p.initialLoss) && p.initialLoss <= INITIAL_LOSS_FACTOR * expected) return [];
+    if (Number.isFinite(p.initialLoss) && p.initialLoss <= INITIAL_LOSS_FACTOR * expected)
+      return [];
     return [
       {
         id: 'initial-loss-off',
@@ -45,8 +46,17 @@ const initialLoss: Check = {
         title: `Loss at initialisation is ${p.initialLoss.toPrecision(3)}, far above ln(${p.classes}) = ${expected.toFixed(3)}`,
         explanation:
           'Before any step, a fresh head should guess uniformly (loss ≈ ln(classes)). Far more means its outputs are huge and confidently wrong: the features feeding it are out of scale, usually from wrong preprocessing or broken weights.',
-        evidence: { initialLoss: p.initialLoss, expected, classes: p.classes, images: p.sampleSize, source: 'probe' },
-        fix: { summary: 'Check the preprocessing findings (and --batch on a batch of your pipeline); make sure the weights match their contract.' },
+        evidence: {
+          initialLoss: p.initialLoss,
+          expected,
+          classes: p.classes,
+          images: p.sampleSize,
+          source: 'probe',
+        },
+        fix: {
+          summary:
+            'Check the preprocessing findings (and --batch on a batch of your pipeline); make sure the weights match their contract.',
+        },
       },
     ];
   },
@@ -68,7 +78,11 @@ const overfit: Check = {
         explanation:
           'Any working setup memorises a handful of images quickly. If it cannot, full training will not learn either: the learning rate is far too small, or inputs, labels or the trainable part are broken.',
         evidence: { ...o, relativeDrop: Number(drop.toFixed(4)), minDrop: OVERFIT_MIN_DROP },
-        fix: { summary: 'Raise the learning rate (see the LR range test), then check the data and preprocessing findings.', flag: '--lr' },
+        fix: {
+          summary:
+            'Raise the learning rate (see the LR range test), then check the data and preprocessing findings.',
+          flag: '--lr',
+        },
       },
     ];
   },
@@ -86,15 +100,27 @@ const lrRange: Check = {
     // The static config check already reports a rate outside its limits; the sweep would only repeat it.
     if (limits !== undefined && (lr > limits.high || lr < limits.low)) return [];
     const suggestion = Number(p.lrRange.suggestion.toPrecision(2));
-    const evidence = { lr, suggestion, steepest: p.lrRange.steepest, lrs: p.lrRange.lrs, losses: p.lrRange.losses, source: 'lr-range-test' };
-    const fix: Finding['fix'] = { summary: `Use lr ${suggestion}, the LR range test's suggestion.`, config: { lr: suggestion }, flag: `--lr ${suggestion}` };
+    const evidence = {
+      lr,
+      suggestion,
+      steepest: p.lrRange.steepest,
+      lrs: p.lrRange.lrs,
+      losses: p.lrRange.losses,
+      source: 'lr-range-test',
+    };
+    const fix: Finding['fix'] = {
+      summary: `Use lr ${suggestion}, the LR range test's suggestion.`,
+      config: { lr: suggestion },
+      flag: `--lr ${suggestion}`,
+    };
     if (lr > LR_HIGH_FACTOR * p.lrRange.suggestion)
       return [
         {
           id: 'lr-too-high',
           severity: 'warning',
           title: `Learning rate ${lr} is ${Math.round(lr / p.lrRange.suggestion)}x the LR range test's suggestion ${suggestion}`,
-          explanation: 'On your data the loss stopped falling and turned upward below this rate: steps this large overshoot.',
+          explanation:
+            'On your data the loss stopped falling and turned upward below this rate: steps this large overshoot.',
           evidence,
           fix,
         },
@@ -105,7 +131,8 @@ const lrRange: Check = {
           id: 'lr-too-low',
           severity: 'warning',
           title: `Learning rate ${lr} is ${Math.round(p.lrRange.suggestion / lr)}x below the LR range test's suggestion ${suggestion}`,
-          explanation: 'On your data the loss does not move at this rate in the sweep: training would need far more epochs than configured.',
+          explanation:
+            'On your data the loss does not move at this rate in the sweep: training would need far more epochs than configured.',
           evidence,
           fix,
         },
@@ -120,7 +147,12 @@ const gradients: Check = {
   run(ctx) {
     const g = probes(ctx)?.gradients;
     if (g === undefined || g.layers.length === 0) return [];
-    const layers = g.layers.map((l) => ({ layer: l.layer, group: l.group, norm: l.norm, rms: l.rms }));
+    const layers = g.layers.map((l) => ({
+      layer: l.layer,
+      group: l.group,
+      norm: l.norm,
+      rms: l.rms,
+    }));
     const exploded = g.layers.filter((l) => !Number.isFinite(l.rms) || l.rms > EXPLODING_RMS);
     if (exploded.length > 0)
       return [
@@ -128,13 +160,22 @@ const gradients: Check = {
           id: 'exploding-gradients',
           severity: 'error',
           title: `Gradients explode: ${exploded.map((l) => `${l.layer} RMS ${l.rms.toPrecision(2)}`).join(', ')}`,
-          explanation: 'One step at an ordinary rate would move these weights by more than their own size: training diverges to NaN. Usually inputs out of scale or a rate far too high.',
+          explanation:
+            'One step at an ordinary rate would move these weights by more than their own size: training diverges to NaN. Usually inputs out of scale or a rate far too high.',
           evidence: { layers, images: g.images, threshold: EXPLODING_RMS },
-          fix: { summary: 'Check the preprocessing findings, lower the learning rate and clip the gradient norm.', config: { clipNorm: 1 }, flag: '--clip-norm 1' },
+          fix: {
+            summary:
+              'Check the preprocessing findings, lower the learning rate and clip the gradient norm.',
+            config: { clipNorm: 1 },
+            flag: '--clip-norm 1',
+          },
         },
       ];
     const head = Math.max(...g.layers.filter((l) => l.group === 'head').map((l) => l.rms));
-    const blocks = g.layers.map((l) => l.group).filter((group) => group !== 'head').sort();
+    const blocks = g.layers
+      .map((l) => l.group)
+      .filter((group) => group !== 'head')
+      .sort();
     const deepestGroup = blocks[0] ?? 'head';
     const deepest = Math.max(...g.layers.filter((l) => l.group === deepestGroup).map((l) => l.rms));
     if (deepestGroup === 'head' || !(head > 0) || deepest >= VANISHING_RATIO * head) return [];
@@ -143,7 +184,8 @@ const gradients: Check = {
         id: 'vanishing-gradients',
         severity: 'warning',
         title: `Gradients vanish: ${deepestGroup} receives ${deepest === 0 ? 'no gradient' : `${(head / deepest).toExponential(1)}x less gradient than the head`}`,
-        explanation: 'The unfrozen block barely changes whatever the rate, so unfreezing it costs time and gains nothing; dead ReLUs or saturated, out-of-scale activations are the usual cause.',
+        explanation:
+          'The unfrozen block barely changes whatever the rate, so unfreezing it costs time and gains nothing; dead ReLUs or saturated, out-of-scale activations are the usual cause.',
         evidence: { layers, images: g.images, ratio: deepest / head, threshold: VANISHING_RATIO },
         fix: { summary: 'Check the dead-relu and preprocessing findings; unfreeze fewer blocks.' },
       },
@@ -164,9 +206,17 @@ const deadRelu: Check = {
         id: 'dead-relu',
         severity: 'warning',
         title: `Dead ReLUs: ${dead.map((l) => `${l.layer} ${Math.round((100 * l.dead) / l.channels)}%`).join(', ')} of channels are zero on every sampled image`,
-        explanation: 'A channel that is zero for every image carries no information and passes no gradient: the network downstream works with a fraction of its features. Typical of broken or mismatched weights, or inputs far off their expected range.',
-        evidence: { layers: d.layers.map((l) => ({ ...l, fraction: l.dead / l.channels })), images: d.images, threshold: DEAD_RELU_FRACTION },
-        fix: { summary: 'Check that the weights load correctly and the preprocessing matches their contract.' },
+        explanation:
+          'A channel that is zero for every image carries no information and passes no gradient: the network downstream works with a fraction of its features. Typical of broken or mismatched weights, or inputs far off their expected range.',
+        evidence: {
+          layers: d.layers.map((l) => ({ ...l, fraction: l.dead / l.channels })),
+          images: d.images,
+          threshold: DEAD_RELU_FRACTION,
+        },
+        fix: {
+          summary:
+            'Check that the weights load correctly and the preprocessing matches their contract.',
+        },
       },
     ];
   },
@@ -180,13 +230,19 @@ const forgetting: Check = {
     if (f === undefined) return [];
     const accuracyDrop = f.before.accuracy - f.after.accuracy;
     const lossRatio = f.after.loss / f.before.loss;
-    if (Number.isFinite(f.after.loss) && accuracyDrop < FORGET_ACCURACY_DROP && lossRatio < FORGET_LOSS_RISE) return [];
+    if (
+      Number.isFinite(f.after.loss) &&
+      accuracyDrop < FORGET_ACCURACY_DROP &&
+      lossRatio < FORGET_LOSS_RISE
+    )
+      return [];
     return [
       {
         id: 'forgetting-after-unfreeze',
         severity: 'warning',
         title: `Unfreezing ${f.stage} at lr ${f.stageLr} degrades held-out images: accuracy ${(f.before.accuracy * 100).toFixed(0)}% → ${(f.after.accuracy * 100).toFixed(0)}%, loss ${f.before.loss.toPrecision(3)} → ${f.after.loss.toPrecision(3)}`,
-        explanation: 'A probe trained the head, then the unfrozen stage at its configured rate: the pretrained features were overwritten faster than they adapted (catastrophic forgetting).',
+        explanation:
+          'A probe trained the head, then the unfrozen stage at its configured rate: the pretrained features were overwritten faster than they adapted (catastrophic forgetting).',
         evidence: { ...f, source: 'probe' },
         fix: {
           summary: 'Divide the learning rate by 10 (or more) at each unfreezing.',
@@ -212,12 +268,24 @@ const modelAtChance: Check = {
         id: 'stuck-at-chance',
         severity: 'error',
         title: `The model scores ${(e.accuracy * 100).toFixed(0)}% on ${e.images} images: chance level for ${classes} classes`,
-        explanation: 'The trained model has learned nothing usable on this data: wrong preprocessing, labels not matching images, or a failed fine-tune.',
+        explanation:
+          'The trained model has learned nothing usable on this data: wrong preprocessing, labels not matching images, or a failed fine-tune.',
         evidence: { ...e, chance, margin: CHANCE_MARGIN },
-        fix: { summary: 'Run vggkit doctor with --config and --probe on the training data to find why training failed.' },
+        fix: {
+          summary:
+            'Run vggkit doctor with --config and --probe on the training data to find why training failed.',
+        },
       },
     ];
   },
 };
 
-export const PROBE_CHECKS: readonly Check[] = [initialLoss, overfit, lrRange, gradients, deadRelu, forgetting, modelAtChance];
+export const PROBE_CHECKS: readonly Check[] = [
+  initialLoss,
+  overfit,
+  lrRange,
+  gradients,
+  deadRelu,
+  forgetting,
+  modelAtChance,
+];

@@ -15,11 +15,21 @@ export const dense: OpDef<void> = {
     const ws = w as Sym;
     const d = dy as Sym;
     // The first trainable layer reads the graph input, whose gradient nobody wants.
-    const dx = needsGrad[0] === true ? g.node('MatMul', [d, g.node('Transpose', [ws], [ws.shape[1] as number, ws.shape[0] as number])], xs.shape) : undefined;
+    const dx =
+      needsGrad[0] === true
+        ? g.node(
+            'MatMul',
+            [d, g.node('Transpose', [ws], [ws.shape[1] as number, ws.shape[0] as number])],
+            xs.shape,
+          )
+        : undefined;
     const xt = g.node('Transpose', [xs], [xs.shape[1] as number, xs.shape[0] as number]);
     const dw = g.node('MatMul', [xt, d], ws.shape);
     const grads: (Sym | undefined)[] = [dx, dw];
-    if (b !== undefined) grads.push(g.node('ReduceSum', [d, g.int64s([0])], b.shape, { keepdims: { kind: 'int', value: 0 } }));
+    if (b !== undefined)
+      grads.push(
+        g.node('ReduceSum', [d, g.int64s([0])], b.shape, { keepdims: { kind: 'int', value: 0 } }),
+      );
     return grads;
   },
 };

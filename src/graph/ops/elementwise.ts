@@ -15,13 +15,20 @@ export const relu: OpDef<void> = {
 
 export const add: OpDef<void> = {
   name: 'add',
-  forward: (g, [a, b]) => [g.node('Add', [a as Sym, b as Sym], broadcastShape((a as Sym).shape, (b as Sym).shape))],
-  backward: (g, { inputs: [a, b] }, [dy]) => [unbroadcast(g, dy as Sym, (a as Sym).shape), unbroadcast(g, dy as Sym, (b as Sym).shape)],
+  forward: (g, [a, b]) => [
+    g.node('Add', [a as Sym, b as Sym], broadcastShape((a as Sym).shape, (b as Sym).shape)),
+  ],
+  backward: (g, { inputs: [a, b] }, [dy]) => [
+    unbroadcast(g, dy as Sym, (a as Sym).shape),
+    unbroadcast(g, dy as Sym, (b as Sym).shape),
+  ],
 };
 
 export const mul: OpDef<void> = {
   name: 'mul',
-  forward: (g, [a, b]) => [g.node('Mul', [a as Sym, b as Sym], broadcastShape((a as Sym).shape, (b as Sym).shape))],
+  forward: (g, [a, b]) => [
+    g.node('Mul', [a as Sym, b as Sym], broadcastShape((a as Sym).shape, (b as Sym).shape)),
+  ],
   backward: (g, { inputs: [a, b] }, [dy]) => {
     const d = dy as Sym;
     return [
@@ -43,6 +50,11 @@ export function unbroadcast(g: GraphBuilder, grad: Sym, shape: readonly number[]
     if (target === undefined || (target === 1 && d !== 1)) axes.push(i);
   });
   if (axes.length === 0) return grad;
-  const summed = g.node('ReduceSum', [grad, g.int64s(axes)], grad.shape.map((d, i) => (axes.includes(i) ? 1 : d)), { keepdims: attr.int(1) });
+  const summed = g.node(
+    'ReduceSum',
+    [grad, g.int64s(axes)],
+    grad.shape.map((d, i) => (axes.includes(i) ? 1 : d)),
+    { keepdims: attr.int(1) },
+  );
   return g.node('Reshape', [summed, g.int64s(shape)], shape);
 }

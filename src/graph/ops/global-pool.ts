@@ -13,18 +13,30 @@ function spread(g: GraphBuilder, dy: Sym, x: Sym): Sym {
 
 export const globalAvgPool: OpDef<void> = {
   name: 'globalAvgPool',
-  forward: (g, [x]) => [g.node('ReduceMean', [x as Sym, g.int64s([1, 2])], [BATCH, (x as Sym).shape[3] as number], { keepdims: attr.int(0) })],
+  forward: (g, [x]) => [
+    g.node('ReduceMean', [x as Sym, g.int64s([1, 2])], [BATCH, (x as Sym).shape[3] as number], {
+      keepdims: attr.int(0),
+    }),
+  ],
   backward: (g, { inputs: [x] }, [dy]) => {
     const xs = x as Sym;
     const [, h, w] = xs.shape as [number, number, number, number];
-    const scaled = g.node('Mul', [spread(g, dy as Sym, xs), g.scalar(1 / (h * w))], [BATCH, 1, 1, xs.shape[3] as number]);
+    const scaled = g.node(
+      'Mul',
+      [spread(g, dy as Sym, xs), g.scalar(1 / (h * w))],
+      [BATCH, 1, 1, xs.shape[3] as number],
+    );
     return [g.node('Expand', [scaled, g.node('Shape', [xs], [4], {}, 'int64')], xs.shape)];
   },
 };
 
 export const globalMaxPool: OpDef<void> = {
   name: 'globalMaxPool',
-  forward: (g, [x]) => [g.node('ReduceMax', [x as Sym, g.int64s([1, 2])], [BATCH, (x as Sym).shape[3] as number], { keepdims: attr.int(0) })],
+  forward: (g, [x]) => [
+    g.node('ReduceMax', [x as Sym, g.int64s([1, 2])], [BATCH, (x as Sym).shape[3] as number], {
+      keepdims: attr.int(0),
+    }),
+  ],
   backward: (g, { inputs: [x], outputs: [y] }, [dy]) => {
     const xs = x as Sym;
     const isMax = g.node('Equal', [xs, spread(g, y as Sym, xs)], xs.shape, {}, 'bool');

@@ -23,17 +23,31 @@ export interface LossAttrs {
 }
 
 function floatCount(g: GraphBuilder, x: Sym, what: 'batch' | 'all'): Sym {
-  const n = what === 'all' ? g.node('Size', [x], [], {}, 'int64') : g.node('Gather', [g.node('Shape', [x], [x.shape.length], {}, 'int64'), g.int64s([0])], [1], { axis: attr.int(0) }, 'int64');
+  const n =
+    what === 'all'
+      ? g.node('Size', [x], [], {}, 'int64')
+      : g.node(
+          'Gather',
+          [g.node('Shape', [x], [x.shape.length], {}, 'int64'), g.int64s([0])],
+          [1],
+          { axis: attr.int(0) },
+          'int64',
+        );
   return g.node('Cast', [n], what === 'all' ? [] : [1], { to: attr.int(1) });
 }
 
 function smoothed(g: GraphBuilder, t: Sym, smoothing: number, classes: number): Sym {
   if (smoothing === 0) return t;
-  return g.node('Add', [g.node('Mul', [t, g.scalar(1 - smoothing)], t.shape), g.scalar(smoothing / classes)], t.shape);
+  return g.node(
+    'Add',
+    [g.node('Mul', [t, g.scalar(1 - smoothing)], t.shape), g.scalar(smoothing / classes)],
+    t.shape,
+  );
 }
 
 function noProbabilityGradient(op: string, gradOutputs: readonly (Sym | undefined)[]): void {
-  if (gradOutputs[1] !== undefined) throw new Error(`${op}: gradients flow only from its loss output, not from its probabilities`);
+  if (gradOutputs[1] !== undefined)
+    throw new Error(`${op}: gradients flow only from its loss output, not from its probabilities`);
 }
 
 export const softmaxCrossEntropy: OpDef<LossAttrs> = {
@@ -43,8 +57,17 @@ export const softmaxCrossEntropy: OpDef<LossAttrs> = {
     const k = zs.shape[1] as number;
     const logp = g.node('LogSoftmax', [zs], zs.shape, { axis: attr.int(-1) });
     const y = smoothed(g, t as Sym, labelSmoothing, k);
-    let perSample = g.node('Neg', [g.node('ReduceSum', [g.node('Mul', [y, logp], zs.shape), g.int64s([1])], [BATCH], { keepdims: attr.int(0) })], [BATCH]);
-    if (w !== undefined) perSample = g.node('Mul', [perSample, sampleWeights(g, t as Sym, w)], [BATCH]);
+    let perSample = g.node(
+      'Neg',
+      [
+        g.node('ReduceSum', [g.node('Mul', [y, logp], zs.shape), g.int64s([1])], [BATCH], {
+          keepdims: attr.int(0),
+        }),
+      ],
+      [BATCH],
+    );
+    if (w !== undefined)
+      perSample = g.node('Mul', [perSample, sampleWeights(g, t as Sym, w)], [BATCH]);
     const loss = g.node('ReduceMean', [perSample], [], { keepdims: attr.int(0) });
     return [loss, g.node('Exp', [logp], zs.shape)];
   },
@@ -54,14 +77,21 @@ export const softmaxCrossEntropy: OpDef<LossAttrs> = {
     const y = smoothed(g, t as Sym, attrs.labelSmoothing, zs.shape[1] as number);
     const ySum = g.node('ReduceSum', [y, g.int64s([1])], [BATCH, 1], { keepdims: attr.int(1) });
     let dz = g.node('Sub', [g.node('Mul', [p as Sym, ySum], zs.shape), y], zs.shape);
-    if (w !== undefined) dz = g.node('Mul', [dz, g.node('Unsqueeze', [sampleWeights(g, t as Sym, w), g.int64s([1])], [BATCH, 1])], zs.shape);
+    if (w !== undefined)
+      dz = g.node(
+        'Mul',
+        [dz, g.node('Unsqueeze', [sampleWeights(g, t as Sym, w), g.int64s([1])], [BATCH, 1])],
+        zs.shape,
+      );
     const scale = g.node('Div', [dloss as Sym, floatCount(g, zs, 'batch')], [1]);
     return [g.node('Mul', [dz, scale], zs.shape), undefined, undefined];
   },
 };
 
 function sampleWeights(g: GraphBuilder, t: Sym, w: Sym): Sym {
-  return g.node('ReduceSum', [g.node('Mul', [t, w], t.shape), g.int64s([1])], [BATCH], { keepdims: attr.int(0) });
+  return g.node('ReduceSum', [g.node('Mul', [t, w], t.shape), g.int64s([1])], [BATCH], {
+    keepdims: attr.int(0),
+  });
 }
 
 function elementWeights(g: GraphBuilder, t: Sym, w: Sym): Sym {
@@ -76,10 +106,24 @@ export const sigmoidBinaryCrossEntropy: OpDef<LossAttrs> = {
   forward: (g, [z, t, w], { labelSmoothing }) => {
     const zs = z as Sym;
     const y = smoothed(g, t as Sym, labelSmoothing, 2);
-    const softplusNegAbs = g.node('Softplus', [g.node('Neg', [g.node('Abs', [zs], zs.shape)], zs.shape)], zs.shape);
-    let l = g.node('Add', [g.node('Sub', [g.node('Relu', [zs], zs.shape), g.node('Mul', [zs, y], zs.shape)], zs.shape), softplusNegAbs], zs.shape);
+    const softplusNegAbs = g.node(
+      'Softplus',
+      [g.node('Neg', [g.node('Abs', [zs], zs.shape)], zs.shape)],
+      zs.shape,
+    );
+    let l = g.node(
+      'Add',
+      [
+        g.node('Sub', [g.node('Relu', [zs], zs.shape), g.node('Mul', [zs, y], zs.shape)], zs.shape),
+        softplusNegAbs,
+      ],
+      zs.shape,
+    );
     if (w !== undefined) l = g.node('Mul', [l, elementWeights(g, t as Sym, w)], zs.shape);
-    return [g.node('ReduceMean', [l], [], { keepdims: attr.int(0) }), g.node('Sigmoid', [zs], zs.shape)];
+    return [
+      g.node('ReduceMean', [l], [], { keepdims: attr.int(0) }),
+      g.node('Sigmoid', [zs], zs.shape),
+    ];
   },
   backward: (g, { inputs: [z, t, w], outputs: [, p], attrs }, [dloss, ...rest]) => {
     noProbabilityGradient('sigmoidBinaryCrossEntropy', [dloss, ...rest]);

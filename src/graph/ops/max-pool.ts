@@ -15,24 +15,43 @@ function windows(g: GraphBuilder, x: Sym): { view: Sym; oh: number; ow: number; 
   const [, h, w, c] = x.shape as [number, number, number, number];
   const oh = Math.floor(h / 2);
   const ow = Math.floor(w / 2);
-  const even = h % 2 === 1 || w % 2 === 1 ? g.node('Slice', [x, g.int64s([0, 0]), g.int64s([2 * oh, 2 * ow]), g.int64s([1, 2])], [BATCH, 2 * oh, 2 * ow, c]) : x;
-  return { view: g.node('Reshape', [even, g.int64s([-1, oh, 2, ow, 2, c])], [BATCH, oh, 2, ow, 2, c]), oh, ow, c };
+  const even =
+    h % 2 === 1 || w % 2 === 1
+      ? g.node(
+          'Slice',
+          [x, g.int64s([0, 0]), g.int64s([2 * oh, 2 * ow]), g.int64s([1, 2])],
+          [BATCH, 2 * oh, 2 * ow, c],
+        )
+      : x;
+  return {
+    view: g.node('Reshape', [even, g.int64s([-1, oh, 2, ow, 2, c])], [BATCH, oh, 2, ow, 2, c]),
+    oh,
+    ow,
+    c,
+  };
 }
 
 export const maxPool2x2: OpDef<void> = {
   name: 'maxPool2x2',
   forward: (g, [x]) => {
     const { view, oh, ow, c } = windows(g, x as Sym);
-    return [g.node('ReduceMax', [view, g.int64s([2, 4])], [BATCH, oh, ow, c], { keepdims: attr.int(0) })];
+    return [
+      g.node('ReduceMax', [view, g.int64s([2, 4])], [BATCH, oh, ow, c], { keepdims: attr.int(0) }),
+    ];
   },
   backward: (g, { inputs: [x], outputs: [y] }, [dy]) => {
     const xs = x as Sym;
     const [, h, w, c] = xs.shape as [number, number, number, number];
     const { view, oh, ow } = windows(g, xs);
-    const atWindow = (v: Sym): Sym => g.node('Reshape', [v, g.int64s([-1, oh, 1, ow, 1, c])], [BATCH, oh, 1, ow, 1, c]);
+    const atWindow = (v: Sym): Sym =>
+      g.node('Reshape', [v, g.int64s([-1, oh, 1, ow, 1, c])], [BATCH, oh, 1, ow, 1, c]);
     const isMax = g.node('Equal', [view, atWindow(y as Sym)], view.shape, {}, 'bool');
     const routed = g.node('Where', [isMax, atWindow(dy as Sym), g.scalar(0)], view.shape);
-    const dx = g.node('Reshape', [routed, g.int64s([-1, 2 * oh, 2 * ow, c])], [BATCH, 2 * oh, 2 * ow, c]);
+    const dx = g.node(
+      'Reshape',
+      [routed, g.int64s([-1, 2 * oh, 2 * ow, c])],
+      [BATCH, 2 * oh, 2 * ow, c],
+    );
     if (2 * oh === h && 2 * ow === w) return [dx];
     return [g.node('Pad', [dx, g.int64s([0, 0, 0, 0, 0, h - 2 * oh, w - 2 * ow, 0])], xs.shape)];
   },

@@ -31,9 +31,22 @@ export function optimizerSlots(spec: OptimizerSpec): readonly string[] {
  * Emits the update of every parameter. `step` is the number of updates already applied (a float
  * scalar input); the returned `step` is step + 1.
  */
-export function applyOptimizer(g: GraphBuilder, spec: OptimizerSpec, updates: readonly ParamUpdate[], step: Sym): { updated: Updated[]; step: Sym } {
+export function applyOptimizer(
+  g: GraphBuilder,
+  spec: OptimizerSpec,
+  updates: readonly ParamUpdate[],
+  step: Sym,
+): { updated: Updated[]; step: Sym } {
   const rule = RULES[spec.name];
-  let grads = updates.map((u) => (spec.name !== 'adamw' && spec.weightDecay > 0 ? g.node('Add', [u.grad, g.node('Mul', [u.param, g.scalar(spec.weightDecay)], u.param.shape)], u.param.shape) : u.grad));
+  let grads = updates.map((u) =>
+    spec.name !== 'adamw' && spec.weightDecay > 0
+      ? g.node(
+          'Add',
+          [u.grad, g.node('Mul', [u.param, g.scalar(spec.weightDecay)], u.param.shape)],
+          u.param.shape,
+        )
+      : u.grad,
+  );
   if (spec.clipNorm > 0) grads = clipByGlobalNorm(g, grads, spec.clipNorm);
   const t = g.node('Add', [step, g.scalar(1)], []);
   const updated = updates.map((u, i) => rule.update(g, spec, { ...u, grad: grads[i] as Sym }, t));

@@ -14,8 +14,14 @@ export const sgd: OptimizerRule = {
     const shape = param.shape;
     const lrGrad = g.node('Mul', [grad, lr], shape);
     if (spec.momentum === 0) return { param: g.node('Sub', [param, lrGrad], shape), state: [] };
-    const vNew = g.node('Sub', [g.node('Mul', [velocity as Sym, g.scalar(spec.momentum)], shape), lrGrad], shape);
-    const delta = spec.nesterov ? g.node('Sub', [g.node('Mul', [vNew, g.scalar(spec.momentum)], shape), lrGrad], shape) : vNew;
+    const vNew = g.node(
+      'Sub',
+      [g.node('Mul', [velocity as Sym, g.scalar(spec.momentum)], shape), lrGrad],
+      shape,
+    );
+    const delta = spec.nesterov
+      ? g.node('Sub', [g.node('Mul', [vNew, g.scalar(spec.momentum)], shape), lrGrad], shape)
+      : vNew;
     return { param: g.node('Add', [param, delta], shape), state: [vNew] };
   },
 };

@@ -68,7 +68,9 @@ export class CSVLogger implements Callback {
 
   async epoch_end(event: EpochEndEvent): Promise<void> {
     const logs = event.logs as unknown as Readonly<Record<string, number | undefined>>;
-    this.keys ??= Object.keys(logs).filter((k) => logs[k] !== undefined).sort();
+    this.keys ??= Object.keys(logs)
+      .filter((k) => logs[k] !== undefined)
+      .sort();
     const cells = this.keys.map((key) => {
       const value = logs[key];
       return value === undefined ? 'NA' : pythonFloat(value);

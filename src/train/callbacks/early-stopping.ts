@@ -41,7 +41,9 @@ export class EarlyStopping<S = unknown> implements Callback {
   constructor(options: EarlyStoppingOptions, hook?: WeightsHook<S>) {
     this.direction = directionByMetric('earlyStopping.mode', options.mode, options.monitor);
     if (options.restoreBestWeights && hook === undefined) {
-      throw new TypeError('EarlyStopping with restoreBestWeights needs a weights hook to snapshot and restore parameters');
+      throw new TypeError(
+        'EarlyStopping with restoreBestWeights needs a weights hook to snapshot and restore parameters',
+      );
     }
     this.options = { ...options, minDelta: Math.abs(options.minDelta) };
     this.hook = hook;
@@ -55,7 +57,9 @@ export class EarlyStopping<S = unknown> implements Callback {
 
   private improved(current: number, reference: number): boolean {
     const { minDelta } = this.options;
-    return this.direction === 'min' ? current + minDelta < reference : current - minDelta > reference;
+    return this.direction === 'min'
+      ? current + minDelta < reference
+      : current - minDelta > reference;
   }
 
   async epoch_end(event: EpochEndEvent): Promise<void> {
@@ -82,7 +86,8 @@ export class EarlyStopping<S = unknown> implements Callback {
   }
 
   async fit_end(_event: FitEndEvent): Promise<void> {
-    if (this.options.restoreBestWeights && this.bestSnapshot !== undefined) await this.hook?.restore(this.bestSnapshot);
+    if (this.options.restoreBestWeights && this.bestSnapshot !== undefined)
+      await this.hook?.restore(this.bestSnapshot);
   }
 
   private async snapshot(): Promise<S> {
@@ -90,7 +95,13 @@ export class EarlyStopping<S = unknown> implements Callback {
   }
 
   getState(): EarlyStoppingState<S> {
-    return { best: encodeNumber(this.best), wait: this.wait, bestEpoch: this.bestEpoch, stoppedEpoch: this.stoppedEpoch, bestSnapshot: this.bestSnapshot };
+    return {
+      best: encodeNumber(this.best),
+      wait: this.wait,
+      bestEpoch: this.bestEpoch,
+      stoppedEpoch: this.stoppedEpoch,
+      bestSnapshot: this.bestSnapshot,
+    };
   }
 
   setState(state: unknown): void {

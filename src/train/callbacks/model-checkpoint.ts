@@ -4,7 +4,13 @@
  * save leaves the previous best intact.
  */
 import type { Callback, EpochEndEvent, EpochLogs } from '../events.js';
-import { decodeNumber, directionByName, encodeNumber, monitoredValue, type MonitorMode } from './monitor.js';
+import {
+  decodeNumber,
+  directionByName,
+  encodeNumber,
+  monitoredValue,
+  type MonitorMode,
+} from './monitor.js';
 
 export interface ModelCheckpointOptions {
   readonly monitor: string;

@@ -29,13 +29,17 @@ export function directionByMetric(option: string, mode: unknown, monitor: string
   const metric = monitor.startsWith('val_') ? monitor.slice(4) : monitor;
   if (metric === 'loss') return 'min';
   if (metric === 'accuracy' || metric === 'acc') return 'max';
-  throw new UsageError(`${option}: cannot infer whether "${monitor}" should be minimised or maximised; expected mode min or max, received "auto"`);
+  throw new UsageError(
+    `${option}: cannot infer whether "${monitor}" should be minimised or maximised; expected mode min or max, received "auto"`,
+  );
 }
 
 export function monitoredValue(option: string, logs: EpochLogs, monitor: string): number {
   const value = logValue(logs, monitor);
   if (value === undefined) {
-    throw new UsageError(`${option}: expected one of the logged metrics (${Object.keys(logs).sort().join(', ')}), received "${monitor}"`);
+    throw new UsageError(
+      `${option}: expected one of the logged metrics (${Object.keys(logs).sort().join(', ')}), received "${monitor}"`,
+    );
   }
   return value;
 }

@@ -26,7 +26,8 @@ export class ReduceLROnPlateau implements Callback {
   private cooldownCounter = 0;
 
   constructor(options: ReduceLrOptions) {
-    if (!(options.factor > 0 && options.factor < 1)) throw invalidOption('reduceLr.factor', 'a number in (0, 1)', options.factor);
+    if (!(options.factor > 0 && options.factor < 1))
+      throw invalidOption('reduceLr.factor', 'a number in (0, 1)', options.factor);
     this.direction = directionByName('reduceLr.mode', options.mode, options.monitor);
     this.options = { ...options };
     this.best = this.direction === 'min' ? Infinity : -Infinity;
@@ -34,7 +35,9 @@ export class ReduceLROnPlateau implements Callback {
 
   private improved(current: number): boolean {
     const { minDelta } = this.options;
-    return this.direction === 'min' ? current < this.best - minDelta : current > this.best + minDelta;
+    return this.direction === 'min'
+      ? current < this.best - minDelta
+      : current > this.best + minDelta;
   }
 
   epoch_end(event: EpochEndEvent, control: TrainingControl): void {
@@ -60,7 +63,11 @@ export class ReduceLROnPlateau implements Callback {
   }
 
   getState(): ReduceLrState {
-    return { best: encodeNumber(this.best), wait: this.wait, cooldownCounter: this.cooldownCounter };
+    return {
+      best: encodeNumber(this.best),
+      wait: this.wait,
+      cooldownCounter: this.cooldownCounter,
+    };
   }
 
   setState(state: unknown): void {

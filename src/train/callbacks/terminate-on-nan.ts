@@ -6,7 +6,10 @@ export class TerminateOnNaN implements Callback {
 
   batch_end(event: BatchEndEvent): void {
     if (!Number.isFinite(event.loss)) {
-      throw new StopTraining(`batch ${event.batch} of epoch ${event.epoch + 1}: invalid loss ${event.loss}, terminating training`, this.name);
+      throw new StopTraining(
+        `batch ${event.batch} of epoch ${event.epoch + 1}: invalid loss ${event.loss}, terminating training`,
+        this.name,
+      );
     }
   }
 }

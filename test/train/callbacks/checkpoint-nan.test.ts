@@ -21,7 +21,8 @@ test('ModelCheckpoint saves only on strict improvement, atomically through the s
       await writeJsonAtomic(path, { epoch, val_accuracy: logs.val_accuracy });
     },
   });
-  for (const [epoch, acc] of [0.5, 0.7, 0.7, 0.6, 0.8].entries()) await checkpoint.epoch_end(epochEnd(epoch, { val_accuracy: acc }));
+  for (const [epoch, acc] of [0.5, 0.7, 0.7, 0.6, 0.8].entries())
+    await checkpoint.epoch_end(epochEnd(epoch, { val_accuracy: acc }));
   assert.deepEqual(saved, [0, 1, 4]);
   assert.deepEqual(JSON.parse(await readFile(path, 'utf8')), { epoch: 4, val_accuracy: 0.8 });
   assert.equal(checkpoint.savedEpoch, 4);
@@ -51,7 +52,16 @@ test('ModelCheckpoint keeps its best across a resume, and a failed save does not
 });
 
 function batchEnd(batch: number, loss: number): BatchEndEvent {
-  return { type: 'batch_end', epoch: 2, batch, batches: 10, loss, accuracy: 0.5, lr: 0.1, imagesPerSecond: 100 };
+  return {
+    type: 'batch_end',
+    epoch: 2,
+    batch,
+    batches: 10,
+    loss,
+    accuracy: 0.5,
+    lr: 0.1,
+    imagesPerSecond: 100,
+  };
 }
 
 test('TerminateOnNaN stops on NaN or infinite loss and names the batch', async () => {

@@ -5,12 +5,23 @@ import { UsageError } from '../../../src/util/errors.js';
 import { epochEnd, FakeControl } from './helpers.js';
 
 function close(actual: number, expected: number, message: string): void {
-  assert.ok(Math.abs(actual - expected) <= 1e-7 * Math.abs(expected), `${message}: expected ${expected}, received ${actual}`);
+  assert.ok(
+    Math.abs(actual - expected) <= 1e-7 * Math.abs(expected),
+    `${message}: expected ${expected}, received ${actual}`,
+  );
 }
 
-function drive(callback: ReduceLROnPlateau, control: FakeControl, values: readonly number[], firstEpoch = 0): number[] {
+function drive(
+  callback: ReduceLROnPlateau,
+  control: FakeControl,
+  values: readonly number[],
+  firstEpoch = 0,
+): number[] {
   return values.map((v, i) => {
-    callback.epoch_end(epochEnd(firstEpoch + i, { val_loss: v, val_accuracy: v, loss: v }), control);
+    callback.epoch_end(
+      epochEnd(firstEpoch + i, { val_loss: v, val_accuracy: v, loss: v }),
+      control,
+    );
     return control.lr;
   });
 }
@@ -22,7 +33,15 @@ function drive(callback: ReduceLROnPlateau, control: FakeControl, values: readon
  *     lr = max(lr * factor, min_lr), cooldown_counter = cooldown, wait = 0.
  */
 test('ReduceLROnPlateau follows Keras step by step: min_delta, patience, cooldown, min_lr floor', () => {
-  const callback = new ReduceLROnPlateau({ monitor: 'val_loss', mode: 'auto', factor: 0.5, patience: 2, minDelta: 0.01, cooldown: 1, minLr: 0.02 });
+  const callback = new ReduceLROnPlateau({
+    monitor: 'val_loss',
+    mode: 'auto',
+    factor: 0.5,
+    patience: 2,
+    minDelta: 0.01,
+    cooldown: 1,
+    minLr: 0.02,
+  });
   const control = new FakeControl(0.1);
   const losses = [1.0, 0.995, 0.98, 0.975, 0.99, 0.972, 0.975, 0.99, 0.99, 0.99, 0.99, 0.5];
   const expected = [
@@ -39,11 +58,21 @@ test('ReduceLROnPlateau follows Keras step by step: min_delta, patience, cooldow
     0.02, // e10: wait 2, but lr is not above min_lr: unchanged (and wait is not reset)
     0.02, // e11: 0.5 improves: best 0.5, wait 0
   ];
-  drive(callback, control, losses).forEach((lr, e) => close(lr, expected[e] as number, `epoch ${e}`));
+  drive(callback, control, losses).forEach((lr, e) =>
+    close(lr, expected[e] as number, `epoch ${e}`),
+  );
 });
 
 test('ReduceLROnPlateau: a cooldown of 2 suspends counting for one whole epoch', () => {
-  const callback = new ReduceLROnPlateau({ monitor: 'loss', mode: 'min', factor: 0.1, patience: 1, minDelta: 0, cooldown: 2, minLr: 0 });
+  const callback = new ReduceLROnPlateau({
+    monitor: 'loss',
+    mode: 'min',
+    factor: 0.1,
+    patience: 1,
+    minDelta: 0,
+    cooldown: 2,
+    minLr: 0,
+  });
   const control = new FakeControl(1);
   // e0 best 5; e1 wait 1 -> reduce, cooldown 2; e2 cooldown 2->1, still cooling: nothing;
   // e3 cooldown 1->0, wait 1 -> reduce, cooldown 2; e4 cooldown ->1, 4 < 5 improves;
@@ -53,7 +82,15 @@ test('ReduceLROnPlateau: a cooldown of 2 suspends counting for one whole epoch',
 });
 
 test('ReduceLROnPlateau: auto mode maximises a monitor containing "acc"', () => {
-  const callback = new ReduceLROnPlateau({ monitor: 'val_accuracy', mode: 'auto', factor: 0.5, patience: 1, minDelta: 0, cooldown: 0, minLr: 0 });
+  const callback = new ReduceLROnPlateau({
+    monitor: 'val_accuracy',
+    mode: 'auto',
+    factor: 0.5,
+    patience: 1,
+    minDelta: 0,
+    cooldown: 0,
+    minLr: 0,
+  });
   const control = new FakeControl(1);
   // Rising accuracy is improvement; a drop (0.6 after 0.7) is the first non-improvement.
   const lrs = drive(callback, control, [0.5, 0.6, 0.7, 0.6]);
@@ -61,7 +98,15 @@ test('ReduceLROnPlateau: auto mode maximises a monitor containing "acc"', () => 
 });
 
 test('ReduceLROnPlateau: resuming from saved state continues exactly as an uninterrupted run', () => {
-  const options = { monitor: 'val_loss', mode: 'min' as const, factor: 0.2, patience: 3, minDelta: 1e-4, cooldown: 1, minLr: 1e-6 };
+  const options = {
+    monitor: 'val_loss',
+    mode: 'min' as const,
+    factor: 0.2,
+    patience: 3,
+    minDelta: 1e-4,
+    cooldown: 1,
+    minLr: 1e-6,
+  };
   const losses = [0.9, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.7, 0.71, 0.72, 0.73, 0.74, 0.75, 0.76];
   const whole = drive(new ReduceLROnPlateau(options), new FakeControl(1e-4), losses);
   const first = new ReduceLROnPlateau(options);
@@ -72,16 +117,38 @@ test('ReduceLROnPlateau: resuming from saved state continues exactly as an unint
   second.setState(state);
   const tail = drive(second, control, losses.slice(5), 5);
   assert.deepEqual([...head, ...tail], whole);
-  assert.ok(whole.some((lr) => lr < 1e-4), 'the sequence must actually reduce');
+  assert.ok(
+    whole.some((lr) => lr < 1e-4),
+    'the sequence must actually reduce',
+  );
 });
 
 test('ReduceLROnPlateau rejects an unknown mode, a factor >= 1 and a metric that is not logged', () => {
-  const base = { monitor: 'val_loss', factor: 0.2, patience: 3, minDelta: 0, cooldown: 0, minLr: 0 };
-  assert.throws(() => new ReduceLROnPlateau({ ...base, mode: 'minimum' as 'min' }), (e: unknown) => e instanceof UsageError && /reduceLr\.mode: expected one of min, max, auto, received "minimum"/.test(e.message));
-  assert.throws(() => new ReduceLROnPlateau({ ...base, mode: 'min', factor: 1 }), /reduceLr\.factor: expected a number in \(0, 1\), received 1/);
+  const base = {
+    monitor: 'val_loss',
+    factor: 0.2,
+    patience: 3,
+    minDelta: 0,
+    cooldown: 0,
+    minLr: 0,
+  };
+  assert.throws(
+    () => new ReduceLROnPlateau({ ...base, mode: 'minimum' as 'min' }),
+    (e: unknown) =>
+      e instanceof UsageError &&
+      /reduceLr\.mode: expected one of min, max, auto, received "minimum"/.test(e.message),
+  );
+  assert.throws(
+    () => new ReduceLROnPlateau({ ...base, mode: 'min', factor: 1 }),
+    /reduceLr\.factor: expected a number in \(0, 1\), received 1/,
+  );
   const callback = new ReduceLROnPlateau({ ...base, mode: 'min' });
   assert.throws(
-    () => callback.epoch_end({ type: 'epoch_end', epoch: 0, logs: { loss: 1, accuracy: 0.5, lr: 0.1 } }, new FakeControl(0.1)),
+    () =>
+      callback.epoch_end(
+        { type: 'epoch_end', epoch: 0, logs: { loss: 1, accuracy: 0.5, lr: 0.1 } },
+        new FakeControl(0.1),
+      ),
     /reduceLr\.monitor: expected one of the logged metrics \(accuracy, loss, lr\), received "val_loss"/,
   );
 });
