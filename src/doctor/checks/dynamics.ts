@@ -414,6 +414,46 @@ const plateau: Check = {
     const lastValue = recent[recent.length - 1].value;
     // A rising validation loss is overfitting (its own finding), not a plateau.
     if (improved || lastValue > bestBefore * (1 + OVERFIT_RISE)) return [];
+    const evidence = {
+      monitored: monitored === 'valLoss' ? 'val_loss' : 'loss',
+      bestBefore,
+      recent: recent.map((p) => p.value),
+      epochRange: [recent[0].index, recent[recent.length - 1].index],
+    };
+    const reduceLr = ctx.config?.reduceLr;
+    if (reduceLr?.enabled === true && ctx.config?.schedule.name === 'none') {
+      // The callback was on and never fired: tiny improvements above its min_delta kept resetting
+      // its patience, or the patience is longer than the plateau.
+      const steps = recent.map(
+        (p, i) => (i === 0 ? bestBefore : (recent[i - 1] as { value: number }).value) - p.value,
+      );
+      const tinyGains = steps.some((d) => d > reduceLr.minDelta);
+      const minDelta = Number((bestBefore * PLATEAU_MIN_IMPROVEMENT).toPrecision(1));
+      return [
+        {
+          id: 'plateau-without-lr-decay',
+          severity: 'warning',
+          title: `${monitored === 'valLoss' ? 'Validation' : 'Training'} loss has not improved for ${PLATEAU_EPOCHS} epochs and ReduceLROnPlateau never fired`,
+          explanation: tinyGains
+            ? `Improvements of less than ${PLATEAU_MIN_IMPROVEMENT * 100}% still exceed its min_delta (${reduceLr.minDelta}), so each one resets its patience and the rate never drops.`
+            : `Its patience (${reduceLr.patience} epochs) is longer than the plateau it should end.`,
+          evidence: {
+            ...evidence,
+            reduceLrMinDelta: reduceLr.minDelta,
+            reduceLrPatience: reduceLr.patience,
+          },
+          fix: tinyGains
+            ? {
+                summary: `Make ReduceLROnPlateau ignore negligible gains: min_delta ${minDelta}.`,
+                config: { reduceLr: { minDelta } },
+              }
+            : {
+                summary: "Use the seed's patience of 3 epochs.",
+                config: { reduceLr: { patience: 3 } },
+              },
+        },
+      ];
+    }
     return [
       {
         id: 'plateau-without-lr-decay',
@@ -421,12 +461,7 @@ const plateau: Check = {
         title: `${monitored === 'valLoss' ? 'Validation' : 'Training'} loss has not improved for ${PLATEAU_EPOCHS} epochs and the learning rate never dropped`,
         explanation:
           'At a plateau a smaller step usually finds further improvement; keeping the rate constant wastes these epochs.',
-        evidence: {
-          monitored: monitored === 'valLoss' ? 'val_loss' : 'loss',
-          bestBefore,
-          recent: recent.map((p) => p.value),
-          epochRange: [recent[0].index, recent[recent.length - 1].index],
-        },
+        evidence,
         fix: {
           summary: 'Reduce the learning rate on plateau (the seed: factor 0.2, patience 3).',
           config: { reduceLr: { enabled: true } },
