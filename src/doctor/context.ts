@@ -29,13 +29,13 @@ export function classCounts(ctx: DoctorContext, split: Split = 'train'): Map<str
   return counts;
 }
 
-/** Classes the model will be trained on: data folders with images, else the model's metadata. */
+/** Classes the model is trained on: data folders with images, else the model's metadata, else the training log's. */
 export function classCount(ctx: DoctorContext): number | undefined {
   if (ctx.scan !== undefined) {
     const n = [...classCounts(ctx).values()].filter((c) => c > 0).length;
     if (n > 0) return n;
   }
-  return ctx.model?.classes?.length;
+  return ctx.model?.classes?.length ?? ctx.history?.classNames?.length;
 }
 
 /** Training images after the automatic validation split (all of them when --val is given). */

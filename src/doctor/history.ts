@@ -25,6 +25,8 @@ export interface TrainingHistory {
   readonly file: string;
   readonly format: 'vggkit' | 'keras-csv' | 'keras-history';
   readonly epochs: readonly EpochRecord[];
+  /** The classes trained on, when the log records them (vggkit's history.json does). */
+  readonly classNames?: readonly string[];
 }
 
 type Metric = 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy' | 'lr';
@@ -109,17 +111,23 @@ function parseCsv(text: string, file: string): EpochRecord[] {
 function parseJson(
   value: unknown,
   file: string,
-): { format: TrainingHistory['format']; epochs: EpochRecord[] } {
+): { format: TrainingHistory['format']; epochs: EpochRecord[]; classNames?: string[] } {
   if (Array.isArray(value))
     return { format: 'vggkit', epochs: fromRecords(value as Record<string, unknown>[], file) };
   if (value === null || typeof value !== 'object')
     throw historyError(file, 'expected a history object or a list of epoch records');
   const object = value as Record<string, unknown>;
+  const names = object.classNames;
+  const classNames =
+    Array.isArray(names) && names.every((n) => typeof n === 'string')
+      ? { classNames: names as string[] }
+      : {};
   for (const key of ['epochs', 'history']) {
     if (Array.isArray(object[key]))
       return {
         format: 'vggkit',
         epochs: fromRecords(object[key] as Record<string, unknown>[], file),
+        ...classNames,
       };
     if (key === 'history' && object[key] !== null && typeof object[key] === 'object')
       return parseJson(object[key], file);

@@ -338,7 +338,10 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             optimizer: step.getOptimizerState(),
             loop,
           });
-          await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
+          await writeJsonAtomic(
+            join(out, 'history.json'),
+            historyJson(loop.history, stages, classNames),
+          );
           if (callbacks.stopRequest !== undefined) break;
         }
       } finally {
@@ -363,7 +366,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     for (const [key, t] of (await readSafetensors(bestFile)).tensors) best.set(key, t);
     await writeModel(join(out, 'best'), description, best);
   }
-  await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages));
+  await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages, classNames));
   await writeFileAtomic(
     join(out, 'report.html'),
     renderTrainingReport({
@@ -513,11 +516,15 @@ function trainedParams(params: WeightMap, stages: readonly StageSpec[]): WeightM
   return trained;
 }
 
-/** history.json: one record per epoch with Keras' metric names and the stage it belonged to (what `vggkit doctor --history` reads). */
+/**
+ * history.json: the class names and one record per epoch with Keras' metric names and the stage it
+ * belonged to (what `vggkit doctor --history` reads; the class count sets its chance level).
+ */
 function historyJson(
   history: readonly EpochLogs[],
   stages: readonly StageSpec[],
-): { epochs: Record<string, unknown>[] } {
+  classNames: readonly string[],
+): { classNames: readonly string[]; epochs: Record<string, unknown>[] } {
   const stageOfEpoch = stages.flatMap((s) => new Array<string>(s.epochs).fill(s.name));
   // JSON has no NaN or Infinity: write them as the strings Python's json and the doctor read back.
   const finite = (logs: EpochLogs): Record<string, unknown> =>
@@ -528,6 +535,7 @@ function historyJson(
       ]),
     );
   return {
+    classNames,
     epochs: history.map((logs, epoch) => ({ epoch, ...finite(logs), stage: stageOfEpoch[epoch] })),
   };
 }

@@ -140,6 +140,28 @@ test('oscillating-loss: zig-zag of +-40% vs ordinary 1% noise', async () => {
   assert.ok(!(await dynamics(noisy)).some((f) => f.id === 'oscillating-loss'));
 });
 
+test("vggkit's history.json names its classes: the chance level needs no data folder or model", async () => {
+  const classNames = ['bag', 'boot', 'pullover', 'sneaker', 'trouser', 'tshirt'];
+  const epochs = Array.from({ length: 8 }, (_, epoch) => ({
+    epoch,
+    loss: 1.79,
+    accuracy: 1 / 6 + 0.01 * (epoch % 2),
+    val_loss: 1.79,
+    val_accuracy: 1 / 6,
+    lr: 0.05,
+    stage: 'head',
+  }));
+  const history = parseHistory(JSON.stringify({ classNames, epochs }), 'history.json');
+  assert.deepEqual(history.classNames, classNames);
+  const found = (await runDoctor({ history })).findings.map((f) => f.id);
+  assert.ok(found.includes('stuck-at-chance'), found.join(', '));
+  // Without the names the chance level is unknown and the check stays silent rather than guess.
+  const anonymous = parseHistory(JSON.stringify({ epochs }), 'history.json');
+  assert.ok(
+    !(await runDoctor({ history: anonymous })).findings.some((f) => f.id === 'stuck-at-chance'),
+  );
+});
+
 test('stuck-at-chance: 2 classes at 50% accuracy for 8 epochs', async () => {
   const finding = await only(
     'stuck-at-chance',

@@ -115,6 +115,17 @@ test('fineTune learns the shapes: loss falls, validation accuracy far above chan
     30,
   );
   assert.deepEqual(report.skipped, []);
+
+  // history.json carries the class names (the doctor's chance level) and one record per epoch.
+  const history = JSON.parse(await readFile(join(result.modelDir, 'history.json'), 'utf8')) as {
+    classNames: string[];
+    epochs: { epoch: number; loss: number; stage: string }[];
+  };
+  assert.deepEqual(history.classNames, ['circle', 'square', 'triangle']);
+  assert.deepEqual(
+    history.epochs.map((e) => [e.epoch, e.loss, e.stage]),
+    result.history.map((h, i) => [i, h.loss, 'head']),
+  );
 });
 
 test('freezing freezes: head stage leaves every base weight bit-identical; a block5 stage changes block5 only', async () => {
