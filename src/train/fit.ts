@@ -231,7 +231,9 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     }
     const continuing =
       checkpoint !== undefined && loop.stage === s && loop.epochsCompleted > firstEpochOfStage;
-    if (!continuing && s > 0) loop = { ...loop, baseLr: config.lr * config.stageLrFactor ** s };
+    // 12 significant digits: 1e-4 x 0.1^2 is 1e-6, not 1.0000000000000002e-6, in every log.
+    if (!continuing && s > 0)
+      loop = { ...loop, baseLr: Number((config.lr * config.stageLrFactor ** s).toPrecision(12)) };
     const trainableBlocks = unfrozenBlocks(stage);
     const features = await FeatureSource.create(
       { arch: config.arch, weights: params, weightsId, contract, trainableBlocks },
