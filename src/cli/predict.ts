@@ -76,13 +76,10 @@ export function registerPredict(program: Command): void {
           skipped.push(...batch.skipped);
           const width = batch.output.dims[1] ?? 0;
           batch.files.forEach((file, row) => {
+            const scores = batch.output.data.subarray(row * width, (row + 1) * width);
             results.push({
               file,
-              top: topK(
-                batch.output.data.subarray(row * width, (row + 1) * width),
-                model.classes,
-                top,
-              ),
+              top: topK(classProbabilities(scores, model.classes.length), model.classes, top),
             });
           });
         }
@@ -152,6 +149,16 @@ async function openModel(flags: PredictFlags): Promise<Model> {
 }
 
 /** The k highest scores, best first; ties keep the lower class index first. */
+/**
+ * One probability per class. A binary cross-entropy model has a single sigmoid output, the
+ * probability of the second class; the first class gets the rest.
+ */
+function classProbabilities(scores: Float32Array, classCount: number): Float32Array {
+  if (scores.length === 1 && classCount === 2)
+    return Float32Array.of(1 - (scores[0] as number), scores[0] as number);
+  return scores;
+}
+
 export function topK(scores: Float32Array, classes: readonly ClassName[], k: number): Prediction[] {
   const order = Array.from(scores.keys()).sort(
     (a, b) => (scores[b] as number) - (scores[a] as number) || a - b,

@@ -227,6 +227,44 @@ test('predict: a model folder gives its own class names, best first, consistent 
     nanFolder,
     buildVggInference({ options, weights: damaged, head, metadata }),
   );
+  // A binary cross-entropy model has one sigmoid output: predict reports both classes.
+  const binaryHead: HeadSpec = { kind: 'flatten', dense: 6, classes: 1, activation: 'sigmoid' };
+  const binaryWeights = initWeights(modelLayers(options, binaryHead), new Random(22));
+  const binaryMetadata = modelMetadata({
+    contract,
+    classNames: ['cat', 'dog'],
+    inputSize: [32, 32],
+    arch: 'vgg16',
+  });
+  const binaryFolder = join(dir, 'binary-model');
+  await mkdir(binaryFolder, { recursive: true });
+  const binaryModel = buildVggInference({
+    options,
+    weights: binaryWeights,
+    head: binaryHead,
+    metadata: binaryMetadata,
+  });
+  await writeModelFolder(binaryFolder, binaryModel);
+  const binary = await vggkit('predict', a, '--weights', binaryFolder, '--json');
+  assert.equal(binary.code, 0, binary.stderr);
+  const binaryTop =
+    (
+      JSON.parse(binary.stdout) as {
+        predictions: { top: { label: string; probability: number }[] }[];
+      }
+    ).predictions[0]?.top ?? [];
+  const binarySession = await Session.create(binaryModel, { threads: 1 });
+  try {
+    const dog = (await binarySession.run({ input: (await loadBatch([a], contract)).tensor }))[
+      'output'
+    ]?.data[0] as number;
+    const byLabel = new Map(binaryTop.map((p) => [p.label, p.probability]));
+    assert.ok(Math.abs((byLabel.get('dog') as number) - dog) < 1e-6);
+    assert.ok(Math.abs((byLabel.get('cat') as number) - (1 - dog)) < 1e-6);
+  } finally {
+    await binarySession.release();
+  }
+
   const nan = await vggkit('predict', a, '--weights', nanFolder);
   assert.equal(nan.code, 0, nan.stderr);
   assert.match(
