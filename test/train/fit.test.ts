@@ -6,7 +6,7 @@
  * graph in model.onnx).
  */
 import assert from 'node:assert/strict';
-import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -347,4 +347,51 @@ test('EarlyStopping stops a run that cannot improve and restores the best epoch;
   for (let i = 1; i < lrs.length; i++)
     assert.ok((lrs[i] as number) < (lrs[i - 1] as number), `lr ${lrs.join(', ')}`);
   assert.ok((lrs[0] as number) <= 1e-3);
+});
+
+test('binary cross-entropy on two classes: one sigmoid output that learns and evaluates consistently; three classes are refused', async () => {
+  const two = join(dir, 'two');
+  const twoVal = join(dir, 'two-val');
+  for (const [from, to] of [
+    [train, two],
+    [val, twoVal],
+  ] as const) {
+    await cp(join(from, 'circle'), join(to, 'circle'), { recursive: true });
+    await cp(join(from, 'square'), join(to, 'square'), { recursive: true });
+  }
+  const config = {
+    weights: 'none',
+    inputSize: 32,
+    arch: 'vgg11',
+    loss: 'binary_crossentropy',
+    epochs: 8,
+    batchSize: 4,
+    lr: 3e-3,
+    head: 'avg',
+    dense: 64,
+    dropout: 0,
+    val: twoVal,
+  };
+  const result = await fineTune({
+    data: two,
+    out: join(dir, 'binary'),
+    cacheDir: join(dir, 'cache'),
+    config,
+  });
+  const last = result.history[result.history.length - 1] as {
+    val_accuracy: number;
+    val_loss: number;
+  };
+  assert.ok(last.val_accuracy >= 0.8, `val_accuracy ${last.val_accuracy} (chance is 1/2)`);
+  const report = await evaluateModel({ model: result.modelDir, data: twoVal });
+  assert.equal(report.accuracy, last.val_accuracy);
+  await assert.rejects(
+    fineTune({
+      data: train,
+      out: join(dir, 'binary-3'),
+      cacheDir: join(dir, 'cache'),
+      config: { ...config, val },
+    }),
+    /binary_crossentropy: expected exactly 2 class folders, received 3/,
+  );
 });
