@@ -27,6 +27,8 @@ export interface LoopState {
   readonly globalStep: number;
   readonly history: readonly EpochLogs[];
   readonly callbacks: Readonly<Record<string, unknown>>;
+  /** Set when a callback ended training early: a resumed run must not train past that point. */
+  readonly stopped?: { readonly by: string; readonly message: string };
 }
 
 export interface Checkpoint {

@@ -35,7 +35,13 @@ import {
   type LoopState,
 } from './checkpoint.js';
 import type { StageSpec, TrainConfig } from './config.js';
-import { CallbackList, type Callback, type EpochLogs, type TrainingControl } from './events.js';
+import {
+  CallbackList,
+  StopTraining,
+  type Callback,
+  type EpochLogs,
+  type TrainingControl,
+} from './events.js';
 import { FeatureSource } from './features.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
@@ -195,6 +201,13 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     ...(options.callbacks ?? []),
   ]);
   callbacks.setState(loop.callbacks);
+  // A run a callback stopped ends there, also when it is resumed after a crash before its model
+  // was written: training on would not give the uninterrupted run's model.
+  const resumedStop =
+    loop.stopped === undefined
+      ? undefined
+      : new StopTraining(loop.stopped.message, loop.stopped.by);
+  const stopRequest = (): StopTraining | undefined => callbacks.stopRequest ?? resumedStop;
 
   /** Every parameter, with the running stage's trained values. */
   function currentParams(): WeightMap {
@@ -222,7 +235,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 
   const skipped: SkippedFile[] = [];
   let firstEpochOfStage = 0;
-  for (let s = 0; s < stages.length && callbacks.stopRequest === undefined; s++) {
+  for (let s = 0; s < stages.length && stopRequest() === undefined; s++) {
     const stage = stages[s] as StageSpec;
     const stageEnd = firstEpochOfStage + stage.epochs;
     if (loop.epochsCompleted >= stageEnd) {
@@ -333,6 +346,11 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             stage: s,
             history: [...loop.history, logs],
             callbacks: callbacks.getState(),
+            ...(callbacks.stopRequest === undefined
+              ? {}
+              : {
+                  stopped: { by: callbacks.stopRequest.by, message: callbacks.stopRequest.message },
+                }),
           };
           for (const [key, t] of step.getParameters()) params.set(key, t);
           await saveCheckpoint(checkpointFile, {
@@ -344,7 +362,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             join(out, 'history.json'),
             historyJson(loop.history, stages, classNames),
           );
-          if (callbacks.stopRequest !== undefined) break;
+          if (stopRequest() !== undefined) break;
         }
       } finally {
         trainStep = undefined;
@@ -356,7 +374,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     firstEpochOfStage = stageEnd;
   }
 
-  const stopped = callbacks.stopRequest;
+  const stopped = stopRequest();
   await callbacks.dispatch(
     { type: 'fit_end', epochsCompleted: loop.epochsCompleted, stopped },
     control,

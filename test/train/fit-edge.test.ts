@@ -1,0 +1,77 @@
+/**
+ * fineTune() edge cases on tiny shape datasets (vgg11, 32x32, weights 'none'): resuming a run
+ * that a callback had stopped, and the shapes of data a person can hand it.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fineTune, type FineTuneOptions } from '../../src/train/fit.js';
+import { StopTraining, type Callback, type EpochEndEvent } from '../../src/train/events.js';
+import type { WeightMap } from '../../src/model/weight-map.js';
+import { writeShapesDataset } from '../helpers/shapes.js';
+
+let dir = '';
+let data = '';
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vggkit-fit-edge-'));
+  data = join(dir, 'data');
+  await writeShapesDataset(data, { perClass: 3, size: 32, seed: 1 });
+});
+
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const BASE = {
+  weights: 'none',
+  inputSize: 32,
+  arch: 'vgg11',
+  head: 'avg',
+  dense: 8,
+  dropout: 0.5,
+  batchSize: 4,
+  valSplit: 0.34,
+};
+
+function run(
+  name: string,
+  config: Record<string, unknown>,
+  extra: Partial<FineTuneOptions> = {},
+): ReturnType<typeof fineTune> {
+  return fineTune({
+    data,
+    out: join(dir, name),
+    cacheDir: join(dir, 'cache'),
+    config: { ...BASE, ...config },
+    ...extra,
+  });
+}
+
+function assertSameWeights(a: WeightMap, b: WeightMap): void {
+  assert.deepEqual([...a.keys()].sort(), [...b.keys()].sort());
+  for (const [key, t] of a) assert.deepEqual(b.get(key)?.data, t.data, key);
+}
+
+/** Ends training after the epoch with index `epoch`, as EarlyStopping would. */
+function stopAfter(epoch: number): Callback {
+  return {
+    name: 'stop_after',
+    epoch_end: (event: EpochEndEvent) => {
+      if (event.epoch === epoch) throw new StopTraining(`stop after epoch ${epoch + 1}`);
+    },
+  };
+}
+
+test('resuming a run a callback stopped (a crash before its model was written) trains no further', async () => {
+  const stopped = await run('stopped', { epochs: 4 }, { callbacks: [stopAfter(1)] });
+  assert.equal(stopped.history.length, 2);
+  assert.equal(stopped.stoppedBy, 'stop_after');
+  // The checkpoint of the last epoch is all a crash during the final model write leaves to resume.
+  const resumed = await run('stopped', { epochs: 4 }, { resume: true, callbacks: [stopAfter(1)] });
+  assert.equal(resumed.history.length, 2);
+  assert.equal(resumed.stoppedBy, 'stop_after');
+  assertSameWeights(stopped.weights, resumed.weights);
+});
