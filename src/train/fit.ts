@@ -285,6 +285,15 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           `${options.data}: no training image could be read`,
           { file: options.data },
         );
+      // Otherwise the first epoch runs, then every val_ monitor fails with a puzzling "not logged".
+      if (val.length === 0 && dataset.val.length > 0) {
+        const valDir = config.val ?? options.data;
+        throw new VggkitError(
+          'NO_VALIDATION_IMAGES',
+          `${valDir}: no validation image could be read (${dataset.val.length} skipped)`,
+          { file: valDir },
+        );
+      }
 
       trainStep = await TrainStep.create({
         arch: config.arch,

@@ -3,14 +3,15 @@
  * that a callback had stopped, and the shapes of data a person can hand it.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fineTune, type FineTuneOptions } from '../../src/train/fit.js';
 import { StopTraining, type Callback, type EpochEndEvent } from '../../src/train/events.js';
 import type { WeightMap } from '../../src/model/weight-map.js';
-import { writeShapesDataset } from '../helpers/shapes.js';
+import { VggkitError } from '../../src/util/errors.js';
+import { SHAPES, writeShapesDataset } from '../helpers/shapes.js';
 
 let dir = '';
 let data = '';
@@ -74,4 +75,23 @@ test('resuming a run a callback stopped (a crash before its model was written) t
   assert.equal(resumed.history.length, 2);
   assert.equal(resumed.stoppedBy, 'stop_after');
   assertSameWeights(stopped.weights, resumed.weights);
+});
+
+test('a validation folder whose images all fail to decode is refused before any epoch runs', async () => {
+  const val = join(dir, 'unreadable-val');
+  for (const shape of SHAPES) {
+    await mkdir(join(val, shape), { recursive: true });
+    await writeFile(join(val, shape, 'broken.png'), 'not a png');
+  }
+  await assert.rejects(
+    run('unreadable-val', { val, epochs: 2 }),
+    (error: unknown) =>
+      error instanceof VggkitError &&
+      error.code === 'NO_VALIDATION_IMAGES' &&
+      error.message.startsWith(`${val}: no validation image could be read`),
+  );
+  const checkpoint = await stat(join(dir, 'unreadable-val', 'checkpoint.safetensors')).catch(
+    () => undefined,
+  );
+  assert.equal(checkpoint, undefined, 'no epoch should have run');
 });
