@@ -5,7 +5,17 @@ import { writeNpyFloat32 } from '../../src/data/npy.js';
 import { buildContext, type DoctorInputs } from '../../src/doctor/inputs.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import type { Finding } from '../../src/doctor/types.js';
-import { preprocess, rawPixels, tempDir, toNchw, writeJson } from './fixtures.js';
+import sharp from 'sharp';
+import {
+  cleanDataset,
+  preprocess,
+  rawPixels,
+  smooth,
+  tempDir,
+  toNchw,
+  writeImage,
+  writeJson,
+} from './fixtures.js';
 
 // Keras imagenet_utils constants, written out independently of src/image/contract.ts.
 const CAFFE_BGR_MEAN = [103.939, 116.779, 123.68];
@@ -159,4 +169,30 @@ test('config overrides: resize-mismatch and a forced preprocess mode, with patch
     preprocessingIds((await runDoctor(await buildContext({ config: good }))).findings),
     [],
   );
+});
+
+test('grayscale-input is only a note when the dataset is grey in content though stored as RGB', async () => {
+  const rgb = rawPixels(N, S);
+  const gray = rgb.map((_, i) => rgb[i - (i % 3)]);
+  const batch = preprocess(gray, (v, c) => v - CAFFE_BGR_MEAN[c], 'bgr');
+  const greyRoot = await tempDir();
+  for (let i = 0; i < 6; i++) {
+    const grey = smooth(i + 1)
+      .greyscale()
+      .toColourspace('srgb');
+    await writeImage(join(greyRoot, i < 3 ? 'shirts' : 'shoes', `g${i}.png`), grey.clone());
+    await writeImage(join(greyRoot, i < 3 ? 'shirts' : 'shoes', `j${i}.jpg`), grey, 'jpeg');
+  }
+  const stored = await sharp(join(greyRoot, 'shirts', 'g0.png')).metadata();
+  assert.equal(stored.channels, 3, 'the fixture must store grey content as RGB');
+  const onGrey = (await diagnose(batch, NHWC, { dataDir: greyRoot })).find(
+    (f) => f.id === 'grayscale-input',
+  );
+  assert.equal(onGrey?.severity, 'info');
+  assert.doesNotMatch(onGrey?.fix.summary ?? '', /colour/);
+  const colourRoot = await cleanDataset(await tempDir());
+  const onColour = (await diagnose(batch, NHWC, { dataDir: colourRoot })).find(
+    (f) => f.id === 'grayscale-input',
+  );
+  assert.equal(onColour?.severity, 'warning');
 });

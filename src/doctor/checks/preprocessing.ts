@@ -6,11 +6,28 @@
  */
 import { makeContract, type PreprocessContract } from '../../image/contract.js';
 import { readable } from '../context.js';
+import type { ImageRecord } from '../scan.js';
 import type { BatchStats } from '../batch-stats.js';
 import type { Check, DoctorContext, Finding } from '../types.js';
 
 /** Fraction of the dataset stored as grayscale above which replicated batch channels are expected, not a bug. */
 export const GRAY_DATASET_FRACTION = 0.5;
+/** Largest channel difference in a thumbnail that still counts as grey content (JPEG chroma noise). */
+export const GRAY_CONTENT_TOLERANCE = 4;
+
+/** Stored as grey, or stored as RGB with identical channels (Fashion-MNIST, X-rays saved as RGB). */
+function looksGray(r: ImageRecord): boolean {
+  if (r.space === 'b-w' || r.space === 'grey16' || (r.channels ?? 3) <= 2) return true;
+  const t = r.thumb;
+  if (t === undefined) return false;
+  for (let i = 0; i < t.length; i += 3)
+    if (
+      Math.abs(t[i] - t[i + 1]) > GRAY_CONTENT_TOLERANCE ||
+      Math.abs(t[i + 1] - t[i + 2]) > GRAY_CONTENT_TOLERANCE
+    )
+      return false;
+  return true;
+}
 
 /** The weights' contract: given (--expect, --weights, model, config weights) or Keras ImageNet's. */
 export function expectedContract(ctx: DoctorContext): PreprocessContract {
@@ -70,10 +87,7 @@ const batchChecks: Check = {
       const records = ctx.scan === undefined ? [] : readable(ctx.scan.records);
       const grayData =
         records.length > 0 &&
-        records.filter((r) => r.space === 'b-w' || r.space === 'grey16' || (r.channels ?? 3) <= 2)
-          .length /
-          records.length >=
-          GRAY_DATASET_FRACTION;
+        records.filter(looksGray).length / records.length >= GRAY_DATASET_FRACTION;
       findings.push({
         id: 'grayscale-input',
         severity: grayData ? 'info' : 'warning',
@@ -82,7 +96,11 @@ const batchChecks: Check = {
           ? 'The dataset itself is grayscale, so replicated channels are the right input.'
           : 'If your images are in colour, the loader dropped the colour (grayscale load then channel copy), and the network loses the colour cues ImageNet features rely on.',
         evidence: { ...evidence, replicatedChannels: true },
-        fix: { summary: "Load images in colour (color_mode='rgb'); vggkit does this itself." },
+        fix: {
+          summary: grayData
+            ? 'Nothing required: grey images replicated to three channels are what VGG expects.'
+            : "Load images in colour (color_mode='rgb'); vggkit does this itself.",
+        },
       });
     }
     const [height, width] =
