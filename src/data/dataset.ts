@@ -5,7 +5,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { hasImageExtension, listImageFiles } from './files.js';
+import { entryKind, hasImageExtension, listImageFiles } from './files.js';
 import { invalidOption, VggkitError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 
@@ -62,14 +62,16 @@ export async function scanClassFolders(dir: string): Promise<ClassFolderScan> {
   const entries = (await readdir(dir, { withFileTypes: true })).filter(
     (e) => !e.name.startsWith('.'),
   );
-  const classNames = entries
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort(compareNames);
-  const strayFiles = entries
-    .filter((e) => e.isFile() && hasImageExtension(e.name))
-    .map((e) => join(dir, e.name))
-    .sort(compareNames);
+  const classNames: string[] = [];
+  const strayFiles: string[] = [];
+  for (const entry of entries) {
+    const kind = await entryKind(dir, entry);
+    if (kind === 'directory') classNames.push(entry.name);
+    else if (kind === 'file' && hasImageExtension(entry.name))
+      strayFiles.push(join(dir, entry.name));
+  }
+  classNames.sort(compareNames);
+  strayFiles.sort(compareNames);
   const items: LabeledFile[] = [];
   const emptyClasses: string[] = [];
   for (const [label, name] of classNames.entries()) {

@@ -1,5 +1,6 @@
 /** Finding image files: the one definition of "an image file" shared by extract, train and doctor. */
-import { readdir, stat } from 'node:fs/promises';
+import type { Dirent } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { VggkitError } from '../util/errors.js';
 
@@ -40,13 +41,35 @@ export async function listImageFiles(paths: readonly string[]): Promise<string[]
   return found;
 }
 
-async function walk(dir: string, found: string[]): Promise<void> {
+async function walk(dir: string, found: string[], ancestors = new Set<string>()): Promise<void> {
+  // A symlink back to a folder being walked would recurse forever; its real path stops that.
+  const real = await realpath(dir);
+  if (ancestors.has(real)) return;
+  ancestors.add(real);
   const entries = await readdir(dir, { withFileTypes: true });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) await walk(path, found);
-    else if (entry.isFile() && hasImageExtension(entry.name)) found.push(path);
+    const kind = await entryKind(dir, entry);
+    if (kind === 'directory') await walk(path, found, ancestors);
+    else if (kind === 'file' && hasImageExtension(entry.name)) found.push(path);
   }
+  ancestors.delete(real);
+}
+
+/**
+ * What a directory entry is, following symlinks as Keras' directory listing does (datasets are
+ * often folders of links into one store); a dangling link is neither.
+ */
+export async function entryKind(
+  dir: string,
+  entry: Dirent,
+): Promise<'file' | 'directory' | undefined> {
+  if (entry.isDirectory()) return 'directory';
+  if (entry.isFile()) return 'file';
+  if (!entry.isSymbolicLink()) return undefined;
+  const target = await stat(join(dir, entry.name)).catch(() => undefined);
+  if (target?.isDirectory() === true) return 'directory';
+  return target?.isFile() === true ? 'file' : undefined;
 }

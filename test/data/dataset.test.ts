@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import sharp from 'sharp';
@@ -10,6 +10,7 @@ import {
   stratifiedSplit,
   type LabeledFile,
 } from '../../src/data/dataset.js';
+import { listImageFiles } from '../../src/data/files.js';
 import { VggkitError } from '../../src/util/errors.js';
 
 async function png(path: string, red: number): Promise<void> {
@@ -176,4 +177,28 @@ test('loadFolderDataset: fewer than two classes is an error', async () => {
     loadFolderDataset({ dir: root, valSplit: 0.2, seed: 1 }),
     /expected at least 2 class sub-folders, received 1 \(only\)/,
   );
+});
+
+test('scanClassFolders and listImageFiles follow symlinked class folders and images, survive a link cycle and skip dangling links', async () => {
+  const root = await mkdtemp(join(tmpdir(), 'vggkit-ds-'));
+  await makeDataset(join(root, 'store'), { all: 2 });
+  const data = join(root, 'data');
+  await mkdir(join(data, 'cats'), { recursive: true });
+  await symlink(join(root, 'store', 'all', 'img00.png'), join(data, 'cats', 'IMG_1.PNG'));
+  await symlink(join(root, 'store', 'all', 'missing.png'), join(data, 'cats', 'dangling.png'));
+  await symlink(join(data, 'cats'), join(data, 'cats', 'loop'));
+  await symlink(join(root, 'store', 'all'), join(data, 'dogs'));
+
+  const scan = await scanClassFolders(data);
+  assert.deepEqual(scan.classNames, ['cats', 'dogs']);
+  assert.deepEqual(scan.emptyClasses, []);
+  assert.deepEqual(
+    scan.items.map((i) => [i.label, i.file.slice(data.length + 1)]),
+    [
+      [0, 'cats/IMG_1.PNG'],
+      [1, 'dogs/img00.png'],
+      [1, 'dogs/img01.png'],
+    ],
+  );
+  assert.deepEqual(await listImageFiles([join(data, 'cats')]), [join(data, 'cats', 'IMG_1.PNG')]);
 });
