@@ -285,6 +285,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           `${options.data}: no training image could be read`,
           { file: options.data },
         );
+      // Files that cannot be decoded take no steps: the schedule spans the steps actually taken.
+      const stepsPerEpoch = Math.ceil(train.length / config.batchSize);
       // Otherwise the first epoch runs, then every val_ monitor fails with a puzzling "not logged".
       if (val.length === 0 && dataset.val.length > 0) {
         const valDir = config.val ?? options.data;
@@ -327,7 +329,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           const lrAt = (globalStep: number): number =>
             scheduledLr(
               { lr: loop.baseLr, schedule: config.schedule },
-              { step: globalStep, totalSteps: totalEpochs * batchesPerEpoch, epoch },
+              { step: globalStep, totalSteps: totalEpochs * stepsPerEpoch, epoch },
             );
           const trained = await trainEpoch({
             epoch,

@@ -95,3 +95,24 @@ test('a validation folder whose images all fail to decode is refused before any 
   );
   assert.equal(checkpoint, undefined, 'no epoch should have run');
 });
+
+test('a cosine schedule spans the steps actually taken when an unreadable training image is left out', async () => {
+  const withBroken = join(dir, 'with-broken');
+  await writeShapesDataset(withBroken, { perClass: 3, size: 32, seed: 3 });
+  await writeFile(join(withBroken, 'circle', 'broken.png'), 'not a png');
+  const lr = 1e-3;
+  const result = await fineTune({
+    data: withBroken,
+    out: join(dir, 'cosine-broken'),
+    cacheDir: join(dir, 'cache'),
+    config: { ...BASE, valSplit: 0, epochs: 2, batchSize: 3, lr, schedule: { name: 'cosine' } },
+  });
+  assert.equal(result.skipped.length, 1);
+  // 9 readable images in batches of 3: 3 steps an epoch, 6 in all; the last step is step 5.
+  const total = 6;
+  const lastEpochLr = (lr * (1 + Math.cos((Math.PI * (total - 1)) / total))) / 2;
+  assert.ok(
+    Math.abs((result.history[1]?.lr ?? NaN) - lastEpochLr) < 1e-12,
+    `expected ${lastEpochLr}, received ${result.history[1]?.lr}`,
+  );
+});
