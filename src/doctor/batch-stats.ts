@@ -35,7 +35,8 @@ export type HypothesisName =
   | 'caffe-then-unit'
   | 'unit-then-caffe'
   | 'unit-then-torch'
-  | 'tf-then-unit';
+  | 'tf-then-unit'
+  | 'caffe-twice';
 
 interface Hypothesis {
   readonly name: HypothesisName;
@@ -125,6 +126,17 @@ export const HYPOTHESES: readonly Hypothesis[] = [
     double: true,
     order: 'rgb',
     toRaw: (x) => (x * 255 + 1) * 127.5,
+  },
+  {
+    // The classic Keras slip: preprocess_input in the data pipeline and again in the model. The
+    // second call flips the channels back to RGB and subtracts the BGR mean from them.
+    name: 'caffe-twice',
+    description:
+      'caffe mode applied twice (preprocess_input called twice: channels back in RGB, the mean subtracted twice; about -234..28)',
+    mode: undefined,
+    double: true,
+    order: 'rgb',
+    toRaw: (x, c) => x + CAFFE[c] + CAFFE[2 - c],
   },
 ];
 

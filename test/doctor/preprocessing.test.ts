@@ -196,3 +196,10 @@ test('grayscale-input is only a note when the dataset is grey in content though 
   );
   assert.equal(onColour?.severity, 'warning');
 });
+
+test('double-preprocessing: Keras preprocess_input called twice (channels flipped back, mean subtracted twice)', async () => {
+  const twice = caffe(caffe(rawPixels(N, S)));
+  const findings = await diagnose(twice, NHWC);
+  assert.deepEqual(preprocessingIds(findings), ['double-preprocessing']);
+  assert.match(String(findings[0].evidence.inferred), /twice/);
+});
