@@ -508,6 +508,9 @@ async function trainEpoch(
       },
       run.control,
     );
+    // As Keras: a stop during a batch (TerminateOnNaN) ends the epoch there, not after more steps.
+    if (run.callbacks.stopRequest !== undefined)
+      return { loss: lossSum / seen, accuracy: correct / seen, steps: b + 1 };
   }
   return { loss: lossSum / seen, accuracy: correct / seen, steps: batches.length };
 }

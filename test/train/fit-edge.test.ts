@@ -116,3 +116,19 @@ test('a cosine schedule spans the steps actually taken when an unreadable traini
     `expected ${lastEpochLr}, received ${result.history[1]?.lr}`,
   );
 });
+
+test('a stop raised at a batch (as TerminateOnNaN does) ends the epoch at that batch, as in Keras', async () => {
+  const batchesSeen: number[] = [];
+  const stopAtFirstBatch: Callback = {
+    name: 'stop_at_batch',
+    batch_end: (event) => {
+      batchesSeen.push(event.batch);
+      if (event.batch === 1) throw new StopTraining('invalid loss');
+    },
+  };
+  // 6 training images in batches of 4: two batches an epoch.
+  const result = await run('batch-stop', { epochs: 3 }, { callbacks: [stopAtFirstBatch] });
+  assert.deepEqual(batchesSeen, [1]);
+  assert.equal(result.history.length, 1);
+  assert.equal(result.stoppedBy, 'stop_at_batch');
+});
