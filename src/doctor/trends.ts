@@ -35,9 +35,20 @@ export function lossFlattened(history: TrainingHistory): boolean {
   return (before - after) / Math.max(Math.abs(before), 1e-12) < PLATEAU_RELATIVE;
 }
 
+/**
+ * Final validation accuracy at least halfway from chance to perfect: the model has learned, so a
+ * low training accuracy is dropout or augmentation measured during training, not a failure to fit.
+ */
+export function validationLearned(history: TrainingHistory, classes: number): boolean {
+  const val = lastValue(history, 'valAccuracy');
+  const chance = 1 / classes;
+  return val !== undefined && val >= chance + UNDERFIT_PROGRESS * (1 - chance);
+}
+
 export function stuckAtChance(history: TrainingHistory, classes: number | undefined): boolean {
   if (classes === undefined || classes < 2 || history.epochs.length < MIN_EPOCHS_STUCK)
     return false;
+  if (validationLearned(history, classes)) return false;
   const chance = 1 / classes;
   const acc = finite(series(history, 'accuracy'));
   if (acc.length >= MIN_EPOCHS_STUCK)
@@ -60,7 +71,7 @@ export function underfitting(
   if (accuracy === undefined || classes === undefined || history.epochs.length <= PLATEAU_WINDOW)
     return undefined;
   const chance = 1 / classes;
-  if (stuckAtChance(history, classes)) return undefined;
+  if (stuckAtChance(history, classes) || validationLearned(history, classes)) return undefined;
   if (accuracy >= chance + UNDERFIT_PROGRESS * (1 - chance) || !lossFlattened(history))
     return undefined;
   return { finalAccuracy: accuracy, chance };

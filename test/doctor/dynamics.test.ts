@@ -275,3 +275,31 @@ test('val-above-train: a note alone, a warning when validation images leaked fro
   assert.equal((await only('val-above-train', csv(epochs), { scan })).severity, 'warning');
   assert.ok(!(await dynamics(csv(healthyEpochs()))).some((f) => f.id === 'val-above-train'));
 });
+
+test('training accuracy near chance under dropout is neither stuck nor underfitting when validation accuracy has clearly left chance', async () => {
+  // A vggkit run on 4 Fashion-MNIST classes: dropout 0.5 keeps the measured training accuracy
+  // near 1/4 while validation accuracy climbs to 88%; the model has learned.
+  const train = [0.19, 0.33, 0.27, 0.34, 0.28];
+  const val = [0.25, 0.29, 0.25, 0.5, 0.875];
+  const classNames = ['bag', 'sneaker', 'trouser', 'tshirt'];
+  const epochs = train.map((accuracy, epoch) => ({
+    epoch,
+    loss: [1.449, 1.338, 1.394, 1.341, 1.349][epoch],
+    accuracy,
+    val_loss: [1.356, 1.342, 1.321, 1.298, 1.279][epoch],
+    val_accuracy: val[epoch],
+    lr: 1e-4,
+    stage: 'head',
+  }));
+  const learned = parseHistory(JSON.stringify({ classNames, epochs }), 'history.json');
+  const found = (await runDoctor({ history: learned })).findings.map((f) => f.id);
+  assert.ok(!found.includes('stuck-at-chance'), found.join(', '));
+  assert.ok(!found.includes('underfitting'), found.join(', '));
+  // Twin: the same training curve with validation accuracy also at chance is stuck.
+  const flat = parseHistory(
+    JSON.stringify({ classNames, epochs: epochs.map((e) => ({ ...e, val_accuracy: 0.25 })) }),
+    'history.json',
+  );
+  const stuck = (await runDoctor({ history: flat })).findings.map((f) => f.id);
+  assert.ok(stuck.includes('stuck-at-chance'), stuck.join(', '));
+});
