@@ -302,3 +302,20 @@ test('different garments of one class are not near duplicates, though their 9x8 
     [['137.png', 'copy.jpg']],
   );
 });
+
+test('small-images: a dataset of 28x28 images is told the input size that keeps upscaling at 2x', async () => {
+  const root = await tempDir();
+  for (let i = 0; i < 12; i++)
+    await writeImage(join(root, i < 6 ? 'cats' : 'dogs', `t${i}.png`), smooth(300 + i, 28, 28));
+  const finding = get(
+    await diagnose(root, { config: { ...CONFIG, inputSize: 224 } }),
+    'small-images',
+  );
+  assert.deepEqual(finding.fix.config, { inputSize: 56 });
+  assert.equal(finding.fix.flag, '--input-size 56');
+  // 2x of 12-pixel images is below VGG's minimum of 32: the suggestion stops at 32.
+  const tinyRoot = await tempDir();
+  for (let i = 0; i < 12; i++)
+    await writeImage(join(tinyRoot, i < 6 ? 'cats' : 'dogs', `t${i}.png`), smooth(400 + i, 12, 12));
+  assert.deepEqual(get(await diagnose(tinyRoot), 'small-images').fix.config, { inputSize: 32 });
+});

@@ -10,6 +10,8 @@ import type { Check, DoctorContext, Finding } from '../types.js';
 
 /** Upscaling beyond 2x leaves less than a quarter of the input's pixels with real detail. */
 export const MAX_UPSCALE = 2;
+/** VGG without its top needs five poolings' worth of pixels. */
+export const MIN_INPUT_SIZE = 32;
 /** Longer side over shorter side above 2: stretching to a square halves one axis' proportions. */
 export const MAX_ASPECT = 2;
 /** Fraction of images above which small or oddly shaped images are a warning rather than a note. */
@@ -161,6 +163,15 @@ const smallImages: Check = {
     );
     if (small.length === 0) return [];
     const fraction = small.length / all.length;
+    // The size at which the median image is upscaled exactly MAX_UPSCALE times, never below VGG's 32.
+    const shortSides = all
+      .map((r) => Math.min(r.width ?? 0, r.height ?? 0))
+      .filter((v) => v > 0)
+      .sort((a, b) => a - b);
+    const suggested = Math.max(
+      MIN_INPUT_SIZE,
+      MAX_UPSCALE * shortSides[Math.floor(shortSides.length / 2)],
+    );
     const smallest = small.reduce((a, b) =>
       (a.width ?? 0) * (a.height ?? 0) <= (b.width ?? 0) * (b.height ?? 0) ? a : b,
     );
@@ -178,11 +189,18 @@ const smallImages: Check = {
           smallest: `${smallest.width}x${smallest.height}`,
           examples: examples(small),
         },
-        fix: {
-          summary:
-            'Use larger source images, or train at a smaller input size (VGG without its top accepts any size >= 32).',
-          flag: '--input-size',
-        },
+        fix:
+          suggested < size
+            ? {
+                summary: `Use larger source images, or train at --input-size ${suggested} (twice the typical short side; VGG without its top accepts any size >= 32).`,
+                config: { inputSize: suggested },
+                flag: `--input-size ${suggested}`,
+              }
+            : {
+                summary:
+                  'Use larger source images, or train at a smaller input size (VGG without its top accepts any size >= 32).',
+                flag: '--input-size',
+              },
       },
     ];
   },
