@@ -32,11 +32,21 @@ const FILTERS: Readonly<Record<Exclude<Interpolation, 'nearest'>, Filter>> = {
   lanczos: { support: 3, weight: (x) => (Math.abs(x) < 3 ? sinc(x) * sinc(x / 3) : 0) },
 };
 
-/** Per output index: the first input index and the normalised weights that follow it. */
+/**
+ * Pillow resamples in fixed point: weights are rounded to integers with 22 fractional bits, each
+ * pass adds half a unit, shifts and clips to 0..255, and the horizontal pass is stored as 8-bit
+ * before the vertical one reads it. Doing the same gives Pillow's bytes, not just values within a
+ * level of them (halves round up, not to even, and overshoot is clipped between the passes).
+ */
+const PRECISION_BITS = 32 - 8 - 2;
+const ONE = 2 ** PRECISION_BITS;
+const HALF = 2 ** (PRECISION_BITS - 1);
+
+/** Per output index: the first input index and the fixed-point weights that follow it. */
 interface Taps {
   readonly first: Int32Array;
   readonly count: Int32Array;
-  readonly weights: Float64Array;
+  readonly weights: Int32Array;
   readonly stride: number;
 }
 
@@ -50,35 +60,43 @@ function taps(inSize: number, outSize: number, interpolation: Interpolation): Ta
     return {
       first,
       count: new Int32Array(outSize).fill(1),
-      weights: new Float64Array(outSize).fill(1),
+      weights: new Int32Array(outSize).fill(ONE),
       stride: 1,
     };
   }
   const filter = FILTERS[interpolation];
   const filterScale = Math.max(scale, 1);
+  const ss = 1 / filterScale;
   const support = filter.support * filterScale;
   const stride = Math.ceil(support) * 2 + 1;
   const first = new Int32Array(outSize);
   const count = new Int32Array(outSize);
-  const weights = new Float64Array(outSize * stride);
+  const weights = new Int32Array(outSize * stride);
+  const raw = new Float64Array(stride);
   for (let o = 0; o < outSize; o++) {
     const center = (o + 0.5) * scale;
     const min = Math.max(0, Math.trunc(center - support + 0.5));
     const max = Math.min(inSize, Math.trunc(center + support + 0.5));
     let total = 0;
     for (let i = min; i < max; i++) {
-      const w = filter.weight((i - center + 0.5) / filterScale);
-      weights[o * stride + i - min] = w;
-      total += w;
+      raw[i - min] = filter.weight((i - center + 0.5) * ss);
+      total += raw[i - min];
     }
-    for (let i = min; i < max; i++) if (total !== 0) weights[o * stride + i - min] /= total;
+    for (let i = 0; i < max - min; i++) {
+      const w = total === 0 ? raw[i] : raw[i] / total;
+      weights[o * stride + i] = Math.trunc(w < 0 ? w * ONE - 0.5 : w * ONE + 0.5);
+    }
     first[o] = min;
     count[o] = max - min;
   }
   return { first, count, weights, stride };
 }
 
-/** Separable resample: rows, then columns, in float; rounded and clamped once at the end. */
+function clip8(sum: number): number {
+  return Math.min(255, Math.max(0, Math.floor(sum / ONE)));
+}
+
+/** Separable resample as Pillow runs it: rows into an 8-bit image, then columns. */
 export function resampleRgb(
   image: RgbImage,
   width: number,
@@ -88,12 +106,12 @@ export function resampleRgb(
   const { data, width: inW, height: inH } = image;
   const tx = taps(inW, width, interpolation);
   const ty = taps(inH, height, interpolation);
-  const rows = new Float64Array(inH * width * 3);
+  const rows = new Uint8Array(inH * width * 3);
   for (let y = 0; y < inH; y++) {
     for (let x = 0; x < width; x++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
+      let r = HALF;
+      let g = HALF;
+      let b = HALF;
       for (let k = 0; k < tx.count[x]; k++) {
         const w = tx.weights[x * tx.stride + k];
         const s = (y * inW + tx.first[x] + k) * 3;
@@ -102,17 +120,17 @@ export function resampleRgb(
         b += w * data[s + 2];
       }
       const o = (y * width + x) * 3;
-      rows[o] = r;
-      rows[o + 1] = g;
-      rows[o + 2] = b;
+      rows[o] = clip8(r);
+      rows[o + 1] = clip8(g);
+      rows[o + 2] = clip8(b);
     }
   }
-  const out = new Uint8ClampedArray(width * height * 3);
+  const out = new Uint8Array(width * height * 3);
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
+      let r = HALF;
+      let g = HALF;
+      let b = HALF;
       for (let k = 0; k < ty.count[y]; k++) {
         const w = ty.weights[y * ty.stride + k];
         const s = ((ty.first[y] + k) * width + x) * 3;
@@ -121,12 +139,12 @@ export function resampleRgb(
         b += w * rows[s + 2];
       }
       const o = (y * width + x) * 3;
-      out[o] = r;
-      out[o + 1] = g;
-      out[o + 2] = b;
+      out[o] = clip8(r);
+      out[o + 1] = clip8(g);
+      out[o + 2] = clip8(b);
     }
   }
-  return { data: new Uint8Array(out.buffer), width, height };
+  return { data: out, width, height };
 }
 
 export function cropRgb(image: RgbImage, box: Box): RgbImage {

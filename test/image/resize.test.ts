@@ -274,3 +274,27 @@ describe("bilinear is PIL's bilinear (what Keras load_img and torchvision use)",
     });
   }
 });
+
+describe("upscaling gives Pillow's bytes (fixed point, 8-bit between the passes)", () => {
+  it('bilinear 2x1 -> 4x1 rounds halves up, as Pillow does', async () => {
+    // Pillow's taps for 2 -> 4: out0 = a, out1 = 0.75a + 0.25b, out2 = 0.25a + 0.75b, out3 = b,
+    // each plus half a unit and truncated: 2.5 -> 3 and 1.5 -> 2 (not half-to-even 2 and 2).
+    const source = Buffer.from([1, 3, 0, 3, 1, 255]);
+    const file = await writeImage(dir.path('halves.png'), rawInput(source, 2, 1, 3).png());
+    const image = await loadImage(file, contract([1, 4], 'stretch', 'bilinear'));
+    assert.deepEqual([...image.data], [1, 3, 0, 2, 3, 64, 3, 2, 191, 3, 1, 255]);
+  });
+
+  it('bicubic clips the horizontal pass to 0..255 before the vertical pass', async () => {
+    // Row 0 is a 0 -> 255 step, row 1 black; 4x2 -> 8x4. Horizontally, output x = 5 takes input
+    // pixels 1..3 with Keys weights (-0.0703, 0.8672, 0.2266) / 1.0234: 272.5, which Pillow stores
+    // as 255. Vertically, output y = 1 takes rows 0..1 with (0.8672, 0.2266) / 1.0938, so Pillow
+    // gives floor(255 * 3325484 / 2^22 + 0.5) = 202; without the clip it would be 216.
+    const source = Buffer.alloc(4 * 2 * 3);
+    for (let x = 2; x < 4; x++) source.fill(255, x * 3, x * 3 + 3);
+    const file = await writeImage(dir.path('step.png'), rawInput(source, 4, 2, 3).png());
+    const image = await loadImage(file, contract([4, 8], 'stretch', 'bicubic'));
+    assert.deepEqual(at(image.data, 8, 5, 1), [202, 202, 202]);
+    assert.deepEqual(at(image.data, 8, 5, 0), [255, 255, 255]);
+  });
+});
