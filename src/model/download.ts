@@ -16,7 +16,7 @@ export interface DownloadOptions {
   readonly cacheDir?: string;
   /** Never touch the network; a missing file is an OFFLINE error. */
   readonly offline?: boolean;
-  /** `total` is undefined when the server sends no Content-Length. */
+  /** `total` is undefined when the server sends no Content-Length or compresses the body. */
   readonly onProgress?: (received: number, total: number | undefined) => void;
 }
 
@@ -104,7 +104,10 @@ async function fetchToFile(
   if (!response.ok || response.body === null)
     throw failed(`HTTP ${response.status} ${response.statusText}`.trim());
   const length = Number(response.headers.get('content-length'));
-  const total = Number.isFinite(length) && length > 0 ? length : undefined;
+  // fetch decodes a Content-Encoding (gzip, br), so the length then counts the wrong bytes.
+  const encoding = response.headers.get('content-encoding') ?? 'identity';
+  const total =
+    encoding === 'identity' && Number.isFinite(length) && length > 0 ? length : undefined;
   const hash = createHash(algorithm);
   const handle = await open(path, 'w');
   let received = 0;

@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import {
   ensureWeightsFile,
@@ -29,6 +30,21 @@ before(async () => {
     if (request.url === '/weights.bin') {
       response.writeHead(200, { 'content-length': String(payload.length) });
       response.end(payload);
+    } else if (request.url === '/gzip') {
+      // Compressed on the wire: Content-Length counts the gzip bytes, fetch yields the decoded ones.
+      const body = gzipSync(payload);
+      response.writeHead(200, {
+        'content-encoding': 'gzip',
+        'content-length': String(body.length),
+      });
+      response.end(body);
+    } else if (request.url === '/chunked') {
+      response.writeHead(200);
+      response.write(payload.subarray(0, 20_000));
+      response.end(payload.subarray(20_000));
+    } else if (request.url === '/moved') {
+      response.writeHead(302, { location: '/weights.bin' });
+      response.end();
     } else if (request.url === '/cut') {
       response.writeHead(200, { 'content-length': String(payload.length) });
       response.write(payload.subarray(0, 1000), () => response.destroy());
@@ -103,6 +119,31 @@ describe('ensureWeightsFile', () => {
     );
     assert.match(error.message, new RegExp(`expected ${wrong}, received ${sha256}`));
     assert.deepEqual(await readdir(join(cacheDir, 'weights')), []);
+  });
+
+  test('a gzip-encoded response is checked by its decoded bytes, not the compressed Content-Length', async () => {
+    const progress: [number, number | undefined][] = [];
+    const path = await ensureWeightsFile(entry({ url: `${base}/gzip` }), {
+      cacheDir,
+      onProgress: (r, t) => progress.push([r, t]),
+    });
+    assert.deepEqual(await readFile(path), payload);
+    assert.deepEqual(progress.at(-1), [payload.length, undefined]);
+  });
+
+  test('a response without Content-Length and a redirect both download and verify', async () => {
+    const progress: [number, number | undefined][] = [];
+    const path = await ensureWeightsFile(entry({ url: `${base}/chunked` }), {
+      cacheDir,
+      onProgress: (r, t) => progress.push([r, t]),
+    });
+    assert.deepEqual(await readFile(path), payload);
+    assert.deepEqual(progress.at(-1), [payload.length, undefined]);
+    await rm(path);
+    assert.deepEqual(
+      await readFile(await ensureWeightsFile(entry({ url: `${base}/moved` }), { cacheDir })),
+      payload,
+    );
   });
 
   test('a connection cut mid-body is DOWNLOAD_FAILED and leaves no partial file', async () => {
