@@ -83,6 +83,8 @@ export function registerDoctorCommand(program: Command): void {
               json: flags.json === true,
             });
             scanBar.update(done);
+            // The scan ends here; probes that follow must not count towards its time.
+            if (done >= total) scanBar.stop();
           },
         });
         scanBar?.stop();

@@ -69,6 +69,7 @@ class Meter {
 class PlainProgress implements Progress {
   private readonly meter: Meter;
   private lastLine = -Infinity;
+  private stopped = false;
   private note = '';
 
   constructor(
@@ -91,6 +92,8 @@ class PlainProgress implements Progress {
   }
 
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     this.print(this.options.now(), `done in ${formatDuration(this.meter.elapsedSeconds())}`);
   }
 
@@ -110,6 +113,7 @@ class PlainProgress implements Progress {
 
 class BarProgress implements Progress {
   private readonly bar: SingleBar;
+  private stopped = false;
   private readonly meter: Meter;
   private note = '';
 
@@ -150,6 +154,8 @@ class BarProgress implements Progress {
   }
 
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     this.bar.update(this.meter.done, this.payload());
     this.bar.stop();
   }

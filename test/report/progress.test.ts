@@ -49,6 +49,8 @@ test('not a TTY: occasional plain lines with count, rate and ETA, and a final li
   clock = 50_000;
   progress.update(100);
   progress.stop();
+  clock = 90_000;
+  progress.stop(); // a second stop prints nothing: the work ended at the first
   const lines = out.text().trimEnd().split('\n');
   assert.deepEqual(lines, [
     'features: 10/100 (10%), 2.00 img/s, ETA 45s',
