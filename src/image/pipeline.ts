@@ -17,7 +17,13 @@
  */
 import { availableParallelism } from 'node:os';
 import type { PreprocessContract } from './contract.js';
-import { openImage, runPipeline, type DecodeOptions, type RgbImage } from './decode.js';
+import {
+  DEFAULT_PIXEL_LIMIT,
+  openImage,
+  runPipeline,
+  type DecodeOptions,
+  type RgbImage,
+} from './decode.js';
 import { ImageError, type ImageErrorCode } from './errors.js';
 import { preprocess } from './preprocess.js';
 import { applyResize, applyResizeInMemory, planResize, upscales } from './resize.js';
@@ -57,6 +63,15 @@ export async function loadImage(
 ): Promise<RgbImage> {
   const { info, pipeline } = await openImage(file, options);
   const plan = planResize(info.width, info.height, contract);
+  // center-crop resizes the short side first: a sliver (say 10000x1) would become gigapixels.
+  const pixelLimit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  if (plan.width * plan.height > pixelLimit) {
+    throw new ImageError(
+      'PIXEL_LIMIT',
+      file,
+      `a ${info.width}x${info.height} image would be resized to ${plan.width}x${plan.height} before the ${contract.resize}, above the limit of ${pixelLimit} pixels (use --resize stretch or pad for such extreme shapes)`,
+    );
+  }
   if (upscales(plan, info.width, info.height)) {
     return applyResizeInMemory(
       await runPipeline(file, pipeline),

@@ -119,6 +119,25 @@ describe('bad input raises ImageError naming the file and the reason', () => {
     await rejectsWith(decodeImage(file, { pixelLimit: 400 }), 'TRUNCATED', file, /ends before/);
   });
 
+  it('PIXEL_LIMIT when center-crop would blow a sliver up before cropping; stretch loads it', async () => {
+    const sliver = await writeImage(
+      dir.path('sliver.png'),
+      rawInput(Buffer.alloc(1000 * 2 * 3, 90), 1000, 2, 3).png(),
+    );
+    const crop = makeContract({ mode: 'torch', inputSize: 224, resize: 'center-crop' });
+    // Short side 2 -> 256 makes the long side 128000: 32.8 megapixels, above a 1-megapixel limit.
+    await rejectsWith(
+      loadImage(sliver, crop, { pixelLimit: 1_000_000 }),
+      'PIXEL_LIMIT',
+      sliver,
+      /1000x2 image would be resized to 128000x256 before the center-crop, above the limit of 1000000 pixels/,
+    );
+    const stretched = await loadImage(sliver, makeContract({ mode: 'torch', inputSize: 224 }), {
+      pixelLimit: 1_000_000,
+    });
+    assert.deepEqual([stretched.width, stretched.height], [224, 224]);
+  });
+
   it('PIXEL_LIMIT default is 100 megapixels: a header declaring 10001x10000', async () => {
     const bomb = await writePngHeaderOnly(dir.path('bomb.png'), 10001, 10000);
     await rejectsWith(
