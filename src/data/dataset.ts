@@ -3,9 +3,9 @@
  * stratified and seedable validation split or an explicit validation folder. Only paths are
  * gathered here; decoding (and skipping files that fail to decode) happens when images are read.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { entryKind, hasImageExtension, listImageFiles } from './files.js';
+import { entryKind, hasImageExtension, listImageFiles, readFolder } from './files.js';
 import { invalidOption, VggkitError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 
@@ -59,9 +59,7 @@ export async function scanClassFolders(dir: string): Promise<ClassFolderScan> {
       { file: dir },
     );
   }
-  const entries = (await readdir(dir, { withFileTypes: true })).filter(
-    (e) => !e.name.startsWith('.'),
-  );
+  const entries = (await readFolder(dir)).filter((e) => !e.name.startsWith('.'));
   const classNames: string[] = [];
   const strayFiles: string[] = [];
   for (const entry of entries) {

@@ -46,7 +46,7 @@ async function walk(dir: string, found: string[], ancestors = new Set<string>())
   const real = await realpath(dir);
   if (ancestors.has(real)) return;
   ancestors.add(real);
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = await readFolder(dir);
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const entry of entries) {
     if (entry.name.startsWith('.')) continue;
@@ -56,6 +56,19 @@ async function walk(dir: string, found: string[], ancestors = new Set<string>())
     else if (kind === 'file' && hasImageExtension(entry.name)) found.push(path);
   }
   ancestors.delete(real);
+}
+
+/** A folder's entries; a folder that cannot be listed is an error naming it and the reason. */
+export async function readFolder(dir: string): Promise<Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch (cause) {
+    const reason = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    throw new VggkitError('UNREADABLE_FOLDER', `${dir}: cannot list the folder (${reason})`, {
+      file: dir,
+      cause,
+    });
+  }
 }
 
 /**

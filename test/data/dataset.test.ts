@@ -10,7 +10,7 @@ import {
   stratifiedSplit,
   type LabeledFile,
 } from '../../src/data/dataset.js';
-import { listImageFiles } from '../../src/data/files.js';
+import { listImageFiles, readFolder } from '../../src/data/files.js';
 import { VggkitError } from '../../src/util/errors.js';
 
 async function png(path: string, red: number): Promise<void> {
@@ -201,4 +201,15 @@ test('scanClassFolders and listImageFiles follow symlinked class folders and ima
     ],
   );
   assert.deepEqual(await listImageFiles([join(data, 'cats')]), [join(data, 'cats', 'IMG_1.PNG')]);
+});
+
+test('a folder that cannot be listed is an error naming it, not a raw system error', async () => {
+  const missing = join(tmpdir(), `vggkit-no-such-folder-${process.pid}`);
+  await assert.rejects(readFolder(missing), (error: unknown) => {
+    assert.ok(error instanceof VggkitError, String(error));
+    assert.equal(error.code, 'UNREADABLE_FOLDER');
+    assert.equal(error.file, missing);
+    assert.match(error.message, /cannot list the folder \(ENOENT\)/);
+    return true;
+  });
 });
