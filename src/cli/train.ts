@@ -138,14 +138,12 @@ class TrainingDisplay {
   readonly callback: Callback;
   private bar: Progress | undefined;
   private featureTotal = -1;
-  private batches = 0;
   private epochs = 0;
 
   constructor(private readonly json: boolean) {
     const callback: Callback = {
       name: 'cli-progress',
       fit_start: (event) => {
-        this.batches = event.batchesPerEpoch;
         this.epochs = event.epochs;
         const val = event.valSize > 0 ? `, ${event.valSize} validation` : '';
         this.line(
@@ -160,7 +158,7 @@ class TrainingDisplay {
         this.stop();
         this.bar = createProgress({
           label: `epoch ${event.epoch + 1}/${event.epochs}`,
-          total: this.batches,
+          total: event.batches,
           unit: 'batch',
           json: this.json,
         });

@@ -46,6 +46,8 @@ export interface EpochStartEvent {
   readonly type: 'epoch_start';
   readonly epoch: number;
   readonly epochs: number;
+  /** Training batches this epoch will run (images that failed to decode are already left out). */
+  readonly batches: number;
 }
 
 export interface BatchEndEvent {

@@ -325,7 +325,15 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           epoch < stageEnd;
           epoch++
         ) {
-          await callbacks.dispatch({ type: 'epoch_start', epoch, epochs: totalEpochs }, control);
+          await callbacks.dispatch(
+            {
+              type: 'epoch_start',
+              epoch,
+              epochs: totalEpochs,
+              batches: Math.ceil(train.length / config.batchSize),
+            },
+            control,
+          );
           const lrAt = (globalStep: number): number =>
             scheduledLr(
               { lr: loop.baseLr, schedule: config.schedule },
