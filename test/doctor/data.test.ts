@@ -303,7 +303,7 @@ test('different garments of one class are not near duplicates, though their 9x8 
   );
 });
 
-test('small-images: a dataset of 28x28 images is told the input size that keeps upscaling at 2x', async () => {
+test('small-images: a dataset of 28x28 images is told the input size that keeps upscaling near 2x (at least 64)', async () => {
   const root = await tempDir();
   for (let i = 0; i < 12; i++)
     await writeImage(join(root, i < 6 ? 'cats' : 'dogs', `t${i}.png`), smooth(300 + i, 28, 28));
@@ -311,11 +311,23 @@ test('small-images: a dataset of 28x28 images is told the input size that keeps 
     await diagnose(root, { config: { ...CONFIG, inputSize: 224 } }),
     'small-images',
   );
-  assert.deepEqual(finding.fix.config, { inputSize: 56 });
-  assert.equal(finding.fix.flag, '--input-size 56');
-  // 2x of 12-pixel images is below VGG's minimum of 32: the suggestion stops at 32.
+  assert.deepEqual(finding.fix.config, { inputSize: 64 });
+  assert.equal(finding.fix.flag, '--input-size 64');
+  // 2x of 12-pixel images is below 64: the suggestion stops at 64, where block5 keeps a 2x2 map.
   const tinyRoot = await tempDir();
   for (let i = 0; i < 12; i++)
     await writeImage(join(tinyRoot, i < 6 ? 'cats' : 'dogs', `t${i}.png`), smooth(400 + i, 12, 12));
-  assert.deepEqual(get(await diagnose(tinyRoot), 'small-images').fix.config, { inputSize: 32 });
+  assert.deepEqual(
+    get(await diagnose(tinyRoot, { config: { ...CONFIG, inputSize: 224 } }), 'small-images').fix
+      .config,
+    { inputSize: 64 },
+  );
+  // Already training at 64: no config change can help, so it is a note without a config patch.
+  const atFloor = get(
+    await diagnose(tinyRoot, { config: { ...CONFIG, inputSize: 64 } }),
+    'small-images',
+  );
+  assert.equal(atFloor.severity, 'info');
+  assert.equal(atFloor.fix.config, undefined);
+  assert.match(atFloor.fix.summary, /Nothing to change in the config/);
 });
