@@ -40,6 +40,8 @@ export interface StageStartEvent {
   readonly firstEpoch: number;
   readonly epochs: number;
   readonly lr: number;
+  /** True when a resumed run continues this stage from its checkpoint rather than starting it. */
+  readonly resumed: boolean;
 }
 
 export interface EpochStartEvent {

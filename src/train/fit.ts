@@ -317,6 +317,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             firstEpoch: firstEpochOfStage,
             epochs: stage.epochs,
             lr: loop.baseLr,
+            resumed: continuing,
           },
           control,
         );

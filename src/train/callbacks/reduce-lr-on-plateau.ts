@@ -3,10 +3,12 @@
  * monitored value has not improved by more than `minDelta` for `patience` epochs, multiply the
  * learning rate by `factor` (not below `minLr`), then wait `cooldown` epochs before counting again.
  * The learning rate is compared in float32, as Keras reads it from its float32 optimizer variable.
+ * A new stage of progressive unfreezing is a new `fit` in Keras terms, whose `on_train_begin`
+ * resets the counters: the stage's fresh learning rate gets its own full patience.
  */
 import type { ReduceLrConfig } from '../config.js';
 import { invalidOption } from '../../util/errors.js';
-import type { Callback, EpochEndEvent, TrainingControl } from '../events.js';
+import type { Callback, EpochEndEvent, StageStartEvent, TrainingControl } from '../events.js';
 import { decodeNumber, directionByName, encodeNumber, monitoredValue } from './monitor.js';
 
 export type ReduceLrOptions = Omit<ReduceLrConfig, 'enabled'>;
@@ -38,6 +40,13 @@ export class ReduceLROnPlateau implements Callback {
     return this.direction === 'min'
       ? current < this.best - minDelta
       : current > this.best + minDelta;
+  }
+
+  stage_start(event: StageStartEvent): void {
+    if (event.resumed) return;
+    this.best = this.direction === 'min' ? Infinity : -Infinity;
+    this.wait = 0;
+    this.cooldownCounter = 0;
   }
 
   epoch_end(event: EpochEndEvent, control: TrainingControl): void {

@@ -152,3 +152,40 @@ test('ReduceLROnPlateau rejects an unknown mode, a factor >= 1 and a metric that
     /reduceLr\.monitor: expected one of the logged metrics \(accuracy, loss, lr\), received "val_loss"/,
   );
 });
+
+test('a new stage resets the counters as a new Keras fit does; a resumed stage keeps them', () => {
+  const options = {
+    monitor: 'val_loss',
+    mode: 'min' as const,
+    factor: 0.5,
+    patience: 2,
+    minDelta: 0,
+    cooldown: 0,
+    minLr: 0,
+  };
+  const stage = (resumed: boolean) => ({
+    type: 'stage_start' as const,
+    stage: 1,
+    name: 'block5',
+    firstEpoch: 2,
+    epochs: 3,
+    lr: 0.1,
+    resumed,
+  });
+
+  // One plateau epoch before the stage change: without a reset, the next plateau epoch would cut the rate.
+  const fresh = new ReduceLROnPlateau(options);
+  const freshControl = new FakeControl(0.1);
+  drive(fresh, freshControl, [1.0, 1.0]);
+  fresh.stage_start(stage(false));
+  // The new stage's first epoch sets a new best (even if worse than before), the next is one plateau epoch.
+  assert.deepEqual(drive(fresh, freshControl, [1.2, 1.2], 2), [0.1, 0.1]);
+
+  const resumed = new ReduceLROnPlateau(options);
+  const resumedControl = new FakeControl(0.1);
+  drive(resumed, resumedControl, [1.0, 1.0]);
+  resumed.stage_start(stage(true));
+  // Continuing the stage: the plateau count goes on, so the second plateau epoch cuts the rate.
+  // (Keras reads the rate back as float32 before multiplying: 0.1f * 0.5.)
+  assert.deepEqual(drive(resumed, resumedControl, [1.2], 2), [Math.fround(0.1) * 0.5]);
+});
