@@ -124,9 +124,21 @@ export class TrainStep {
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     };
     const train = await Session.create(buildTrainGraph(plan, options.optimizer), sessionOptions);
-    const evaluation = await Session.create(buildEvalGraph(plan), sessionOptions);
+    let evaluation: Session;
+    try {
+      evaluation = await Session.create(buildEvalGraph(plan), sessionOptions);
+    } catch (error) {
+      await train.release();
+      throw error;
+    }
     const ts = new TrainStep(plan, train, evaluation, options.optimizer, options.seed);
-    ts.setParameters(options.weights);
+    try {
+      ts.setParameters(options.weights);
+    } catch (error) {
+      // Missing or misshapen weights: nothing was handed out, so the sessions are freed here.
+      await ts.release();
+      throw error;
+    }
     return ts;
   }
 
