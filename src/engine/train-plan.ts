@@ -8,7 +8,12 @@
  * (block(5-k)_pool, or the preprocessed image when k = 5) in NHWC. Frozen layers are not in the
  * graph at all, so their weights cannot change.
  */
-import { ARCHITECTURES, type ArchName, type LayerSpec } from '../model/architectures.js';
+import {
+  ARCHITECTURES,
+  convBlocks,
+  type ArchName,
+  type LayerSpec,
+} from '../model/architectures.js';
 import { type HeadSpec, headLayers } from '../model/head.js';
 import { biasKey, kernelKey } from '../model/weight-map.js';
 import { invalidOption } from '../util/errors.js';
@@ -79,31 +84,14 @@ export function planTraining(part: TrainPart): TrainPlan {
   if (!(part.head.dropout >= 0 && part.head.dropout < 1))
     throw invalidOption('head.dropout', 'a rate in [0, 1)', part.head.dropout);
 
-  const layers: LayerSpec[] = [];
-  let [h, w, c] = [height, width, channels];
-  for (let block = firstBlock; block <= blocks.length; block++) {
-    (blocks[block - 1] as readonly number[]).forEach((out, i) => {
-      layers.push({
-        name: `block${block}_conv${i + 1}`,
-        kind: 'conv',
-        outputShape: [h, w, out],
-        kernelShape: [3, 3, c, out],
-        biasShape: [out],
-        activation: 'relu',
-        block,
-      });
-      c = out;
-    });
-    h = Math.floor(h / 2);
-    w = Math.floor(w / 2);
-    if (h < 1 || w < 1)
-      throw invalidOption(
-        'inputShape',
-        `a spatial size that survives ${k} 2x2 poolings`,
-        `[${part.inputShape.join(', ')}]`,
-      );
-    layers.push({ name: `block${block}_pool`, kind: 'pool', outputShape: [h, w, c], block });
-  }
+  const layers: LayerSpec[] = convBlocks(blocks, firstBlock, [height, width, channels]);
+  const [h, w] = layers.at(-1)?.outputShape ?? [height, width];
+  if (h === 0 || w === 0)
+    throw invalidOption(
+      'inputShape',
+      `a spatial size that survives ${k} 2x2 poolings`,
+      `[${part.inputShape.join(', ')}]`,
+    );
   const spatial: LayerSpec = layers.at(-1) ?? {
     name: 'input',
     kind: 'input',

@@ -72,27 +72,21 @@ export interface LayerSpec {
   readonly block?: number;
 }
 
-export function vggLayers(options: VggOptions): LayerSpec[] {
-  const [height, width] = options.inputSize;
-  if (options.includeTop && options.fcUnits === undefined && (height !== 224 || width !== 224)) {
-    throw new RangeError(
-      `includeTop needs a 224x224 input (fc1 expects 7x7x512), received ${height}x${width}`,
-    );
-  }
-  if (height < 32 || width < 32) {
-    throw new RangeError(
-      `VGG needs an input of at least 32x32 (five 2x2 poolings), received ${height}x${width}`,
-    );
-  }
-  const layers: LayerSpec[] = [{ name: 'input_1', kind: 'input', outputShape: [height, width, 3] }];
-  let h = height;
-  let w = width;
-  let c = 3;
-  (options.widths ?? ARCHITECTURES[options.arch]).forEach((widths, blockIndex) => {
-    const block = blockIndex + 1;
-    widths.forEach((out, convIndex) => {
+/**
+ * Conv and pool layers of blocks `firstBlock`.. of `widths`, fed an NHWC `input` [H, W, C]: the
+ * whole base from the image (block 1) or, for training, the trainable blocks from a cut.
+ */
+export function convBlocks(
+  widths: readonly (readonly number[])[],
+  firstBlock: number,
+  input: readonly [number, number, number],
+): LayerSpec[] {
+  const layers: LayerSpec[] = [];
+  let [h, w, c] = input;
+  for (let block = firstBlock; block <= widths.length; block++) {
+    (widths[block - 1] as readonly number[]).forEach((out, i) => {
       layers.push({
-        name: `block${block}_conv${convIndex + 1}`,
+        name: `block${block}_conv${i + 1}`,
         kind: 'conv',
         outputShape: [h, w, out],
         kernelShape: [3, 3, c, out],
@@ -105,7 +99,31 @@ export function vggLayers(options: VggOptions): LayerSpec[] {
     h = Math.floor(h / 2);
     w = Math.floor(w / 2);
     layers.push({ name: `block${block}_pool`, kind: 'pool', outputShape: [h, w, c], block });
-  });
+  }
+  return layers;
+}
+
+export function vggLayers(options: VggOptions): LayerSpec[] {
+  const [height, width] = options.inputSize;
+  if (options.includeTop && options.fcUnits === undefined && (height !== 224 || width !== 224)) {
+    throw new RangeError(
+      `includeTop needs a 224x224 input (fc1 expects 7x7x512), received ${height}x${width}`,
+    );
+  }
+  if (height < 32 || width < 32) {
+    throw new RangeError(
+      `VGG needs an input of at least 32x32 (five 2x2 poolings), received ${height}x${width}`,
+    );
+  }
+  const layers: LayerSpec[] = [
+    { name: 'input_1', kind: 'input', outputShape: [height, width, 3] },
+    ...convBlocks(options.widths ?? ARCHITECTURES[options.arch], 1, [height, width, 3]),
+  ];
+  const [h, w, c] = (layers[layers.length - 1] as LayerSpec).outputShape as [
+    number,
+    number,
+    number,
+  ];
   if (options.includeTop) {
     const flat = h * w * c;
     const units = options.fcUnits ?? 4096;

@@ -79,3 +79,23 @@ for (const arch of ARCH_NAMES) {
     }
   });
 }
+
+test('planTraining refuses an input too small for the trainable blocks, naming what it needs', () => {
+  const head = {
+    kind: 'flatten' as const,
+    dense: 8,
+    dropout: 0,
+    classes: 3,
+    loss: 'categorical_crossentropy' as const,
+  };
+  // block4 and block5 halve twice: a 1x1 block3_pool output cannot survive that.
+  assert.throws(
+    () => planTraining({ arch: 'vgg16', trainableBlocks: 2, inputShape: [1, 1, 256], head }),
+    /inputShape: expected a spatial size that survives 2 2x2 poolings, received "\[1, 1, 256\]"/,
+  );
+  assert.equal(
+    planTraining({ arch: 'vgg16', trainableBlocks: 2, inputShape: [4, 4, 256], head }).layers
+      .length,
+    8 + 4,
+  );
+});
