@@ -21,6 +21,7 @@ import type { WeightMap } from '../model/weight-map.js';
 import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
 import { TrainStep, type OptimizerSpec } from '../engine/train-step.js';
+import { PLAIN_SGD } from '../graph/optimizers/index.js';
 import type { StageSpec, TrainConfig } from '../train/config.js';
 import { FeatureSource } from '../train/features.js';
 import { groupRates, optimizerSpec, targets } from '../train/recipe.js';
@@ -310,18 +311,8 @@ async function gradientNorms(
 ): Promise<GradientProbe> {
   const items = probe.sample.slice(0, PROBE_BATCH);
   const b = await probe.batch(blocks, items);
-  const sgd: OptimizerSpec = {
-    name: 'sgd',
-    beta1: 0.9,
-    beta2: 0.999,
-    epsilon: 1e-7,
-    momentum: 0,
-    nesterov: false,
-    weightDecay: 0,
-    clipNorm: 0,
-  };
   // Dropout off: the gradient of the network as evaluated, not of one random mask.
-  const step = await probe.trainStep(blocks, sgd, params, 0);
+  const step = await probe.trainStep(blocks, PLAIN_SGD, params, 0);
   const before = step.getParameters();
   await step.step(b.x, b.y, Object.fromEntries(step.groups.map((g) => [g, 1])));
   const after = step.getParameters();

@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { TrainStep } from '../../src/engine/train-step.js';
+import { PLAIN_SGD } from '../../src/graph/optimizers/index.js';
 import { planTraining } from '../../src/engine/train-plan.js';
 import { ARCH_NAMES, vggLayers } from '../../src/model/architectures.js';
 import { headLayers, type HeadSpec } from '../../src/model/head.js';
@@ -43,16 +44,7 @@ for (const arch of ARCH_NAMES) {
 
     const step = await TrainStep.create({
       ...part,
-      optimizer: {
-        name: 'sgd',
-        beta1: 0.9,
-        beta2: 0.999,
-        epsilon: 1e-7,
-        momentum: 0,
-        nesterov: false,
-        weightDecay: 0,
-        clipNorm: 0,
-      },
+      optimizer: PLAIN_SGD,
       weights,
       seed: 1,
       threads: 1,

@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import { TrainStep } from '../../src/engine/train-step.js';
+import { PLAIN_SGD } from '../../src/graph/optimizers/index.js';
 import { vggLayers } from '../../src/model/architectures.js';
 import { headLayers } from '../../src/model/head.js';
 import { initWeights } from '../../src/model/init.js';
@@ -30,16 +31,7 @@ test('one SGD step at lr 1 moves the head by exactly its softmax cross-entropy g
     trainableBlocks: 0,
     inputShape: [1, 1, features],
     head: { kind: 'flatten', dense: hidden, dropout: 0, classes, loss: 'categorical_crossentropy' },
-    optimizer: {
-      name: 'sgd',
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-7,
-      momentum: 0,
-      nesterov: false,
-      weightDecay: 0,
-      clipNorm: 0,
-    },
+    optimizer: PLAIN_SGD,
     weights,
     seed: 1,
     threads: 1,

@@ -22,6 +22,18 @@ export type { OptimizerSpec, ParamUpdate, Updated } from './types.js';
 
 const RULES: Readonly<Record<OptimizerSpec['name'], OptimizerRule>> = { adam, adamw: adam, sgd };
 
+/** SGD without momentum, decay or clipping: one step at rate 1 moves each parameter by its gradient. */
+export const PLAIN_SGD: OptimizerSpec = {
+  name: 'sgd',
+  beta1: 0.9,
+  beta2: 0.999,
+  epsilon: 1e-7,
+  momentum: 0,
+  nesterov: false,
+  weightDecay: 0,
+  clipNorm: 0,
+};
+
 /** Per-parameter state slot names for `spec`, e.g. ['m', 'v'] for Adam. */
 export function optimizerSlots(spec: OptimizerSpec): readonly string[] {
   return RULES[spec.name].slots(spec);
