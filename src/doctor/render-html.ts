@@ -56,7 +56,10 @@ async function renderFinding(f: Finding): Promise<string> {
 
 function curves(history: TrainingHistory, findings: readonly Finding[]): string {
   const highlights = findings
-    .filter((f) => f.family === 'dynamics' && Array.isArray(f.evidence.epochRange))
+    .filter(
+      (f) =>
+        f.family === 'dynamics' && f.severity !== 'info' && Array.isArray(f.evidence.epochRange),
+    )
     .map((f) => {
       const [from, to] = f.evidence.epochRange as [number, number];
       return { from, to, label: `${f.id}: ${f.title}` };
@@ -86,7 +89,7 @@ function curves(history: TrainingHistory, findings: readonly Finding[]): string 
     charts.push(lineChart(accuracy, { title: 'Accuracy per epoch', highlights }));
   return charts.length === 0
     ? ''
-    : `<h2>Training curves</h2><p>Shaded: epochs a finding is about (hover for which).</p>${charts.join('')}`;
+    : `<h2>Training curves</h2><p>Shaded: epochs a warning or error is about (hover for which).</p>${charts.join('')}`;
 }
 
 /** The LR range test: smoothed loss against log10(lr), with the configured and suggested rates marked. */
