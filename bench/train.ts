@@ -24,6 +24,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TrainStep } from '../src/engine/train-step.js';
 import { planTraining } from '../src/engine/train-plan.js';
+import { KERAS_ADAM } from '../src/graph/optimizers/index.js';
 import { initWeights } from '../src/model/init.js';
 import { Random } from '../src/util/random.js';
 
@@ -62,16 +63,7 @@ async function vggkit(): Promise<Engine> {
   const random = new Random(1);
   const ts = await TrainStep.create({
     ...part,
-    optimizer: {
-      name: 'adam',
-      beta1: 0.9,
-      beta2: 0.999,
-      epsilon: 1e-7,
-      momentum: 0,
-      nesterov: false,
-      weightDecay: 0,
-      clipNorm: 0,
-    },
+    optimizer: KERAS_ADAM,
     weights: initWeights(planTraining(part).layers, random),
     seed: 2,
   });

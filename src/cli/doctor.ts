@@ -1,7 +1,7 @@
 /** `vggkit doctor`: why a VGG16 fine-tune is not working — findings with evidence and fixes. */
 import type { Command } from 'commander';
 import { writeFixedConfig } from '../doctor/fix-config.js';
-import { buildContext } from '../doctor/inputs.js';
+import { buildContext, type DoctorInputs } from '../doctor/inputs.js';
 import { writeHtmlReport } from '../doctor/render-html.js';
 import { renderTerminal } from '../doctor/render-terminal.js';
 import { exitCodeFor, runDoctor, toJson } from '../doctor/run.js';
@@ -10,22 +10,16 @@ import { invalidOption } from '../util/errors.js';
 import { createProgress, type Progress } from '../report/progress.js';
 import { runCommand } from './run-command.js';
 
-interface DoctorFlags {
-  readonly val?: string;
-  readonly config?: string;
-  readonly history?: string;
-  readonly batch?: string;
-  readonly expect?: string;
-  readonly weights?: string;
+/** The CLI's flags: the library's inputs as commander delivers them, plus output options. */
+type DoctorFlags = Omit<
+  DoctorInputs,
+  'dataDir' | 'probeImages' | 'cacheDir' | 'onScanProgress' | 'log'
+> & {
+  readonly probeImages?: string;
   readonly json?: boolean;
   readonly html?: string;
   readonly fixConfig?: string;
-  readonly model?: string;
-  readonly probe?: boolean;
-  readonly probeImages?: string;
-  readonly features?: boolean;
-  readonly offline?: boolean;
-}
+};
 
 export function registerDoctorCommand(program: Command): void {
   program

@@ -173,12 +173,7 @@ async function fileSize(file: string): Promise<number> {
   try {
     info = await stat(file);
   } catch (cause) {
-    throw new ImageError(
-      'UNREADABLE',
-      file,
-      `cannot read the file (${systemReason(cause)})`,
-      cause,
-    );
+    throw unreadable(file, cause);
   }
   if (info.isDirectory())
     throw new ImageError('UNREADABLE', file, 'expected an image file, received a directory');
@@ -187,14 +182,13 @@ async function fileSize(file: string): Promise<number> {
   try {
     await (await open(file, 'r')).close();
   } catch (cause) {
-    throw new ImageError(
-      'UNREADABLE',
-      file,
-      `cannot read the file (${systemReason(cause)})`,
-      cause,
-    );
+    throw unreadable(file, cause);
   }
   return info.size;
+}
+
+function unreadable(file: string, cause: unknown): ImageError {
+  return new ImageError('UNREADABLE', file, `cannot read the file (${systemReason(cause)})`, cause);
 }
 
 function systemReason(cause: unknown): string {

@@ -13,7 +13,7 @@ import {
 } from '../../src/engine/train-graph.js';
 import { planTraining, type TrainPlan } from '../../src/engine/train-plan.js';
 import { TrainStep } from '../../src/engine/train-step.js';
-import type { OptimizerSpec } from '../../src/graph/optimizers/index.js';
+import { KERAS_ADAM } from '../../src/graph/optimizers/index.js';
 import type { LayerSpec } from '../../src/model/architectures.js';
 import { initWeights } from '../../src/model/init.js';
 import { VggkitError } from '../../src/util/errors.js';
@@ -22,16 +22,6 @@ import type { Float32Tensor } from '../../src/util/tensor.js';
 import { assertClose } from '../helpers/finite-difference.js';
 
 const FIXTURE = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'fixtures', 'train-step');
-const ADAM: OptimizerSpec = {
-  name: 'adam',
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-7,
-  momentum: 0,
-  nesterov: false,
-  weightDecay: 0,
-  clipNorm: 0,
-};
 
 async function npy(name: string): Promise<Float32Tensor> {
   const a = await readNpy(join(FIXTURE, `${name.replace('/', '__')}.npy`));
@@ -121,7 +111,9 @@ test('one training step (conv block + pool + flatten + dense/dropout/dense + CE 
   const data = { x: await npy('x'), targets: await npy('targets'), mask: await npy('mask') };
 
   // Gradients: SGD with lr 1 and no momentum makes the update p - g, so g = p - p'.
-  const sgd = await Session.create(buildTrainGraph(plan, { ...ADAM, name: 'sgd' }), { threads: 1 });
+  const sgd = await Session.create(buildTrainGraph(plan, { ...KERAS_ADAM, name: 'sgd' }), {
+    threads: 1,
+  });
   const feeds: Record<string, Float32Tensor> = {
     ...data,
     step: { dims: [], data: new Float32Array(1) },
@@ -144,7 +136,7 @@ test('one training step (conv block + pool + flatten + dense/dropout/dense + CE 
   }
 
   // Two Adam steps with per-group learning rates, state fed back between them.
-  const adam = await Session.create(buildTrainGraph(plan, ADAM), { threads: 1 });
+  const adam = await Session.create(buildTrainGraph(plan, KERAS_ADAM), { threads: 1 });
   for (const group of plan.groups)
     feeds[lrInput(group)] = { dims: [], data: new Float32Array([meta.lrs[group]!]) };
   for (const key of meta.params)
@@ -186,7 +178,7 @@ const HEAD_ONLY = {
     classes: 3,
     loss: 'categorical_crossentropy' as const,
   },
-  optimizer: ADAM,
+  optimizer: KERAS_ADAM,
   seed: 5,
   threads: 1,
 };

@@ -3,22 +3,13 @@ import assert from 'node:assert/strict';
 import { GraphBuilder } from '../../src/graph/ir.js';
 import {
   applyOptimizer,
+  KERAS_ADAM,
   optimizerSlots,
   type OptimizerSpec,
 } from '../../src/graph/optimizers/index.js';
 import { Session } from '../../src/engine/session.js';
 import { assertClose, randomValues } from '../helpers/finite-difference.js';
 
-const BASE: OptimizerSpec = {
-  name: 'adam',
-  beta1: 0.9,
-  beta2: 0.999,
-  epsilon: 1e-7,
-  momentum: 0,
-  nesterov: false,
-  weightDecay: 0,
-  clipNorm: 0,
-};
 const SHAPES = [[2, 3], [4]] as const;
 const LRS = [0.01, 0.003];
 
@@ -130,14 +121,14 @@ const grads = [0, 1, 2].map((s) =>
 );
 
 for (const spec of [
-  BASE,
-  { ...BASE, beta1: 0.8, beta2: 0.95, epsilon: 0.1 },
-  { ...BASE, name: 'adamw', weightDecay: 0.05 },
-  { ...BASE, weightDecay: 0.1 },
-  { ...BASE, clipNorm: 0.5 },
-  { ...BASE, name: 'sgd' },
-  { ...BASE, name: 'sgd', momentum: 0.9 },
-  { ...BASE, name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0.01, clipNorm: 1 },
+  KERAS_ADAM,
+  { ...KERAS_ADAM, beta1: 0.8, beta2: 0.95, epsilon: 0.1 },
+  { ...KERAS_ADAM, name: 'adamw', weightDecay: 0.05 },
+  { ...KERAS_ADAM, weightDecay: 0.1 },
+  { ...KERAS_ADAM, clipNorm: 0.5 },
+  { ...KERAS_ADAM, name: 'sgd' },
+  { ...KERAS_ADAM, name: 'sgd', momentum: 0.9 },
+  { ...KERAS_ADAM, name: 'sgd', momentum: 0.9, nesterov: true, weightDecay: 0.01, clipNorm: 1 },
 ] satisfies OptimizerSpec[]) {
   test(`optimizer ${JSON.stringify(spec)}: three steps with two learning-rate groups match the float64 formula`, async () => {
     const actual = await runSteps(spec, params, grads);
@@ -151,7 +142,7 @@ for (const spec of [
 }
 
 test('optimizer state slots: adam keeps m and v, sgd keeps a velocity only with momentum', () => {
-  assert.deepEqual(optimizerSlots(BASE), ['m', 'v']);
-  assert.deepEqual(optimizerSlots({ ...BASE, name: 'sgd', momentum: 0.9 }), ['velocity']);
-  assert.deepEqual(optimizerSlots({ ...BASE, name: 'sgd' }), []);
+  assert.deepEqual(optimizerSlots(KERAS_ADAM), ['m', 'v']);
+  assert.deepEqual(optimizerSlots({ ...KERAS_ADAM, name: 'sgd', momentum: 0.9 }), ['velocity']);
+  assert.deepEqual(optimizerSlots({ ...KERAS_ADAM, name: 'sgd' }), []);
 });

@@ -22,9 +22,9 @@ export type { OptimizerSpec, ParamUpdate, Updated } from './types.js';
 
 const RULES: Readonly<Record<OptimizerSpec['name'], OptimizerRule>> = { adam, adamw: adam, sgd };
 
-/** SGD without momentum, decay or clipping: one step at rate 1 moves each parameter by its gradient. */
-export const PLAIN_SGD: OptimizerSpec = {
-  name: 'sgd',
+/** Keras' Adam defaults (the seed recipe's optimizer, before its learning rate). */
+export const KERAS_ADAM: OptimizerSpec = {
+  name: 'adam',
   beta1: 0.9,
   beta2: 0.999,
   epsilon: 1e-7,
@@ -33,6 +33,9 @@ export const PLAIN_SGD: OptimizerSpec = {
   weightDecay: 0,
   clipNorm: 0,
 };
+
+/** SGD without momentum, decay or clipping: one step at rate 1 moves each parameter by its gradient. */
+export const PLAIN_SGD: OptimizerSpec = { ...KERAS_ADAM, name: 'sgd' };
 
 /** Per-parameter state slot names for `spec`, e.g. ['m', 'v'] for Adam. */
 export function optimizerSlots(spec: OptimizerSpec): readonly string[] {
