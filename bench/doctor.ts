@@ -13,6 +13,7 @@ import { DATA_CHECKS } from '../src/doctor/checks/data.js';
 import { runDoctor } from '../src/doctor/run.js';
 import { scanDataset } from '../src/doctor/scan.js';
 import { Random } from '../src/util/random.js';
+import { describeMachine } from './machine.js';
 
 const count = Number(process.argv[2] ?? 10_000);
 const CLASSES = ['a', 'b', 'c', 'd', 'e'];
@@ -40,6 +41,7 @@ async function generate(root: string): Promise<void> {
 
 const root = await mkdtemp(join(tmpdir(), 'vggkit-bench-doctor-'));
 try {
+  console.log(describeMachine());
   const t0 = performance.now();
   await generate(root);
   const t1 = performance.now();

@@ -20,6 +20,7 @@ import { modelLayers } from '../src/model/head.js';
 import { initWeights } from '../src/model/init.js';
 import { buildVggInference } from '../src/model/vgg-graph.js';
 import { Random } from '../src/util/random.js';
+import { describeMachine, machineInfo } from './machine.js';
 
 /** 15.35 G multiply-adds per 224x224 image in the conv base. */
 const GFLOP_PER_IMAGE = 30.7;
@@ -189,8 +190,11 @@ const report = rows.map((r) => ({
 }));
 
 if (args.json) {
-  process.stdout.write(`${JSON.stringify({ threads, iters, rows: report }, null, 2)}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ machine: machineInfo(), threads, iters, rows: report }, null, 2)}\n`,
+  );
 } else {
+  process.stdout.write(`${describeMachine()}\n`);
   process.stdout.write(
     `VGG16 conv base, 224x224, fp32, ${threads} threads, ${iters} timed runs per figure\n`,
   );

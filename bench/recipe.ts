@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { fineTune } from '../src/train/fit.js';
 import { fashionMnistAvailable, writeFashionMnist } from './fashion-mnist.js';
+import { describeMachine, machineInfo } from './machine.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -86,6 +87,7 @@ if (
 await rm(work, { recursive: true, force: true });
 
 const report = {
+  machine: machineInfo(),
   images,
   epochs,
   source,
@@ -96,6 +98,7 @@ const report = {
 };
 if (args.json) console.log(JSON.stringify(report));
 else {
+  console.log(describeMachine());
   console.log(
     `seed recipe, ${images} images (${source}), ${epochs} epochs, VGG16 at 224, batch 32`,
   );

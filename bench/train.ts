@@ -27,6 +27,7 @@ import { planTraining } from '../src/engine/train-plan.js';
 import { KERAS_ADAM } from '../src/graph/optimizers/index.js';
 import { initWeights } from '../src/model/init.js';
 import { Random } from '../src/util/random.js';
+import { describeMachine } from './machine.js';
 
 const STEPS = Number(process.argv[2] ?? 1);
 const ROUNDS = Number(process.argv[3] ?? 10);
@@ -140,6 +141,7 @@ const load = (): string =>
   loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
+console.log(describeMachine());
 console.log(
   `load average before: ${load()}  (${STEPS} steps x ${ROUNDS} rounds per engine, interleaved)`,
 );
