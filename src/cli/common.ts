@@ -49,11 +49,17 @@ export function parseInteger(
   return n;
 }
 
-/** The weights' contract with the user's overrides applied; every contradiction is printed. */
+/**
+ * The weights' contract with the user's overrides applied; every contradiction is printed, and so
+ * is the convention the contract rests on when the weights record none, unless overridden.
+ */
 export function applyContractFlags(
   base: PreprocessContract,
   flags: ContractFlags,
+  assumption?: string,
 ): PreprocessContract {
+  if (assumption !== undefined && flags.preprocess === undefined)
+    process.stderr.write(`vggkit: note: ${assumption}\n`);
   const { contract, warnings } = resolveContract(base, {
     ...(flags.preprocess === undefined ? {} : { preprocess: flags.preprocess }),
     ...(flags.resize === undefined ? {} : { resize: flags.resize }),

@@ -11,11 +11,11 @@ import { NpyRowWriter } from '../data/npy-writer.js';
 import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
 import type { SkippedFile } from '../image/index.js';
-import { parseArch, type Pooling, type VggOptions } from '../model/architectures.js';
-import { findWeights } from '../model/registry.js';
+import { parseArch, type ArchName, type Pooling, type VggOptions } from '../model/architectures.js';
+import { resolveWeightsSource, type WeightsSource } from '../model/weights-source.js';
 import type { HeadSpec } from '../model/head.js';
 import { readKerasWeights } from '../model/keras-h5.js';
-import { isModelFolder, readModelFolder } from '../model/model-folder.js';
+import { readModelFolder } from '../model/model-folder.js';
 import type { WeightMap } from '../model/weight-map.js';
 import type { PreprocessContract } from '../image/contract.js';
 import { modelLayers } from '../model/head.js';
@@ -57,7 +57,7 @@ export function registerExtract(program: Command): void {
       )
       .option(
         '--weights <tag|file>',
-        "weights tag, .h5 (Keras layout) or .safetensors (torchvision layout) file, 'none', or a model folder from vggkit train",
+        "weights tag, .h5/.hdf5 (Keras layout) or .safetensors (torchvision layout) file, 'none', or a model folder from vggkit train",
         'imagenet',
       )
       .option('--arch <name>', 'vgg11, vgg13, vgg16 or vgg19', 'vgg16')
@@ -80,10 +80,13 @@ export function registerExtract(program: Command): void {
       const files = await listImageFiles(paths);
       if (files.length === 0)
         throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
-      const model = (await isModelFolder(flags.weights))
-        ? await fineTunedModel(flags.weights)
-        : await pretrainedModel(flags);
-      const contract = applyContractFlags(model.contract, flags);
+      const arch = parseArch(flags.arch);
+      const source = await resolveWeightsSource(arch, flags.weights);
+      const model =
+        source.kind === 'model-folder'
+          ? await fineTunedModel(flags.weights)
+          : await pretrainedModel(flags, arch, source);
+      const contract = applyContractFlags(model.contract, flags, model.assumption);
       const layers = modelLayers(model.options, model.head);
       const layer = flags.layer ?? (layers[layers.length - 1]?.name as string);
       const graph = buildVggInference({
@@ -157,13 +160,18 @@ interface ExtractModel {
   readonly weights: WeightMap;
   readonly contract: PreprocessContract;
   readonly source: string;
+  /** The contract's convention when the weights record none (printed once). */
+  readonly assumption?: string | undefined;
 }
 
 /** A pretrained network from `--weights TAG|FILE|none`, with or without its top. */
-async function pretrainedModel(flags: ExtractFlags): Promise<ExtractModel> {
-  const arch = parseArch(flags.arch);
+async function pretrainedModel(
+  flags: ExtractFlags,
+  arch: ArchName,
+  source: WeightsSource,
+): Promise<ExtractModel> {
   const pooling = oneOf<Pooling>('--pooling', ['none', 'avg', 'max'], flags.pooling);
-  const includeTop = wantsTop(flags, arch);
+  const includeTop = wantsTop(flags, source);
   const size = parseInteger('--input-size', flags.inputSize, 224, 32);
   if (includeTop && size !== 224)
     throw new UsageError(
@@ -185,6 +193,7 @@ async function pretrainedModel(flags: ExtractFlags): Promise<ExtractModel> {
     weights: loaded.weights,
     contract: loaded.contract,
     source: loaded.source,
+    assumption: loaded.assumption,
   };
 }
 
@@ -215,12 +224,11 @@ async function fineTunedModel(dir: string): Promise<ExtractModel> {
 
 /**
  * The top is built when asked for, when the layer lives in it, or when no layer is named and the
- * weights are a registry tag that has it (their natural output is then the predictions). Local
- * files and `none` default to the convolutional base: their layout does not say.
+ * weights' source says it has one (a registry tag with the top: their natural output is then the
+ * predictions). Local files and `none` default to the convolutional base: their layout does not say.
  */
-function wantsTop(flags: ExtractFlags, arch: ReturnType<typeof parseArch>): boolean {
+function wantsTop(flags: ExtractFlags, source: WeightsSource): boolean {
   if (flags.includeTop === true) return true;
   if (flags.layer !== undefined) return TOP_LAYERS.has(flags.layer);
-  if (flags.weights === 'none' || /[\\/.]/.test(flags.weights)) return false;
-  return findWeights(arch, flags.weights).includesTop;
+  return source.includesTop === true;
 }

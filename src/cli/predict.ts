@@ -10,7 +10,8 @@ import type { PreprocessContract } from '../image/contract.js';
 import type { SkippedFile } from '../image/index.js';
 import { parseArch } from '../model/architectures.js';
 import { type ClassName, IMAGENET_CLASSES } from '../model/imagenet-classes.js';
-import { isModelFolder, readModelFolder } from '../model/model-folder.js';
+import { readModelFolder } from '../model/model-folder.js';
+import { resolveWeightsSource } from '../model/weights-source.js';
 import { buildVggInference } from '../model/vgg-graph.js';
 import { VggkitError } from '../util/errors.js';
 import {
@@ -35,6 +36,7 @@ interface Model {
   readonly contract: PreprocessContract;
   readonly classes: readonly ClassName[];
   readonly source: string;
+  readonly assumption?: string | undefined;
 }
 
 export interface Prediction {
@@ -52,7 +54,7 @@ export function registerPredict(program: Command): void {
       .argument('<paths...>', 'image files and directories (walked recursively)')
       .option(
         '--weights <tag|file|dir>',
-        'with-top weights (tag or .h5/.safetensors file) or a vggkit model folder',
+        'with-top weights (tag or .h5/.hdf5/.safetensors file) or a vggkit model folder',
         'imagenet-top',
       )
       .option('--arch <name>', 'architecture of the weights', 'vgg16')
@@ -63,7 +65,7 @@ export function registerPredict(program: Command): void {
       const top = parseInteger('--top', flags.top, 5);
       const batchSize = parseInteger('--batch-size', flags.batchSize, 8);
       const model = await openModel(flags);
-      const contract = applyContractFlags(model.contract, flags);
+      const contract = applyContractFlags(model.contract, flags, model.assumption);
       const files = await listImageFiles(paths);
       if (files.length === 0)
         throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
@@ -114,7 +116,8 @@ export function registerPredict(program: Command): void {
 }
 
 async function openModel(flags: PredictFlags): Promise<Model> {
-  if (await isModelFolder(flags.weights)) {
+  const arch = parseArch(flags.arch);
+  if ((await resolveWeightsSource(arch, flags.weights)).kind === 'model-folder') {
     const folder = await readModelFolder(flags.weights);
     return {
       graph: folder.model,
@@ -123,7 +126,6 @@ async function openModel(flags: PredictFlags): Promise<Model> {
       source: folder.file,
     };
   }
-  const arch = parseArch(flags.arch);
   const loaded = await loadWeightsWithProgress(
     {
       arch,
@@ -145,7 +147,13 @@ async function openModel(flags: PredictFlags): Promise<Model> {
     },
     weights: loaded.weights,
   });
-  return { graph, contract: loaded.contract, classes: IMAGENET_CLASSES, source: loaded.source };
+  return {
+    graph,
+    contract: loaded.contract,
+    classes: IMAGENET_CLASSES,
+    source: loaded.source,
+    assumption: loaded.assumption,
+  };
 }
 
 /** The k highest scores, best first; ties keep the lower class index first. */
