@@ -57,7 +57,7 @@ import {
   trainHead,
 } from './recipe.js';
 import { renderTrainingReport } from './report.js';
-import { scheduledLr } from './schedules.js';
+import { plateauReduction, scheduledLr } from './schedules.js';
 import { unfrozenBlocks } from './stages.js';
 
 export interface FineTuneOptions {
@@ -138,6 +138,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       : { onDownloadProgress: options.onDownloadProgress }),
   });
   loaded.contractWarnings.forEach(log);
+  const plateau = plateauReduction(config);
+  if (plateau.note !== undefined) log(plateau.note);
   const { contract, weightsId } = loaded;
   const description: ModelDescription = { arch: config.arch, contract, head: headSpec, classNames };
   const params = initialParams(config, loaded, headSpec);
@@ -169,9 +171,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   };
   const callbacks = new CallbackList([
     ...(config.terminateOnNan ? [new TerminateOnNaN()] : []),
-    ...(config.reduceLr.enabled && config.schedule.name === 'none'
-      ? [new ReduceLROnPlateau(config.reduceLr)]
-      : []),
+    ...(plateauReduction(config).active ? [new ReduceLROnPlateau(config.reduceLr)] : []),
     ...(config.earlyStopping.enabled
       ? [
           new EarlyStopping<string>(config.earlyStopping, {
@@ -443,9 +443,7 @@ async function readRunConfig(out: string): Promise<TrainConfig> {
 function checkMonitors(config: TrainConfig, hasVal: boolean): void {
   if (hasVal) return;
   const watchers = [
-    ...(config.reduceLr.enabled && config.schedule.name === 'none'
-      ? [['reduceLr', config.reduceLr.monitor]]
-      : []),
+    ...(plateauReduction(config).active ? [['reduceLr', config.reduceLr.monitor]] : []),
     ...(config.earlyStopping.enabled ? [['earlyStopping', config.earlyStopping.monitor]] : []),
   ];
   for (const [name, monitor] of watchers) {

@@ -102,14 +102,18 @@ test('a cosine schedule spans the steps actually taken when an unreadable traini
   await writeFile(join(withBroken, 'circle', 'broken.png'), 'not a png');
   const lr = 1e-3;
   const announced: number[] = [];
+  const lines: string[] = [];
   const result = await fineTune({
     data: withBroken,
     out: join(dir, 'cosine-broken'),
     cacheDir: join(dir, 'cache'),
     config: { ...BASE, valSplit: 0, epochs: 2, batchSize: 3, lr, schedule: { name: 'cosine' } },
     callbacks: [{ name: 'batches', epoch_start: (event) => void announced.push(event.batches) }],
+    log: (line) => lines.push(line),
   });
   assert.equal(result.skipped.length, 1);
+  // The schedule turns ReduceLROnPlateau (on by default) off, and the run says so once.
+  assert.equal(lines.filter((l) => l.startsWith('ReduceLROnPlateau is off: the cosine')).length, 1);
   // epoch_start announces the batches the epoch really runs (progress bars size themselves by it).
   assert.deepEqual(announced, [3, 3]);
   // 9 readable images in batches of 3: 3 steps an epoch, 6 in all; the last step is step 5.
