@@ -67,6 +67,20 @@ export type SettingType<P extends TrainSettingPath> = P extends `${infer S}.${in
     ? TrainConfig[P]
     : never;
 
+/**
+ * What callers may pass as a config (`fineTune({ config })`, a `--config` file): any part of
+ * TrainConfig, sections key by key; `stages` and `augment` also in their text forms
+ * (`head:10,block5:5`, `flip,zoom`), and `null` for a setting whose absence means "the weights'
+ * own value" (preprocess, resize, interpolation, val).
+ */
+export type TrainConfigInput = {
+  readonly [K in keyof TrainConfig]?: K extends SectionKey
+    ? Partial<TrainConfig[K]>
+    : K extends 'stages' | 'augment'
+      ? TrainConfig[K] | string
+      : TrainConfig[K] | (undefined extends TrainConfig[K] ? null : never);
+};
+
 type Schema = {
   readonly [K in keyof TrainConfig]: K extends SectionKey
     ? { readonly [L in keyof TrainConfig[K]]: Setting<TrainConfig[K][L]> }

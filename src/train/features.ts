@@ -23,7 +23,7 @@ import {
   type PreprocessContract,
   type SkippedFile,
 } from '../image/index.js';
-import type { AugmentName } from './config.js';
+import type { AugmentName } from '../image/augment.js';
 import type { Random } from '../util/random.js';
 import type { Float32Tensor } from '../util/tensor.js';
 
@@ -41,10 +41,36 @@ export interface FeatureSourceOptions {
   readonly cacheDir: string;
   readonly batchSize: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Where features stay between epochs; default a FeatureMemory of this source's own. */
+  readonly memory?: FeatureMemory;
 }
 
 /** Largest total of features kept in memory between epochs; beyond it they are read from the cache. */
-const MEMORY_BUDGET_BYTES = 4 * 1024 ** 3;
+export const MEMORY_BUDGET_BYTES = 4 * 1024 ** 3;
+
+/**
+ * Features kept in memory, by producer (weights, contract, cut layer: the cache folder) and file
+ * hash, up to a byte budget; past it, features are read back from the on-disk cache. One memory
+ * can serve several FeatureSources, and so several fine-tunes in one process (a sweep's trials on
+ * the same data and base reuse each other's features).
+ */
+export class FeatureMemory {
+  private readonly entries = new Map<string, Float32Array>();
+  private bytes = 0;
+
+  constructor(private readonly budgetBytes: number = MEMORY_BUDGET_BYTES) {}
+
+  get(producer: string, hash: string): Float32Array | undefined {
+    return this.entries.get(`${producer}:${hash}`);
+  }
+
+  remember(producer: string, hash: string, features: Float32Array): void {
+    const key = `${producer}:${hash}`;
+    if (this.bytes + features.byteLength > this.budgetBytes || this.entries.has(key)) return;
+    this.entries.set(key, features);
+    this.bytes += features.byteLength;
+  }
+}
 
 export class FeatureSource {
   /** Keras name of the prefix's last layer, or `input` when there is no prefix. */
@@ -53,8 +79,7 @@ export class FeatureSource {
   readonly dims: readonly [number, number, number];
   private readonly cache: FeatureCache;
   private readonly hashes = new Map<string, string>();
-  private readonly inMemory = new Map<string, Float32Array>();
-  private memoryBytes = 0;
+  private readonly memory: FeatureMemory;
 
   private constructor(
     private readonly spec: PrefixSpec,
@@ -82,6 +107,7 @@ export class FeatureSource {
       { weightsId: spec.weightsId, contract: spec.contract, layer: this.cutLayer },
       this.dims,
     );
+    this.memory = options.memory ?? new FeatureMemory();
   }
 
   static async create(spec: PrefixSpec, options: FeatureSourceOptions): Promise<FeatureSource> {
@@ -115,7 +141,7 @@ export class FeatureSource {
     for (const file of files) {
       const hash = await hashFile(file);
       this.hashes.set(file, hash);
-      const cached = await this.cache.get(hash);
+      const cached = this.memory.get(this.cache.dir, hash) ?? (await this.cache.get(hash));
       if (cached === undefined) {
         missing.push(file);
       } else {
@@ -157,7 +183,9 @@ export class FeatureSource {
       const file = files[i] as string;
       const hash = this.hashes.get(file);
       const features =
-        hash === undefined ? undefined : (this.inMemory.get(hash) ?? (await this.cache.get(hash)));
+        hash === undefined
+          ? undefined
+          : (this.memory.get(this.cache.dir, hash) ?? (await this.cache.get(hash)));
       if (features === undefined) throw new Error(`features of ${file} were not prepared`);
       data.set(features, i * size);
     }
@@ -205,10 +233,7 @@ export class FeatureSource {
   }
 
   private remember(hash: string, features: Float32Array): void {
-    if (this.memoryBytes + features.byteLength > MEMORY_BUDGET_BYTES || this.inMemory.has(hash))
-      return;
-    this.inMemory.set(hash, features);
-    this.memoryBytes += features.byteLength;
+    this.memory.remember(this.cache.dir, hash, features);
   }
 }
 
