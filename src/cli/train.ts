@@ -5,8 +5,8 @@
  * and the learning rate. With `--json` the last line on stdout is one JSON object with the result.
  */
 import type { Command } from 'commander';
-import { flagDefault, TRAIN_FLAGS } from '../train/parse-config.js';
 import { lazyAction } from './run-command.js';
+import { registerTrainFlags } from './train-flags.js';
 
 export interface TrainFlags extends Readonly<Record<string, unknown>> {
   readonly out?: string;
@@ -23,23 +23,8 @@ export function registerTrain(program: Command): void {
       "fine-tune a VGG classifier on a folder with one sub-folder per class (the seed article's recipe by default)",
     )
     .argument('<dir>', 'training images, one sub-folder per class');
-  // Every training setting is a flag, generated from the one flag table the config parser uses.
-  for (const f of TRAIN_FLAGS) {
-    const fallback = flagDefault(f);
-    const shown =
-      fallback === undefined
-        ? ''
-        : ` (default ${Array.isArray(fallback) ? fallback.join(',') || 'none' : String(fallback)})`;
-    if (f.kind === 'boolean') {
-      command.option(f.flag, `${f.help}: on${fallback === true ? ' (default)' : ''}`);
-      command.option(
-        `--no-${f.flag.slice(2)}`,
-        `${f.help}: off${fallback === false ? ' (default)' : ''}`,
-      );
-    } else {
-      command.option(`${f.flag} <${f.kind === 'number' ? 'x' : 'value'}>`, `${f.help}${shown}`);
-    }
-  }
+  // Every training setting is a flag, from the one table sweep, lr-find and the doctor use too.
+  registerTrainFlags(command);
   command
     .option('--out <dir>', 'model folder to write (default: a new folder under runs/)')
     .option(

@@ -1,20 +1,23 @@
 /** What `vggkit train` does (declared in ../train.ts). */
-import { readFile } from 'node:fs/promises';
 import { createProgress, type Progress } from '../../report/progress.js';
 import type { Callback } from '../../train/events.js';
 import { fineTune } from '../../train/fit.js';
-import { configFromFlags, parseTrainConfig } from '../../train/parse-config.js';
-import { DEFAULT_CONFIG, type TrainConfig } from '../../train/config.js';
-import { UsageError, VggkitError } from '../../util/errors.js';
+import { readTrainConfigFile } from '../../train/config-file.js';
+import { DEFAULT_CONFIG } from '../../train/config.js';
+import { UsageError } from '../../util/errors.js';
 import type { TrainFlags } from '../train.js';
+import { configFromFlags } from '../train-flags.js';
 
 export async function train(dir: string, flags: TrainFlags): Promise<void> {
   const json = flags.json === true;
   if (flags.resume === true && flags.out === undefined)
-    throw new UsageError('--resume: expected --out DIR naming the run to continue, received none');
+    throw new UsageError(
+      'MISSING_OPTION',
+      '--resume: expected --out DIR naming the run to continue, received none',
+    );
   const config = configFromFlags(
     flags,
-    flags.config === undefined ? DEFAULT_CONFIG : await readConfigFile(flags.config),
+    flags.config === undefined ? DEFAULT_CONFIG : (await readTrainConfigFile(flags.config)).config,
   );
   const display = new TrainingDisplay(json);
   try {
@@ -46,27 +49,6 @@ export async function train(dir: string, flags: TrainFlags): Promise<void> {
   } finally {
     display.stop();
   }
-}
-
-async function readConfigFile(file: string): Promise<TrainConfig> {
-  const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError(
-      'NOT_FOUND',
-      `${file}: cannot read the --config file (${(cause as Error).message})`,
-      { file, cause, exitCode: 2 },
-    );
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new VggkitError(
-      'CONFIG_FORMAT',
-      `${file}: expected a JSON object of training settings, received invalid JSON (${(cause as Error).message})`,
-      { file, cause, exitCode: 2 },
-    );
-  }
-  return parseTrainConfig(json, file);
 }
 
 function formatMetric(value: number): string {
