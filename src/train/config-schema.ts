@@ -15,7 +15,7 @@ import { ARCH_NAMES } from '../model/architectures.js';
 import { INTERPOLATIONS, PREPROCESS_MODES, RESIZE_MODES } from '../image/contract.js';
 import { invalidOption, oneOf, UsageError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
-import { OPTIMIZER_NAMES } from '../graph/optimizers/index.js';
+import { OPTIMIZER_NAMES } from '../graph/optimizers/types.js';
 import { AUGMENT_NAMES, type AugmentName } from '../image/augment.js';
 import { HEAD_KINDS } from '../model/head.js';
 import { MONITOR_MODES } from './callbacks/monitor.js';

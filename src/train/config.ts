@@ -4,7 +4,7 @@
  * and the `config.json` a run writes; the doctor reads it too. Parsing and validation live in
  * `parse-config.ts`.
  */
-import type { OptimizerName } from '../graph/optimizers/index.js';
+import type { OptimizerName } from '../graph/optimizers/types.js';
 import type { AugmentName } from '../image/augment.js';
 import type { Interpolation, PreprocessMode, ResizeMode } from '../image/contract.js';
 import type { ArchName } from '../model/architectures.js';
