@@ -11,7 +11,10 @@ import { invalidOption, oneOf, UsageError, VggkitError } from '../util/errors.js
 import { batchStats } from './batch-stats.js';
 import { readHistory } from './history.js';
 import { scanDataset, type ScanOptions } from './scan.js';
-import type { DoctorContext, ModelEvaluation, ModelInfo } from './types.js';
+import type { DoctorContext, KerasInfo, ModelEvaluation, ModelInfo } from './types.js';
+import { analyse } from '../model/keras/analyse.js';
+import { attachWeights, readKerasModel } from '../model/keras/read.js';
+import { configFromKeras } from './keras-config.js';
 import { defaultCacheDir } from '../model/download.js';
 import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
 import { DEFAULT_CONFIG } from '../train/config.js';
@@ -32,6 +35,8 @@ export interface DoctorInputs {
   readonly weights?: string;
   /** A vggkit model folder: its metadata joins the context, and it is evaluated on the data folder. */
   readonly model?: string;
+  /** The user's own Keras model (.keras, .h5, to_json JSON, TF.js model.json), judged statically. */
+  readonly keras?: string;
   /** Run the dynamic probes on a sample of the data (needs dataDir). */
   readonly probe?: boolean;
   /** Sample size of the probes; default DEFAULT_PROBE_IMAGES. */
@@ -83,12 +88,12 @@ async function readConfig(
 
 export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext> {
   if (
-    [inputs.dataDir, inputs.config, inputs.history, inputs.batch, inputs.model].every(
+    [inputs.dataDir, inputs.config, inputs.history, inputs.batch, inputs.model, inputs.keras].every(
       (x) => x === undefined,
     )
   ) {
     throw new UsageError(
-      'doctor: expected something to examine: a data folder, --config, --history, --batch or --model',
+      'doctor: expected something to examine: a data folder, --config, --history, --batch, --model or --keras',
     );
   }
   if ((inputs.probe === true || inputs.features === true) && inputs.dataDir === undefined)
@@ -108,12 +113,15 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   const config = loaded?.config;
   const size = config?.inputSize ?? 224;
   const arch = config?.arch ?? 'vgg16';
+  const keras =
+    inputs.keras === undefined ? undefined : await kerasInfo(inputs.keras, inputs.weights);
   let contract: PreprocessContract | undefined;
   if (inputs.expect !== undefined)
     contract = makeContract({
       mode: oneOf('--expect', PREPROCESS_MODES, inputs.expect),
       inputSize: size,
     });
+  else if (keras !== undefined) contract = keras.contract;
   else if (inputs.weights !== undefined) contract = contractForWeights(arch, inputs.weights, size);
   else if (config !== undefined && config.weights !== 'none')
     contract = contractForWeights(arch, config.weights, size);
@@ -152,11 +160,39 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   return {
     ...(scan === undefined ? {} : { scan }),
     ...(config === undefined ? {} : { config, rawConfig: loaded?.raw }),
+    ...(keras === undefined ? {} : { keras }),
+    ...(keras !== undefined && config === undefined
+      ? { rawConfig: configFromKeras(keras.model, keras.analysis).config }
+      : {}),
     ...(history === undefined ? {} : { history }),
     ...(batch === undefined ? {} : { batch }),
     ...(contract === undefined ? {} : { contract }),
     ...(model === undefined ? {} : { model }),
     ...computed,
+  };
+}
+
+/**
+ * The Keras model and what it is. A JSON architecture takes its weights from a Keras `.h5` given
+ * with `--weights` (save_weights); for every other format `--weights` keeps its meaning (the
+ * contract a `--batch` should follow).
+ */
+async function kerasInfo(file: string, weights: string | undefined): Promise<KerasInfo> {
+  const read = await readKerasModel(file);
+  const model =
+    read.variables === undefined && weights !== undefined && /\.(h5|hdf5)$/i.test(weights)
+      ? await attachWeights(read, weights)
+      : read;
+  const analysis = analyse(model);
+  const side = model.inputShape?.[1];
+  return {
+    model,
+    analysis,
+    // Keras' ImageNet VGG weights are caffe-mode (keras/src/applications/vgg16.py preprocess_input).
+    contract: makeContract({
+      mode: 'caffe',
+      inputSize: typeof side === 'number' && side >= 32 ? side : 224,
+    }),
   };
 }
 

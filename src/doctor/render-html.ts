@@ -50,7 +50,7 @@ async function renderFinding(f: Finding): Promise<string> {
     if (uri !== undefined)
       thumbs.push(`<img src="${uri}" alt="${escapeHtml(file)}" title="${escapeHtml(file)}">`);
   }
-  const fix = `${escapeHtml(f.fix.summary)}${f.fix.flag === undefined ? '' : ` <code>${escapeHtml(f.fix.flag)}</code>`}${f.fix.config === undefined ? '' : ` — config patch <code>${escapeHtml(JSON.stringify(f.fix.config))}</code>`}`;
+  const fix = `${escapeHtml(f.fix.summary)}${f.fix.flag === undefined ? '' : ` <code>${escapeHtml(f.fix.flag)}</code>`}${f.fix.config === undefined ? '' : ` — config patch <code>${escapeHtml(JSON.stringify(f.fix.config))}</code>`}${f.fix.keras === undefined ? '' : `<br>In Keras: <code>${escapeHtml(f.fix.keras)}</code>`}`;
   return `<section class="finding ${f.severity}"><div class="sev">${f.severity} · ${escapeHtml(f.id)}</div><h3>${escapeHtml(f.title)}</h3><p>${escapeHtml(f.explanation)}</p>${thumbs.length > 0 ? `<div class="thumbs">${thumbs.join('')}</div>` : ''}<details><summary>Evidence</summary><pre>${escapeHtml(JSON.stringify(f.evidence, null, 2))}</pre></details><div class="fix"><b>Fix:</b> ${fix}</div></section>`;
 }
 
