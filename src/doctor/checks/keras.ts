@@ -6,9 +6,16 @@
  * (`fix.keras`) and the vggkit flag or config patch that does the same in vggkit.
  * Checks that need a VGG base are skipped on other models, with one note saying so.
  */
-import type { AffineMap, VggBase } from '../../model/keras/analyse.js';
+import type { VggBase } from '../../model/keras/analyse.js';
+import {
+  close,
+  compose,
+  explainPreprocessing,
+  modeMap,
+  STAGES,
+} from '../../model/keras/preprocessing.js';
 import { kerasMajor, unknownLayers, type KerasModel } from '../../model/keras/model.js';
-import { numericsFor, type PreprocessMode } from '../../image/contract.js';
+import { numericsFor } from '../../image/contract.js';
 import { classCount, trainImages } from '../context.js';
 import { underfitting } from '../trends.js';
 import type { Check, DoctorContext, Finding, KerasInfo } from '../types.js';
@@ -408,75 +415,6 @@ const topKept: Check = {
     ];
   },
 };
-
-interface Stage {
-  readonly name: string;
-  readonly map: AffineMap;
-}
-
-function modeMap(mode: PreprocessMode): AffineMap {
-  const n = numericsFor(mode);
-  const source: [number, number, number] = n.channelOrder === 'bgr' ? [2, 1, 0] : [0, 1, 2];
-  return {
-    source,
-    scale: [0, 1, 2].map((c) => n.scale / (n.std[c] as number)) as [number, number, number],
-    offset: [0, 1, 2].map((c) => -(n.mean[c] as number) / (n.std[c] as number)) as [
-      number,
-      number,
-      number,
-    ],
-  };
-}
-
-/** `second` applied to what `first` produced. */
-function compose(first: AffineMap, second: AffineMap): AffineMap {
-  const pick = <T>(values: readonly T[], c: number): T => values[second.source[c] as number] as T;
-  return {
-    source: [0, 1, 2].map((c) => first.source[second.source[c] as number]) as [
-      number,
-      number,
-      number,
-    ],
-    scale: [0, 1, 2].map((c) => (second.scale[c] as number) * pick(first.scale, c)) as [
-      number,
-      number,
-      number,
-    ],
-    offset: [0, 1, 2].map(
-      (c) => (second.scale[c] as number) * pick(first.offset, c) + (second.offset[c] as number),
-    ) as [number, number, number],
-  };
-}
-
-function close(a: AffineMap, b: AffineMap): boolean {
-  const near = (x: number, y: number): boolean =>
-    Math.abs(x - y) <= 1e-3 * Math.max(1, Math.abs(y));
-  return [0, 1, 2].every(
-    (c) =>
-      a.source[c] === b.source[c] &&
-      near(a.scale[c] as number, b.scale[c] as number) &&
-      near(a.offset[c] as number, b.offset[c] as number),
-  );
-}
-
-const STAGES: readonly Stage[] = [
-  { name: 'preprocess_input (caffe)', map: modeMap('caffe') },
-  { name: 'torch-mode normalisation', map: modeMap('torch') },
-  { name: 'tf-mode scaling (x/127.5 - 1)', map: modeMap('tf') },
-  {
-    name: 'Rescaling(1./255)',
-    map: { source: [0, 1, 2], scale: [1 / 255, 1 / 255, 1 / 255], offset: [0, 0, 0] },
-  },
-];
-
-/** The one or two known steps the map is made of, or undefined when it is none of them. */
-export function explainPreprocessing(map: AffineMap): readonly Stage[] | undefined {
-  if (close(map, modeMap('none'))) return [];
-  for (const stage of STAGES) if (close(map, stage.map)) return [stage];
-  for (const a of STAGES)
-    for (const b of STAGES) if (close(map, compose(a.map, b.map))) return [a, b];
-  return undefined;
-}
 
 const preprocessing: Check = {
   ids: [
