@@ -6,13 +6,15 @@ import type { ArchName } from '../model/architectures.js';
 import { findWeights } from '../model/registry.js';
 import type { TrainConfig } from '../train/config.js';
 import { readTrainConfigFile } from '../train/config-file.js';
-import { invalidOption, oneOf, UsageError } from '../util/errors.js';
+import { invalidOption, oneOf, UsageError, VggkitError } from '../util/errors.js';
 import { batchStats } from './batch-stats.js';
 import { readHistory } from './history.js';
 import { scanDataset, type ScanOptions } from './scan.js';
 import type { DoctorContext, KerasInfo, ModelEvaluation, ModelInfo } from './types.js';
 import { analyse } from '../model/keras/analyse.js';
 import { attachWeights, readKerasModel } from '../model/keras/read.js';
+import { openKerasModel, type OpenedKerasModel } from '../model/keras/run.js';
+import { parseTrainConfig } from '../train/config-schema.js';
 import { configFromKeras } from './keras-config.js';
 import { defaultCacheDir } from '../model/download.js';
 import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
@@ -94,10 +96,10 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
     throw new UsageError('MISSING_OPTION', 'doctor: --val needs the training data folder too');
   const loaded = inputs.config === undefined ? undefined : await readTrainConfigFile(inputs.config);
   const config = loaded?.config;
-  const size = config?.inputSize ?? 224;
-  const arch = config?.arch ?? 'vgg16';
   const keras =
     inputs.keras === undefined ? undefined : await kerasInfo(inputs.keras, inputs.weights);
+  const size = config?.inputSize ?? keras?.contract.inputSize[0] ?? 224;
+  const arch = config?.arch ?? 'vgg16';
   let contract: PreprocessContract | undefined;
   if (inputs.expect !== undefined)
     contract = makeContract({
@@ -121,16 +123,40 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   const folder = inputs.model === undefined ? undefined : await readModelFolder(inputs.model);
   if (folder !== undefined && inputs.expect === undefined && inputs.weights === undefined)
     contract = folder.metadata.contract;
+  const kerasRun =
+    keras !== undefined && scan !== undefined && inputs.probe === true
+      ? await runnableKeras(inputs, scan, inputs.log ?? (() => undefined))
+      : undefined;
   const model: ModelInfo | undefined =
     folder === undefined
-      ? undefined
+      ? kerasRun === undefined
+        ? undefined
+        : {
+            classes: kerasRun.folder.metadata.classNames,
+            contract: kerasRun.folder.metadata.contract,
+            inputSize: kerasRun.folder.metadata.inputSize,
+            ...(scan === undefined ? {} : await evaluation(kerasRun.folder, scan)),
+          }
       : {
           classes: folder.metadata.classNames,
           contract: folder.metadata.contract,
           inputSize: folder.metadata.inputSize,
           ...(scan === undefined ? {} : await evaluation(folder, scan)),
         };
-  const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, config);
+  // Probes of a Keras model start from its own weights, with the setup it was trained with.
+  const probeConfig =
+    keras !== undefined && config === undefined
+      ? parseTrainConfig(
+          {
+            ...configFromKeras(keras.model, keras.analysis).config,
+            ...(kerasRun !== undefined && kerasRun.converted.inputTransform === undefined
+              ? { weights: inputs.keras }
+              : {}),
+          },
+          inputs.keras ?? 'keras model',
+        )
+      : config;
+  const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, probeConfig);
   const history = inputs.history === undefined ? undefined : await readHistory(inputs.history);
   const batch =
     inputs.batch === undefined
@@ -177,6 +203,34 @@ async function kerasInfo(file: string, weights: string | undefined): Promise<Ker
       inputSize: typeof side === 'number' && side >= 32 ? side : 224,
     }),
   };
+}
+
+/** The Keras model converted to run, or undefined (with a line saying why) when vggkit cannot run it. */
+async function runnableKeras(
+  inputs: DoctorInputs,
+  scan: DataScan,
+  log: (line: string) => void,
+): Promise<OpenedKerasModel | undefined> {
+  try {
+    const opened = await openKerasModel(inputs.keras as string, {
+      classNames: scan.train.classes,
+      ...(inputs.weights !== undefined &&
+      /\.(h5|hdf5)$/i.test(inputs.weights) &&
+      inputs.keras?.endsWith('.json') === true
+        ? { weights: inputs.weights }
+        : {}),
+    });
+    if (opened.converted.assumption !== undefined) log(opened.converted.assumption);
+    return opened;
+  } catch (error) {
+    if (
+      !(error instanceof VggkitError) ||
+      (error.code !== 'KERAS_UNSUPPORTED' && error.code !== 'CLASS_MISMATCH')
+    )
+      throw error;
+    log(`not evaluated: ${error.message}`);
+    return undefined;
+  }
 }
 
 async function evaluation(
