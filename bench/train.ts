@@ -12,6 +12,9 @@
  * figures are medians of per-step times, so a burst of load hits every engine alike instead of
  * whichever ran during it. The load average is printed before and after.
  *
+ * The GEMM peak (bench/peak.ts: a large ORT MatMul) takes a turn in every round too, so each
+ * figure is also printed as a fraction of the machine's attainable fp32 GEMM rate under the same load.
+ *
  * FLOPs counted: per image, each of block5's three convs does 196 x 4608 x 512 multiply-adds
  * forward and the same again for its weight gradient; conv2 and conv3 also for their input
  * gradient (conv1's input is frozen features: no input gradient) — 8 conv GEMMs of 462.4 M
@@ -28,6 +31,8 @@ import { KERAS_ADAM } from '../src/graph/optimizers/index.js';
 import { initWeights } from '../src/model/init.js';
 import { Random } from '../src/util/random.js';
 import { describeMachine } from './machine.js';
+import { gemmPeakEngines, peakGflops } from './peak.js';
+import { median } from './stats.js';
 
 const STEPS = Number(process.argv[2] ?? 1);
 const ROUNDS = Number(process.argv[3] ?? 10);
@@ -129,14 +134,6 @@ async function pytorch(name: string, env: NodeJS.ProcessEnv): Promise<Engine | u
   };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
 const load = (): string =>
   loadavg()
     .map((l) => l.toFixed(2))
@@ -151,16 +148,23 @@ const engines = [
   await pytorch('PyTorch 1.13 huge-page malloc', HUGE_PAGES),
   await pytorch('PyTorch 1.13 huge-page malloc', { ...HUGE_PAGES, BENCH_TORCH_THREADS: '2' }),
 ].filter((e): e is Engine => e !== undefined);
+const peaks = await gemmPeakEngines();
 const times = engines.map(() => [] as number[]);
+const peakTimes = peaks.map(() => [] as number[]);
 for (let round = 0; round < ROUNDS; round++) {
   for (const [i, engine] of engines.entries()) times[i]?.push(...(await engine.run(STEPS)));
+  for (const [i, peak] of peaks.entries()) peakTimes[i]?.push(...(await peak.run(1)));
 }
 for (const engine of engines) await engine.close();
+for (const peak of peaks) await peak.close();
+const peak = peakGflops(peaks, peakTimes);
 const ips = times.map((t) => (BATCH * 1000) / median(t));
+console.log(`fp32 GEMM peak (bench/peak.ts, same rounds): ${peak.toFixed(0)} GFLOP/s`);
 engines.forEach((engine, i) => {
   const v = ips[i] as number;
+  const gflops = (v * FLOP_PER_IMAGE) / 1e9;
   console.log(
-    `${engine.name.padEnd(48)} ${v.toFixed(1).padStart(6)} img/s  ${((v * FLOP_PER_IMAGE) / 1e9).toFixed(0).padStart(4)} GFLOP/s  (median of ${times[i]?.length} steps)`,
+    `${engine.name.padEnd(48)} ${v.toFixed(1).padStart(6)} img/s  ${gflops.toFixed(0).padStart(4)} GFLOP/s  ${((100 * gflops) / peak).toFixed(0).padStart(3)}% of peak  (median of ${times[i]?.length} steps)`,
   );
   console.log(`  ms per step, in order: ${times[i]?.map((t) => t.toFixed(0)).join(' ')}`);
 });
@@ -171,4 +175,9 @@ engines
   .forEach((engine, i) =>
     console.log(`vggkit / ${engine.name}: ${(ours / (ips[i + 1] as number)).toFixed(2)}x`),
   );
-console.log('target: >= 0.9x PyTorch default');
+console.log(
+  `vggkit: ${((100 * ours * FLOP_PER_IMAGE) / 1e9 / peak).toFixed(0)}% of the GEMM peak (FLOPs of a direct convolution)`,
+);
+console.log(
+  'targets: >= 1.3x PyTorch huge-page malloc, 2 threads; >= 65% of the GEMM peak (issue 11 section 2)',
+);

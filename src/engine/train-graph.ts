@@ -101,7 +101,9 @@ export function buildTrainGraph(plan: TrainPlan, optimizer: OptimizerSpec): Uint
     lr: lrs.get(p.group) as Sym,
     state: slots.map((slot) => g.input(slotInput(slot, p.key), p.dims)),
   }));
-  const { updated, step } = applyOptimizer(g, optimizer, updates, g.input('step', []));
+  const { updated, step } = g.onnx.scoped(optimizer.name, () =>
+    applyOptimizer(g, optimizer, updates, g.input('step', [])),
+  );
   g.output(fwd.loss, 'loss');
   g.output(fwd.correct, 'correct');
   plan.params.forEach((p, i) => {

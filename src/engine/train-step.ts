@@ -59,6 +59,8 @@ export interface TrainStepOptions extends TrainPart {
   readonly seed: number;
   /** ORT intra-op threads; defaults to the number of cores. */
   readonly threads?: number;
+  /** Profile the training graph's kernels with ORT's profiler (see `endProfiling`). */
+  readonly profileFilePrefix?: string;
 }
 
 export interface StepResult {
@@ -123,7 +125,12 @@ export class TrainStep {
       spinning: false,
       ...(options.threads === undefined ? {} : { threads: options.threads }),
     };
-    const train = await Session.create(buildTrainGraph(plan, options.optimizer), sessionOptions);
+    const train = await Session.create(buildTrainGraph(plan, options.optimizer), {
+      ...sessionOptions,
+      ...(options.profileFilePrefix === undefined
+        ? {}
+        : { profileFilePrefix: options.profileFilePrefix }),
+    });
     let evaluation: Session;
     try {
       evaluation = await Session.create(buildEvalGraph(plan), sessionOptions);
@@ -254,6 +261,11 @@ export class TrainStep {
     }
     (this.values.get('step') as Buffered).current[0] = state.step;
     this.random = Random.fromState(state.dropoutRandomState);
+  }
+
+  /** Writes the training graph's kernel profile (when created with `profileFilePrefix`). */
+  endProfiling(): void {
+    this.train.endProfiling();
   }
 
   async release(): Promise<void> {
