@@ -21,15 +21,13 @@
  * multiply-adds — plus the dense layers' 3 x (25088 x 256 + 256 x 5). The update itself is not
  * counted, only timed.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { loadavg } from 'node:os';
-import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TrainStep } from '../src/engine/train-step.js';
 import { planTraining } from '../src/engine/train-plan.js';
 import { KERAS_ADAM } from '../src/graph/optimizers/index.js';
 import { initWeights } from '../src/model/init.js';
 import { Random } from '../src/util/random.js';
+import { childEngine, HUGE_PAGES, loadAverage, type Engine } from './engines.js';
 import { describeMachine } from './machine.js';
 import { gemmPeakEngines, peakGflops } from './peak.js';
 import { median } from './stats.js';
@@ -40,11 +38,6 @@ const BATCH = 16;
 const CLASSES = 5;
 const CONV_MACS = 196 * 4608 * 512;
 const FLOP_PER_IMAGE = 2 * (8 * CONV_MACS + 3 * (25088 * 256 + 256 * CLASSES));
-const HUGE_PAGES = {
-  GLIBC_TUNABLES:
-    'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296',
-};
-
 const part = {
   arch: 'vgg16' as const,
   trainableBlocks: 1,
@@ -57,13 +50,6 @@ const part = {
     loss: 'categorical_crossentropy' as const,
   },
 };
-
-/** An engine that runs n steps on request and reports each step's milliseconds. */
-interface Engine {
-  readonly name: string;
-  run(n: number): Promise<number[]>;
-  close(): Promise<void>;
-}
 
 async function vggkit(): Promise<Engine> {
   const random = new Random(1);
@@ -94,50 +80,28 @@ async function vggkit(): Promise<Engine> {
     return times;
   };
   await run(2);
-  return { name: 'vggkit (ORT, im2col GEMM)', run, close: () => ts.release() };
+  return {
+    name: 'vggkit (ORT, im2col GEMM)',
+    run,
+    close: async () => {
+      await ts.release();
+      return {};
+    },
+  };
 }
 
 /** A PyTorch process in --serve mode; undefined when python3 or torch is missing. */
-async function pytorch(name: string, env: NodeJS.ProcessEnv): Promise<Engine | undefined> {
+function pytorch(name: string, env: NodeJS.ProcessEnv): Promise<Engine | undefined> {
   const script = fileURLToPath(new URL('train_step_torch.py', import.meta.url));
-  const child: ChildProcessWithoutNullStreams = spawn('/usr/bin/python3', [script, '--serve'], {
-    env: { ...process.env, ...env },
-  });
-  const lines: Interface = createInterface({ input: child.stdout });
-  const iterator = lines[Symbol.asyncIterator]();
-  const next = async (): Promise<Record<string, unknown> | undefined> => {
-    const { value, done } = await iterator.next();
-    return done === true ? undefined : (JSON.parse(value as string) as Record<string, unknown>);
-  };
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const spawned = await new Promise<boolean>((resolve) => {
-    child.once('spawn', () => resolve(true));
-    child.once('error', () => resolve(false));
-  });
-  const ready = spawned ? await next().catch(() => undefined) : undefined;
-  if (ready === undefined) {
-    console.log(`${name}: unavailable (${stderr.trim().split('\n').at(-1) ?? 'no python3'})`);
-    child.kill();
-    return undefined;
-  }
-  return {
-    name: `${name}, ${String(ready.threads)} thread(s)`,
-    run: async (n) => {
-      child.stdin.write(`${n}\n`);
-      return ((await next())?.stepMs as number[] | undefined) ?? [];
-    },
-    close: async () => {
-      child.stdin.end();
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
+  return childEngine(
+    (ready) => `${name}, ${String(ready.threads)} thread(s)`,
+    '/usr/bin/python3',
+    [script, '--serve'],
+    env,
+  );
 }
 
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
+const load = loadAverage;
 console.log(describeMachine());
 console.log(
   `load average before: ${load()}  (${STEPS} steps x ${ROUNDS} rounds per engine, interleaved)`,
