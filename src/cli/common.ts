@@ -58,9 +58,11 @@ export function contractFlags(flags: ContractFlags): ContractFlags {
 /** The contract's assumption (a note) and every override that contradicts it (warnings), on stderr. */
 export function printContractNotes(opened: {
   readonly assumption: string | undefined;
+  readonly notes?: readonly string[];
   readonly warnings: readonly string[];
 }): void {
   if (opened.assumption !== undefined) process.stderr.write(`vggkit: note: ${opened.assumption}\n`);
+  for (const note of opened.notes ?? []) process.stderr.write(`vggkit: note: ${note}\n`);
   for (const warning of opened.warnings) process.stderr.write(`vggkit: warning: ${warning}\n`);
 }
 

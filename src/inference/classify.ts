@@ -12,7 +12,6 @@ import type { SkippedFile } from '../image/index.js';
 import type { ArchName } from '../model/architectures.js';
 import { IMAGENET_CLASSES, type ClassName } from '../model/imagenet-classes.js';
 import { loadWeights } from '../model/load-weights.js';
-import { readModelFolder } from '../model/model-folder.js';
 import { buildVggInference } from '../model/vgg-graph.js';
 import { resolveWeightsSource } from '../model/weights-source.js';
 import { VggkitError } from '../util/errors.js';
@@ -31,7 +30,7 @@ export interface OpenClassifierOptions {
   readonly weights?: string;
   /** Architecture of the weights (a model folder records its own); default vgg16. */
   readonly arch?: ArchName;
-  /** Overrides of the weights' contract (each contradiction is one line of `notes`). */
+  /** Overrides of the weights' contract (each contradiction is one line of `warnings`). */
   readonly contract?: ContractOverrides;
   readonly offline?: boolean;
   /** Weights cache; default `$VGGKIT_HOME` or ~/.cache/vggkit. */
@@ -69,6 +68,8 @@ export interface Classifier {
   readonly classes: readonly ClassName[];
   /** The convention the contract rests on when the weights record none (and it is not overridden). */
   readonly assumption: string | undefined;
+  /** Other lines a person should see about the model (a Keras file keeps no class names …). */
+  readonly notes: readonly string[];
   /** One line per override that contradicts the weights' contract. */
   readonly warnings: readonly string[];
   /** Top classes of every image in `paths` (files and folders, walked). */
@@ -88,6 +89,7 @@ export async function openClassifier(options: OpenClassifierOptions = {}): Promi
     contract,
     classes: opened.classes,
     assumption: overrides.preprocess === undefined ? opened.assumption : undefined,
+    notes: opened.notes,
     warnings,
     predict: (paths, predictOptions = {}) =>
       predictWith(session, contract, opened.classes, paths, predictOptions),
@@ -101,6 +103,7 @@ interface OpenedGraph {
   readonly classes: readonly ClassName[];
   readonly source: string;
   readonly assumption?: string | undefined;
+  readonly notes: readonly string[];
 }
 
 async function openGraph(
@@ -108,13 +111,16 @@ async function openGraph(
   arch: ArchName,
   options: OpenClassifierOptions,
 ): Promise<OpenedGraph> {
-  if ((await resolveWeightsSource(arch, weights)).kind === 'model-folder') {
-    const folder = await readModelFolder(weights);
+  const source = await resolveWeightsSource(arch, weights);
+  if (source.open !== undefined) {
+    // A model that runs as it is: a model folder, a user's Keras model.
+    const { folder, notes } = await source.open();
     return {
       graph: folder.model,
       contract: folder.metadata.contract,
       classes: folder.metadata.classNames.map((label) => ({ label })),
       source: folder.file,
+      notes,
     };
   }
   const loaded = await loadWeights({
@@ -143,6 +149,7 @@ async function openGraph(
     classes: IMAGENET_CLASSES,
     source: loaded.source,
     assumption: loaded.assumption,
+    notes: [],
   };
 }
 

@@ -16,7 +16,7 @@ import { vggLayers, type ArchName, type LayerSpec } from './architectures.js';
 import type { DownloadOptions } from './download.js';
 import { WEIGHTS } from './registry.js';
 import type { WeightMap } from './weight-map.js';
-import { contractAt, resolveWeightsSource } from './weights-source.js';
+import { contractAt, resolveWeightsSource, type SourceHead } from './weights-source.js';
 
 export interface LoadWeightsOptions extends DownloadOptions {
   readonly arch: ArchName;
@@ -33,6 +33,8 @@ export interface LoadWeightsOptions extends DownloadOptions {
 
 export interface LoadedWeights {
   readonly weights: WeightMap;
+  /** A user's Keras model also brings its head (vggkit names `dense`, `dense_1`), when it has one vggkit can express. */
+  readonly head?: SourceHead;
   readonly contract: PreprocessContract;
   /** Whether `weights` holds fc1, fc2 and predictions. */
   readonly includesTop: boolean;
@@ -80,13 +82,17 @@ export async function loadWeights(options: LoadWeightsOptions): Promise<LoadedWe
     inputSize,
     resolved.classes ?? options.classes ?? 1000,
   );
-  const { weights, origin } = await resolved.read({
+  const { weights, origin, head } = await resolved.read({
+    arch,
     layers,
+    inputSize,
+    includeTop,
     seed: options.seed ?? 0,
     download: options,
   });
   return {
     weights,
+    ...(head === undefined ? {} : { head }),
     contract: contractAt(resolved, inputSize),
     includesTop: includeTop,
     source: origin,

@@ -29,22 +29,44 @@ import type { ArchName, LayerSpec } from './architectures.js';
 import { ensureWeightsFile, type DownloadOptions } from './download.js';
 import { initWeights } from './init.js';
 import { readKerasWeights } from './keras-h5.js';
-import { isModelFolder, readModelFolder } from './model-folder.js';
+import type { HeadSpec } from './head.js';
+import { KERAS_MODEL_SOURCE } from './keras/source.js';
+import { isModelFolder, readModelFolder, type LoadedModelFolder } from './model-folder.js';
 import { WEIGHTS, type WeightsEntry } from './registry.js';
 import { readTorchvisionWeights } from './torchvision-weights.js';
 import type { WeightMap } from './weight-map.js';
 
-/** What a reader needs: the layers to fill, the seed of a random init, how to download. */
+/** What a reader needs: the layers to fill (at this size, with or without the top), a seed, how to download. */
 export interface ReadRequest {
+  readonly arch: ArchName;
   readonly layers: readonly LayerSpec[];
+  readonly inputSize: readonly [number, number];
+  readonly includeTop: boolean;
   readonly seed: number;
   readonly download: DownloadOptions;
+}
+
+/** A saved model's own head (vggkit names `dense`, `dense_1`), to continue from when it fits. */
+export interface SourceHead {
+  readonly spec: HeadSpec;
+  readonly weights: WeightMap;
 }
 
 export interface ReadWeights {
   readonly weights: WeightMap;
   /** Human-readable origin: registry tag and URL, file path, or the random init and its seed. */
   readonly origin: string;
+  /** A whole saved model brings its head too (read without the top). */
+  readonly head?: SourceHead;
+}
+
+/**
+ * A model that runs as it is (a vggkit model folder, a user's Keras model): its inference graph
+ * and metadata, as a model folder holds them, and lines a person should see about it.
+ */
+export interface RunnableModel {
+  readonly folder: LoadedModelFolder;
+  readonly notes: readonly string[];
 }
 
 export interface WeightsSource {
@@ -69,6 +91,12 @@ export interface WeightsSource {
   readonly entry: WeightsEntry | undefined;
   /** Reads the weights for `layers`; undefined when the source cannot serve as base weights. */
   readonly read: ((request: ReadRequest) => Promise<ReadWeights>) | undefined;
+  /**
+   * Opens the source as a runnable model (predict, evaluate, the doctor's model check); undefined
+   * for plain weights, which are built into a network first. `classNames` names the outputs when
+   * the source keeps none (a Keras file), in output order.
+   */
+  readonly open: ((classNames?: readonly string[]) => Promise<RunnableModel>) | undefined;
 }
 
 export interface WeightsSourceEntry {
@@ -90,6 +118,7 @@ function source(
     assumption: undefined,
     entry: undefined,
     read: undefined,
+    open: undefined,
     ...fields,
   };
 }
@@ -153,16 +182,18 @@ export const WEIGHTS_SOURCES: readonly WeightsSourceEntry[] = [
     accepts: 'a vggkit model folder',
     claims: (weights) => isModelFolder(weights),
     describe: async (weights) => {
-      const { metadata } = await readModelFolder(weights);
+      const folder = await readModelFolder(weights);
       return source({
         kind: 'model-folder',
         weights,
-        contract: metadata.contract,
+        contract: folder.metadata.contract,
         fixedInputSize: true,
         includesTop: true,
+        open: async () => ({ folder, notes: [] }),
       });
     },
   },
+  KERAS_MODEL_SOURCE,
   localFile({
     kind: 'keras-h5',
     accepts: 'a Keras .h5/.hdf5 weights file',

@@ -29,7 +29,14 @@ import type { StageSpec, TrainConfig } from './config.js';
 import { StopTraining, type CallbackList, type TrainingControl } from './events.js';
 import type { FineTuneOptions } from './fit-options.js';
 import type { ModelDescription } from './model-output.js';
-import { headSpecFor, initialParams, loadBase, trainHead, type LoadedBase } from './recipe.js';
+import {
+  headSpecFor,
+  initialParams,
+  loadBase,
+  sameHead,
+  trainHead,
+  type LoadedBase,
+} from './recipe.js';
 import { plateauReduction } from './schedules.js';
 import { unfrozenBlocks } from './stages.js';
 
@@ -208,6 +215,13 @@ export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
     checkpoint,
     cacheDir,
   );
+  const { headSpec } = run;
+  if (base.head !== undefined)
+    log(
+      sameHead(base.head.spec, headSpec)
+        ? `continuing from ${base.source}: its base and its head (${headSpec.kind}, Dense ${headSpec.dense}, ${headSpec.classes} outputs)`
+        : `continuing from ${base.source}'s base; its head (${base.head.spec.kind}, Dense ${base.head.spec.dense}, ${base.head.spec.classes} outputs) differs from this run's (${headSpec.kind}, Dense ${headSpec.dense}, ${headSpec.classes} outputs), so a new head is trained`,
+    );
   if (checkpoint !== undefined)
     log(`resuming ${out} after epoch ${run.loop.epochsCompleted} of ${run.totalEpochs}`);
   return run;

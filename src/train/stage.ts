@@ -74,7 +74,15 @@ export async function trainStage(
       optimizer: optimizerSpec(config),
       weights: run.params,
       seed: config.seed + index,
+      batchSize: config.batchSize,
+      cacheDir: run.cacheDir,
+      onConvTiming: (layer, lowering) =>
+        run.log(`timing the ${lowering} lowering of ${layer} (once per shape on this machine)`),
     });
+    if (run.trainStep.convLowerings.size > 0)
+      run.log(
+        `conv lowerings: ${[...run.trainStep.convLowerings].map(([layer, name]) => `${layer} ${name}`).join(', ')}`,
+      );
     const step = run.trainStep;
     try {
       if (continuing && run.checkpoint !== undefined)

@@ -33,7 +33,7 @@ after(() => rm(dir, { recursive: true, force: true }));
 test('each kind of value is claimed by its entry, in order, with its contract', async () => {
   assert.deepEqual(
     WEIGHTS_SOURCES.map((e) => e.kind),
-    ['none', 'model-folder', 'keras-h5', 'torchvision-safetensors', 'registry'],
+    ['none', 'model-folder', 'keras-model', 'keras-h5', 'torchvision-safetensors', 'registry'],
   );
   const none = await resolveWeightsSource('vgg16', 'none');
   assert.equal(none.kind, 'none');
