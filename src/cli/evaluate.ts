@@ -1,11 +1,13 @@
 /**
  * `vggkit evaluate <model> <dir>`: accuracy, loss, per-class precision/recall/F1 and the confusion
  * matrix of a trained model folder on a folder of class sub-folders (rows: true class, columns:
- * predicted class).
+ * predicted class). The report is also written to evaluation.json in the model folder (the
+ * dashboard's run page shows it).
  */
 import type { Command } from 'commander';
 import { createProgress, type Progress } from '../report/progress.js';
 import { evaluateModel, type EvaluationResult } from '../train/evaluate.js';
+import { EVALUATION_FILE, writeEvaluation } from '../train/predictions.js';
 import { parseInteger, printJson } from './common.js';
 import { runCommand } from './run-command.js';
 
@@ -46,6 +48,12 @@ export function registerEvaluate(program: Command): void {
         } finally {
           progress?.stop();
         }
+        // Beside the model, for the run page; a read-only model folder is not an error.
+        await writeEvaluation(model, dir, result).catch((error: unknown) =>
+          process.stderr.write(
+            `vggkit: warning: could not write ${EVALUATION_FILE} in ${model}: ${String(error)}\n`,
+          ),
+        );
         if (flags.json === true) {
           const { accuracy, loss, perClass, confusionMatrix, classNames, skipped } = result;
           printJson({

@@ -24,6 +24,7 @@ import { UsageError, VggkitError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { CSVLogger } from './callbacks/csv-logger.js';
 import { EarlyStopping } from './callbacks/early-stopping.js';
+import { EVENTS_FILE, EventsLog } from './callbacks/events-log.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { ReduceLROnPlateau } from './callbacks/reduce-lr-on-plateau.js';
 import { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
@@ -47,6 +48,7 @@ import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { readTrainConfigFile } from './config-file.js';
 import { parseTrainConfig } from './config-schema.js';
+import { writeValPredictions } from './predictions.js';
 import {
   groupRates,
   headSpecFor,
@@ -199,6 +201,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
         writeFileAtomic(bestFile, encodeSafetensors(trainedParams(currentParams(), stages))),
     }),
     new CSVLogger({ file: join(out, 'history.csv') }),
+    new EventsLog({ file: join(out, EVENTS_FILE), weights: config.weights, contract }),
     ...(options.callbacks ?? []),
   ]);
   callbacks.setState(loop.callbacks);
@@ -408,6 +411,10 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     await writeModel(join(out, 'best'), description, best);
   }
   await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages, classNames));
+  // The run page's top losses and per-class metrics: the final model on the validation set.
+  const readableVal = dataset.val.filter((f) => !skipped.some((k) => k.file === f.file));
+  if (readableVal.length > 0)
+    await writeValPredictions(out, readableVal, config.val ?? options.data);
   await writeFileAtomic(
     join(out, 'report.html'),
     renderTrainingReport({
@@ -511,6 +518,7 @@ async function trainEpoch(
         batches: batches.length,
         loss: lossSum / seen,
         accuracy: correct / seen,
+        batchLoss: result.loss,
         lr,
         imagesPerSecond: seen / ((performance.now() - started) / 1000),
       },
