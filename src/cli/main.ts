@@ -5,6 +5,7 @@ import { registerDoctorCommand } from './doctor.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { registerSummary } from './summary.js';
 import { registerTrain } from './train.js';
 
@@ -23,6 +24,7 @@ registerExtract(program);
 registerTrain(program);
 registerEvaluate(program);
 registerDoctorCommand(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);
