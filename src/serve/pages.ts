@@ -38,7 +38,7 @@ import { BEST_CONFIG_FILE, parseSweep, SWEEP_FILE, type SweepView } from './swee
 
 const DASHBOARD_CSS = `nav{margin-bottom:1rem;font-size:13px}nav a{margin-right:1rem}
 .live{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:baseline;margin:.5rem 0 1rem}
-.live b{font-variant-numeric:tabular-nums}table.runs{width:100%}table.runs th{cursor:pointer;user-select:none;white-space:nowrap}
+.live b{font-variant-numeric:tabular-nums}table.runs{width:100%}table.runs th{cursor:pointer;user-select:none;vertical-align:bottom}
 table.runs th[data-sort]::after{content:" ↕";color:#aaa}table.runs td{white-space:nowrap}
 .toolbar{margin:.5rem 0}button{font:inherit;padding:.2rem .8rem}figure[data-chart-id="sweep-parallel"]{grid-column:1/-1}`;
 
