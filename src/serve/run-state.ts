@@ -100,6 +100,7 @@ export class RunState {
         break;
       case 'epoch_end':
         this.epochs.set(record.epoch, record.logs);
+        this.position = undefined;
         break;
       case 'fit_end':
         this.end = record;
@@ -156,7 +157,10 @@ export class RunState {
       });
   }
 
-  /** Seconds left at the pace of this attempt so far, while running. */
+  /**
+   * Seconds left at the pace of this attempt so far (from its log's own clock, so a page opened
+   * late does not count the time it was closed), less the time since the last event.
+   */
   etaSeconds(now = Date.now()): number | undefined {
     const start = this.lastStart;
     if (start === undefined || this.end !== undefined || this.attemptEpochStart === undefined)
@@ -167,7 +171,9 @@ export class RunState {
     const progress = done + (this.epochs.has(p?.epoch ?? -1) ? 0 : partial);
     const remaining = start.epochs - start.initialEpoch - progress;
     if (progress <= 0 || remaining < 0) return undefined;
-    return ((now - this.attemptEpochStart) / 1000 / progress) * remaining;
+    const last = this.lastTime ?? this.attemptEpochStart;
+    const pace = (last - this.attemptEpochStart) / 1000 / progress;
+    return Math.max(0, pace * remaining - Math.max(0, now - last) / 1000);
   }
 
   charts(options: { readonly markLrDrops: boolean }): ChartSpec[] {
