@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { startServer, type RunningServer } from '../../src/serve/server.js';
 import { ARTEFACTS_DIR, launchBrowser, type Browser } from '../helpers/browser.js';
 import { writeShapesDataset } from '../helpers/shapes.js';
-import { writeRun, writeSweep } from './fixtures.js';
+import { deadPid, writeRun, writeSweep } from './fixtures.js';
 
 let dir = '';
 let root = '';
@@ -29,6 +29,13 @@ before(async () => {
     done: 4,
     end: { by: 'early_stopping' },
     batches: 12,
+  });
+  // Killed while writing a line: the page shows what came before and names the cut-off line.
+  await writeRun(join(root, 'pets-killed'), {
+    epochs: 6,
+    done: 2,
+    pid: deadPid(),
+    trailing: '{"type":"batch_end","time":17',
   });
   await writeSweep(join(root, 'sweep-lr'), 5);
   await mkdir(ARTEFACTS_DIR, { recursive: true });
@@ -76,12 +83,13 @@ test('runs list, run page, compare and sweep page render without console errors'
     const rows = await page.$$eval('#runs tbody tr[data-path]', (trs) =>
       trs.map((tr) => tr.getAttribute('data-path')),
     );
-    assert.deepEqual([...rows].sort(), ['pets-adam', 'pets-sgd']);
+    assert.deepEqual([...rows].sort(), ['pets-adam', 'pets-killed', 'pets-sgd']);
     assert.match(await page.innerText('#sweeps'), /sweep-lr — 5 trials/);
     await page.screenshot({ path: join(ARTEFACTS_DIR, 'dashboard-runs.png'), fullPage: true });
 
-    // Compare: tick both, press the button, both runs overlaid.
-    for (const box of await page.$$('#runs tbody input[type=checkbox]')) await box.check();
+    // Compare: tick two, press the button, both runs overlaid.
+    for (const name of ['pets-adam', 'pets-sgd'])
+      await page.check(`#runs tbody tr[data-path="${name}"] input[type=checkbox]`);
     await page.click('#compare');
     await page.waitForSelector('figure.vk-chart[data-rendered]');
     const compared = await drawnPoints(page);
@@ -97,6 +105,12 @@ test('runs list, run page, compare and sweep page render without console errors'
     assert.deepEqual(points['batch-loss'], [60, 60]);
     assert.equal(await page.innerText('[data-live="status"]'), 'finished');
     await page.screenshot({ path: join(ARTEFACTS_DIR, 'dashboard-run.png'), fullPage: true });
+
+    await page.goto(`${server.url}run/pets-killed`);
+    await page.waitForSelector('figure.vk-chart[data-rendered]');
+    assert.equal(await page.innerText('[data-live="status"]'), 'crashed');
+    assert.match(await page.innerText('[data-live="problems"]'), /incomplete line/);
+    assert.deepEqual((await drawnPoints(page)).loss, [2, 2]);
 
     await page.goto(`${server.url}sweep/sweep-lr`);
     await page.waitForSelector('figure.vk-chart[data-rendered]');
