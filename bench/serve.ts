@@ -31,11 +31,18 @@ const runs = Number(values.runs);
 const epochs = Number(values.epochs);
 const batches = Number(values.batches);
 
-async function timeGet(url: string): Promise<{ ms: number; count: number }> {
+/** Wall time and this process's CPU time (server and client both run here) of one GET. */
+async function timeGet(url: string): Promise<{ ms: number; cpuMs: number; count: number }> {
   const start = performance.now();
+  const cpu = process.cpuUsage();
   const response = await fetch(url);
   const body = (await response.json()) as { runs: unknown[] };
-  return { ms: performance.now() - start, count: body.runs.length };
+  const used = process.cpuUsage(cpu);
+  return {
+    ms: performance.now() - start,
+    cpuMs: (used.user + used.system) / 1000,
+    count: body.runs.length,
+  };
 }
 
 console.log(describeMachine());
@@ -57,11 +64,13 @@ try {
   const server = await startServer({ root: dir, port: 0 });
   try {
     const first = await timeGet(`${server.url}api/runs`);
-    const warm: number[] = [];
-    for (let i = 0; i < 5; i++) warm.push((await timeGet(`${server.url}api/runs`)).ms);
-    warm.sort((a, b) => a - b);
+    const warm: { ms: number; cpuMs: number }[] = [];
+    for (let i = 0; i < 5; i++) warm.push(await timeGet(`${server.url}api/runs`));
+    warm.sort((a, b) => a.ms - b.ms);
+    const median = warm[2] as { ms: number; cpuMs: number };
+    // Under load the wall time is mostly waiting for a core; the CPU time is what listing costs.
     console.log(
-      `list ${first.count} runs: first ${first.ms.toFixed(0)} ms (target < 1000 ms), then median ${(warm[2] as number).toFixed(0)} ms (cached)`,
+      `list ${first.count} runs: first ${first.ms.toFixed(0)} ms wall, ${first.cpuMs.toFixed(0)} ms CPU (target < 1000 ms wall on a quiet machine); cached: median ${median.ms.toFixed(0)} ms wall, ${median.cpuMs.toFixed(0)} ms CPU`,
     );
   } finally {
     await server.close();
