@@ -1,9 +1,9 @@
 /**
  * Start-up stays cheap: `vggkit --help` and every command's `--help` resolve none of the heavy
  * packages (ONNX Runtime, sharp, h5wasm, the protobuf code, the dashboard's HTTP server), which
- * cost ~0.5 s to load; a
- * command's heavy modules load only when it runs (src/cli/run-command.ts). Timing itself lives
- * in bench/startup.ts; this checks the cause, which does not depend on the machine's load.
+ * cost ~0.5 s to load; a command's heavy modules load only when it runs (src/cli/run-command.ts).
+ * Timing itself lives in bench/startup.ts; this checks the cause, which does not depend on the
+ * machine's load.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
