@@ -10,7 +10,9 @@ import type { ChartSpec } from '../report/chart-spec.js';
 import { EVENTS_FILE } from '../train/callbacks/events-log.js';
 import { EVALUATION_FILE, PREDICTIONS_FILE } from '../train/predictions.js';
 import { readEvents } from './events-tail.js';
+import type { EpochPoint } from '../report/curves.js';
 import { RunState, type Position, type RunStatus } from './run-state.js';
+import { historyPoints } from './runs.js';
 
 /** How often a watched log is checked; well under the one second a page may lag. */
 export const POLL_MS = 200;
@@ -38,11 +40,14 @@ export class RunTail {
   private line = 1;
   private pending = 0;
   private readonly bad: number[] = [];
-  private size = -1;
+  /** The log size last read; -1: no log; undefined: not looked yet. */
+  private size: number | undefined;
   private markLrDrops: boolean | undefined;
   readonly subscribers = new Set<(view: RunView) => void>();
   private lastStatus: RunStatus | undefined;
   private outputs = '';
+  /** A run folder without events.jsonl (written before it existed): its history.json instead. */
+  private legacy: { readonly points: EpochPoint[]; readonly finished: boolean } | undefined;
 
   constructor(readonly dir: string) {}
 
@@ -72,7 +77,11 @@ export class RunTail {
     this.outputs = outputs;
     if (size === this.size) return changed;
     this.size = size;
-    if (size < 0) return changed;
+    if (size < 0) {
+      this.legacy = await this.readLegacy();
+      return true;
+    }
+    this.legacy = undefined;
     const result = await readEvents(file, { offset: this.offset, line: this.line }, (r) =>
       this.state.apply(r),
     );
@@ -82,6 +91,18 @@ export class RunTail {
     for (const n of result.bad) if (!this.bad.includes(n) && this.bad.length < 5) this.bad.push(n);
     this.lastStatus = this.state.status();
     return true;
+  }
+
+  private async readLegacy(): Promise<{ points: EpochPoint[]; finished: boolean }> {
+    const history = await readFile(join(this.dir, 'history.json'), 'utf8').then(
+      (text) => JSON.parse(text) as unknown,
+      () => undefined,
+    );
+    const finished = await stat(join(this.dir, 'model.onnx')).then(
+      () => true,
+      () => false,
+    );
+    return { points: historyPoints(history), finished };
   }
 
   private async readMarkLrDrops(): Promise<boolean> {
@@ -98,7 +119,8 @@ export class RunTail {
 
   view(): RunView {
     const s = this.state;
-    const status = s.status();
+    const legacy = this.legacy;
+    const status = legacy === undefined ? s.status() : legacy.finished ? 'finished' : 'unknown';
     const problems = this.bad.map(
       (n) => `${EVENTS_FILE} line ${n} is not a complete event record; it was skipped`,
     );
@@ -110,7 +132,7 @@ export class RunTail {
     return {
       status,
       ...(s.end?.stopped == null ? {} : { stoppedBy: s.end.stopped.by }),
-      epochsDone: s.epochs.size,
+      epochsDone: legacy?.points.length ?? s.epochs.size,
       ...(s.epochsTotal === undefined ? {} : { epochsTotal: s.epochsTotal }),
       ...(s.position === undefined || status !== 'running' ? {} : { position: s.position }),
       ...(eta === undefined ? {} : { etaSeconds: eta }),
@@ -119,7 +141,10 @@ export class RunTail {
       ...(s.lastTime === undefined ? {} : { updatedAt: s.lastTime }),
       problems,
       outputs: this.outputs,
-      charts: s.charts({ markLrDrops: this.markLrDrops ?? false }),
+      charts: s.charts({
+        markLrDrops: this.markLrDrops ?? false,
+        ...(legacy === undefined ? {} : { points: legacy.points }),
+      }),
     };
   }
 }

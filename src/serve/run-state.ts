@@ -176,8 +176,12 @@ export class RunState {
     return Math.max(0, pace * remaining - Math.max(0, now - last) / 1000);
   }
 
-  charts(options: { readonly markLrDrops: boolean }): ChartSpec[] {
-    const points = this.epochPoints();
+  /** `points` replaces the log's epochs (a run from before events.jsonl: its history.json). */
+  charts(options: {
+    readonly markLrDrops: boolean;
+    readonly points?: readonly EpochPoint[];
+  }): ChartSpec[] {
+    const points = options.points ?? this.epochPoints();
     return [
       ...epochCharts(points, {
         stages: this.stages,

@@ -158,6 +158,20 @@ test('a truncated or corrupt events line is named and the page still renders wha
   assert.match(page.body, /<figure class="vk-chart" data-chart-id="loss">/);
 });
 
+test('a run folder from before events.jsonl shows its history.json', async () => {
+  const old = join(root, 'from-history');
+  await writeRun(old, { epochs: 3, done: 3, end: 'finished' });
+  await rm(join(old, 'events.jsonl'));
+  await writeFile(join(old, 'model.onnx'), 'stand-in');
+  const view = JSON.parse((await get(server.port, '/api/run/from-history')).body) as RunView;
+  assert.equal(view.status, 'finished');
+  assert.equal(view.epochsDone, 3);
+  const loss = view.charts.find((c) => c.id === 'loss');
+  assert.ok(loss?.kind === 'line');
+  assert.deepEqual(loss.x, [1, 2, 3]);
+  await rm(old, { recursive: true });
+});
+
 test('the event stream pushes each new epoch as it is appended', async () => {
   const file = join(root, 'live', 'events.jsonl');
   const views: RunView[] = [];
