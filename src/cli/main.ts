@@ -6,6 +6,7 @@ import { registerEvaluate } from './evaluate.js';
 import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
+import { registerSweep } from './sweep.js';
 import { registerTrain } from './train.js';
 
 const program = new Command();
@@ -23,6 +24,7 @@ registerExtract(program);
 registerTrain(program);
 registerEvaluate(program);
 registerDoctorCommand(program);
+registerSweep(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -109,6 +109,11 @@ export function registerTrain(program: Command): void {
 }
 
 async function readConfigFile(file: string): Promise<TrainConfig> {
+  return parseTrainConfig(await readConfigJson(file), file);
+}
+
+/** A --config file's JSON, unchecked (sweep reads its `search` object before checking the rest). */
+export async function readConfigJson(file: string): Promise<unknown> {
   const text = await readFile(file, 'utf8').catch((cause: unknown) => {
     throw new VggkitError(
       'NOT_FOUND',
@@ -126,7 +131,7 @@ async function readConfigFile(file: string): Promise<TrainConfig> {
       { file, cause, exitCode: 2 },
     );
   }
-  return parseTrainConfig(json, file);
+  return json;
 }
 
 function formatMetric(value: number): string {

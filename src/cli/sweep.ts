@@ -1,0 +1,287 @@
+/**
+ * `vggkit sweep <dir> [train flags]`: the train flags give the base config; a numeric flag given
+ * `lo..hi`, or any flag given a list (`a,b,c`; `x|y` for stages and augment, whose values hold
+ * commas), becomes a search dimension. One line per finished trial on stderr with its values and
+ * metric, a progress line with the ETA; with --json the last stdout line is
+ * `{ "best": …, "trials": N, "out": … }`.
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { defaultCacheDir } from '../model/download.js';
+import { createProgress, formatDuration, type Progress } from '../report/progress.js';
+import { DEFAULT_ASHA, SCHEDULER_NAMES, parseSchedulerName } from '../sweep/schedulers/index.js';
+import { DEFAULT_PARALLEL } from '../sweep/executors/local.js';
+import { MONITORS, parseMonitor } from '../sweep/monitor.js';
+import type { TrialRecord } from '../sweep/results.js';
+import { runSweep, type SweepSettings } from '../sweep/run-sweep.js';
+import { defaultSampler, parseSamplerName, SAMPLER_NAMES } from '../sweep/samplers/index.js';
+import {
+  formatNumber,
+  formatParams,
+  isSearchText,
+  makeSpace,
+  parseFlagDimension,
+  parseSearchObject,
+} from '../sweep/space.js';
+import type { Dimension } from '../sweep/types.js';
+import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
+import {
+  configFromFlags,
+  flagDefault,
+  parseTrainConfig,
+  TRAIN_FLAGS,
+} from '../train/parse-config.js';
+import { invalidOption, UsageError } from '../util/errors.js';
+import { parseInteger } from './common.js';
+import { runCommand } from './run-command.js';
+import { readConfigJson } from './train.js';
+
+interface SweepFlags extends Readonly<Record<string, unknown>> {
+  readonly trials?: string;
+  readonly sampler?: string;
+  readonly scheduler: string;
+  readonly minEpochs?: string;
+  readonly reductionFactor?: string;
+  readonly monitor: string;
+  readonly mode: string;
+  readonly parallel?: string;
+  readonly out?: string;
+  readonly resume?: boolean;
+  readonly config?: string;
+  readonly offline?: boolean;
+  readonly json?: boolean;
+}
+
+/** Adds every train flag to `command`, taking a value (or a range or list) as a string. */
+export function addSearchableTrainFlags(command: Command): void {
+  for (const f of TRAIN_FLAGS) {
+    const fallback = flagDefault(f);
+    const shown =
+      fallback === undefined
+        ? ''
+        : ` (default ${Array.isArray(fallback) ? fallback.join(',') || 'none' : String(fallback)})`;
+    if (f.kind === 'boolean') {
+      command.option(`${f.flag} [values]`, `${f.help}: on, or true,false to search both${shown}`);
+      command.option(`--no-${f.flag.slice(2)}`, `${f.help}: off`);
+    } else {
+      command.option(
+        `${f.flag} <${f.kind === 'number' ? 'x|lo..hi|a,b' : 'value|a,b'}>`,
+        `${f.help}${shown}`,
+      );
+    }
+  }
+}
+
+/** The base config and the dimensions from the flags and the --config file's `search` object. */
+export async function parseSearch(
+  flags: Readonly<Record<string, unknown>>,
+): Promise<{ base: TrainConfig; dimensions: Dimension[] }> {
+  let fileBase = DEFAULT_CONFIG;
+  let fileSearch: unknown;
+  const configFile = flags.config as string | undefined;
+  if (configFile !== undefined) {
+    const json = await readConfigJson(configFile);
+    if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'search' in json) {
+      const { search, ...rest } = json as Record<string, unknown>;
+      fileSearch = search;
+      fileBase = parseTrainConfig(rest, configFile);
+    } else {
+      fileBase = parseTrainConfig(json, configFile);
+    }
+  }
+  const fixed: Record<string, unknown> = {};
+  const searched: { flag: (typeof TRAIN_FLAGS)[number]; text: string }[] = [];
+  for (const flag of TRAIN_FLAGS) {
+    const raw = flags[flag.attribute];
+    if (raw === undefined) continue;
+    const text = String(raw);
+    if (typeof raw === 'string' && isSearchText(flag, text)) searched.push({ flag, text });
+    else fixed[flag.attribute] = flag.kind === 'boolean' && typeof raw === 'string' ? raw : raw;
+  }
+  for (const [attribute, value] of Object.entries(fixed)) {
+    const flag = TRAIN_FLAGS.find((f) => f.attribute === attribute);
+    if (flag?.kind === 'boolean' && typeof value === 'string') {
+      if (value !== 'true' && value !== 'false')
+        throw invalidOption(flag.flag, 'true, false or true,false', value);
+      fixed[attribute] = value === 'true';
+    }
+  }
+  const base = configFromFlags(fixed, fileBase);
+  const dimensions = [
+    ...searched.map(({ flag, text }) => parseFlagDimension(flag, text, base) as Dimension),
+    ...(fileSearch === undefined
+      ? []
+      : parseSearchObject(fileSearch, base, `${configFile as string}`)),
+  ];
+  return { base, dimensions };
+}
+
+export function registerSweep(program: Command): void {
+  const command = program
+    .command('sweep')
+    .description(
+      'train many configurations on your images and tell which works: every train flag given as lo..hi or a,b,c is searched; the frozen base runs once per image for the whole sweep',
+    )
+    .argument('<dir>', 'training images, one sub-folder per class');
+  addSearchableTrainFlags(command);
+  command
+    .option('--trials <n>', 'trials to run (default: the grid size for lists only, else 24)')
+    .option(
+      '--sampler <name>',
+      `${SAMPLER_NAMES.join(', ')} (default: grid for lists only, tpe when --trials leaves room after its 10 random start-up trials, else random)`,
+    )
+    .option(
+      '--scheduler <name>',
+      `${SCHEDULER_NAMES.join(', ')}: asha stops weak trials at rungs of min-epochs x reduction-factor^k`,
+      'none',
+    )
+    .option(
+      '--min-epochs <n>',
+      `ASHA: epochs of the first rung (default ${DEFAULT_ASHA.minEpochs})`,
+    )
+    .option(
+      '--reduction-factor <n>',
+      `ASHA: keep the top 1/n at each rung (default ${DEFAULT_ASHA.reductionFactor})`,
+    )
+    .option('--monitor <metric>', `what ranks trials: ${MONITORS.join(', ')}`, 'val_loss')
+    .option('--mode <mode>', 'min, max, or auto (a name with acc is maximised)', 'auto')
+    .option(
+      '--parallel <n>',
+      `local worker processes, the cores divided among them (default ${DEFAULT_PARALLEL})`,
+    )
+    .option('--out <dir>', 'sweep folder to write (default: a new folder under runs/)')
+    .option(
+      '--resume',
+      'continue the sweep in --out after an interruption (uses its own sweep.json)',
+    )
+    .option(
+      '--config <file>',
+      'JSON train settings, optionally with a "search" object of the same ranges and lists',
+    )
+    .option('--offline', 'never use the network; weights must already be in the cache')
+    .option('--json', 'print the result as one JSON object, the last line on stdout')
+    .action(
+      runCommand(async (dir: string, flags: SweepFlags) => {
+        const json = flags.json === true;
+        if (flags.resume === true && flags.out === undefined)
+          throw new UsageError(
+            '--resume: expected --out DIR naming the sweep to continue, received none',
+          );
+        const out =
+          flags.out ?? join('runs', `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+        const parallel = parseInteger('--parallel', flags.parallel, DEFAULT_PARALLEL);
+        let settings: SweepSettings | undefined;
+        if (flags.resume !== true) {
+          const { base, dimensions } = await parseSearch(flags);
+          const space = makeSpace(dimensions);
+          const trialsGiven =
+            flags.trials === undefined ? undefined : parseInteger('--trials', flags.trials, 24);
+          const sampler =
+            flags.sampler === undefined
+              ? defaultSampler(space, trialsGiven)
+              : parseSamplerName(flags.sampler);
+          const trials = trialsGiven ?? (sampler === 'grid' ? Number.POSITIVE_INFINITY : 24);
+          settings = {
+            data: dir,
+            base,
+            space,
+            sampler,
+            trials,
+            scheduler: parseSchedulerName(flags.scheduler),
+            asha: {
+              minEpochs: parseInteger('--min-epochs', flags.minEpochs, DEFAULT_ASHA.minEpochs),
+              reductionFactor: parseInteger(
+                '--reduction-factor',
+                flags.reductionFactor,
+                DEFAULT_ASHA.reductionFactor,
+                2,
+              ),
+            },
+            monitor: parseMonitor(flags.monitor, flags.mode, base),
+          };
+        }
+        const display = new SweepDisplay(json);
+        try {
+          const result = await runSweep({
+            ...(settings === undefined ? {} : { settings }),
+            out,
+            resume: flags.resume === true,
+            parallel,
+            cacheDir: defaultCacheDir(),
+            offline: flags.offline === true,
+            log: (line) => display.line(line),
+            onFeatureProgress: (done, total) => display.features(done, total),
+            onTrialEnd: (trial, done, total, monitor) => display.trial(trial, done, total, monitor),
+          });
+          display.stop();
+          const best = result.best;
+          display.line(
+            best === undefined
+              ? 'no trial completed with a finite value'
+              : `best: ${best.id} ${formatParams(best.params)}: ${result.sweep.monitor.name} ${formatNumber(best.value)} (epoch ${best.bestEpoch + 1}); vggkit train ${dir} --config ${join(result.out, 'best-config.json')}`,
+          );
+          display.line(`sweep folder: ${result.out}`);
+          if (json)
+            process.stdout.write(
+              `${JSON.stringify({
+                best: result.sweep.best,
+                trials: result.sweep.trials.length,
+                out: result.out,
+              })}\n`,
+            );
+          return best === undefined ? 1 : 0;
+        } finally {
+          display.stop();
+        }
+      }),
+    );
+}
+
+/** Trial lines and progress on stderr. */
+class SweepDisplay {
+  private bar: Progress | undefined;
+  private featureTotal = -1;
+  private readonly started = performance.now();
+
+  constructor(private readonly json: boolean) {}
+
+  features(done: number, total: number): void {
+    if (total !== this.featureTotal || this.bar === undefined) {
+      this.stop();
+      this.featureTotal = total;
+      this.bar = createProgress({ label: 'features', total, unit: 'img', json: this.json });
+    }
+    this.bar.update(done);
+    if (done >= total) {
+      this.stop();
+      this.featureTotal = -1;
+    }
+  }
+
+  trial(trial: TrialRecord, done: number, total: number, monitor: string): void {
+    const elapsed = (performance.now() - this.started) / 1000;
+    const eta = done > 0 ? (elapsed / done) * (total - done) : Number.NaN;
+    const value = Number.isNaN(trial.value)
+      ? 'no finite value'
+      : `${monitor} ${formatNumber(trial.value)} (epoch ${trial.bestEpoch + 1})`;
+    const status =
+      trial.status === 'completed'
+        ? `${trial.epochs} epochs`
+        : trial.status === 'pruned'
+          ? `pruned after ${trial.epochs}`
+          : `failed: ${trial.error?.message ?? ''}`;
+    this.line(
+      `[${done}/${total}] ${trial.id} ${formatParams(trial.params)}: ${value}, ${status}${trial.stoppedBy === undefined ? '' : ` (stopped by ${trial.stoppedBy})`}, ${trial.seconds.toFixed(1)}s; ETA ${formatDuration(eta)}`,
+    );
+  }
+
+  line(text: string): void {
+    this.stop();
+    process.stderr.write(`${text}\n`);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
