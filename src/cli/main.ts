@@ -7,6 +7,7 @@ import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
 import { registerSweep } from './sweep.js';
+import { registerWorker } from './worker.js';
 import { registerTrain } from './train.js';
 
 const program = new Command();
@@ -25,6 +26,7 @@ registerTrain(program);
 registerEvaluate(program);
 registerDoctorCommand(program);
 registerSweep(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -11,6 +11,7 @@ import { defaultCacheDir } from '../model/download.js';
 import { createProgress, formatDuration, type Progress } from '../report/progress.js';
 import { DEFAULT_ASHA, SCHEDULER_NAMES, parseSchedulerName } from '../sweep/schedulers/index.js';
 import { DEFAULT_PARALLEL } from '../sweep/executors/local.js';
+import { QueueExecutor } from '../sweep/executors/bullmq.js';
 import { MONITORS, parseMonitor } from '../sweep/monitor.js';
 import type { TrialRecord } from '../sweep/results.js';
 import { runSweep, type SweepSettings } from '../sweep/run-sweep.js';
@@ -45,6 +46,7 @@ interface SweepFlags extends Readonly<Record<string, unknown>> {
   readonly monitor: string;
   readonly mode: string;
   readonly parallel?: string;
+  readonly queue?: string;
   readonly out?: string;
   readonly resume?: boolean;
   readonly config?: string;
@@ -149,6 +151,10 @@ export function registerSweep(program: Command): void {
       '--parallel <n>',
       `local worker processes, the cores divided among them (default ${DEFAULT_PARALLEL})`,
     )
+    .option(
+      '--queue <url>',
+      'distribute the trials over `vggkit worker`s through BullMQ on this Redis (redis://host:port/db); --parallel is then the jobs in flight (default 4)',
+    )
     .option('--out <dir>', 'sweep folder to write (default: a new folder under runs/)')
     .option(
       '--resume',
@@ -169,7 +175,11 @@ export function registerSweep(program: Command): void {
           );
         const out =
           flags.out ?? join('runs', `sweep-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-        const parallel = parseInteger('--parallel', flags.parallel, DEFAULT_PARALLEL);
+        const parallel = parseInteger(
+          '--parallel',
+          flags.parallel,
+          flags.queue === undefined ? DEFAULT_PARALLEL : 4,
+        );
         let settings: SweepSettings | undefined;
         if (flags.resume !== true) {
           const { base, dimensions } = await parseSearch(flags);
@@ -207,6 +217,9 @@ export function registerSweep(program: Command): void {
             out,
             resume: flags.resume === true,
             parallel,
+            ...(flags.queue === undefined
+              ? {}
+              : { executor: new QueueExecutor({ url: flags.queue, slots: parallel }) }),
             cacheDir: defaultCacheDir(),
             offline: flags.offline === true,
             log: (line) => display.line(line),

@@ -12,6 +12,7 @@ import type { PrefixSpec } from '../train/features.js';
 import { initialParams, headSpecFor, trainHead } from '../train/recipe.js';
 import type { TrainingResources } from '../train/resources.js';
 import { unfrozenBlocks } from '../train/stages.js';
+import { shards, type ExtractJob, type ExtractOutcome } from './extract-job.js';
 import { findFlag, trialConfig } from './space.js';
 import type { Dimension, ParamValue, Params, SearchSpace } from './types.js';
 
@@ -36,6 +37,8 @@ export interface CacheFillOptions {
   readonly resources: TrainingResources;
   readonly log: (line: string) => void;
   readonly onProgress?: (done: number, total: number) => void;
+  /** Runs shards on the queue's workers; absent: the coordinator computes the features itself. */
+  readonly extract?: (job: ExtractJob) => Promise<ExtractOutcome>;
 }
 
 export interface CacheFill {
@@ -109,6 +112,36 @@ export async function fillFeatureCache(options: CacheFillOptions): Promise<Cache
       `--${d.name} is a range: trials fill the feature cache for their own values as they run`,
     );
   const prefixes = await sweepPrefixes(options, dataset.classNames.length);
+  if (options.extract !== undefined) {
+    const extract = options.extract;
+    let done = 0;
+    const outcomes = await Promise.all(
+      prefixes.flatMap(({ spec, config }) =>
+        shards(files).map(async (shard) => {
+          const outcome = await extract({
+            kind: 'extract',
+            config,
+            trainableBlocks: spec.trainableBlocks,
+            files: shard,
+            cacheDir: options.cacheDir,
+            offline: options.offline,
+          });
+          done += shard.length;
+          options.onProgress?.(done, files.length * prefixes.length);
+          return outcome;
+        }),
+      ),
+    );
+    const workers = new Set(outcomes.map((o) => o.worker));
+    options.log(
+      `feature shards ran on ${workers.size} worker${workers.size === 1 ? '' : 's'}: ${[...workers].join(', ')}`,
+    );
+    return {
+      prefixes: prefixes.length,
+      computed: outcomes.reduce((n, o) => n + o.computed, 0),
+      images: files.length,
+    };
+  }
   let computed = 0;
   // A shared source keeps the callback it was created with: it must fall silent once filled.
   let filling = true;

@@ -53,6 +53,11 @@ export interface TrialRecord {
   readonly error?: { readonly code: string; readonly message: string };
   /** Images whose frozen-prefix features its jobs had to compute (0: the shared cache had them). */
   readonly featuresComputed: number;
+  /**
+   * Jobs that found more epochs done than the trial's last recorded stop: a worker died mid-job
+   * and its replacement continued from the checkpoint instead of starting over.
+   */
+  readonly recoveries: number;
 }
 
 export interface SweepFile {

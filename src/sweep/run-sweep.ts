@@ -119,7 +119,10 @@ async function settingsFor(
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const log = options.log ?? (() => undefined);
   const out = resolve(options.out);
-  const { settings, previous } = await settingsFor(options, out);
+  const { settings, previous } = await settingsFor(options, out).catch(async (error: unknown) => {
+    await options.executor?.close();
+    throw error;
+  });
   const data = resolve(settings.data);
   const offline = options.offline ?? false;
   const asha = settings.asha ?? DEFAULT_ASHA;
@@ -185,6 +188,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
         ...(options.onFeatureProgress === undefined
           ? {}
           : { onProgress: options.onFeatureProgress }),
+        ...(executor.extract === undefined ? {} : { extract: executor.extract.bind(executor) }),
       });
       cacheFilled += fill.computed;
       log(
@@ -284,6 +288,7 @@ async function dispatchAll(
       stopAt: record.stopAt,
       status: 'failed',
       history: record.history,
+      startedAt: record.epochs,
       error: {
         code: 'WORKER_FAILED',
         message: settled.error instanceof Error ? settled.error.message : String(settled.error),

@@ -77,6 +77,7 @@ export class Study {
       seconds: 0,
       workers: [],
       featuresComputed: 0,
+      recoveries: 0,
     };
     this.records.push(record);
     return this.start(record);
@@ -106,6 +107,7 @@ export class Study {
         ? record.workers
         : [...record.workers, outcome.worker],
       featuresComputed: record.featuresComputed + outcome.featuresComputed,
+      recoveries: record.recoveries + (outcome.startedAt > record.epochs ? 1 : 0),
       ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
     };
     if (outcome.status === 'failed') {

@@ -6,6 +6,8 @@
  * checkpoint, so a killed worker loses at most the epoch it was in, and a job whose epochs are
  * already done trains nothing and returns the same history.
  */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fineTune } from '../train/fit.js';
 import { VggkitError } from '../util/errors.js';
@@ -16,12 +18,18 @@ import type { WorkerContext } from './worker-context.js';
 export async function runTrialJob(job: TrialJob, context: WorkerContext): Promise<TrialOutcome> {
   const started = performance.now();
   const computedBefore = context.featuresComputed;
-  const base = { trialId: job.trialId, stopAt: job.stopAt, worker: context.name };
+  const out = trialDir(job.sweepDir, job.trialId);
+  const base = {
+    trialId: job.trialId,
+    stopAt: job.stopAt,
+    worker: context.name,
+    startedAt: await epochsDone(out),
+  };
   try {
     const result = await fineTune({
       data: job.data,
       config: job.config,
-      out: trialDir(job.sweepDir, job.trialId),
+      out,
       resume: true,
       pauseAt: job.stopAt,
       cacheDir: job.cacheDir,
@@ -49,5 +57,16 @@ export async function runTrialJob(job: TrialJob, context: WorkerContext): Promis
       seconds: (performance.now() - started) / 1000,
       featuresComputed: context.featuresComputed - computedBefore,
     };
+  }
+}
+
+/** Epochs recorded in the run folder's history.json (written after each epoch's checkpoint). */
+async function epochsDone(out: string): Promise<number> {
+  const text = await readFile(join(out, 'history.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return 0;
+  try {
+    return (JSON.parse(text) as { epochs: unknown[] }).epochs.length;
+  } catch {
+    return 0;
   }
 }

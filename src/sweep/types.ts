@@ -151,6 +151,8 @@ export interface TrialOutcome {
   /** `paused`: reached stopAt below the budget; `finished`: budget reached or a callback stopped it. */
   readonly status: 'paused' | 'finished' | 'failed';
   readonly history: readonly EpochLogs[];
+  /** Epochs the trial's run folder already held when the job started (its checkpoint). */
+  readonly startedAt: number;
   readonly stoppedBy?: string;
   readonly error?: { readonly code: string; readonly message: string };
   /** Seconds this job spent, set-up included. */

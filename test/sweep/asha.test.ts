@@ -105,6 +105,7 @@ test('the study pauses at rungs, promotes or prunes, and records each (trial, st
     stopAt,
     status,
     history: logs(vals),
+    startedAt: 0,
     seconds: 1,
     worker: 'w',
     featuresComputed: 0,

@@ -128,9 +128,9 @@ export class ProcessPoolExecutor implements TrialExecutor {
     });
   }
 
-  /** The worker processes' ids, for tests that kill one. */
-  get pids(): number[] {
-    return this.workers.map((w) => w.child.pid ?? -1);
+  /** The id of the worker process running `trialId`'s job, if one is (tests kill it). */
+  pidOf(trialId: string): number | undefined {
+    return this.workers.find((w) => w.pending?.job.trialId === trialId)?.child.pid;
   }
 
   async close(): Promise<void> {
