@@ -6,7 +6,7 @@
  * `{ "best": …, "trials": N, "out": … }`.
  */
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { defaultCacheDir } from '../model/download.js';
 import { createProgress, formatDuration, type Progress } from '../report/progress.js';
 import { DEFAULT_ASHA, SCHEDULER_NAMES, parseSchedulerName } from '../sweep/schedulers/index.js';
@@ -21,21 +21,24 @@ import {
   formatParams,
   isSearchText,
   makeSpace,
-  parseFlagDimension,
-  parseSearchObject,
+  parseDimensionJson,
+  parseDimensionText,
 } from '../sweep/space.js';
 import type { Dimension } from '../sweep/types.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
-import {
-  configFromFlags,
-  flagDefault,
-  parseTrainConfig,
-  TRAIN_FLAGS,
-} from '../train/parse-config.js';
+import { readConfigJson } from '../train/config-file.js';
+import { parseTrainConfig } from '../train/config-schema.js';
 import { invalidOption, UsageError } from '../util/errors.js';
+import { didYouMean } from '../util/suggest.js';
 import { parseInteger } from './common.js';
 import { runCommand } from './run-command.js';
-import { readConfigJson } from './train.js';
+import {
+  configFromFlags,
+  flagAttribute,
+  flagDefault,
+  TRAIN_FLAGS,
+  type TrainFlag,
+} from './train-flags.js';
 
 interface SweepFlags extends Readonly<Record<string, unknown>> {
   readonly trials?: string;
@@ -54,7 +57,10 @@ interface SweepFlags extends Readonly<Record<string, unknown>> {
   readonly json?: boolean;
 }
 
-/** Adds every train flag to `command`, taking a value (or a range or list) as a string. */
+/**
+ * Adds every train flag (from the one table, aliases hidden) to `command`, each taking a value,
+ * a range or a list as text; a boolean flag also takes `true,false` to search both.
+ */
 export function addSearchableTrainFlags(command: Command): void {
   for (const f of TRAIN_FLAGS) {
     const fallback = flagDefault(f);
@@ -62,58 +68,101 @@ export function addSearchableTrainFlags(command: Command): void {
       fallback === undefined
         ? ''
         : ` (default ${Array.isArray(fallback) ? fallback.join(',') || 'none' : String(fallback)})`;
-    if (f.kind === 'boolean') {
-      command.option(`${f.flag} [values]`, `${f.help}: on, or true,false to search both${shown}`);
-      command.option(`--no-${f.flag.slice(2)}`, `${f.help}: off`);
-    } else {
-      command.option(
-        `${f.flag} <${f.kind === 'number' ? 'x|lo..hi|a,b' : 'value|a,b'}>`,
-        `${f.help}${shown}`,
-      );
+    for (const [index, spelling] of [f.flag, ...f.aliases].entries()) {
+      const options =
+        f.kind === 'boolean'
+          ? [
+              new Option(
+                `${spelling} [values]`,
+                `${f.help}: on, or true,false to search both${shown}`,
+              ),
+              new Option(`--no-${spelling.slice(2)}`, `${f.help}: off`),
+            ]
+          : [
+              new Option(
+                `${spelling} <${f.kind === 'number' || f.kind === 'integer' ? 'x|lo..hi|a,b' : f.kind === 'list' ? 'value|a|b' : 'value|a,b'}>`,
+                `${f.help}${f.choices === undefined ? '' : `: ${f.choices.join(', ')}`}${shown}`,
+              ),
+            ];
+      for (const option of options) {
+        if (option.attributeName() !== flagAttribute(spelling))
+          throw new TypeError(`${option.flags}: commander names it ${option.attributeName()}`);
+        command.addOption(index > 0 ? option.hideHelp() : option);
+      }
     }
   }
 }
 
-/** The base config and the dimensions from the flags and the --config file's `search` object. */
+/** The train flag a `search` key names: a flag (`batch-size`, `--min-lr`) or a config path (`batchSize`). */
+function flagForKey(key: string, where: string): TrainFlag {
+  const bare = key.replace(/^--/, '');
+  const flag = TRAIN_FLAGS.find(
+    (f) => f.path === key || [f.flag, ...f.aliases].some((s) => s.slice(2) === bare),
+  );
+  if (flag === undefined)
+    throw new UsageError(
+      'UNKNOWN_CONFIG_KEY',
+      `${where}: unknown setting "${key}"${didYouMean(
+        bare,
+        TRAIN_FLAGS.map((f) => f.flag.slice(2)),
+      )}; expected a train flag such as lr, optimizer, batch-size`,
+    );
+  return flag;
+}
+
+/** The base config and the dimensions, from the flags and the --config file's `search` object. */
 export async function parseSearch(
   flags: Readonly<Record<string, unknown>>,
 ): Promise<{ base: TrainConfig; dimensions: Dimension[] }> {
   let fileBase = DEFAULT_CONFIG;
-  let fileSearch: unknown;
+  let fileSearch: Record<string, unknown> = {};
   const configFile = flags.config as string | undefined;
   if (configFile !== undefined) {
     const json = await readConfigJson(configFile);
     if (json !== null && typeof json === 'object' && !Array.isArray(json) && 'search' in json) {
       const { search, ...rest } = json as Record<string, unknown>;
-      fileSearch = search;
+      if (search === null || typeof search !== 'object' || Array.isArray(search))
+        throw invalidOption(
+          `${configFile}: search`,
+          'an object of setting -> range or list',
+          search,
+        );
+      fileSearch = search as Record<string, unknown>;
       fileBase = parseTrainConfig(rest, configFile);
     } else {
       fileBase = parseTrainConfig(json, configFile);
     }
   }
   const fixed: Record<string, unknown> = {};
-  const searched: { flag: (typeof TRAIN_FLAGS)[number]; text: string }[] = [];
+  const searched: { flag: TrainFlag; spelling: string; text: string }[] = [];
   for (const flag of TRAIN_FLAGS) {
-    const raw = flags[flag.attribute];
-    if (raw === undefined) continue;
-    const text = String(raw);
-    if (typeof raw === 'string' && isSearchText(flag, text)) searched.push({ flag, text });
-    else fixed[flag.attribute] = flag.kind === 'boolean' && typeof raw === 'string' ? raw : raw;
-  }
-  for (const [attribute, value] of Object.entries(fixed)) {
-    const flag = TRAIN_FLAGS.find((f) => f.attribute === attribute);
-    if (flag?.kind === 'boolean' && typeof value === 'string') {
-      if (value !== 'true' && value !== 'false')
-        throw invalidOption(flag.flag, 'true, false or true,false', value);
-      fixed[attribute] = value === 'true';
+    for (const spelling of [flag.flag, ...flag.aliases]) {
+      const raw = flags[flagAttribute(spelling)];
+      if (raw === undefined) continue;
+      if (typeof raw === 'string' && isSearchText(flag.path, raw))
+        searched.push({ flag, spelling, text: raw });
+      else fixed[flagAttribute(spelling)] = raw;
     }
   }
   const base = configFromFlags(fixed, fileBase);
   const dimensions = [
-    ...searched.map(({ flag, text }) => parseFlagDimension(flag, text, base) as Dimension),
-    ...(fileSearch === undefined
-      ? []
-      : parseSearchObject(fileSearch, base, `${configFile as string}`)),
+    ...searched.map(
+      ({ flag, spelling, text }) =>
+        parseDimensionText(flag.path, spelling.slice(2), text, base, spelling) as Dimension,
+    ),
+    ...Object.entries(fileSearch).map(([key, value]) => {
+      const where = `${configFile as string}: search.${key}`;
+      const flag = flagForKey(key, `${configFile as string}: search`);
+      const name =
+        key === flag.path && !key.includes('.') ? flag.flag.slice(2) : key.replace(/^--/, '');
+      return parseDimensionJson(
+        flag.path,
+        key.includes('.') ? flag.flag.slice(2) : name,
+        value,
+        base,
+        where,
+      );
+    }),
   ];
   return { base, dimensions };
 }
@@ -171,6 +220,7 @@ export function registerSweep(program: Command): void {
         const json = flags.json === true;
         if (flags.resume === true && flags.out === undefined)
           throw new UsageError(
+            'MISSING_OPTION',
             '--resume: expected --out DIR naming the sweep to continue, received none',
           );
         const out =

@@ -13,11 +13,12 @@ import { initialParams, headSpecFor, trainHead } from '../train/recipe.js';
 import type { TrainingResources } from '../train/resources.js';
 import { unfrozenBlocks } from '../train/stages.js';
 import { shards, type ExtractJob, type ExtractOutcome } from './extract-job.js';
-import { findFlag, trialConfig } from './space.js';
+import { trialConfig } from './space.js';
+import type { TrainSettingPath } from '../train/config-schema.js';
 import type { Dimension, ParamValue, Params, SearchSpace } from './types.js';
 
-/** Config keys that change a frozen prefix's output for an image. */
-export const PREFIX_KEYS: readonly string[] = [
+/** Settings that change a frozen prefix's output for an image. */
+export const PREFIX_PATHS: readonly TrainSettingPath[] = [
   'arch',
   'weights',
   'inputSize',
@@ -50,7 +51,7 @@ export interface CacheFill {
 }
 
 function prefixDimensions(space: SearchSpace): Dimension[] {
-  return space.dimensions.filter((d) => PREFIX_KEYS.includes(findFlag(d.name, 'space').key));
+  return space.dimensions.filter((d) => PREFIX_PATHS.includes(d.path));
 }
 
 function combinations(dimensions: readonly Dimension[]): Params[] {
@@ -69,7 +70,7 @@ export async function sweepPrefixes(
 ): Promise<{ spec: PrefixSpec; config: TrainConfig }[]> {
   const found = new Map<string, { spec: PrefixSpec; config: TrainConfig }>();
   for (const params of combinations(prefixDimensions(options.space))) {
-    const config = trialConfig(options.base, params);
+    const config = trialConfig(options.base, options.space, params);
     if (config.augment.length > 0) continue;
     const base = await options.resources.base(config, {
       cacheDir: options.cacheDir,

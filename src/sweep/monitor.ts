@@ -21,6 +21,7 @@ export function parseMonitor(name: unknown, mode: unknown, base: TrainConfig): M
   const checked = oneOf('--monitor', MONITORS, name);
   if (checked.startsWith('val_') && base.valSplit === 0 && base.val === undefined)
     throw new UsageError(
+      'OPTION_DATA_CONFLICT',
       `--monitor ${checked}: there is no validation set (--val-split 0 and no --val); monitor loss or give a validation set`,
     );
   return { name: checked, direction: directionByName('--mode', mode, checked) };

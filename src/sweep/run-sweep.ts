@@ -109,10 +109,11 @@ async function settingsFor(
   }
   if (previous !== undefined)
     throw new UsageError(
+      'CONFLICTING_OPTIONS',
       `--out ${out}: already holds a sweep (sweep.json); continue it with --resume, or choose another --out`,
     );
   if (options.settings === undefined)
-    throw new UsageError('runSweep: expected settings for a new sweep');
+    throw new TypeError('runSweep: expected settings for a new sweep');
   return { previous: undefined, settings: options.settings };
 }
 
@@ -139,7 +140,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     );
   const scheduler = createScheduler(settings.scheduler, asha);
   const study = new Study(
-    { sampler, scheduler, monitor: settings.monitor, base: settings.base, trials },
+    {
+      sampler,
+      scheduler,
+      monitor: settings.monitor,
+      base: settings.base,
+      space: settings.space,
+      trials,
+    },
     previous?.trials ?? [],
   );
   await mkdir(out, { recursive: true });
@@ -210,7 +218,8 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       });
     }
     const best = study.best();
-    const bestConfig = best === undefined ? undefined : trialConfig(settings.base, best.params);
+    const bestConfig =
+      best === undefined ? undefined : trialConfig(settings.base, settings.space, best.params);
     if (best !== undefined && bestConfig !== undefined) {
       await writeJsonAtomic(join(out, BEST_CONFIG_FILE), bestConfig);
       // The winner becomes a full model folder: its checkpoint holds every epoch, nothing retrains.

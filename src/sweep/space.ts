@@ -1,21 +1,28 @@
 /**
- * The search space, from the same flags `vggkit train` takes: a numeric flag given `lo..hi` is a
- * range, any flag given a comma list (or `|` alternatives: a stages or augment value holds commas
- * itself) is a list. `--config FILE` may hold the same as a `search` object. Every value is checked
- * by the one train flag table and its validation (`configFromFlags`) before anything runs, so a bad
- * value is the same error, naming the same flag, that `vggkit train` would give.
+ * The search space. A dimension varies one training setting (a config schema path such as `lr`
+ * or `reduceLr.minLr`): a numeric setting given `lo..hi` is a range, any setting given a list is a
+ * list (from the command line `a,b,c`, or `x|y` for the list-valued settings stages and augment,
+ * whose own values hold commas). Every value is checked by the config schema's own check for that
+ * setting (`validateSetting`) before anything runs, under the name the user wrote (`--dropout`,
+ * `cfg.json: search.dropout`), so a bad value is the error `vggkit train` would give.
  *
- * Ranges of scale-type settings (LOG_SCALE_KEYS) are sampled log-uniformly; a range whose
- * endpoints are whole numbers on a flag that only accepts whole numbers stays integer.
+ * Ranges of scale-type settings (LOG_SCALE_PATHS) are sampled log-uniformly; integer settings stay
+ * integers. The command line's flag names are the CLI's business (src/cli/sweep.ts maps flags to
+ * settings through the one train flag table); a dimension keeps the name it was given by.
  */
-import { configFromFlags, TRAIN_FLAGS, type TrainFlag } from '../train/parse-config.js';
+import {
+  applySettings,
+  settingInfo,
+  validateSetting,
+  type SettingOverride,
+  type TrainSettingPath,
+} from '../train/config-schema.js';
 import type { TrainConfig } from '../train/config.js';
-import { invalidOption, UsageError, VggkitError } from '../util/errors.js';
-import { didYouMean } from '../util/suggest.js';
+import { invalidOption, UsageError } from '../util/errors.js';
 import type { Dimension, ParamValue, Params, SearchSpace } from './types.js';
 
 /** Settings whose ranges are sampled on a log scale: rates and tiny constants span decades. */
-export const LOG_SCALE_KEYS: readonly string[] = [
+export const LOG_SCALE_PATHS: readonly TrainSettingPath[] = [
   'lr',
   'weightDecay',
   'epsilon',
@@ -23,201 +30,179 @@ export const LOG_SCALE_KEYS: readonly string[] = [
   'schedule.maxLr',
 ];
 
-/** Flags whose own value is a comma list: their alternatives are separated by `|` only. */
-const LIST_VALUED_KEYS: readonly string[] = ['stages', 'augment'];
-
 const RANGE = /^\s*([^.\s][^\s]*?)\s*\.\.\s*([^\s]+)\s*$/;
 
-/** The dimension's name: the train flag without its dashes. */
-export function dimensionName(flag: TrainFlag): string {
-  return flag.flag.slice(2);
+function isNumeric(path: TrainSettingPath): boolean {
+  const { kind } = settingInfo(path);
+  return kind === 'number' || kind === 'integer';
 }
 
-function keyPath(flag: TrainFlag): string {
-  return flag.sub === undefined ? flag.key : `${flag.key}.${flag.sub}`;
-}
-
-/** The flag a `search` key or dimension name refers to: `batch-size`, `--batch-size` or `batchSize`. */
-export function findFlag(name: string, where: string): TrainFlag {
-  const bare = name.replace(/^--/, '');
-  const flag = TRAIN_FLAGS.find((f) => dimensionName(f) === bare || f.attribute === bare);
-  if (flag === undefined)
-    throw new UsageError(
-      `${where}: unknown setting "${name}"${didYouMean(bare, TRAIN_FLAGS.map(dimensionName))}; expected a train flag such as lr, optimizer, batch-size`,
-    );
-  return flag;
-}
-
-/** The value commander would hand configFromFlags for `text` given to `flag`. */
-function flagValue(flag: TrainFlag, text: string, where: string): ParamValue {
-  if (flag.kind === 'boolean') {
+/** Text as the JSON value the schema checks: numbers and booleans parsed, the rest as written. */
+function fromText(path: TrainSettingPath, text: string, name: string): ParamValue {
+  const { kind } = settingInfo(path);
+  if (kind === 'boolean') {
     if (text === 'true') return true;
     if (text === 'false') return false;
-    throw invalidOption(where, 'true or false', text);
+    throw invalidOption(name, 'true or false', text);
   }
-  if (flag.kind === 'number') {
+  if (kind === 'number' || kind === 'integer') {
     const n = text.trim() === '' ? Number.NaN : Number(text);
-    if (Number.isNaN(n)) throw invalidOption(where, 'a number', text);
+    if (Number.isNaN(n)) throw invalidOption(name, 'a number', text);
     return n;
   }
   return text;
 }
 
-/** Checks one value exactly as `vggkit train` would; the error names the flag (or `where`, a config file's entry). */
-function check(flag: TrainFlag, value: ParamValue, base: TrainConfig, where = flag.flag): void {
-  try {
-    configFromFlags({ [flag.attribute]: value }, base);
-  } catch (error) {
-    if (!(error instanceof UsageError) || where === flag.flag) throw error;
-    throw new UsageError(`${where}: ${error.message.replace(/^--[a-z0-9-]+(\.[a-zA-Z]+)?: /, '')}`);
-  }
+/** A value in a `search` list as the schema takes it (stages may be written as objects). */
+function fromJson(path: TrainSettingPath, value: unknown, name: string): ParamValue {
+  if (typeof value === 'number' || typeof value === 'string' || typeof value === 'boolean')
+    return value;
+  if (path === 'stages' && Array.isArray(value))
+    return validateSetting('stages', value, name)
+      .map((s) => `${s.name}:${s.epochs}`)
+      .join(',');
+  throw invalidOption(name, 'numbers, strings or booleans', value);
 }
 
-function accepts(flag: TrainFlag, value: ParamValue, base: TrainConfig): boolean {
-  try {
-    check(flag, value, base);
-    return true;
-  } catch (error) {
-    if (error instanceof VggkitError) return false;
-    throw error;
-  }
+/** Checks a value exactly as the config schema does, with the rest of the base config around it. */
+function check(path: TrainSettingPath, value: ParamValue, base: TrainConfig, name: string): void {
+  applySettings(base, [{ path, value, name }]);
 }
 
-function rangeDimension(
-  flag: TrainFlag,
-  lowText: string,
-  highText: string,
+function range(
+  path: TrainSettingPath,
+  dimension: string,
+  low: number,
+  high: number,
   base: TrainConfig,
-  where: string,
+  name: string,
 ): Dimension {
-  if (flag.kind !== 'number')
+  if (!isNumeric(path))
     throw invalidOption(
-      where,
-      `a list of values (a range lo..hi needs a numeric flag)`,
-      `${lowText}..${highText}`,
+      name,
+      'a list of values (a range lo..hi needs a numeric setting)',
+      `${low}..${high}`,
     );
-  const low = flagValue(flag, lowText, where) as number;
-  const high = flagValue(flag, highText, where) as number;
-  if (!(low < high))
-    throw invalidOption(where, 'a range lo..hi with lo < hi', `${lowText}..${highText}`);
-  check(flag, low, base, where);
-  check(flag, high, base, where);
-  const log = LOG_SCALE_KEYS.includes(keyPath(flag));
+  if (!(low < high)) throw invalidOption(name, 'a range lo..hi with lo < hi', `${low}..${high}`);
+  check(path, low, base, name);
+  check(path, high, base, name);
+  const log = LOG_SCALE_PATHS.includes(path);
   if (log && low <= 0)
     throw invalidOption(
-      where,
+      name,
       'a range above 0 (it is sampled log-uniformly); list 0 separately, e.g. 0,1e-5,1e-4',
-      `${lowText}..${highText}`,
+      `${low}..${high}`,
     );
-  // The flag's own validation decides integer-ness: whole endpoints on a flag that refuses 1.5.
-  const integer =
-    Number.isInteger(low) && Number.isInteger(high) && !accepts(flag, low + 0.5, base);
-  const name = dimensionName(flag);
-  return integer ? { kind: 'int', name, low, high, log } : { kind: 'float', name, low, high, log };
+  const kind = settingInfo(path).kind === 'integer' ? 'int' : 'float';
+  return { kind, name: dimension, path, low, high, log };
 }
 
-function listDimension(
-  flag: TrainFlag,
+function list(
+  path: TrainSettingPath,
+  dimension: string,
   choices: readonly ParamValue[],
   base: TrainConfig,
-  where: string,
+  name: string,
 ): Dimension {
-  const unique = choices.filter((c, i) => choices.findIndex((d) => d === c) === i);
+  const unique = choices.filter((c, i) => choices.indexOf(c) === i);
   if (unique.length < 2)
-    throw invalidOption(where, 'at least two different values to search over', choices);
-  for (const choice of unique) check(flag, choice, base, where);
-  return { kind: 'categorical', name: dimensionName(flag), choices: unique };
+    throw invalidOption(name, 'at least two different values to search over', choices);
+  for (const choice of unique) check(path, choice, base, name);
+  return { kind: 'categorical', name: dimension, path, choices: unique };
 }
 
-/** Whether a flag's text asks for a search (a range or a list) rather than one value. */
-export function isSearchText(flag: TrainFlag, text: string): boolean {
-  const listValued = LIST_VALUED_KEYS.includes(flag.key);
+/** Whether text given for a setting asks for a search (a range or a list) rather than one value. */
+export function isSearchText(path: TrainSettingPath, text: string): boolean {
+  const listValued = settingInfo(path).kind === 'list';
   return (
     text.includes('|') ||
     (!listValued && text.includes(',')) ||
-    (flag.kind === 'number' && RANGE.test(text))
+    (isNumeric(path) && RANGE.test(text))
   );
 }
 
-/** A flag's text as given: a dimension, or undefined when it is a single fixed value. */
-export function parseFlagDimension(
-  flag: TrainFlag,
+/**
+ * Text as given on a command line for `path` (named `name` in errors, `dimension` in results):
+ * a dimension, or undefined when it is one fixed value.
+ */
+export function parseDimensionText(
+  path: TrainSettingPath,
+  dimension: string,
   text: string,
   base: TrainConfig,
-  where = flag.flag,
+  name: string,
 ): Dimension | undefined {
-  const listValued = LIST_VALUED_KEYS.includes(flag.key);
+  const listValued = settingInfo(path).kind === 'list';
   if (text.includes('|') || (!listValued && text.includes(','))) {
     const parts = text.split(listValued || text.includes('|') ? '|' : ',').map((s) => s.trim());
-    return listDimension(
-      flag,
-      parts.map((p) => flagValue(flag, p, where)),
+    return list(
+      path,
+      dimension,
+      parts.map((p) => fromText(path, p, name)),
       base,
-      where,
+      name,
     );
   }
-  const range = flag.kind === 'number' ? RANGE.exec(text) : null;
-  if (range !== null)
-    return rangeDimension(flag, range[1] as string, range[2] as string, base, where);
-  return undefined;
+  const match = isNumeric(path) ? RANGE.exec(text) : null;
+  if (match === null) return undefined;
+  return range(
+    path,
+    dimension,
+    fromText(path, match[1] as string, name) as number,
+    fromText(path, match[2] as string, name) as number,
+    base,
+    name,
+  );
 }
 
-/** One entry of a `search` object: "lo..hi", a list, or `{ low, high }`. */
-function parseSearchEntry(
-  flag: TrainFlag,
+/** One entry of a `search` object: "lo..hi" or "a,b", a list, or `{ "low": …, "high": … }`. */
+export function parseDimensionJson(
+  path: TrainSettingPath,
+  dimension: string,
   value: unknown,
   base: TrainConfig,
-  where: string,
+  name: string,
 ): Dimension {
   if (typeof value === 'string') {
-    const dimension = parseFlagDimension(flag, value, base, where);
-    if (dimension === undefined)
-      throw invalidOption(where, 'a range "lo..hi" or a list of values', value);
-    return dimension;
+    const parsed = parseDimensionText(path, dimension, value, base, name);
+    if (parsed === undefined)
+      throw invalidOption(name, 'a range "lo..hi" or a list of values', value);
+    return parsed;
   }
-  if (Array.isArray(value)) {
-    const choices = value.map((v: unknown) => {
-      if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-      if (flag.key === 'stages' && Array.isArray(v))
-        return v
-          .map((s: { name?: unknown; epochs?: unknown }) => `${String(s.name)}:${String(s.epochs)}`)
-          .join(',');
-      throw invalidOption(where, 'numbers, strings or booleans', v);
-    });
-    return listDimension(flag, choices, base, where);
-  }
+  if (Array.isArray(value))
+    return list(
+      path,
+      dimension,
+      value.map((v: unknown) => fromJson(path, v, name)),
+      base,
+      name,
+    );
   if (value !== null && typeof value === 'object' && 'low' in value && 'high' in value) {
     const { low, high } = value as { low: unknown; high: unknown };
-    return rangeDimension(flag, String(low), String(high), base, where);
+    if (typeof low !== 'number' || typeof high !== 'number')
+      throw invalidOption(name, 'numbers for low and high', value);
+    return range(path, dimension, low, high, base, name);
   }
-  throw invalidOption(where, 'a range "lo..hi", a list, or { "low": …, "high": … }', value);
-}
-
-/** A `search` object from a --config file. */
-export function parseSearchObject(search: unknown, base: TrainConfig, source: string): Dimension[] {
-  if (search === null || typeof search !== 'object' || Array.isArray(search))
-    throw invalidOption(`${source}: search`, 'an object of setting -> range or list', search);
-  return Object.entries(search as Record<string, unknown>).map(([name, value]) =>
-    parseSearchEntry(findFlag(name, `${source}: search`), value, base, `${source}: search.${name}`),
-  );
+  throw invalidOption(name, 'a range "lo..hi", a list, or { "low": …, "high": … }', value);
 }
 
 export function makeSpace(dimensions: readonly Dimension[]): SearchSpace {
-  const names = dimensions.map((d) => d.name);
-  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  const paths = dimensions.map((d) => d.path);
+  const twice = dimensions.find((d, i) => paths.indexOf(d.path) !== i);
   if (twice !== undefined)
     throw new UsageError(
-      `--${twice}: searched twice (as a flag and in the --config search object); give it once`,
+      'CONFLICTING_OPTIONS',
+      `${twice.name}: searched twice (as a flag and in the --config search object, or under two spellings); give it once`,
     );
   return { dimensions: [...dimensions] };
 }
 
-/** A trial's complete config: the base with the trial's values applied, validated as train does. */
-export function trialConfig(base: TrainConfig, params: Params): TrainConfig {
-  const flags: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(params))
-    flags[findFlag(name, 'params').attribute] = value;
-  return configFromFlags(flags, base);
+/** A trial's complete config: the base with the trial's values applied, checked as train checks them. */
+export function trialConfig(base: TrainConfig, space: SearchSpace, params: Params): TrainConfig {
+  const overrides: SettingOverride[] = space.dimensions
+    .filter((d) => d.name in params)
+    .map((d) => ({ path: d.path, value: params[d.name], name: d.name }));
+  return applySettings(base, overrides);
 }
 
 /** `lr=1.0e-3 optimizer=adam`: a trial's values for one line of output. */

@@ -9,13 +9,21 @@ import type { TrainConfig } from '../train/config.js';
 import { bestOf, better, type Monitor } from './monitor.js';
 import type { TrialRecord } from './results.js';
 import { trialConfig } from './space.js';
-import type { Observation, Sampler, Scheduler, SchedulerTrial, TrialOutcome } from './types.js';
+import type {
+  SearchSpace,
+  Observation,
+  Sampler,
+  Scheduler,
+  SchedulerTrial,
+  TrialOutcome,
+} from './types.js';
 
 export interface StudyOptions {
   readonly sampler: Sampler;
   readonly scheduler: Scheduler;
   readonly monitor: Monitor;
   readonly base: TrainConfig;
+  readonly space: SearchSpace;
   readonly trials: number;
 }
 
@@ -60,7 +68,7 @@ export class Study {
     if (this.records.length >= this.options.trials) return undefined;
     const number = this.records.length;
     const params = this.options.sampler.ask(number, this.observations());
-    const config = trialConfig(this.options.base, params);
+    const config = trialConfig(this.options.base, this.options.space, params);
     const record: TrialRecord = {
       id: trialId(number),
       number,
@@ -86,7 +94,10 @@ export class Study {
   private start(record: TrialRecord): Dispatch {
     const running: TrialRecord = { ...record, status: 'running' };
     this.replace(running);
-    return { record: running, config: trialConfig(this.options.base, record.params) };
+    return {
+      record: running,
+      config: trialConfig(this.options.base, this.options.space, record.params),
+    };
   }
 
   /** Records a job's outcome; returns the updated record, or undefined for a duplicate delivery. */

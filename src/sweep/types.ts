@@ -2,10 +2,11 @@
  * `vggkit sweep`: many training configurations on the user's own images, cheaply because the
  * frozen base runs once per image for the whole sweep. The subsystem's shape:
  *
- *   space.ts       train flags given as `lo..hi` / `a,b,c` / `x|y` (or a `search` object in
- *                  --config) -> a SearchSpace of Dimensions; every value checked by the one train
- *                  flag table and validation (src/train/parse-config.ts), naming the flag, before
- *                  anything runs; `trialConfig(base, params)` is a trial's complete TrainConfig.
+ *   space.ts       settings given as `lo..hi` / `a,b,c` / `x|y` (train flags, mapped by the CLI
+ *                  through the one train flag table, or a `search` object in --config) -> a
+ *                  SearchSpace of Dimensions; every value checked by the config schema's own check,
+ *                  naming the flag, before anything runs; `trialConfig(base, space, params)` is a
+ *                  trial's complete TrainConfig.
  *   samplers/      `Sampler` (grid, random, tpe): ask-and-tell as Optuna splits it
  *                  (optuna/samplers/_base.py): a sampler is a pure function of the seed, the trial
  *                  number and the trials told so far, so one sampler serves the local loop and the
@@ -39,6 +40,7 @@
  * `--resume` reattaches from it: completed and pruned trials are never re-run, running ones are
  * re-dispatched (and resume from their own checkpoints).
  */
+import type { TrainSettingPath } from '../train/config-schema.js';
 import type { EpochLogs } from '../train/events.js';
 import type { TrainConfig } from '../train/config.js';
 
@@ -50,7 +52,10 @@ export type Params = Readonly<Record<string, ParamValue>>;
 
 export interface FloatDimension {
   readonly kind: 'float';
+  /** How the user named it (the flag without dashes, e.g. `batch-size`): the key in Params. */
   readonly name: string;
+  /** The training setting it varies. */
+  readonly path: TrainSettingPath;
   readonly low: number;
   readonly high: number;
   /** Sampled log-uniformly (learning rates, weight decay, epsilon, min-lr). */
@@ -59,7 +64,10 @@ export interface FloatDimension {
 
 export interface IntDimension {
   readonly kind: 'int';
+  /** How the user named it (the flag without dashes, e.g. `batch-size`): the key in Params. */
   readonly name: string;
+  /** The training setting it varies. */
+  readonly path: TrainSettingPath;
   readonly low: number;
   readonly high: number;
   readonly log: boolean;
@@ -67,7 +75,10 @@ export interface IntDimension {
 
 export interface CategoricalDimension {
   readonly kind: 'categorical';
+  /** How the user named it (the flag without dashes, e.g. `batch-size`): the key in Params. */
   readonly name: string;
+  /** The training setting it varies. */
+  readonly path: TrainSettingPath;
   readonly choices: readonly ParamValue[];
 }
 

@@ -82,13 +82,14 @@ test('promotions follow the hand-computed schedule (min-epochs 1, reduction fact
 
 test('the study pauses at rungs, promotes or prunes, and records each (trial, stop) once', () => {
   const space = {
-    dimensions: [{ kind: 'float', name: 'lr', low: 1e-4, high: 1e-2, log: true }],
+    dimensions: [{ kind: 'float', name: 'lr', path: 'lr', low: 1e-4, high: 1e-2, log: true }],
   } as const;
   const study = new Study({
     sampler: new RandomSampler(space, 1),
     scheduler: createScheduler('asha', { minEpochs: 1, reductionFactor: 3 }),
     monitor: { name: 'val_loss', direction: 'min' },
     base: { ...DEFAULT_CONFIG, epochs: 9 },
+    space,
     trials: 2,
   });
   const logs = (

@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ProcessPoolExecutor } from '../../src/sweep/executors/local.js';
 import { runSweep, type SweepSettings } from '../../src/sweep/run-sweep.js';
 import { DEFAULT_CONFIG } from '../../src/train/config.js';
-import { parseTrainConfig } from '../../src/train/parse-config.js';
+import { parseTrainConfig } from '../../src/train/config-schema.js';
 import { writeShapesDataset } from '../helpers/shapes.js';
 
 let dir = '';
@@ -47,7 +47,9 @@ function settings(epochs: number, trials: number): SweepSettings {
       'test',
       DEFAULT_CONFIG,
     ),
-    space: { dimensions: [{ kind: 'float', name: 'lr', low: 1e-4, high: 1e-2, log: true }] },
+    space: {
+      dimensions: [{ kind: 'float', name: 'lr', path: 'lr', low: 1e-4, high: 1e-2, log: true }],
+    },
     sampler: 'random',
     trials,
     scheduler: 'none',

@@ -23,7 +23,7 @@ import {
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import type { TrialJob } from '../../src/sweep/types.js';
 import { DEFAULT_CONFIG } from '../../src/train/config.js';
-import { parseTrainConfig } from '../../src/train/parse-config.js';
+import { parseTrainConfig } from '../../src/train/config-schema.js';
 import { requireBinary } from '../helpers/system-binary.js';
 import { writeShapesDataset } from '../helpers/shapes.js';
 
@@ -175,7 +175,9 @@ test('two workers on a real Redis, one killed with SIGKILL mid-trial: every tria
         'test',
         DEFAULT_CONFIG,
       ),
-      space: { dimensions: [{ kind: 'float', name: 'lr', low: 1e-4, high: 1e-2, log: true }] },
+      space: {
+        dimensions: [{ kind: 'float', name: 'lr', path: 'lr', low: 1e-4, high: 1e-2, log: true }],
+      },
       sampler: 'random',
       trials: 4,
       scheduler: 'none',

@@ -21,18 +21,18 @@ import { Random } from '../../src/util/random.js';
 
 const lists: SearchSpace = {
   dimensions: [
-    { kind: 'categorical', name: 'optimizer', choices: ['adam', 'sgd'] },
-    { kind: 'categorical', name: 'batch-size', choices: [16, 32, 64] },
-    { kind: 'categorical', name: 'nesterov', choices: [true, false] },
+    { kind: 'categorical', name: 'optimizer', path: 'optimizer', choices: ['adam', 'sgd'] },
+    { kind: 'categorical', name: 'batch-size', path: 'batchSize', choices: [16, 32, 64] },
+    { kind: 'categorical', name: 'nesterov', path: 'nesterov', choices: [true, false] },
   ],
 };
 
 const mixed: SearchSpace = {
   dimensions: [
-    { kind: 'float', name: 'lr', low: 1e-5, high: 1e-1, log: true },
-    { kind: 'float', name: 'dropout', low: 0, high: 0.8, log: false },
-    { kind: 'int', name: 'dense', low: 16, high: 512, log: false },
-    { kind: 'categorical', name: 'optimizer', choices: ['adam', 'sgd'] },
+    { kind: 'float', name: 'lr', path: 'lr', low: 1e-5, high: 1e-1, log: true },
+    { kind: 'float', name: 'dropout', path: 'dropout', low: 0, high: 0.8, log: false },
+    { kind: 'int', name: 'dense', path: 'dense', low: 16, high: 512, log: false },
+    { kind: 'categorical', name: 'optimizer', path: 'optimizer', choices: ['adam', 'sgd'] },
   ],
 };
 
@@ -87,7 +87,7 @@ function integrate(f: (x: number) => number, low: number, high: number, n = 2000
 }
 
 test('Parzen estimators are proper densities: they integrate (or sum) to 1', () => {
-  const lr: Dimension = { kind: 'float', name: 'lr', low: 1e-5, high: 1e-1, log: true };
+  const lr: Dimension = { kind: 'float', name: 'lr', path: 'lr', low: 1e-5, high: 1e-1, log: true };
   const lrEst = new ParzenEstimator(lr, [1e-4, 3e-4, 5e-2], [1, 1, 1]);
   // The density is over log(lr): integrate in that space.
   const massLog = integrate(
@@ -96,11 +96,25 @@ test('Parzen estimators are proper densities: they integrate (or sum) to 1', () 
     Math.log(1e-1),
   );
   assert.ok(Math.abs(massLog - 1) < 1e-3, `log-space mass ${massLog}`);
-  const dropout: Dimension = { kind: 'float', name: 'dropout', low: 0, high: 0.8, log: false };
+  const dropout: Dimension = {
+    kind: 'float',
+    name: 'dropout',
+    path: 'dropout',
+    low: 0,
+    high: 0.8,
+    log: false,
+  };
   const dEst = new ParzenEstimator(dropout, [0.1, 0.11, 0.7], [1, 1, 1]);
   const mass = integrate((x) => Math.exp(dEst.logPdf([x])[0] as number), 0, 0.8);
   assert.ok(Math.abs(mass - 1) < 1e-3, `mass ${mass}`);
-  const dense: Dimension = { kind: 'int', name: 'dense', low: 16, high: 64, log: false };
+  const dense: Dimension = {
+    kind: 'int',
+    name: 'dense',
+    path: 'dense',
+    low: 16,
+    high: 64,
+    log: false,
+  };
   const iEst = new ParzenEstimator(dense, [20, 60], [1, 1]);
   let total = 0;
   for (let x = 16; x <= 64; x++) total += Math.exp(iEst.logPdf([x])[0] as number);
@@ -108,6 +122,7 @@ test('Parzen estimators are proper densities: they integrate (or sum) to 1', () 
   const opt: Dimension = {
     kind: 'categorical',
     name: 'optimizer',
+    path: 'optimizer',
     choices: ['adam', 'sgd', 'adamw'],
   };
   const cEst = new ParzenEstimator(opt, ['adam', 'adam'], [1, 1]);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fineTune } from '../../src/train/fit.js';
-import { parseTrainConfig } from '../../src/train/parse-config.js';
+import { parseTrainConfig } from '../../src/train/config-schema.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../../src/train/config.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import { readSweepFile } from '../../src/sweep/results.js';
@@ -55,8 +55,8 @@ async function countFiles(root: string, suffix: string): Promise<number> {
 test('a local sweep writes sweep.json and best-config.json; the cache is filled once; the best config reproduces its trial', async () => {
   const space: SearchSpace = {
     dimensions: [
-      { kind: 'categorical', name: 'lr', choices: [1e-3, 3e-3] },
-      { kind: 'categorical', name: 'optimizer', choices: ['adam', 'sgd'] },
+      { kind: 'categorical', name: 'lr', path: 'lr', choices: [1e-3, 3e-3] },
+      { kind: 'categorical', name: 'optimizer', path: 'optimizer', choices: ['adam', 'sgd'] },
     ],
   };
   const cacheDir = join(dir, 'cache');
@@ -156,7 +156,7 @@ test('a local sweep writes sweep.json and best-config.json; the cache is filled 
 
 test('ASHA: pruned trials stop at a rung; a promoted trial continues from its own checkpoint, bit-identical to one uninterrupted run', async () => {
   const space: SearchSpace = {
-    dimensions: [{ kind: 'float', name: 'lr', low: 1e-4, high: 3e-2, log: true }],
+    dimensions: [{ kind: 'float', name: 'lr', path: 'lr', low: 1e-4, high: 3e-2, log: true }],
   };
   const cacheDir = join(dir, 'cache');
   const out = join(dir, 'asha');

@@ -17,6 +17,7 @@ export class GridSampler implements Sampler {
     const range = space.dimensions.find((d) => d.kind !== 'categorical');
     if (range !== undefined)
       throw new UsageError(
+        'CONFLICTING_OPTIONS',
         `--sampler grid: expected lists of values only, received a range for --${range.name}; give it as a list (e.g. 1e-4,1e-3) or use --sampler random or tpe`,
       );
     this.dimensions = space.dimensions as readonly CategoricalDimension[];

@@ -30,6 +30,7 @@ export function createSampler(
 ): Sampler {
   if (space.dimensions.length === 0)
     throw new UsageError(
+      'MISSING_OPTION',
       'vggkit sweep: no search dimension; give a train flag a range (--lr 1e-5..1e-2) or a list (--optimizer adam,sgd)',
     );
   switch (name) {
