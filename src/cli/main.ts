@@ -6,6 +6,7 @@ import { registerEvaluate } from './evaluate.js';
 import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
+import { registerLrFind } from './lr-find.js';
 import { registerSweep } from './sweep.js';
 import { registerWorker } from './worker.js';
 import { registerTrain } from './train.js';
@@ -26,6 +27,7 @@ registerTrain(program);
 registerEvaluate(program);
 registerDoctorCommand(program);
 registerSweep(program);
+registerLrFind(program);
 registerWorker(program);
 
 try {

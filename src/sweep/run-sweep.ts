@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import type { TrainConfig } from '../train/config.js';
 import { fineTune } from '../train/fit.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UsageError, VggkitError } from '../util/errors.js';
 import { fillFeatureCache, type CacheFill } from './cache-fill.js';
 import { InProcessExecutor, localExecutor } from './executors/local.js';
@@ -29,6 +29,7 @@ import {
 import { createSampler, type SamplerName } from './samplers/index.js';
 import { createScheduler, DEFAULT_ASHA, type SchedulerName } from './schedulers/index.js';
 import type { AshaOptions } from './schedulers/asha.js';
+import { renderSweepReport } from './report.js';
 import { trialConfig } from './space.js';
 import { Study } from './study.js';
 import type { SearchSpace, TrialJob, TrialOutcome } from './types.js';
@@ -236,7 +237,14 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     for (const r of study.trials)
       if (r.id !== best?.id) await rm(join(trialDir(out, r.id), CHECKPOINT_FILE), { force: true });
     await save(true);
-    return { out, sweep: snapshot(true), best, bestConfig };
+    const sweep = snapshot(true);
+    await writeFileAtomic(
+      join(out, 'report.html'),
+      renderSweepReport(sweep, {
+        train: `vggkit train ${data} --config ${join(out, BEST_CONFIG_FILE)}`,
+      }),
+    );
+    return { out, sweep, best, bestConfig };
   } finally {
     await executor.close();
     if (local !== (executor as { context?: WorkerContext }).context) await local.close();
