@@ -4,7 +4,7 @@
  * a trial table that sorts by any column when its header is clicked. Inputs are neutral rows, so
  * any page with trials can use them.
  */
-import { chart, finiteOrNull, type LineChartSpec, type ParallelChartSpec } from './chart-spec.js';
+import { finiteOrNull, type LineChartSpec, type ParallelChartSpec } from './chart-spec.js';
 import { escapeHtml } from './html.js';
 import { formatNumber } from './tables.js';
 
