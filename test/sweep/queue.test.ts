@@ -3,16 +3,18 @@
  * port with no persistence and noeviction) with two `vggkit worker` processes: one is killed with
  * SIGKILL while it trains a trial; BullMQ's stalled-job check hands the job to the other worker,
  * which resumes the trial from its checkpoint; every trial completes exactly once, and the feature
- * cache was filled by shards on the workers.
+ * cache was filled by shards on the workers. `vggkit extract --queue` then shards a layer's
+ * features over the surviving worker and gives the rows a local extract gives.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { Queue } from 'bullmq';
 import {
   connectionFromUrl,
@@ -24,6 +26,8 @@ import { runSweep } from '../../src/sweep/run-sweep.js';
 import type { TrialJob } from '../../src/sweep/types.js';
 import { DEFAULT_CONFIG } from '../../src/train/config.js';
 import { parseTrainConfig } from '../../src/train/config-schema.js';
+import { readNpy, type NpyArray } from '../../src/data/npy.js';
+import { assertClose } from '../helpers/finite-difference.js';
 import { requireBinary } from '../helpers/system-binary.js';
 import { writeShapesDataset } from '../helpers/shapes.js';
 
@@ -215,5 +219,44 @@ test('two workers on a real Redis, one killed with SIGKILL mid-trial: every tria
   }
   const killed = trials.find((tr) => tr.id === killedTrial);
   assert.equal(killed?.recoveries, 1, 'the killed trial resumed from its checkpoint');
+
+  // `vggkit extract --queue`: the surviving worker computes the shards into a fresh shared cache;
+  // the rows equal a local extract's.
+  const extract = async (...extra: string[]): Promise<NpyArray> => {
+    const out = join(dir, `extract${extra.length}`);
+    await promisify(execFile)(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'src/cli/main.ts',
+        'extract',
+        data,
+        '--weights',
+        'none',
+        '--arch',
+        'vgg11',
+        '--input-size',
+        '32',
+        '--layer',
+        'block4_pool',
+        '--out',
+        out,
+        ...extra,
+      ],
+      { cwd: ROOT, env: { ...process.env, VGGKIT_HOME: join(dir, 'extract-home') } },
+    );
+    return readNpy(join(out, 'features.npy'));
+  };
+  const queued = await extract('--queue', url);
+  const local = await extract();
+  assert.deepEqual(queued.dims, local.dims);
+  assert.equal(queued.dims[0], 30);
+  assertClose(
+    queued.data as Float32Array,
+    local.data as Float32Array,
+    { atol: 1e-6, rtol: 1e-5 },
+    'extract --queue features',
+  );
   for (const p of processes) await stop(p);
 });

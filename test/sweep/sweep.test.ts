@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { fineTune } from '../../src/train/fit.js';
 import { parseTrainConfig } from '../../src/train/config-schema.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../../src/train/config.js';
+import { trainCandidates } from '../../src/sweep/candidates.js';
 import { runSweep } from '../../src/sweep/run-sweep.js';
 import { readSweepFile } from '../../src/sweep/results.js';
 import type { SearchSpace } from '../../src/sweep/types.js';
@@ -198,4 +199,27 @@ test('ASHA: pruned trials stop at a rung; a promoted trial continues from its ow
     cacheDir,
   });
   assert.deepEqual(uninterrupted.history, promoted.history);
+});
+
+test('trainCandidates: the trial runner as a library call trains each config on the shared cache and returns its history', async () => {
+  const cacheDir = join(dir, 'cache-candidates');
+  const candidates = [
+    { ...base, epochs: 2, lr: 1e-2 },
+    { ...base, epochs: 2, lr: 1e-4, optimizer: 'sgd' as const },
+  ];
+  const results = await trainCandidates({
+    data,
+    candidates,
+    out: join(dir, 'candidates'),
+    cacheDir,
+  });
+  assert.equal(results.length, 2);
+  for (const [i, r] of results.entries()) {
+    assert.equal(r.status, 'completed');
+    assert.equal(r.history.length, 2);
+    assert.equal(r.config, candidates[i]);
+    assert.equal(r.value, Math.min(...r.history.map((h) => h.val_loss as number)));
+  }
+  // One prefix, 24 images: filled once before the candidates ran.
+  assert.equal(await countFiles(join(cacheDir, 'features'), '.f32'), 24);
 });
