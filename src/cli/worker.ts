@@ -6,11 +6,9 @@
  * object per finished job on stdout.
  */
 import type { Command } from 'commander';
-import { decodePayload, startQueueWorker } from '../sweep/executors/bullmq.js';
-import { parseInteger } from './common.js';
-import { runCommand } from './run-command.js';
+import { lazyAction } from './run-command.js';
 
-interface WorkerFlags {
+export interface WorkerFlags {
   readonly queue?: string;
   readonly concurrency?: string;
   readonly lockDuration?: string;
@@ -39,34 +37,5 @@ export function registerWorker(program: Command): void {
     .option('--stalled-interval <ms>', 'how often to look for jobs whose worker died', '30000')
     .option('--name <name>', "this worker's name in the queue's records (default host:pid)")
     .option('--json', 'one JSON object per finished job on stdout')
-    .action(
-      runCommand(async (flags: WorkerFlags) => {
-        const worker = await startQueueWorker({
-          url: flags.queue as string,
-          concurrency: parseInteger('--concurrency', flags.concurrency, 1),
-          lockDuration: parseInteger('--lock-duration', flags.lockDuration, 30_000),
-          stalledInterval: parseInteger('--stalled-interval', flags.stalledInterval, 30_000),
-          ...(flags.name === undefined ? {} : { name: flags.name }),
-          log: (line) => process.stderr.write(`${line}\n`),
-        });
-        worker.on('completed', (job, value) => {
-          const result = decodePayload<Record<string, unknown>>(value);
-          process.stderr.write(
-            `${job.name} ${String(job.id)} done: ${job.name === 'trial' ? `${String(result.trialId)} ${String(result.status)} after ${(result.history as unknown[]).length} epochs` : `${String(result.computed)} features computed`}\n`,
-          );
-          if (flags.json === true)
-            process.stdout.write(
-              `${JSON.stringify({ job: job.name, id: job.id, result: JSON.parse(value as string) as unknown })}\n`,
-            );
-        });
-        await new Promise<void>((resolve) => {
-          const stop = (): void => {
-            process.stderr.write('stopping: finishing the running jobs\n');
-            void worker.close().then(resolve);
-          };
-          process.once('SIGINT', stop);
-          process.once('SIGTERM', stop);
-        });
-      }),
-    );
+    .action(lazyAction(async () => (await import('./actions/worker.js')).runWorker));
 }

@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Command } from 'commander';
-import { addSearchableTrainFlags, parseSearch } from '../../src/cli/sweep.js';
+import { parseSearch } from '../../src/cli/actions/sweep.js';
+import { addSearchableTrainFlags } from '../../src/cli/sweep.js';
 import { MEASURED_BY_SWEEP, withSweepCommands } from '../../src/doctor/sweep-commands.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import type { Finding } from '../../src/doctor/types.js';

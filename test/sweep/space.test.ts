@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { parseSearch } from '../../src/cli/sweep.js';
+import { parseSearch } from '../../src/cli/actions/sweep.js';
 import { makeSpace, trialConfig } from '../../src/sweep/space.js';
 import type { Dimension } from '../../src/sweep/types.js';
 import { DEFAULT_CONFIG } from '../../src/train/config.js';

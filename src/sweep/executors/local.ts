@@ -15,9 +15,6 @@ import { WorkerContext } from '../worker-context.js';
 import type { TrialExecutor } from './types.js';
 import type { ChildMessage, ParentMessage } from './worker-process.js';
 
-/** `--parallel`'s default (bench/sweep.ts measures it). */
-export const DEFAULT_PARALLEL = 1;
-
 /** How often a job is re-sent after its worker process died before the sweep gives up on it. */
 const MAX_ATTEMPTS = 3;
 
