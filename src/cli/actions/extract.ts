@@ -195,6 +195,8 @@ async function extractQueued(files: readonly string[], flags: ExtractFlags): Pro
       arch: flags.arch,
       weights: flags.weights,
       inputSize: parseInteger('--input-size', flags.inputSize, 224, 32),
+      // `--weights none` initialises as extract always does (seed 0), so the rows match a local extract.
+      seed: 0,
       ...(flags.preprocess === undefined ? {} : { preprocess: flags.preprocess }),
       ...(flags.resize === undefined ? {} : { resize: flags.resize }),
       ...(flags.interpolation === undefined ? {} : { interpolation: flags.interpolation }),
