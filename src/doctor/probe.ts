@@ -144,6 +144,8 @@ class Probe {
       optimizer,
       weights,
       seed: this.config.seed,
+      batchSize: PROBE_BATCH,
+      cacheDir: this.cacheDir,
     });
     this.steps.push(step);
     return step;
