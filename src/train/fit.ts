@@ -43,7 +43,8 @@ import {
   type EpochLogs,
   type TrainingControl,
 } from './events.js';
-import { FeatureSource } from './features.js';
+import type { FeatureSource } from './features.js';
+import { FRESH_RESOURCES, type TrainingResources } from './resources.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { readTrainConfigFile } from './config-file.js';
@@ -54,7 +55,6 @@ import {
   headSpecFor,
   initialParams,
   sameHead,
-  loadBase,
   optimizerSpec,
   targets,
   trainHead,
@@ -83,6 +83,14 @@ export interface FineTuneOptions {
   readonly onDownloadProgress?: (received: number, total: number | undefined) => void;
   /** Feature-extraction progress: images done of total. */
   readonly onFeatureProgress?: (done: number, total: number) => void;
+  /**
+   * Stop after this many epochs as a pause, not an end: the checkpoint is written and nothing else
+   * (no fit_end, no model files); `resume` continues from it. A sweep's ASHA rungs pause here while
+   * the config keeps the trial's full epoch budget, so schedules see the real budget.
+   */
+  readonly pauseAt?: number;
+  /** The conv base and feature sources; default FRESH_RESOURCES (a sweep worker shares them). */
+  readonly resources?: TrainingResources;
 }
 
 export interface FineTuneResult {
@@ -95,6 +103,8 @@ export interface FineTuneResult {
   /** Why training ended before the last epoch, if it did. */
   readonly stoppedBy: string | undefined;
   readonly weights: WeightMap;
+  /** True when `pauseAt` ended the call: no model was written, `resume` continues. */
+  readonly paused: boolean;
 }
 
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
@@ -133,7 +143,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   checkMonitors(config, hasVal);
 
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const loaded = await loadBase(config, {
+  const resources = options.resources ?? FRESH_RESOURCES;
+  const loaded = await resources.base(config, {
     cacheDir,
     ...(options.offline === undefined ? {} : { offline: options.offline }),
     ...(options.onDownloadProgress === undefined
@@ -219,6 +230,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       ? undefined
       : new StopTraining(loop.stopped.message, loop.stopped.by);
   const stopRequest = (): StopTraining | undefined => callbacks.stopRequest ?? resumedStop;
+  const pausing = (): boolean =>
+    options.pauseAt !== undefined && loop.epochsCompleted >= options.pauseAt;
 
   /** Every parameter, with the running stage's trained values. */
   function currentParams(): WeightMap {
@@ -246,7 +259,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 
   const skipped: SkippedFile[] = [];
   let firstEpochOfStage = 0;
-  for (let s = 0; s < stages.length && stopRequest() === undefined; s++) {
+  for (let s = 0; s < stages.length && stopRequest() === undefined && !pausing(); s++) {
     const stage = stages[s] as StageSpec;
     const stageEnd = firstEpochOfStage + stage.epochs;
     if (loop.epochsCompleted >= stageEnd) {
@@ -259,7 +272,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     if (!continuing && s > 0)
       loop = { ...loop, baseLr: Number((config.lr * config.stageLrFactor ** s).toPrecision(12)) };
     const trainableBlocks = unfrozenBlocks(stage);
-    const features = await FeatureSource.create(
+    const lease = await resources.features(
       { arch: config.arch, weights: params, weightsId, contract, trainableBlocks },
       {
         cacheDir,
@@ -269,6 +282,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           : { onProgress: options.onFeatureProgress }),
       },
     );
+    const features = lease.value;
     try {
       const augmenting = config.augment.length > 0;
       log(
@@ -401,19 +415,32 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             join(out, 'history.json'),
             historyJson(loop.history, stages, classNames),
           );
-          if (stopRequest() !== undefined) break;
+          if (stopRequest() !== undefined || pausing()) break;
         }
       } finally {
         trainStep = undefined;
         await step.release();
       }
     } finally {
-      await features.release();
+      await lease.release();
     }
     firstEpochOfStage = stageEnd;
   }
 
   const stopped = stopRequest();
+  if (options.pauseAt !== undefined) {
+    return {
+      modelDir: out,
+      history: loop.history,
+      classNames,
+      config,
+      contract,
+      skipped,
+      stoppedBy: stopped?.by,
+      weights: params,
+      paused: true,
+    };
+  }
   await callbacks.dispatch(
     { type: 'fit_end', epochsCompleted: loop.epochsCompleted, stopped },
     control,
@@ -449,6 +476,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     skipped,
     stoppedBy: stopped?.by,
     weights: params,
+    paused: false,
   };
 }
 
