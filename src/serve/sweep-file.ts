@@ -1,13 +1,13 @@
 /**
- * The parts of a sweep folder's sweep.json the dashboard reads (issue 7 §4: space, monitor,
- * trials with id, params, status, epochs, per-epoch history, best value and epoch, wall seconds,
- * workers; best). The sweep module owns the schema; until it is on main this is a tolerant reader
- * of that schema: a missing field shows as missing, never as an error.
+ * The parts of a sweep folder's sweep.json the dashboard reads (space, monitor, trials with id,
+ * params, status, epochs, per-epoch history, best value and epoch, wall seconds, workers; best).
+ * src/sweep/results.ts owns the schema and the file names; this is a tolerant reader of it for a
+ * page that may open a sweep.json being rewritten or from an older sweep: a missing field shows
+ * as missing, never as an error.
  */
 import type { EpochLogs } from '../train/events.js';
 
-export const SWEEP_FILE = 'sweep.json';
-export const BEST_CONFIG_FILE = 'best-config.json';
+export { BEST_CONFIG_FILE, SWEEP_FILE } from '../sweep/results.js';
 
 export type ParamValue = number | string | boolean;
 
