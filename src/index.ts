@@ -9,7 +9,7 @@
 
 // Training
 export { fineTune, type FineTuneOptions, type FineTuneResult } from './train/fit.js';
-export { FeatureMemory } from './train/features.js';
+export { FRESH_RESOURCES, type Lease, type TrainingResources } from './train/resources.js';
 export {
   CLASS_WEIGHTINGS,
   DEFAULT_CONFIG,

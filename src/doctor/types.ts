@@ -50,6 +50,8 @@ export interface Fix {
   readonly config?: ConfigPatch;
   /** The equivalent `vggkit train` flag(s), for people who do not use a config file. */
   readonly flag?: string;
+  /** The `vggkit sweep` command that would measure the answer on the data (sweep-commands.ts). */
+  readonly measure?: string;
   /** The line of Keras code to change, for findings about the user's own Keras model. */
   readonly keras?: string;
 }

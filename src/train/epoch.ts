@@ -58,6 +58,7 @@ export async function trainEpoch(
         batches: batches.length,
         loss: mean.loss,
         accuracy: mean.accuracy,
+        batchLoss: result.loss,
         lr,
         imagesPerSecond: mean.images / ((performance.now() - started) / 1000),
       },

@@ -41,36 +41,10 @@ export interface FeatureSourceOptions {
   readonly cacheDir: string;
   readonly batchSize: number;
   readonly onProgress?: (done: number, total: number) => void;
-  /** Where features stay between epochs; default a FeatureMemory of this source's own. */
-  readonly memory?: FeatureMemory;
 }
 
 /** Largest total of features kept in memory between epochs; beyond it they are read from the cache. */
-export const MEMORY_BUDGET_BYTES = 4 * 1024 ** 3;
-
-/**
- * Features kept in memory, by producer (weights, contract, cut layer: the cache folder) and file
- * hash, up to a byte budget; past it, features are read back from the on-disk cache. One memory
- * can serve several FeatureSources, and so several fine-tunes in one process (a sweep's trials on
- * the same data and base reuse each other's features).
- */
-export class FeatureMemory {
-  private readonly entries = new Map<string, Float32Array>();
-  private bytes = 0;
-
-  constructor(private readonly budgetBytes: number = MEMORY_BUDGET_BYTES) {}
-
-  get(producer: string, hash: string): Float32Array | undefined {
-    return this.entries.get(`${producer}:${hash}`);
-  }
-
-  remember(producer: string, hash: string, features: Float32Array): void {
-    const key = `${producer}:${hash}`;
-    if (this.bytes + features.byteLength > this.budgetBytes || this.entries.has(key)) return;
-    this.entries.set(key, features);
-    this.bytes += features.byteLength;
-  }
-}
+const MEMORY_BUDGET_BYTES = 4 * 1024 ** 3;
 
 export class FeatureSource {
   /** Keras name of the prefix's last layer, or `input` when there is no prefix. */
@@ -79,12 +53,16 @@ export class FeatureSource {
   readonly dims: readonly [number, number, number];
   private readonly cache: FeatureCache;
   private readonly hashes = new Map<string, string>();
-  private readonly memory: FeatureMemory;
+  private readonly inMemory = new Map<string, Float32Array>();
+  private memoryBytes = 0;
+  /** Images whose features this source computed (cache misses); a sweep counts base forwards by it. */
+  computed = 0;
+  /** Built on first need: when every feature is cached, the base never has to be compiled. */
+  private session: Promise<Session> | undefined;
 
   private constructor(
     private readonly spec: PrefixSpec,
     private readonly options: FeatureSourceOptions,
-    private readonly session: Session | undefined,
   ) {
     const [h, w] = spec.contract.inputSize;
     const layers = vggLayers({
@@ -107,28 +85,30 @@ export class FeatureSource {
       { weightsId: spec.weightsId, contract: spec.contract, layer: this.cutLayer },
       this.dims,
     );
-    this.memory = options.memory ?? new FeatureMemory();
   }
 
   static async create(spec: PrefixSpec, options: FeatureSourceOptions): Promise<FeatureSource> {
-    const [h, w] = spec.contract.inputSize;
-    const session =
-      spec.trainableBlocks === 5
-        ? undefined
-        : await Session.create(
-            buildVggInference({
-              options: {
-                arch: spec.arch,
-                includeTop: false,
-                inputSize: [h, w],
-                pooling: 'none',
-                classes: 0,
-              },
-              weights: spec.weights,
-              outputLayer: `block${5 - spec.trainableBlocks}_pool`,
-            }),
-          );
-    return new FeatureSource(spec, options, session);
+    return Promise.resolve(new FeatureSource(spec, options));
+  }
+
+  /** The prefix's inference session, or undefined when there is no prefix (every block trains). */
+  private prefix(): Promise<Session> | undefined {
+    if (this.spec.trainableBlocks === 5) return undefined;
+    const [h, w] = this.spec.contract.inputSize;
+    this.session ??= Session.create(
+      buildVggInference({
+        options: {
+          arch: this.spec.arch,
+          includeTop: false,
+          inputSize: [h, w],
+          pooling: 'none',
+          classes: 0,
+        },
+        weights: this.spec.weights,
+        outputLayer: `block${5 - this.spec.trainableBlocks}_pool`,
+      }),
+    );
+    return this.session;
   }
 
   /**
@@ -139,9 +119,9 @@ export class FeatureSource {
     const missing: string[] = [];
     let done = 0;
     for (const file of files) {
-      const hash = await hashFile(file);
+      const hash = this.hashes.get(file) ?? (await hashFile(file));
       this.hashes.set(file, hash);
-      const cached = this.memory.get(this.cache.dir, hash) ?? (await this.cache.get(hash));
+      const cached = this.inMemory.get(hash) ?? (await this.cache.get(hash));
       if (cached === undefined) {
         missing.push(file);
       } else {
@@ -150,13 +130,15 @@ export class FeatureSource {
       }
     }
     const skipped: SkippedFile[] = [];
+    if (missing.length === 0) return skipped;
+    const session = await this.prefix();
     const batches =
-      this.session === undefined
+      session === undefined
         ? streamBatches(missing, this.spec.contract, {
             batchSize: this.options.batchSize,
             skipErrors: true,
           })
-        : inferBatches(this.session, missing, this.spec.contract, {
+        : inferBatches(session, missing, this.spec.contract, {
             batchSize: this.options.batchSize,
           });
     for await (const batch of batches) {
@@ -169,6 +151,7 @@ export class FeatureSource {
         await this.cache.put(hash, features);
         this.remember(hash, features);
       }
+      this.computed += batch.files.length;
       done += batch.files.length + batch.skipped.length;
       this.options.onProgress?.(done, files.length);
     }
@@ -183,9 +166,7 @@ export class FeatureSource {
       const file = files[i] as string;
       const hash = this.hashes.get(file);
       const features =
-        hash === undefined
-          ? undefined
-          : (this.memory.get(this.cache.dir, hash) ?? (await this.cache.get(hash)));
+        hash === undefined ? undefined : (this.inMemory.get(hash) ?? (await this.cache.get(hash)));
       if (features === undefined) throw new Error(`features of ${file} were not prepared`);
       data.set(features, i * size);
     }
@@ -205,8 +186,9 @@ export class FeatureSource {
       preprocess(augmentImage(image, ops, rng), this.spec.contract, input, i * 3 * h * w),
     );
     const tensor: Float32Tensor = { dims: [files.length, 3, h, w], data: input };
-    if (this.session === undefined) return nchwToNhwc(tensor);
-    const out = await this.session.run({ input: tensor }, ['output']);
+    const session = await this.prefix();
+    if (session === undefined) return nchwToNhwc(tensor);
+    const out = await session.run({ input: tensor }, ['output']);
     return out.output as Float32Tensor;
   }
 
@@ -229,11 +211,16 @@ export class FeatureSource {
   }
 
   async release(): Promise<void> {
-    await this.session?.release();
+    const session = this.session;
+    this.session = undefined;
+    await (await session)?.release();
   }
 
   private remember(hash: string, features: Float32Array): void {
-    this.memory.remember(this.cache.dir, hash, features);
+    if (this.memoryBytes + features.byteLength > MEMORY_BUDGET_BYTES || this.inMemory.has(hash))
+      return;
+    this.inMemory.set(hash, features);
+    this.memoryBytes += features.byteLength;
   }
 }
 

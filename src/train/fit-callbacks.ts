@@ -1,7 +1,7 @@
 /**
  * The callbacks every fine-tune runs, before the caller's own, in this order: TerminateOnNaN,
  * ReduceLROnPlateau (unless a schedule sets the rate), EarlyStopping, ModelCheckpoint (the best
- * epoch so far), CSVLogger (history.csv). Their saved state comes back from the checkpoint, so a
+ * epoch so far), CSVLogger (history.csv), EventsLog (events.jsonl, for the dashboard). Their saved state comes back from the checkpoint, so a
  * resumed run decides exactly as an uninterrupted one.
  */
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CSVLogger } from './callbacks/csv-logger.js';
 import { EarlyStopping } from './callbacks/early-stopping.js';
+import { EVENTS_FILE, EventsLog } from './callbacks/events-log.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { ReduceLROnPlateau } from './callbacks/reduce-lr-on-plateau.js';
 import { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
@@ -43,6 +44,11 @@ export function builtInCallbacks(run: TrainingRun): CallbackList {
       save: async () => writeFileAtomic(run.files.best, encodeSafetensors(run.trainedParams())),
     }),
     new CSVLogger({ file: join(run.out, 'history.csv') }),
+    new EventsLog({
+      file: join(run.out, EVENTS_FILE),
+      weights: config.weights,
+      contract: run.base.contract,
+    }),
     ...(run.options.callbacks ?? []),
   ]);
   callbacks.setState(run.loop.callbacks);

@@ -1,7 +1,7 @@
 /**
  * What `fineTune()` takes and returns, in one typed options object (no positional overloads, no
  * globals): the data, the config as a partial TrainConfig over the seed's defaults, where to write,
- * and the hooks a caller adds (callbacks, log lines, progress, a shared feature memory).
+ * and the hooks a caller adds (callbacks, log lines, progress, resources shared between runs).
  */
 import type { FolderDataset } from '../data/dataset.js';
 import type { PreprocessContract } from '../image/contract.js';
@@ -10,7 +10,7 @@ import type { WeightMap } from '../model/weight-map.js';
 import type { TrainConfigInput } from './config-schema.js';
 import type { TrainConfig } from './config.js';
 import type { Callback, EpochLogs } from './events.js';
-import type { FeatureMemory } from './features.js';
+import type { TrainingResources } from './resources.js';
 
 export interface FineTuneOptions {
   /** Folder with one sub-folder per class. */
@@ -22,21 +22,19 @@ export interface FineTuneOptions {
   /** Continue from `out`'s checkpoint; the run's own config.json is used. */
   readonly resume?: boolean;
   /**
-   * Train only up to this many completed epochs of the config's budget, then return with `paused`
-   * (the checkpoint and history are written; the model outputs are not). Schedules still span the
-   * whole budget, so `resume` later continues exactly as an uninterrupted run would (ASHA's rungs).
+   * Stop after this many epochs as a pause, not an end: the checkpoint and history are written and
+   * nothing else (no fit_end, no model files), and the result is `paused`; `resume` continues from
+   * it exactly as an uninterrupted run would. A sweep's ASHA rungs pause here while the config
+   * keeps the trial's full epoch budget, so schedules see the real budget.
    */
-  readonly untilEpoch?: number;
+  readonly pauseAt?: number;
   /** Extra callbacks, run after vggkit's own; they see every training event. */
   readonly callbacks?: readonly Callback[];
   readonly offline?: boolean;
   /** Weights and feature cache; default `$VGGKIT_HOME` or ~/.cache/vggkit. */
   readonly cacheDir?: string;
-  /**
-   * Frozen-prefix features kept in memory between epochs; pass one FeatureMemory to several
-   * fine-tunes in a process (a sweep's trials) to share it. Default: one per stage.
-   */
-  readonly featureMemory?: FeatureMemory;
+  /** The conv base and feature sources; default FRESH_RESOURCES (a sweep worker shares them). */
+  readonly resources?: TrainingResources;
   /** One-line notes for a person (stage changes, cache use, skipped files). */
   readonly log?: (line: string) => void;
   /** Weights download progress in bytes (only when weights are fetched). */
@@ -56,7 +54,7 @@ export interface FineTuneResult {
   readonly skipped: readonly SkippedFile[];
   /** Why training ended before the last epoch, if it did. */
   readonly stoppedBy: string | undefined;
-  /** True when `untilEpoch` ended this call before the budget: resume to continue. */
+  /** True when `pauseAt` ended the call: no model was written, `resume` continues. */
   readonly paused: boolean;
   readonly weights: WeightMap;
 }

@@ -9,13 +9,14 @@
  *   trainStage       per stage: frozen prefix features (cached) -> TrainStep (forward + loss +
  *                    backward + update in one ORT graph) -> epochs of shuffled batches ->
  *                    validation -> callbacks -> resume checkpoint                  (stage.ts)
- *   writeRunOutputs  model folder (model.onnx, weights.h5), best/, history.json, report.html
+ *   writeRunOutputs  model folder (model.onnx, weights.h5), best/, history.json,
+ *                    predictions.json, report.html
  *                                                                                  (run-output.ts)
  *
  * Learning rate of a batch = schedule(baseLr) x group multiplier. `baseLr` starts at `lr`, is
  * multiplied by `stageLrFactor` at each stage change, and is what ReduceLROnPlateau lowers. Each
  * stage recompiles (a fresh optimizer), as Keras does after changing `trainable`. A call with
- * `untilEpoch` pauses after that epoch (checkpoint written, no model outputs, no fit_end) and a
+ * `pauseAt` pauses after that epoch (checkpoint written, no model outputs, no fit_end) and a
  * later `resume` continues as if it had never stopped.
  */
 import { builtInCallbacks } from './fit-callbacks.js';
@@ -48,11 +49,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     await trainStage(run, callbacks, index);
   }
   const stopped = run.stopRequest();
-  const paused = stopped === undefined && run.loop.epochsCompleted < run.totalEpochs;
-  if (paused) {
-    run.log(`paused after epoch ${run.loop.epochsCompleted} of ${run.totalEpochs}`);
-    return result(run, true);
-  }
+  if (options.pauseAt !== undefined) return result(run, true);
   await callbacks.dispatch(
     { type: 'fit_end', epochsCompleted: run.loop.epochsCompleted, stopped },
     run.control,

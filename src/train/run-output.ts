@@ -1,7 +1,7 @@
 /**
  * What a finished run leaves in its folder besides what the loop writes each epoch (checkpoint,
- * history.csv): the model (model.onnx + weights.h5), the best epoch's model in `best/`,
- * history.json and report.html. history.json's schema is documented at `historyJson`.
+ * history.csv, events.jsonl): the model (model.onnx + weights.h5), the best epoch's model in
+ * `best/`, history.json, predictions.json (with a validation set; predictions.ts) and report.html. history.json's schema is documented at `historyJson`.
  */
 import { join } from 'node:path';
 import { readSafetensors } from '../model/safetensors.js';
@@ -9,6 +9,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkpointExists } from './checkpoint.js';
 import type { EpochLogs, StopTraining } from './events.js';
 import { writeModel } from './model-output.js';
+import { writeValPredictions } from './predictions.js';
 import { renderTrainingReport } from './report.js';
 import type { TrainingRun } from './run.js';
 
@@ -56,6 +57,10 @@ export async function writeRunOutputs(
     await writeModel(join(run.out, 'best'), description, best);
   }
   await writeJsonAtomic(historyFile(run), historyJson(run));
+  // The run page's top losses and per-class metrics: the final model on the validation set.
+  const readableVal = run.dataset.val.filter((f) => !run.skipped.some((k) => k.file === f.file));
+  if (readableVal.length > 0)
+    await writeValPredictions(run.out, readableVal, run.config.val ?? run.options.data);
   await writeFileAtomic(
     join(run.out, 'report.html'),
     renderTrainingReport({

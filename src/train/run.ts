@@ -29,14 +29,8 @@ import type { StageSpec, TrainConfig } from './config.js';
 import { StopTraining, type CallbackList, type TrainingControl } from './events.js';
 import type { FineTuneOptions } from './fit-options.js';
 import type { ModelDescription } from './model-output.js';
-import {
-  headSpecFor,
-  initialParams,
-  loadBase,
-  sameHead,
-  trainHead,
-  type LoadedBase,
-} from './recipe.js';
+import { FRESH_RESOURCES, type TrainingResources } from './resources.js';
+import { headSpecFor, initialParams, sameHead, trainHead, type LoadedBase } from './recipe.js';
 import { plateauReduction } from './schedules.js';
 import { unfrozenBlocks } from './stages.js';
 
@@ -107,9 +101,14 @@ export class TrainingRun {
     return this.stages.reduce((sum, s) => sum + s.epochs, 0);
   }
 
-  /** The epoch count this call trains to: the budget, or `untilEpoch` when it pauses earlier. */
+  /** The epoch count this call trains to: the budget, or `pauseAt` when it pauses earlier. */
   get lastEpoch(): number {
-    return Math.min(this.totalEpochs, this.options.untilEpoch ?? this.totalEpochs);
+    return Math.min(this.totalEpochs, this.options.pauseAt ?? this.totalEpochs);
+  }
+
+  /** The conv base and feature sources this run borrows (shared between a sweep's trials). */
+  get resources(): TrainingResources {
+    return this.options.resources ?? FRESH_RESOURCES;
   }
 
   get description(): ModelDescription {
@@ -190,7 +189,7 @@ export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
   checkMonitors(config, dataset.val.length > 0);
 
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const base = await loadBase(config, {
+  const base = await (options.resources ?? FRESH_RESOURCES).base(config, {
     cacheDir,
     ...(options.offline === undefined ? {} : { offline: options.offline }),
     ...(options.onDownloadProgress === undefined

@@ -12,7 +12,7 @@ import { saveCheckpoint } from './checkpoint.js';
 import type { StageSpec } from './config.js';
 import { trainEpoch, validate } from './epoch.js';
 import type { CallbackList, EpochLogs } from './events.js';
-import { FeatureSource, type PrefixSpec } from './features.js';
+import type { FeatureSource, PrefixSpec } from './features.js';
 import { optimizerSpec } from './recipe.js';
 import { historyFile, historyJson } from './run-output.js';
 import type { TrainingRun } from './run.js';
@@ -56,14 +56,14 @@ export async function trainStage(
       baseLr: Number((config.lr * config.stageLrFactor ** index).toPrecision(12)),
     };
   const trainableBlocks = unfrozenBlocks(stage);
-  const features = await FeatureSource.create(prefixSpec(run, trainableBlocks), {
+  const lease = await run.resources.features(prefixSpec(run, trainableBlocks), {
     cacheDir: run.cacheDir,
     batchSize: config.batchSize,
     ...(run.options.onFeatureProgress === undefined
       ? {}
       : { onProgress: run.options.onFeatureProgress }),
-    ...(run.options.featureMemory === undefined ? {} : { memory: run.options.featureMemory }),
   });
+  const features = lease.value;
   try {
     const { train, val } = await readableFiles(run, stage, features);
     run.trainStep = await TrainStep.create({
@@ -142,7 +142,7 @@ export async function trainStage(
       await step.release();
     }
   } finally {
-    await features.release();
+    await lease.release();
   }
 }
 

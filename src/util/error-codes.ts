@@ -126,6 +126,14 @@ export const DOCTOR_INPUT_ERROR_CODES = [
   'BAD_HISTORY',
 ] as const;
 
+/** Sweeps (src/sweep/): their folders and the workers that run their trials. */
+export const SWEEP_ERROR_CODES = [
+  /** sweep.json is not a sweep vggkit wrote. */
+  'SWEEP_FORMAT',
+  /** A trial's job could not be run: its worker process died repeatedly, or the queue failed it. */
+  'WORKER_FAILED',
+] as const;
+
 export const ERROR_CODES = [
   ...IMAGE_ERROR_CODES,
   ...USAGE_CODES,
@@ -135,5 +143,6 @@ export const ERROR_CODES = [
   ...MODEL_ERROR_CODES,
   ...KERAS_ERROR_CODES,
   ...DOCTOR_INPUT_ERROR_CODES,
+  ...SWEEP_ERROR_CODES,
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

@@ -8,7 +8,6 @@ import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { FeatureMemory } from '../../src/train/features.js';
 import { fineTune, type FineTuneOptions } from '../../src/train/fit.js';
 import { StopTraining, type Callback, type EpochEndEvent } from '../../src/train/events.js';
 import type { WeightMap } from '../../src/model/weight-map.js';
@@ -143,16 +142,15 @@ test('a stop raised at a batch (as TerminateOnNaN does) ends the epoch at that b
   assert.equal(result.stoppedBy, 'stop_at_batch');
 });
 
-test('untilEpoch pauses a run at a rung; resumed calls continue it to exactly the uninterrupted result', async () => {
+test('pauseAt pauses a run at a rung; resumed calls continue it to exactly the uninterrupted result', async () => {
   // A stage boundary at epoch 1 and a schedule over the whole budget: both must survive pausing.
   const config = { stages: 'head:1,block5:2', schedule: { name: 'cosine' } };
-  const memory = new FeatureMemory();
-  const whole = await run('rung-whole', config, { featureMemory: memory });
-  const first = await run('rung', config, { untilEpoch: 1, featureMemory: memory });
+  const whole = await run('rung-whole', config);
+  const first = await run('rung', config, { pauseAt: 1 });
   assert.equal(first.paused, true);
   assert.equal(first.history.length, 1);
   await assert.rejects(stat(join(dir, 'rung', 'model.onnx')), 'a paused run writes no model yet');
-  const second = await run('rung', config, { resume: true, untilEpoch: 2 });
+  const second = await run('rung', config, { resume: true, pauseAt: 2 });
   assert.deepEqual([second.paused, second.history.length], [true, 2]);
   const done = await run('rung', config, { resume: true });
   assert.equal(done.paused, false);
@@ -160,16 +158,4 @@ test('untilEpoch pauses a run at a rung; resumed calls continue it to exactly th
   assert.deepEqual(done.history, whole.history);
   assertSameWeights(done.weights, whole.weights);
   assert.ok((await stat(join(dir, 'rung', 'model.onnx'))).isFile());
-});
-
-test('FeatureMemory keeps features by producer and file up to its byte budget', () => {
-  const memory = new FeatureMemory(8);
-  const a = Float32Array.of(1);
-  memory.remember('producer-1', 'hash-a', a);
-  memory.remember('producer-1', 'hash-b', Float32Array.of(2));
-  memory.remember('producer-1', 'hash-c', Float32Array.of(3)); // over the 8-byte budget
-  assert.equal(memory.get('producer-1', 'hash-a'), a);
-  assert.equal(memory.get('producer-2', 'hash-a'), undefined);
-  assert.deepEqual(memory.get('producer-1', 'hash-b'), Float32Array.of(2));
-  assert.equal(memory.get('producer-1', 'hash-c'), undefined);
 });

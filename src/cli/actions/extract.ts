@@ -2,12 +2,20 @@
 import { extractFeatures } from '../../inference/extract.js';
 import { parseArch, type Pooling } from '../../model/architectures.js';
 import { createProgress, type Progress } from '../../report/progress.js';
-import { oneOf } from '../../util/errors.js';
+import { listImageFiles } from '../../data/files.js';
+import { oneOf, VggkitError } from '../../util/errors.js';
 import { contractFlags, parseInteger, printContractNotes, printJson } from '../common.js';
 import type { ExtractFlags } from '../extract.js';
+import { extractQueued } from './extract-queued.js';
 import { downloadBar } from './load-weights.js';
 
 export async function extract(paths: string[], flags: ExtractFlags): Promise<void> {
+  if (flags.queue !== undefined) {
+    const files = await listImageFiles(paths);
+    if (files.length === 0)
+      throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
+    return extractQueued(files, flags);
+  }
   const batchSize = parseInteger('--batch-size', flags.batchSize, 16);
   const pooling = oneOf<Pooling>('--pooling', ['none', 'avg', 'max'], flags.pooling);
   const inputSize = parseInteger('--input-size', flags.inputSize, 224, 32);
