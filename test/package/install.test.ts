@@ -121,7 +121,7 @@ test('npm install of the tarball works offline; npx vggkit --help runs; the publ
 
 const config: TrainConfigInput = { epochs: 3, reduceLr: { patience: 1 }, stages: 'head:2,block5:1' };
 export async function main(): Promise<void> {
-  const run = await fineTune({ data: 'data/', config, untilEpoch: 1 });
+  const run = await fineTune({ data: 'data/', config });
   const lr: number = run.config.lr + DEFAULT_CONFIG.lr;
   const report = await evaluateModel({ model: run.modelDir, data: 'test/' });
   const accuracy: number = report.accuracy;
