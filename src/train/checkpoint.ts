@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { OptimizerState } from '../engine/train-step.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import type { WeightMap } from '../model/weight-map.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { writeFileAtomic, type AtomicWriteOptions } from '../util/atomic.js';
 import { VggkitError } from '../util/errors.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import type { EpochLogs } from './events.js';
@@ -37,7 +37,11 @@ export interface Checkpoint {
   readonly loop: LoopState;
 }
 
-export async function saveCheckpoint(file: string, checkpoint: Checkpoint): Promise<void> {
+export async function saveCheckpoint(
+  file: string,
+  checkpoint: Checkpoint,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const tensors = new Map<string, Float32Tensor>();
   for (const [key, t] of checkpoint.params) tensors.set(`param/${key}`, t);
   for (const [key, t] of checkpoint.optimizer.slots) tensors.set(`opt/${key}`, t);
@@ -51,7 +55,7 @@ export async function saveCheckpoint(file: string, checkpoint: Checkpoint): Prom
       dropoutRandomState: checkpoint.optimizer.dropoutRandomState,
     }),
   };
-  await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+  await writeFileAtomic(file, encodeSafetensors(tensors, metadata), options);
 }
 
 export async function checkpointExists(file: string): Promise<boolean> {

@@ -26,7 +26,11 @@ export function builtInCallbacks(run: TrainingRun): CallbackList {
       ? [
           new EarlyStopping<string>(config.earlyStopping, {
             snapshot: async () => {
-              await writeFileAtomic(run.files.bestWeights, encodeSafetensors(run.trainedParams()));
+              await writeFileAtomic(
+                run.files.bestWeights,
+                encodeSafetensors(run.trainedParams()),
+                run.epochWrites,
+              );
               return run.files.bestWeights;
             },
             restore: async (file) => {
@@ -41,9 +45,10 @@ export function builtInCallbacks(run: TrainingRun): CallbackList {
       monitor: run.dataset.val.length > 0 ? 'val_loss' : 'loss',
       mode: 'min',
       // Per improvement only what training changed is written (cheap); best/ is built once at the end.
-      save: async () => writeFileAtomic(run.files.best, encodeSafetensors(run.trainedParams())),
+      save: async () =>
+        writeFileAtomic(run.files.best, encodeSafetensors(run.trainedParams()), run.epochWrites),
     }),
-    new CSVLogger({ file: join(run.out, 'history.csv') }),
+    new CSVLogger({ file: join(run.out, 'history.csv'), writes: run.epochWrites }),
     new EventsLog({
       file: join(run.out, EVENTS_FILE),
       weights: config.weights,

@@ -28,6 +28,13 @@ export interface FineTuneOptions {
    * keeps the trial's full epoch budget, so schedules see the real budget.
    */
   readonly pauseAt?: number;
+  /**
+   * Fsync the files rewritten every epoch (checkpoint, best epoch, history.json, history.csv) so
+   * they survive an OS crash (default true). false: each is still renamed into place whole, which
+   * survives the process being killed (kill -9) and costs no disk flush per epoch; a sweep trial
+   * needs only that (issue 7 §3: a killed worker loses only its current epoch).
+   */
+  readonly durableEpochFiles?: boolean;
   /** Extra callbacks, run after vggkit's own; they see every training event. */
   readonly callbacks?: readonly Callback[];
   readonly offline?: boolean;

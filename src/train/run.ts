@@ -14,7 +14,7 @@ import type { SkippedFile } from '../image/index.js';
 import { defaultCacheDir } from '../model/download.js';
 import type { HeadSpec } from '../model/head.js';
 import type { WeightMap } from '../model/weight-map.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { writeJsonAtomic, type AtomicWriteOptions } from '../util/atomic.js';
 import { UsageError } from '../util/errors.js';
 import {
   CHECKPOINT_FILE,
@@ -104,6 +104,11 @@ export class TrainingRun {
   /** The epoch count this call trains to: the budget, or `pauseAt` when it pauses earlier. */
   get lastEpoch(): number {
     return Math.min(this.totalEpochs, this.options.pauseAt ?? this.totalEpochs);
+  }
+
+  /** How the files rewritten every epoch are written (FineTuneOptions.durableEpochFiles). */
+  get epochWrites(): AtomicWriteOptions {
+    return { durable: this.options.durableEpochFiles ?? true };
   }
 
   /** The conv base and feature sources this run borrows (shared between a sweep's trials). */

@@ -212,10 +212,14 @@ async function endEpoch(
     ...(stop === undefined ? {} : { stopped: { by: stop.by, message: stop.message } }),
   };
   for (const [key, t] of step.getParameters()) run.params.set(key, t);
-  await saveCheckpoint(run.files.checkpoint, {
-    params: run.trainedParams(run.params),
-    optimizer: step.getOptimizerState(),
-    loop: run.loop,
-  });
-  await writeJsonAtomic(historyFile(run), historyJson(run));
+  await saveCheckpoint(
+    run.files.checkpoint,
+    {
+      params: run.trainedParams(run.params),
+      optimizer: step.getOptimizerState(),
+      loop: run.loop,
+    },
+    run.epochWrites,
+  );
+  await writeJsonAtomic(historyFile(run), historyJson(run), run.epochWrites);
 }

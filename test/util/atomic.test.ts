@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, mkdir, open, readdir, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/util/atomic.js';
@@ -31,4 +31,29 @@ test('writeJsonAtomic writes parseable JSON with a trailing newline', async () =
   const text = await readFile(path, 'utf8');
   assert.ok(text.endsWith('\n'));
   assert.deepEqual(JSON.parse(text), { a: 1, b: [2, 3] });
+});
+
+test('writeFileAtomic fsyncs the file and its directory unless durable is false', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'vggkit-atomic-'));
+  const probe = await open(join(dir, 'probe'), 'w');
+  const handles = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  const sync = handles.sync;
+  let syncs = 0;
+  handles.sync = function (this: unknown) {
+    syncs++;
+    return sync.call(this);
+  };
+  try {
+    await writeFileAtomic(join(dir, 'durable.bin'), 'a');
+    assert.equal(syncs, 2, 'the file, then the directory holding its new name');
+    syncs = 0;
+    await writeFileAtomic(join(dir, 'renamed.bin'), 'b', { durable: false });
+    assert.equal(syncs, 0);
+  } finally {
+    handles.sync = sync;
+  }
+  // Still whole or absent, never partial: the content arrives by rename, no temporary is left.
+  assert.equal(await readFile(join(dir, 'renamed.bin'), 'utf8'), 'b');
+  assert.deepEqual((await readdir(dir)).sort(), ['durable.bin', 'probe', 'renamed.bin']);
 });

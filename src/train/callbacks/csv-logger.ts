@@ -9,13 +9,15 @@
  * `append=True`) under that file's header.
  */
 import { readFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../../util/atomic.js';
+import { writeFileAtomic, type AtomicWriteOptions } from '../../util/atomic.js';
 import type { Callback, EpochEndEvent, FitStartEvent } from '../events.js';
 
 export interface CsvLoggerOptions {
   readonly file: string;
   readonly separator?: string;
   readonly append?: boolean;
+  /** How each epoch's rewrite of the file is done (default durable: fsynced). */
+  readonly writes?: AtomicWriteOptions;
 }
 
 interface CsvLoggerState {
@@ -47,6 +49,7 @@ export class CSVLogger implements Callback {
   private readonly file: string;
   private readonly separator: string;
   private readonly append: boolean;
+  private readonly writes: AtomicWriteOptions;
   private keys: string[] | undefined;
   private rows: string[] = [];
   private restored = false;
@@ -55,6 +58,7 @@ export class CSVLogger implements Callback {
     this.file = options.file;
     this.separator = options.separator ?? ',';
     this.append = options.append ?? false;
+    this.writes = options.writes ?? {};
   }
 
   async fit_start(_event: FitStartEvent): Promise<void> {
@@ -77,7 +81,11 @@ export class CSVLogger implements Callback {
     });
     this.rows.push([String(event.epoch), ...cells].join(this.separator));
     const header = ['epoch', ...this.keys].join(this.separator);
-    await writeFileAtomic(this.file, [header, ...this.rows].map((line) => `${line}\r\n`).join(''));
+    await writeFileAtomic(
+      this.file,
+      [header, ...this.rows].map((line) => `${line}\r\n`).join(''),
+      this.writes,
+    );
   }
 
   getState(): CsvLoggerState {
