@@ -43,6 +43,7 @@ import {
   type TrainingControl,
 } from './events.js';
 import { FeatureSource } from './features.js';
+import { checkTrainingMemory, featureMemoryBudget } from './memory-check.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { readTrainConfigFile } from './config-file.js';
@@ -144,6 +145,10 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const stages: StageSpec[] =
     config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
   const totalEpochs = stages.reduce((sum, s) => sum + s.epochs, 0);
+  const memory = checkTrainingMemory(config, contract.inputSize, head, headSpec, stages);
+  log(
+    `memory: about ${(memory.estimate.bytes / 2 ** 30).toFixed(1)} GB for the training step at batch ${config.batchSize}`,
+  );
 
   const checkpoint = resuming ? await loadCheckpoint(checkpointFile) : undefined;
   let loop: LoopState = checkpoint?.loop ?? {
@@ -254,6 +259,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       {
         cacheDir,
         batchSize: config.batchSize,
+        memoryBudgetBytes: featureMemoryBudget(memory.estimate.bytes),
         ...(options.onFeatureProgress === undefined
           ? {}
           : { onProgress: options.onFeatureProgress }),
