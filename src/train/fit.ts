@@ -24,6 +24,7 @@ import { UsageError, VggkitError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { CSVLogger } from './callbacks/csv-logger.js';
 import { EarlyStopping } from './callbacks/early-stopping.js';
+import { EVENTS_FILE, EventsLog } from './callbacks/events-log.js';
 import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
 import { ReduceLROnPlateau } from './callbacks/reduce-lr-on-plateau.js';
 import { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
@@ -42,17 +43,19 @@ import {
   type EpochLogs,
   type TrainingControl,
 } from './events.js';
-import { FeatureSource } from './features.js';
+import type { FeatureSource } from './features.js';
 import { checkTrainingMemory, featureMemoryBudget } from './memory-check.js';
+import { FRESH_RESOURCES, type TrainingResources } from './resources.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { readTrainConfigFile } from './config-file.js';
 import { parseTrainConfig } from './config-schema.js';
+import { writeValPredictions } from './predictions.js';
 import {
   groupRates,
   headSpecFor,
   initialParams,
-  loadBase,
+  sameHead,
   optimizerSpec,
   targets,
   trainHead,
@@ -81,6 +84,14 @@ export interface FineTuneOptions {
   readonly onDownloadProgress?: (received: number, total: number | undefined) => void;
   /** Feature-extraction progress: images done of total. */
   readonly onFeatureProgress?: (done: number, total: number) => void;
+  /**
+   * Stop after this many epochs as a pause, not an end: the checkpoint is written and nothing else
+   * (no fit_end, no model files); `resume` continues from it. A sweep's ASHA rungs pause here while
+   * the config keeps the trial's full epoch budget, so schedules see the real budget.
+   */
+  readonly pauseAt?: number;
+  /** The conv base and feature sources; default FRESH_RESOURCES (a sweep worker shares them). */
+  readonly resources?: TrainingResources;
 }
 
 export interface FineTuneResult {
@@ -93,6 +104,8 @@ export interface FineTuneResult {
   /** Why training ended before the last epoch, if it did. */
   readonly stoppedBy: string | undefined;
   readonly weights: WeightMap;
+  /** True when `pauseAt` ended the call: no model was written, `resume` continues. */
+  readonly paused: boolean;
 }
 
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
@@ -131,7 +144,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   checkMonitors(config, hasVal);
 
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const loaded = await loadBase(config, {
+  const resources = options.resources ?? FRESH_RESOURCES;
+  const loaded = await resources.base(config, {
     cacheDir,
     ...(options.offline === undefined ? {} : { offline: options.offline }),
     ...(options.onDownloadProgress === undefined
@@ -142,6 +156,12 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const { contract, weightsId } = loaded;
   const description: ModelDescription = { arch: config.arch, contract, head: headSpec, classNames };
   const params = initialParams(config, loaded, headSpec);
+  if (loaded.head !== undefined)
+    log(
+      sameHead(loaded.head.spec, headSpec)
+        ? `continuing from ${loaded.source}: its base and its head (${headSpec.kind}, Dense ${headSpec.dense}, ${headSpec.classes} outputs)`
+        : `continuing from ${loaded.source}'s base; its head (${loaded.head.spec.kind}, Dense ${loaded.head.spec.dense}, ${loaded.head.spec.classes} outputs) differs from this run's (${headSpec.kind}, Dense ${headSpec.dense}, ${headSpec.classes} outputs), so a new head is trained`,
+    );
   const stages: StageSpec[] =
     config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
   const totalEpochs = stages.reduce((sum, s) => sum + s.epochs, 0);
@@ -204,6 +224,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
         writeFileAtomic(bestFile, encodeSafetensors(trainedParams(currentParams(), stages))),
     }),
     new CSVLogger({ file: join(out, 'history.csv') }),
+    new EventsLog({ file: join(out, EVENTS_FILE), weights: config.weights, contract }),
     ...(options.callbacks ?? []),
   ]);
   callbacks.setState(loop.callbacks);
@@ -214,6 +235,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       ? undefined
       : new StopTraining(loop.stopped.message, loop.stopped.by);
   const stopRequest = (): StopTraining | undefined => callbacks.stopRequest ?? resumedStop;
+  const pausing = (): boolean =>
+    options.pauseAt !== undefined && loop.epochsCompleted >= options.pauseAt;
 
   /** Every parameter, with the running stage's trained values. */
   function currentParams(): WeightMap {
@@ -241,7 +264,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 
   const skipped: SkippedFile[] = [];
   let firstEpochOfStage = 0;
-  for (let s = 0; s < stages.length && stopRequest() === undefined; s++) {
+  for (let s = 0; s < stages.length && stopRequest() === undefined && !pausing(); s++) {
     const stage = stages[s] as StageSpec;
     const stageEnd = firstEpochOfStage + stage.epochs;
     if (loop.epochsCompleted >= stageEnd) {
@@ -254,7 +277,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     if (!continuing && s > 0)
       loop = { ...loop, baseLr: Number((config.lr * config.stageLrFactor ** s).toPrecision(12)) };
     const trainableBlocks = unfrozenBlocks(stage);
-    const features = await FeatureSource.create(
+    const lease = await resources.features(
       { arch: config.arch, weights: params, weightsId, contract, trainableBlocks },
       {
         cacheDir,
@@ -265,6 +288,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
           : { onProgress: options.onFeatureProgress }),
       },
     );
+    const features = lease.value;
     try {
       const augmenting = config.augment.length > 0;
       log(
@@ -397,19 +421,32 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             join(out, 'history.json'),
             historyJson(loop.history, stages, classNames),
           );
-          if (stopRequest() !== undefined) break;
+          if (stopRequest() !== undefined || pausing()) break;
         }
       } finally {
         trainStep = undefined;
         await step.release();
       }
     } finally {
-      await features.release();
+      await lease.release();
     }
     firstEpochOfStage = stageEnd;
   }
 
   const stopped = stopRequest();
+  if (options.pauseAt !== undefined) {
+    return {
+      modelDir: out,
+      history: loop.history,
+      classNames,
+      config,
+      contract,
+      skipped,
+      stoppedBy: stopped?.by,
+      weights: params,
+      paused: true,
+    };
+  }
   await callbacks.dispatch(
     { type: 'fit_end', epochsCompleted: loop.epochsCompleted, stopped },
     control,
@@ -422,6 +459,10 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     await writeModel(join(out, 'best'), description, best);
   }
   await writeJsonAtomic(join(out, 'history.json'), historyJson(loop.history, stages, classNames));
+  // The run page's top losses and per-class metrics: the final model on the validation set.
+  const readableVal = dataset.val.filter((f) => !skipped.some((k) => k.file === f.file));
+  if (readableVal.length > 0)
+    await writeValPredictions(out, readableVal, config.val ?? options.data);
   await writeFileAtomic(
     join(out, 'report.html'),
     renderTrainingReport({
@@ -441,6 +482,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     skipped,
     stoppedBy: stopped?.by,
     weights: params,
+    paused: false,
   };
 }
 
@@ -525,6 +567,7 @@ async function trainEpoch(
         batches: batches.length,
         loss: lossSum / seen,
         accuracy: correct / seen,
+        batchLoss: result.loss,
         lr,
         imagesPerSecond: seen / ((performance.now() - started) / 1000),
       },
