@@ -5,6 +5,7 @@
  * validation numbers (two independent paths: the training graph's evaluation vs the inference
  * graph in model.onnx).
  */
+import type { TrainConfigInput } from '../../src/train/config-schema.js';
 import assert from 'node:assert/strict';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
@@ -341,7 +342,7 @@ test('evaluateModel names a data folder the model does not know; model classes m
 });
 
 test('augmentation runs the frozen base on every batch, says so, and is reproducible for a seed', async () => {
-  const config = {
+  const config: TrainConfigInput = {
     arch: 'vgg11',
     epochs: 2,
     batchSize: 6,
@@ -432,7 +433,7 @@ test('binary cross-entropy on two classes: one sigmoid output that learns and ev
     await cp(join(from, 'circle'), join(to, 'circle'), { recursive: true });
     await cp(join(from, 'square'), join(to, 'square'), { recursive: true });
   }
-  const config = {
+  const config: TrainConfigInput = {
     weights: 'none',
     inputSize: 32,
     arch: 'vgg11',
