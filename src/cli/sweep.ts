@@ -1,9 +1,10 @@
 /**
  * `vggkit sweep <dir> [train flags]`: the train flags give the base config; a numeric flag given
  * `lo..hi`, or any flag given a list (`a,b,c`; `x|y` for stages and augment, whose values hold
- * commas), becomes a search dimension. One line per finished trial on stderr with its values and
- * metric, a progress line with the ETA; with --json the last stdout line is
- * `{ "best": …, "trials": N, "out": … }`.
+ * commas), becomes a search dimension; `--lr find` searches lr a decade either side of the LR
+ * range test's valley. On stderr: one line per finished trial with its values and metric above an
+ * overall bar with the ETA, then the plain-language summary (src/sweep/summary.ts); with --json the
+ * last stdout line is `{ "best": …, "trials": N, "out": … }`.
  */
 import { Option, type Command } from 'commander';
 import { DEFAULT_PARALLEL } from '../sweep/defaults.js';
@@ -54,7 +55,7 @@ export function addSearchableTrainFlags(command: Command): void {
           : [
               new Option(
                 `${spelling} <${f.kind === 'number' || f.kind === 'integer' ? 'x|lo..hi|a,b' : f.kind === 'list' ? 'value|a|b' : 'value|a,b'}>`,
-                `${f.help}${f.choices === undefined ? '' : `: ${f.choices.join(', ')}`}${shown}`,
+                `${f.help}${f.choices === undefined ? '' : `: ${f.choices.join(', ')}`}${f.path === 'lr' ? ", or find: a decade either side of the LR range test's valley (vggkit lr-find)" : ''}${shown}`,
               ),
             ];
       for (const option of options) {

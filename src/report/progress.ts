@@ -24,6 +24,8 @@ export interface Progress {
   /** Sets the count done so far; `note` is shown after the numbers (e.g. `loss 0.412`). */
   update(done: number, note?: string): void;
   increment(by?: number, note?: string): void;
+  /** Prints a finished line (a sweep's trial result) above the bar, which stays below it. */
+  log(line: string): void;
   stop(): void;
 }
 
@@ -116,6 +118,10 @@ class PlainProgress implements Progress {
     this.update(this.meter.done + by, note);
   }
 
+  log(line: string): void {
+    this.options.stream.write(`${line}\n`);
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
@@ -142,6 +148,8 @@ class BarProgress implements Progress {
   private readonly meter: Meter;
   private note = '';
 
+  private readonly stream: NodeJS.WritableStream;
+
   constructor(options: {
     label: string;
     total: number;
@@ -149,6 +157,7 @@ class BarProgress implements Progress {
     stream: NodeJS.WritableStream;
     now: () => number;
   }) {
+    this.stream = options.stream;
     this.meter = new Meter(options.total, options.now);
     this.bar = new SingleBar({
       stream: options.stream,
@@ -156,6 +165,8 @@ class BarProgress implements Progress {
       hideCursor: true,
       clearOnComplete: false,
       etaBuffer: 50,
+      // A line logged above the bar overwrites it: redraw it even when its text did not change.
+      forceRedraw: true,
     });
     this.bar.start(options.total, 0, this.payload());
   }
@@ -176,6 +187,16 @@ class BarProgress implements Progress {
 
   increment(by = 1, note?: string): void {
     this.update(this.meter.done + by, note);
+  }
+
+  log(line: string): void {
+    if (this.stopped) {
+      this.stream.write(`${line}\n`);
+      return;
+    }
+    // The bar's own line becomes the logged one (cleared to its end); the bar redraws below it.
+    this.stream.write(`\r\x1b[K${line}\n`);
+    this.bar.render();
   }
 
   stop(): void {

@@ -134,6 +134,8 @@ export const SWEEP_ERROR_CODES = [
   'SWEEP_FORMAT',
   /** A trial's job could not be run: its worker process died repeatedly, or the queue failed it. */
   'WORKER_FAILED',
+  /** `sweep --lr find`: the LR range test's loss never fell, so there is no valley to centre on. */
+  'LR_RANGE_NO_VALLEY',
 ] as const;
 
 export const ERROR_CODES = [

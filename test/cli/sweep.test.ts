@@ -113,6 +113,7 @@ test('a small sweep: one line per trial, the best config named, --json last line
   assert.equal(run.code, 0, run.stderr);
   const lines = run.stderr.split('\n');
   assert.equal(lines.filter((l) => /^\[\d\/4\] t00\d lr=/.test(l)).length, 4, run.stderr);
+  assert.match(run.stderr, /^Best: t00\d \(lr=/m, 'the summary names the best trial');
   assert.match(run.stderr, /frozen prefixes|frozen prefix/);
   const last = JSON.parse(run.stdout.trim().split('\n').pop() as string) as {
     best: { trialId: string };
@@ -127,6 +128,46 @@ test('a small sweep: one line per trial, the best config named, --json last line
   };
   assert.equal(sweep.best.trialId, last.best.trialId);
   assert.equal(sweep.sampler.name, 'grid');
+});
+
+test('--lr find centres the lr range on the LR range test; the summary says what ASHA pruned', async () => {
+  const out = join(dir, 'find');
+  const run = await vggkit(
+    'sweep',
+    data,
+    ...SMALL,
+    '--epochs',
+    '3',
+    '--lr',
+    'find',
+    '--sampler',
+    'random',
+    '--trials',
+    '4',
+    '--scheduler',
+    'asha',
+    '--out',
+    out,
+  );
+  assert.equal(run.code, 0, run.stderr);
+  const found =
+    /--lr find: LR range test on \d+ images .*: valley (\S+); searching lr (\S+)\.\.(\S+) \(log\)/.exec(
+      run.stderr,
+    );
+  assert.ok(found !== null, run.stderr);
+  const sweep = JSON.parse(await readFile(join(out, 'sweep.json'), 'utf8')) as {
+    space: { name: string; kind: string; low: number; high: number; log: boolean }[];
+    trials: { status: string }[];
+  };
+  const lr = sweep.space.find((d) => d.name === 'lr');
+  assert.ok(lr !== undefined && lr.kind === 'float' && lr.log);
+  const valley = Number(found[1]);
+  // A decade either side of the valley (printed to 3 significant digits).
+  assert.ok(Math.abs(lr.low * 10 - valley) / valley < 0.01, `${lr.low} vs ${valley}`);
+  assert.ok(Math.abs(lr.high / 10 - valley) / valley < 0.01, `${lr.high} vs ${valley}`);
+  const pruned = sweep.trials.filter((t) => t.status === 'pruned').length;
+  assert.match(run.stderr, new RegExp(`^ASHA pruned ${pruned} of 4 trials; `, 'm'));
+  assert.match(run.stderr, /^trials: 4\/4 \(100%\)/m, 'the overall bar ends at every trial');
 });
 
 interface TrialJson {

@@ -125,3 +125,28 @@ test('on a TTY a cli-progress bar shows the count, rate and ETA', () => {
   progress.stop();
   assert.match(out.text(), /epoch 1\/20 \[.*\] 4\/10 \| 2\.00 img\/s \| ETA 3s/);
 });
+
+test('a logged line goes above the bar, which is drawn again below it', () => {
+  const out = capture(true);
+  let clock = 0;
+  const progress = createProgress({
+    label: 'trials',
+    total: 4,
+    unit: 'epoch',
+    stream: out.stream,
+    now: () => clock,
+  });
+  clock = 2000;
+  progress.update(1);
+  progress.log('[1/4] t000 lr=0.001: val_loss 0.5');
+  const after = out.text().split('[1/4] t000 lr=0.001: val_loss 0.5\n');
+  assert.equal(after.length, 2, out.text());
+  assert.match(after[0] as string, /\r\x1b\[K$/, 'the bar line is cleared before the log line');
+  assert.match(after[1] as string, /trials \[.*\] 1\/4/, 'the bar is drawn again under it');
+  progress.stop();
+  const plain = capture(false);
+  const lines = createProgress({ label: 'trials', total: 4, stream: plain.stream, now: () => 0 });
+  lines.log('a trial line');
+  lines.stop();
+  assert.match(plain.text(), /^a trial line\ntrials: 0\/4/);
+});

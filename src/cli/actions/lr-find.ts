@@ -9,9 +9,11 @@ import { LR_COLOR, lrRangeChart, TRAIN_COLOR, VAL_COLOR } from '../../report/cur
 import { escapeHtml, page } from '../../report/html.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { formatNumber } from '../../sweep/space.js';
+import type { FloatDimension } from '../../sweep/types.js';
 import { readTrainConfigFile } from '../../train/config-file.js';
-import { DEFAULT_CONFIG } from '../../train/config.js';
+import { DEFAULT_CONFIG, type TrainConfig } from '../../train/config.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { VggkitError } from '../../util/errors.js';
 import { parseInteger } from '../common.js';
 import type { LrFindFlags } from '../lr-find.js';
 import { configFromFlags } from '../train-flags.js';
@@ -21,31 +23,67 @@ export function sweepRange(valley: number): readonly [number, number] {
   return [valley / 10, Math.min(valley * 10, 1)];
 }
 
+/** The doctor's LR range test on `dir` with `config`, the images read with a progress bar. */
+async function rangeTest(
+  dir: string,
+  config: TrainConfig,
+  options: { readonly images: number; readonly offline: boolean; readonly json: boolean },
+): Promise<Awaited<ReturnType<typeof runLrRangeTest>>> {
+  let bar: Progress | undefined;
+  const scan = await scanDataset(dir, {
+    ...(config.val === undefined ? {} : { val: config.val }),
+    onProgress: (done, total) => {
+      bar ??= createProgress({ label: 'reading images', total, unit: 'img', json: options.json });
+      bar.update(done);
+    },
+  });
+  bar?.stop();
+  return runLrRangeTest({
+    scan,
+    config,
+    cacheDir: defaultCacheDir(),
+    images: options.images,
+    offline: options.offline,
+  });
+}
+
+/**
+ * `vggkit sweep --lr find`: the LR range test on the sweep's base config, and the lr dimension
+ * it suggests: log-uniform over `sweepRange(valley)`, a decade either side of fastai's valley.
+ */
+export async function lrDimensionFromRangeTest(
+  dir: string,
+  base: TrainConfig,
+  options: {
+    readonly offline: boolean;
+    readonly json: boolean;
+    readonly log: (line: string) => void;
+  },
+): Promise<FloatDimension> {
+  const result = await rangeTest(dir, base, { images: DEFAULT_PROBE_IMAGES, ...options });
+  const valley = result.lrRange.valley;
+  if (valley === undefined || !Number.isFinite(valley))
+    throw new VggkitError(
+      'LR_RANGE_NO_VALLEY',
+      `--lr find: the LR range test on ${result.sampleSize} images of ${dir} found no rate at which the loss fell, so there is no valley to centre the search on; give a range (--lr 1e-5..1e-2) or run vggkit lr-find ${dir} to see the curve`,
+      { exitCode: 1 },
+    );
+  const [low, high] = sweepRange(valley);
+  options.log(
+    `--lr find: LR range test on ${result.sampleSize} images (stage ${result.stage}, ${base.optimizer}): valley ${formatNumber(valley)}; searching lr ${formatNumber(low)}..${formatNumber(high)} (log)`,
+  );
+  return { kind: 'float', name: 'lr', path: 'lr', low, high, log: true };
+}
+
 export async function lrFind(dir: string, flags: LrFindFlags): Promise<void> {
   const config = configFromFlags(
     flags,
     flags.config === undefined ? DEFAULT_CONFIG : (await readTrainConfigFile(flags.config)).config,
   );
-  let bar: Progress | undefined;
-  const scan = await scanDataset(dir, {
-    ...(config.val === undefined ? {} : { val: config.val }),
-    onProgress: (done, total) => {
-      bar ??= createProgress({
-        label: 'reading images',
-        total,
-        unit: 'img',
-        json: flags.json === true,
-      });
-      bar.update(done);
-    },
-  });
-  bar?.stop();
-  const result = await runLrRangeTest({
-    scan,
-    config,
-    cacheDir: defaultCacheDir(),
+  const result = await rangeTest(dir, config, {
     images: parseInteger('--images', flags.images, DEFAULT_PROBE_IMAGES, 2),
     offline: flags.offline === true,
+    json: flags.json === true,
   });
   const { lrRange } = result;
   const valley = lrRange.valley ?? Number.NaN;

@@ -1,13 +1,14 @@
 /** What `vggkit sweep` does (declared in ../sweep.ts). */
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../model/download.js';
-import { createProgress, formatDuration, type Progress } from '../../report/progress.js';
+import { createProgress, type Progress } from '../../report/progress.js';
 import { DEFAULT_PARALLEL } from '../../sweep/defaults.js';
 import { QueueExecutor } from '../../sweep/executors/bullmq.js';
 import { parseMonitor } from '../../sweep/monitor.js';
 import type { TrialRecord } from '../../sweep/results.js';
 import { runSweep, type SweepSettings } from '../../sweep/run-sweep.js';
 import { defaultSampler, parseSamplerName } from '../../sweep/samplers/index.js';
+import { summarize } from '../../sweep/summary.js';
 import { DEFAULT_ASHA, parseSchedulerName } from '../../sweep/schedulers/index.js';
 import {
   formatNumber,
@@ -115,8 +116,25 @@ export async function sweep(dir: string, flags: SweepFlags): Promise<number> {
     flags.queue === undefined ? DEFAULT_PARALLEL : 4,
   );
   let settings: SweepSettings | undefined;
+  const display = new SweepDisplay(json);
   if (flags.resume !== true) {
-    const { base, dimensions } = await parseSearch(flags);
+    const findLr = flags.lr === 'find';
+    const { base, dimensions } = await parseSearch(findLr ? { ...flags, lr: undefined } : flags);
+    if (findLr) {
+      if (dimensions.some((d) => d.path === 'lr'))
+        throw new UsageError(
+          'CONFLICTING_OPTIONS',
+          `--lr find: ${flags.config as string} also searches lr in its search object; give one of them`,
+        );
+      const { lrDimensionFromRangeTest } = await import('./lr-find.js');
+      dimensions.push(
+        await lrDimensionFromRangeTest(dir, base, {
+          offline: flags.offline === true,
+          json,
+          log: (line) => display.line(line),
+        }),
+      );
+    }
     const space = makeSpace(dimensions);
     const trialsGiven =
       flags.trials === undefined ? undefined : parseInteger('--trials', flags.trials, 24);
@@ -144,7 +162,6 @@ export async function sweep(dir: string, flags: SweepFlags): Promise<number> {
       monitor: parseMonitor(flags.monitor, flags.mode, base),
     };
   }
-  const display = new SweepDisplay(json);
   try {
     const result = await runSweep({
       ...(settings === undefined ? {} : { settings }),
@@ -158,15 +175,17 @@ export async function sweep(dir: string, flags: SweepFlags): Promise<number> {
       offline: flags.offline === true,
       log: (line) => display.line(line),
       onFeatureProgress: (done, total) => display.features(done, total),
+      onProgress: (trials, planned) => display.trials(trials, planned),
       onTrialEnd: (trial, done, total, monitor) => display.trial(trial, done, total, monitor),
     });
     display.stop();
     const best = result.best;
-    display.line(
-      best === undefined
-        ? 'no trial completed with a finite value'
-        : `best: ${best.id} ${formatParams(best.params)}: ${result.sweep.monitor.name} ${formatNumber(best.value)} (epoch ${best.bestEpoch + 1}); vggkit train ${dir} --config ${join(result.out, 'best-config.json')}`,
-    );
+    // The report's plain-language findings: the best trial, what won, what ASHA pruned, failures.
+    for (const sentence of summarize(result.sweep)) display.line(sentence);
+    if (best !== undefined)
+      display.line(
+        `to train the best config: vggkit train ${dir} --config ${join(result.out, 'best-config.json')}`,
+      );
     display.line(`sweep folder: ${result.out}`);
     if (json)
       process.stdout.write(
@@ -182,11 +201,14 @@ export async function sweep(dir: string, flags: SweepFlags): Promise<number> {
   }
 }
 
-/** Trial lines and progress on stderr. */
+/**
+ * Progress on stderr: the feature fill's bar, then one overall bar of finished trials (its ETA
+ * from their rate) with one line per finished trial printed above it.
+ */
 class SweepDisplay {
   private bar: Progress | undefined;
   private featureTotal = -1;
-  private readonly started = performance.now();
+  private trialBar: Progress | undefined;
 
   constructor(private readonly json: boolean) {}
 
@@ -203,9 +225,22 @@ class SweepDisplay {
     }
   }
 
+  /** A job was dispatched or came back: the overall bar's count and what is running. */
+  trials(trials: readonly TrialRecord[], planned: number): void {
+    const finished = trials.filter(
+      (t) => t.status === 'completed' || t.status === 'pruned' || t.status === 'failed',
+    ).length;
+    const running = trials.filter((t) => t.status === 'running').length;
+    this.trialBar ??= createProgress({
+      label: 'trials',
+      total: planned,
+      unit: 'trial',
+      json: this.json,
+    });
+    this.trialBar.update(finished, `${running} running`);
+  }
+
   trial(trial: TrialRecord, done: number, total: number, monitor: string): void {
-    const elapsed = (performance.now() - this.started) / 1000;
-    const eta = done > 0 ? (elapsed / done) * (total - done) : Number.NaN;
     const value = Number.isNaN(trial.value)
       ? 'no finite value'
       : `${monitor} ${formatNumber(trial.value)} (epoch ${trial.bestEpoch + 1})`;
@@ -215,9 +250,9 @@ class SweepDisplay {
         : trial.status === 'pruned'
           ? `pruned after ${trial.epochs}`
           : `failed: ${trial.error?.message ?? ''}`;
-    this.line(
-      `[${done}/${total}] ${trial.id} ${formatParams(trial.params)}: ${value}, ${status}${trial.stoppedBy === undefined ? '' : ` (stopped by ${trial.stoppedBy})`}, ${trial.seconds.toFixed(1)}s; ETA ${formatDuration(eta)}`,
-    );
+    const text = `[${done}/${total}] ${trial.id} ${formatParams(trial.params)}: ${value}, ${status}${trial.stoppedBy === undefined ? '' : ` (stopped by ${trial.stoppedBy})`}, ${trial.seconds.toFixed(1)}s`;
+    if (this.trialBar === undefined) this.line(text);
+    else this.trialBar.log(text);
   }
 
   line(text: string): void {
@@ -228,5 +263,7 @@ class SweepDisplay {
   stop(): void {
     this.bar?.stop();
     this.bar = undefined;
+    this.trialBar?.stop();
+    this.trialBar = undefined;
   }
 }
