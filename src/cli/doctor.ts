@@ -13,9 +13,11 @@ import { runCommand } from './run-command.js';
 /** The CLI's flags: the library's inputs as commander delivers them, plus output options. */
 type DoctorFlags = Omit<
   DoctorInputs,
-  'dataDir' | 'probeImages' | 'cacheDir' | 'onScanProgress' | 'log'
+  'dataDir' | 'probeImages' | 'cacheDir' | 'onScanProgress' | 'log' | 'history' | 'classes'
 > & {
   readonly probeImages?: string;
+  readonly history?: readonly string[];
+  readonly classes?: string;
   readonly json?: boolean;
   readonly html?: string;
   readonly fixConfig?: string;
@@ -32,7 +34,12 @@ export function registerDoctorCommand(program: Command): void {
     .option('--config <file>', 'vggkit training config JSON (partial allowed)')
     .option(
       '--history <file>',
-      'training log: vggkit history.json, Keras CSVLogger CSV or Keras History.history JSON',
+      'training log: vggkit history.json, Keras CSVLogger CSV, Keras History.history JSON or a pandas dump of it; give it twice for phase 1 then phase 2 of a fine-tune',
+      (file: string, previous: readonly string[] | undefined) => [...(previous ?? []), file],
+    )
+    .option(
+      '--classes <n>',
+      'number of classes, for the chance level when no data folder or model is given',
     )
     .option('--batch <file>', 'a .npy batch your pipeline fed the model (NHWC or NCHW)')
     .option('--expect <mode>', 'preprocessing the batch should have: caffe, torch, tf, none')
@@ -57,14 +64,17 @@ export function registerDoctorCommand(program: Command): void {
     .option('--fix-config <out>', 'write the config with every fixable finding applied')
     .action(
       runCommand(async (dataDir: string | undefined, flags: DoctorFlags) => {
-        const { probeImages, ...rest } = flags;
+        const { probeImages, classes, ...rest } = flags;
         const images = Number(probeImages);
         if (probeImages !== undefined && !/^\d+$/.test(probeImages))
           throw invalidOption('--probe-images', 'a whole number of images >= 2', probeImages);
+        if (classes !== undefined && !/^\d+$/.test(classes))
+          throw invalidOption('--classes', 'a whole number of classes >= 2', classes);
         let scanBar: Progress | undefined;
         const ctx = await buildContext({
           ...rest,
           ...(probeImages === undefined ? {} : { probeImages: images }),
+          ...(classes === undefined ? {} : { classes: Number(classes) }),
           ...(dataDir === undefined ? {} : { dataDir }),
           ...(flags.json === true
             ? {}

@@ -9,7 +9,7 @@ import type { TrainConfig } from '../train/config.js';
 import { parseTrainConfig } from '../train/parse-config.js';
 import { invalidOption, oneOf, UsageError, VggkitError } from '../util/errors.js';
 import { batchStats } from './batch-stats.js';
-import { readHistory } from './history.js';
+import { readHistories } from './history.js';
 import { scanDataset, type ScanOptions } from './scan.js';
 import type { DoctorContext, ModelEvaluation, ModelInfo } from './types.js';
 import { defaultCacheDir } from '../model/download.js';
@@ -19,12 +19,16 @@ import { imageFeatures } from './image-features.js';
 import { evaluateOnScan } from './model-eval.js';
 import { runProbes } from './probe.js';
 import type { DataScan } from './scan.js';
+import { classCountWithout } from './context.js';
 
 export interface DoctorInputs {
   readonly dataDir?: string;
   readonly val?: string;
   readonly config?: string;
-  readonly history?: string;
+  /** One training log, or several in order (phase 1 then phase 2 of a fine-tune). */
+  readonly history?: string | readonly string[];
+  /** The class count, for the chance level when no data folder, model or class-naming log gives it. */
+  readonly classes?: number;
   readonly batch?: string;
   /** A preprocess mode the batch should follow (caffe, torch, tf, none). */
   readonly expect?: string;
@@ -104,6 +108,8 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
     throw new UsageError('doctor: give --expect MODE or --weights TAG, not both');
   if (inputs.val !== undefined && inputs.dataDir === undefined)
     throw new UsageError('doctor: --val needs the training data folder too');
+  if (inputs.classes !== undefined && (!Number.isInteger(inputs.classes) || inputs.classes < 2))
+    throw invalidOption('--classes', 'a whole number of classes >= 2', inputs.classes);
   const loaded = inputs.config === undefined ? undefined : await readConfig(inputs.config);
   const config = loaded?.config;
   const size = config?.inputSize ?? 224;
@@ -140,7 +146,8 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
           ...(scan === undefined ? {} : await evaluation(folder, scan)),
         };
   const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, config);
-  const history = inputs.history === undefined ? undefined : await readHistory(inputs.history);
+  const historyFiles = inputs.history === undefined ? [] : [inputs.history].flat();
+  const history = historyFiles.length === 0 ? undefined : await readHistories(historyFiles);
   const batch =
     inputs.batch === undefined
       ? undefined
@@ -149,15 +156,28 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
           contract ?? makeContract({ mode: 'caffe', inputSize: 224 }),
           inputs.batch,
         );
-  return {
+  const ctx: DoctorContext = {
     ...(scan === undefined ? {} : { scan }),
     ...(config === undefined ? {} : { config, rawConfig: loaded?.raw }),
     ...(history === undefined ? {} : { history }),
     ...(batch === undefined ? {} : { batch }),
     ...(contract === undefined ? {} : { contract }),
     ...(model === undefined ? {} : { model }),
+    ...(inputs.classes === undefined ? {} : { classes: inputs.classes }),
     ...computed,
   };
+  checkClassCount(ctx);
+  return ctx;
+}
+
+/** `--classes` is for when nothing else knows the class count; when something does, the two must agree. */
+function checkClassCount(ctx: DoctorContext): void {
+  if (ctx.classes === undefined) return;
+  const known = classCountWithout(ctx);
+  if (known !== undefined && known.count !== ctx.classes)
+    throw new UsageError(
+      `doctor: --classes ${ctx.classes} contradicts ${known.source}, which has ${known.count} classes`,
+    );
 }
 
 async function evaluation(

@@ -9,6 +9,7 @@ import { series, type TrainingHistory } from './history.js';
 import type { DoctorReport } from './run.js';
 import type { Finding } from './types.js';
 import type { LrRangeProbe } from './probe-results.js';
+import { describeReading } from './trainings.js';
 
 /** Thumbnail edge in pixels and how many per finding: enough to recognise, small enough to keep the file light. */
 const THUMB_SIZE = 96;
@@ -132,7 +133,13 @@ export async function renderHtml(report: DoctorReport, inputs: HtmlInputs = {}):
   const sections: string[] = [];
   for (const f of report.findings) sections.push(await renderFinding(f));
   const charts = `${inputs.history === undefined ? '' : curves(inputs.history, report.findings)}${inputs.lrRange === undefined ? '' : lrRangeChart(inputs.lrRange, inputs.configuredLr)}`;
-  const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${charts}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}`;
+  const reading =
+    report.summary.history === undefined
+      ? ''
+      : `<p class="reading">${describeReading(report.summary.history, report.summary.classes)
+          .map((line) => escapeHtml(line.trim()))
+          .join('<br>')}</p>`;
+  const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${reading}${charts}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}`;
   return page('vggkit doctor report', CSS, body);
 }
 
