@@ -18,7 +18,7 @@ export {
   type StageSpec,
   type TrainConfig,
 } from './train/config.js';
-export { parseTrainConfig } from './train/parse-config.js';
+export { parseTrainConfig } from './train/config-schema.js';
 export {
   StopTraining,
   type BatchEndEvent,

@@ -166,7 +166,10 @@ async function pretrainedModel(flags: ExtractFlags): Promise<ExtractModel> {
   const includeTop = wantsTop(flags, arch);
   const size = parseInteger('--input-size', flags.inputSize, 224, 32);
   if (includeTop && size !== 224)
-    throw new UsageError(`--input-size: the top needs 224, received ${size}`);
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      `--input-size: the top needs 224, received ${size}`,
+    );
   const loaded = await loadWeightsWithProgress(
     { arch, weights: flags.weights, includeTop, inputSize: size, offline: flags.offline === true },
     flags.json === true,

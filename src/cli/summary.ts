@@ -42,7 +42,8 @@ export function registerSummary(program: Command): void {
         try {
           summary = summarize(options.arch, modelLayers(options));
         } catch (error) {
-          if (error instanceof RangeError) throw new UsageError(`--input-size: ${error.message}`);
+          if (error instanceof RangeError)
+            throw new UsageError('INVALID_OPTION', `--input-size: ${error.message}`);
           throw error;
         }
         if (flags.json === true) printJson(summary);

@@ -4,20 +4,15 @@
  * features are extracted, a per-batch bar with rate and ETA, one line per epoch with every metric
  * and the learning rate. With `--json` the last line on stdout is one JSON object with the result.
  */
-import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { createProgress, type Progress } from '../report/progress.js';
 import type { Callback } from '../train/events.js';
 import { fineTune } from '../train/fit.js';
-import {
-  configFromFlags,
-  flagDefault,
-  parseTrainConfig,
-  TRAIN_FLAGS,
-} from '../train/parse-config.js';
-import { DEFAULT_CONFIG, type TrainConfig } from '../train/config.js';
-import { UsageError, VggkitError } from '../util/errors.js';
+import { readTrainConfigFile } from '../train/config-file.js';
+import { DEFAULT_CONFIG } from '../train/config.js';
+import { UsageError } from '../util/errors.js';
 import { runCommand } from './run-command.js';
+import { configFromFlags, registerTrainFlags } from './train-flags.js';
 
 interface TrainFlags extends Readonly<Record<string, unknown>> {
   readonly out?: string;
@@ -34,23 +29,8 @@ export function registerTrain(program: Command): void {
       "fine-tune a VGG classifier on a folder with one sub-folder per class (the seed article's recipe by default)",
     )
     .argument('<dir>', 'training images, one sub-folder per class');
-  // Every training setting is a flag, generated from the one flag table the config parser uses.
-  for (const f of TRAIN_FLAGS) {
-    const fallback = flagDefault(f);
-    const shown =
-      fallback === undefined
-        ? ''
-        : ` (default ${Array.isArray(fallback) ? fallback.join(',') || 'none' : String(fallback)})`;
-    if (f.kind === 'boolean') {
-      command.option(f.flag, `${f.help}: on${fallback === true ? ' (default)' : ''}`);
-      command.option(
-        `--no-${f.flag.slice(2)}`,
-        `${f.help}: off${fallback === false ? ' (default)' : ''}`,
-      );
-    } else {
-      command.option(`${f.flag} <${f.kind === 'number' ? 'x' : 'value'}>`, `${f.help}${shown}`);
-    }
-  }
+  // Every training setting is a flag, from the one table sweep, lr-find and the doctor use too.
+  registerTrainFlags(command);
   command
     .option('--out <dir>', 'model folder to write (default: a new folder under runs/)')
     .option(
@@ -68,11 +48,14 @@ export function registerTrain(program: Command): void {
         const json = flags.json === true;
         if (flags.resume === true && flags.out === undefined)
           throw new UsageError(
+            'MISSING_OPTION',
             '--resume: expected --out DIR naming the run to continue, received none',
           );
         const config = configFromFlags(
           flags,
-          flags.config === undefined ? DEFAULT_CONFIG : await readConfigFile(flags.config),
+          flags.config === undefined
+            ? DEFAULT_CONFIG
+            : (await readTrainConfigFile(flags.config)).config,
         );
         const display = new TrainingDisplay(json);
         try {
@@ -106,27 +89,6 @@ export function registerTrain(program: Command): void {
         }
       }),
     );
-}
-
-async function readConfigFile(file: string): Promise<TrainConfig> {
-  const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError(
-      'NOT_FOUND',
-      `${file}: cannot read the --config file (${(cause as Error).message})`,
-      { file, cause, exitCode: 2 },
-    );
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new VggkitError(
-      'CONFIG_FORMAT',
-      `${file}: expected a JSON object of training settings, received invalid JSON (${(cause as Error).message})`,
-      { file, cause, exitCode: 2 },
-    );
-  }
-  return parseTrainConfig(json, file);
 }
 
 function formatMetric(value: number): string {

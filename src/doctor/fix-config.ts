@@ -4,7 +4,7 @@
  * for an error is never overwritten by one for an info. The result is validated as a config.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseTrainConfig } from '../train/parse-config.js';
+import { parseTrainConfig } from '../train/config-schema.js';
 import type { Finding } from './types.js';
 
 export interface FixResult {

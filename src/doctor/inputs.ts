@@ -1,13 +1,12 @@
 /** Turns the doctor's file arguments into a DoctorContext: scan, config, history, batch, expected contract. */
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { readNpy } from '../data/npy.js';
 import { makeContract, PREPROCESS_MODES, type PreprocessContract } from '../image/contract.js';
 import type { ArchName } from '../model/architectures.js';
 import { findWeights } from '../model/registry.js';
 import type { TrainConfig } from '../train/config.js';
-import { parseTrainConfig } from '../train/parse-config.js';
-import { invalidOption, oneOf, UsageError, VggkitError } from '../util/errors.js';
+import { readTrainConfigFile } from '../train/config-file.js';
+import { invalidOption, oneOf, UsageError } from '../util/errors.js';
 import { batchStats } from './batch-stats.js';
 import { readHistories } from './history.js';
 import { scanDataset, type ScanOptions } from './scan.js';
@@ -64,27 +63,6 @@ export function contractForWeights(
   return findWeights(arch, weights).contract;
 }
 
-async function readConfig(
-  file: string,
-): Promise<{ config: TrainConfig; raw: Record<string, unknown> }> {
-  const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, {
-      file,
-      cause,
-    });
-  });
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (cause) {
-    throw new UsageError(
-      `${file}: expected a JSON training config, received invalid JSON (${(cause as Error).message})`,
-    );
-  }
-  const config = parseTrainConfig(json, file);
-  return { config, raw: json as Record<string, unknown> };
-}
-
 export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext> {
   if (
     [inputs.dataDir, inputs.config, inputs.history, inputs.batch, inputs.model].every(
@@ -92,11 +70,13 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
     )
   ) {
     throw new UsageError(
+      'MISSING_OPTION',
       'doctor: expected something to examine: a data folder, --config, --history, --batch or --model',
     );
   }
   if ((inputs.probe === true || inputs.features === true) && inputs.dataDir === undefined)
     throw new UsageError(
+      'MISSING_OPTION',
       `doctor: ${inputs.probe === true ? '--probe' : '--features'} needs the training data folder`,
     );
   if (
@@ -105,12 +85,15 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   )
     throw invalidOption('--probe-images', 'a whole number of images >= 2', inputs.probeImages);
   if (inputs.expect !== undefined && inputs.weights !== undefined)
-    throw new UsageError('doctor: give --expect MODE or --weights TAG, not both');
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      'doctor: give --expect MODE or --weights TAG, not both',
+    );
   if (inputs.val !== undefined && inputs.dataDir === undefined)
-    throw new UsageError('doctor: --val needs the training data folder too');
+    throw new UsageError('MISSING_OPTION', 'doctor: --val needs the training data folder too');
   if (inputs.classes !== undefined && (!Number.isInteger(inputs.classes) || inputs.classes < 2))
     throw invalidOption('--classes', 'a whole number of classes >= 2', inputs.classes);
-  const loaded = inputs.config === undefined ? undefined : await readConfig(inputs.config);
+  const loaded = inputs.config === undefined ? undefined : await readTrainConfigFile(inputs.config);
   const config = loaded?.config;
   const size = config?.inputSize ?? 224;
   const arch = config?.arch ?? 'vgg16';
@@ -176,6 +159,7 @@ function checkClassCount(ctx: DoctorContext): void {
   const known = classCountWithout(ctx);
   if (known !== undefined && known.count !== ctx.classes)
     throw new UsageError(
+      'OPTION_DATA_CONFLICT',
       `doctor: --classes ${ctx.classes} contradicts ${known.source}, which has ${known.count} classes`,
     );
 }

@@ -73,6 +73,7 @@ export async function probeModel(
 ): Promise<ProbeModel> {
   if (classCount < 2)
     throw new UsageError(
+      'OPTION_DATA_CONFLICT',
       `doctor --probe: expected at least 2 class folders with images, received ${classCount}`,
     );
   const base = await loadBase(config, options);

@@ -1,11 +1,15 @@
 /**
- * `--html FILE`: one self-contained page (inline CSS, inline SVG curves, thumbnails as data: URIs)
- * so it can be attached to an issue or opened offline.
+ * `--html FILE`: one self-contained page (inline CSS, the chart renderer inlined, thumbnails as
+ * data: URIs) so it can be attached to an issue or opened offline. Charts and finding cards are the
+ * shared report components (src/report/), the same the dashboard shows.
  */
 import { writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
-import { escapeHtml, lineChart, page, type Series } from '../report/html.js';
-import { series, type TrainingHistory } from './history.js';
+import { chart, type LineChartSpec } from '../report/chart-spec.js';
+import { epochCharts, lrRangeChart, LR_COLOR, VAL_COLOR } from '../report/curves.js';
+import { escapeHtml, page } from '../report/html.js';
+import { findingCard } from '../report/tables.js';
+import type { TrainingHistory } from './history.js';
 import type { DoctorReport } from './run.js';
 import type { Finding } from './types.js';
 import type { LrRangeProbe } from './probe-results.js';
@@ -14,12 +18,6 @@ import { describeReading } from './trainings.js';
 /** Thumbnail edge in pixels and how many per finding: enough to recognise, small enough to keep the file light. */
 const THUMB_SIZE = 96;
 const THUMBS_PER_FINDING = 6;
-
-const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:960px;color:#222;padding:0 1rem}
-h1{font-size:1.5rem}.summary{margin-bottom:1.5rem}.finding{border-left:4px solid #999;padding:.5rem 1rem;margin:1rem 0;background:#fafafa}
-.error{border-color:#c62828}.warning{border-color:#ef8f00}.info{border-color:#1565c0}.sev{font-weight:600;text-transform:uppercase;font-size:.75rem}
-.error .sev{color:#c62828}.warning .sev{color:#ef8f00}.info .sev{color:#1565c0}code{background:#eee;padding:0 .25rem}
-.fix{margin-top:.5rem}.thumbs img{margin:.25rem;border:1px solid #ccc;vertical-align:top}pre{white-space:pre-wrap;font-size:12px;background:#f0f0f0;padding:.5rem}`;
 
 function exampleFiles(f: Finding): string[] {
   const examples = f.evidence.examples;
@@ -45,81 +43,74 @@ async function thumbnail(file: string): Promise<string | undefined> {
 }
 
 async function renderFinding(f: Finding): Promise<string> {
-  const thumbs: string[] = [];
+  const thumbs: { src: string; title: string }[] = [];
   for (const file of exampleFiles(f)) {
-    const uri = await thumbnail(file);
-    if (uri !== undefined)
-      thumbs.push(`<img src="${uri}" alt="${escapeHtml(file)}" title="${escapeHtml(file)}">`);
+    const src = await thumbnail(file);
+    if (src !== undefined) thumbs.push({ src, title: file });
   }
-  const fix = `${escapeHtml(f.fix.summary)}${f.fix.flag === undefined ? '' : ` <code>${escapeHtml(f.fix.flag)}</code>`}${f.fix.config === undefined ? '' : ` — config patch <code>${escapeHtml(JSON.stringify(f.fix.config))}</code>`}`;
-  return `<section class="finding ${f.severity}"><div class="sev">${f.severity} · ${escapeHtml(f.id)}</div><h3>${escapeHtml(f.title)}</h3><p>${escapeHtml(f.explanation)}</p>${thumbs.length > 0 ? `<div class="thumbs">${thumbs.join('')}</div>` : ''}<details><summary>Evidence</summary><pre>${escapeHtml(JSON.stringify(f.evidence, null, 2))}</pre></details><div class="fix"><b>Fix:</b> ${fix}</div></section>`;
+  return findingCard(f, thumbs);
 }
 
-function curves(history: TrainingHistory, findings: readonly Finding[]): string {
+/**
+ * The history's loss, accuracy and learning-rate curves (1-based epochs), with the epochs that warnings and
+ * errors of the dynamics family are about shaded (a note is not a problem region).
+ */
+export function historyCharts(
+  history: TrainingHistory,
+  findings: readonly Finding[],
+): LineChartSpec[] {
   const highlights = findings
     .filter(
       (f) =>
         f.family === 'dynamics' && f.severity !== 'info' && Array.isArray(f.evidence.epochRange),
     )
     .map((f) => {
+      // epochRange holds 0-based positions in the log; the charts count epochs from 1.
       const [from, to] = f.evidence.epochRange as [number, number];
-      return { from, to, label: `${f.id}: ${f.title}` };
+      return { from: from + 0.5, to: to + 1.5, label: `${f.id}: ${f.title}` };
     });
-  const line = (
-    metric: Parameters<typeof series>[1],
-    label: string,
-    color: string,
-    dashed = false,
-  ): Series => ({
-    label,
-    color,
-    dashed,
-    points: series(history, metric).map((p) => [p.index, p.value] as const),
+  const points = history.epochs.map((e) => {
+    const { loss, accuracy, valLoss, valAccuracy, lr, stage } = e;
+    return {
+      epoch: e.index + 1,
+      ...(loss === undefined ? {} : { loss }),
+      ...(accuracy === undefined ? {} : { accuracy }),
+      ...(valLoss === undefined ? {} : { valLoss }),
+      ...(valAccuracy === undefined ? {} : { valAccuracy }),
+      ...(lr === undefined ? {} : { lr }),
+      ...(stage === undefined ? {} : { stage }),
+    };
   });
-  const charts: string[] = [];
-  const loss = [
-    line('loss', 'loss', '#1565c0'),
-    line('valLoss', 'val_loss', '#c62828', true),
-  ].filter((s) => s.points.length > 0);
-  const accuracy = [
-    line('accuracy', 'accuracy', '#1565c0'),
-    line('valAccuracy', 'val_accuracy', '#c62828', true),
-  ].filter((s) => s.points.length > 0);
-  if (loss.length > 0) charts.push(lineChart(loss, { title: 'Loss per epoch', highlights }));
-  if (accuracy.length > 0)
-    charts.push(lineChart(accuracy, { title: 'Accuracy per epoch', highlights }));
-  return charts.length === 0
-    ? ''
-    : `<h2>Training curves</h2><p>Shaded: epochs a warning or error is about (hover for which).</p>${charts.join('')}`;
+  return epochCharts(points, { highlights });
 }
 
-/** The LR range test: smoothed loss against log10(lr), with the configured and suggested rates marked. */
-function lrRangeChart(range: LrRangeProbe, configuredLr: number | undefined): string {
-  const points = range.lrs.map((lr, i) => [Math.log10(lr), range.losses[i] as number] as const);
-  const markers = [
+function curves(history: TrainingHistory, findings: readonly Finding[]): string {
+  const charts = historyCharts(history, findings);
+  return charts.length === 0
+    ? ''
+    : `<h2>Training curves</h2><p>Shaded: epochs a warning or error is about (listed under each chart).</p><div class="vk-charts">${charts.map(chart).join('')}</div>`;
+}
+
+/** The LR range test: smoothed loss against the learning rate, configured and suggested rates marked. */
+function lrRangeSection(range: LrRangeProbe, configuredLr: number | undefined): string {
+  if (range.lrs.length === 0) return '';
+  const spec = lrRangeChart(range.lrs, range.losses, [
     {
-      x: Math.log10(range.suggestion),
+      lr: range.suggestion,
       label: `suggested ${range.suggestion.toExponential(1)}`,
-      color: '#2e7d32',
+      color: LR_COLOR,
     },
     ...(configuredLr === undefined
       ? []
       : [
           {
-            x: Math.log10(configuredLr),
+            lr: configuredLr,
             label: `configured ${configuredLr.toExponential(1)}`,
-            color: '#c62828',
+            color: VAL_COLOR,
           },
         ]),
-  ];
-  const chart = lineChart([{ label: 'smoothed loss', color: '#1565c0', points }], {
-    title: 'Learning-rate range test',
-    markers,
-    xLabel: 'log10(learning rate)',
-  });
-  return chart === ''
-    ? ''
-    : `<h2>Learning-rate range test</h2><p>Loss while the learning rate grows exponentially on a sample of the data (fastai's LR finder).</p>${chart}`;
+  ]);
+  return `<h2>Learning-rate range test</h2><p>Loss while the learning rate grows exponentially on a sample of the data (fastai's LR finder).</p>${chart(spec)}`;
 }
 
 export interface HtmlInputs {
@@ -132,7 +123,7 @@ export async function renderHtml(report: DoctorReport, inputs: HtmlInputs = {}):
   const { errors, warnings, infos } = report.summary;
   const sections: string[] = [];
   for (const f of report.findings) sections.push(await renderFinding(f));
-  const charts = `${inputs.history === undefined ? '' : curves(inputs.history, report.findings)}${inputs.lrRange === undefined ? '' : lrRangeChart(inputs.lrRange, inputs.configuredLr)}`;
+  const charts = `${inputs.history === undefined ? '' : curves(inputs.history, report.findings)}${inputs.lrRange === undefined ? '' : lrRangeSection(inputs.lrRange, inputs.configuredLr)}`;
   const reading =
     report.summary.history === undefined
       ? ''
@@ -140,7 +131,7 @@ export async function renderHtml(report: DoctorReport, inputs: HtmlInputs = {}):
           .map((line) => escapeHtml(line.trim()))
           .join('<br>')}</p>`;
   const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${reading}${charts}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}`;
-  return page('vggkit doctor report', CSS, body);
+  return page('vggkit doctor report', body);
 }
 
 export async function writeHtmlReport(

@@ -13,17 +13,10 @@
 import { BATCH, GraphBuilder, type Sym } from '../graph/ir.js';
 import { attr } from '../graph/onnx.js';
 import { gradients } from '../graph/autodiff.js';
-import { conv3x3 } from '../graph/ops/conv3x3.js';
-import { maxPool2x2 } from '../graph/ops/max-pool.js';
-import { flatten } from '../graph/ops/flatten.js';
-import { globalAvgPool, globalMaxPool } from '../graph/ops/global-pool.js';
-import { dense } from '../graph/ops/dense.js';
-import { relu } from '../graph/ops/elementwise.js';
-import { dropout } from '../graph/ops/dropout.js';
 import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from '../graph/ops/losses.js';
 import { applyOptimizer, optimizerSlots, type OptimizerSpec } from '../graph/optimizers/index.js';
-import { biasKey, kernelKey } from '../model/weight-map.js';
 import type { TrainPlan } from './train-plan.js';
+import { lowerLayers } from './train-lowering.js';
 
 export const slotInput = (slot: string, key: string): string => `${slot}:${key}`;
 export const updatedOutput = (name: string): string => `new:${name}`;
@@ -36,66 +29,17 @@ interface Forward {
   readonly params: ReadonlyMap<string, Sym>;
 }
 
-function first(outputs: Sym[]): Sym {
-  return outputs[0] as Sym;
-}
-
 function emitForward(g: GraphBuilder, plan: TrainPlan, training: boolean): Forward {
   const { part } = plan;
   const x0 = g.input('x', [BATCH, ...part.inputShape]);
   const targets = g.input('targets', [BATCH, part.head.classes]);
   const params = new Map(plan.params.map((p) => [p.key, g.input(p.key, p.dims)]));
-  const param = (key: string): Sym => params.get(key) as Sym;
-  let x = x0;
-  for (const layer of plan.layers) {
-    switch (layer.kind) {
-      case 'conv':
-        x = first(
-          g.apply(
-            relu,
-            [
-              first(
-                g.apply(
-                  conv3x3,
-                  [x, param(kernelKey(layer.name)), param(biasKey(layer.name))],
-                  undefined,
-                ),
-              ),
-            ],
-            undefined,
-          ),
-        );
-        break;
-      case 'pool':
-        x = first(g.apply(maxPool2x2, [x], undefined));
-        break;
-      case 'flatten':
-        x = first(g.apply(flatten, [x], undefined));
-        break;
-      case 'global-avg':
-        x = first(g.apply(globalAvgPool, [x], undefined));
-        break;
-      case 'global-max':
-        x = first(g.apply(globalMaxPool, [x], undefined));
-        break;
-      case 'dense': {
-        const z = first(
-          g.apply(dense, [x, param(kernelKey(layer.name)), param(biasKey(layer.name))], undefined),
-        );
-        // The softmax/sigmoid of the last layer is part of the loss op (from logits, stable).
-        x = layer.activation === 'relu' ? first(g.apply(relu, [z], undefined)) : z;
-        break;
-      }
-      case 'dropout':
-        if (training && part.head.dropout > 0)
-          x = first(
-            g.apply(dropout, [x, g.input('mask', [BATCH, ...layer.outputShape])], undefined),
-          );
-        break;
-      case 'input':
-        break;
-    }
-  }
+  const param = (key: string): Sym => {
+    const sym = params.get(key);
+    if (sym === undefined) throw new Error(`the training plan has no parameter ${key}`);
+    return sym;
+  };
+  const x = lowerLayers({ g, param, training, head: part.head }, x0, plan.layers);
   const lossOp =
     part.head.loss === 'binary_crossentropy' ? sigmoidBinaryCrossEntropy : softmaxCrossEntropy;
   const weights =

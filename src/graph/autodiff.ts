@@ -2,7 +2,8 @@
  * Reverse-mode autodiff over the tape of a GraphBuilder. Gradients are emitted as more ONNX nodes
  * in the same graph, so one graph computes forward, loss and backward (and, appended by the
  * trainer, the optimizer update). Only ops on a path from `wrt` to `loss` are differentiated;
- * reaching an op with no `backward` on such a path is an error naming the op.
+ * reaching an op with no `backward` on such a path is an error naming the op, and so is a rule that
+ * does not return exactly one entry (a gradient or undefined) per input.
  */
 import type { GraphBuilder, Sym, TapeEntry } from './ir.js';
 
@@ -40,6 +41,11 @@ export function gradients(g: GraphBuilder, loss: Sym, wrt: readonly Sym[], seed?
         },
         gradOutputs,
       );
+      // A rule that returns too few or too many entries would pair gradients with the wrong inputs.
+      if (gradInputs.length !== entry.inputs.length)
+        throw new Error(
+          `op ${entry.op.name}: its gradient rule returned ${gradInputs.length} gradient(s) for ${entry.inputs.length} input(s); it must return one per input (undefined for none)`,
+        );
       entry.inputs.forEach((input, i) => {
         const gi = gradInputs[i];
         if (gi === undefined || !dependsOnWrt.has(input.name)) return;

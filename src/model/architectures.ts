@@ -55,8 +55,19 @@ export interface VggOptions {
   readonly fcUnits?: number;
 }
 
-export type LayerKind =
-  'input' | 'conv' | 'pool' | 'flatten' | 'dense' | 'dropout' | 'global-avg' | 'global-max';
+/** Every kind of layer; each graph builder lowers them through a table keyed by this list. */
+export const LAYER_KINDS = [
+  'input',
+  'conv',
+  'pool',
+  'flatten',
+  'dense',
+  'dropout',
+  'global-avg',
+  'global-max',
+] as const;
+
+export type LayerKind = (typeof LAYER_KINDS)[number];
 
 /** One Keras-named layer with its NHWC output shape (batch omitted) and weight shapes (Keras layout). */
 export interface LayerSpec {

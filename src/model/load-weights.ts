@@ -154,6 +154,6 @@ function layersFor(
   try {
     return vggLayers({ arch, includeTop, inputSize, pooling: 'none', classes });
   } catch (error) {
-    throw new UsageError(`--input-size: ${(error as Error).message}`);
+    throw new UsageError('INVALID_OPTION', `--input-size: ${(error as Error).message}`);
   }
 }

@@ -4,7 +4,7 @@
  * is one row; nothing else in vggkit switches on tags.
  */
 import { makeContract, type PreprocessContract } from '../image/contract.js';
-import { VggkitError } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
 import type { ArchName } from './architectures.js';
 
 export type WeightsLayout = 'keras-h5' | 'torchvision-safetensors';
@@ -102,9 +102,8 @@ export function findWeights(arch: ArchName, tag: string): WeightsEntry {
   if (entry !== undefined) return entry;
   const known = weightsTags(arch);
   const listing = known.length === 0 ? 'none are published' : `known tags: ${known.join(', ')}`;
-  throw new VggkitError(
+  throw new UsageError(
     'UNKNOWN_WEIGHTS',
     `--weights: no ${arch} weights tagged ${JSON.stringify(tag)} (${listing}; or 'none', or a path to a .h5 or .safetensors file)`,
-    { exitCode: 2 },
   );
 }

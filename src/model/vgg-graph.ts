@@ -17,7 +17,7 @@ import {
   maxPool2x2,
   toNhwc,
 } from '../graph/ops/inference.js';
-import { VggkitError } from '../util/errors.js';
+import { UsageError, VggkitError } from '../util/errors.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import type { LayerKind, LayerSpec, VggOptions } from './architectures.js';
 import { type HeadSpec, modelLayers } from './head.js';
@@ -101,10 +101,9 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
   const target = spec.outputLayer ?? (selectable[selectable.length - 1] as LayerSpec).name;
   const stop = layers.findIndex((layer) => layer.name === target && layer.kind !== 'input');
   if (stop < 0) {
-    throw new VggkitError(
+    throw new UsageError(
       'UNKNOWN_LAYER',
       `--layer: expected one of ${selectable.map((l) => l.name).join(', ')}, received ${JSON.stringify(target)}`,
-      { exitCode: 2 },
     );
   }
   const [height, width] = spec.options.inputSize;

@@ -1,4 +1,10 @@
-/** Small HTML/SVG building blocks for self-contained reports (no external CSS, scripts or images). */
+/**
+ * The page shell every vggkit HTML shares: one stylesheet (so tables, finding cards and charts
+ * look alike in report.html, doctor --html, the sweep report and the dashboard) and the chart
+ * renderer inlined, so a static report is one self-contained file (chart-spec.ts documents the
+ * component model).
+ */
+import { clientAssets, inlineScript } from './assets.js';
 
 export function escapeHtml(text: string): string {
   return text
@@ -9,116 +15,46 @@ export function escapeHtml(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
-export function page(title: string, css: string, body: string): string {
-  return `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${escapeHtml(title)}</title><style>${css}</style></head><body>${body}</body></html>\n`;
+/** The shared stylesheet: layout, tables, finding cards, chart frames, the confusion matrix. */
+export const BASE_CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:1100px;color:#222;padding:0 1rem}
+h1{font-size:1.5rem;margin-bottom:.25rem}h2{font-size:1.15rem;margin-top:2rem}a{color:#1565c0}
+table{border-collapse:collapse}td,th{padding:.2rem .8rem;text-align:left;border-bottom:1px solid #ddd}
+th{font-weight:600}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+code{background:#eee;padding:0 .25rem;border-radius:2px}pre{white-space:pre-wrap;font-size:12px;background:#f0f0f0;padding:.5rem}
+.muted{color:#666}.summary{margin-bottom:1.5rem}
+.finding{border-left:4px solid #999;padding:.5rem 1rem;margin:1rem 0;background:#fafafa}
+.finding.error{border-color:#c62828}.finding.warning{border-color:#ef8f00}.finding.info{border-color:#1565c0}
+.sev{font-weight:600;text-transform:uppercase;font-size:.75rem}.error .sev{color:#c62828}.warning .sev{color:#ef8f00}.info .sev{color:#1565c0}
+.fix{margin-top:.5rem}.thumbs img{margin:.25rem;border:1px solid #ccc;vertical-align:top}
+.vk-charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(480px,1fr));gap:1rem}
+figure.vk-chart{margin:0;padding:.5rem;border:1px solid #e3e3e3;border-radius:4px;background:#fff;min-width:0}
+.vk-title{font-weight:600;margin-bottom:.25rem}.vk-caption{font-size:12px;color:#555;margin:.25rem 0 0}.vk-empty{color:#888}
+.uplot{width:100%}.u-legend{font-size:12px}
+table.confusion td{text-align:right;min-width:2.5rem}table.confusion th.corner{font-weight:400;color:#666;font-size:12px}
+.tiles{display:flex;flex-wrap:wrap;gap:.75rem}.tile{width:120px;font-size:12px}.tile img{width:96px;height:96px;object-fit:contain;border:1px solid #ccc;background:#fff;display:block}
+.badge{display:inline-block;padding:0 .4rem;border-radius:3px;font-size:12px;font-weight:600;color:#fff;background:#777}
+.badge.running{background:#1565c0}.badge.finished{background:#2e7d32}.badge.stopped{background:#ef8f00}.badge.crashed{background:#c62828}
+.problem{background:#fff3e0;border:1px solid #ffb74d;padding:.4rem .8rem;border-radius:4px}`;
+
+export interface PageOptions {
+  /** Extra CSS after the shared stylesheet. */
+  readonly css?: string;
+  /** Extra markup at the end of <head> (the dashboard links its served assets here instead). */
+  readonly head?: string;
+  /** Inline the chart renderer (default); the dashboard serves it as files instead. */
+  readonly inlineCharts?: boolean;
 }
 
-export interface Series {
-  readonly label: string;
-  readonly color: string;
-  /** [x, y]; non-finite y values break the line. */
-  readonly points: readonly (readonly [number, number])[];
-  readonly dashed?: boolean;
-}
-
-export interface ChartOptions {
-  readonly title: string;
-  readonly width?: number;
-  readonly height?: number;
-  /** Shaded x ranges [from, to] with a label, e.g. the epochs a finding is about. */
-  readonly highlights?: readonly {
-    readonly from: number;
-    readonly to: number;
-    readonly label: string;
-  }[];
-  /** Vertical lines at x values, labelled, e.g. a configured and a suggested learning rate. */
-  readonly markers?: readonly {
-    readonly x: number;
-    readonly label: string;
-    readonly color: string;
-  }[];
-  /** Axis captions. */
-  readonly xLabel?: string;
-}
-
-function niceNumber(v: number): string {
-  return Math.abs(v) >= 100 || v === 0 ? v.toFixed(0) : Number(v.toPrecision(3)).toString();
-}
-
-/** An inline SVG line chart with axes, a legend and shaded highlight ranges. */
-export function lineChart(series: readonly Series[], options: ChartOptions): string {
-  const width = options.width ?? 640;
-  const height = options.height ?? 260;
-  const pad = { left: 48, right: 12, top: 28, bottom: 28 };
-  const finite = series.flatMap((s) => s.points.filter(([, y]) => Number.isFinite(y)));
-  if (finite.length === 0) return '';
-  const xs = finite.map(([x]) => x);
-  const ys = finite.map(([, y]) => y);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs, Math.min(...xs) + 1)];
-  const [y0, y1] = [
-    Math.min(0, ...ys),
-    Math.max(...ys) === Math.min(0, ...ys) ? 1 : Math.max(...ys),
-  ];
-  const sx = (x: number): number =>
-    pad.left + ((x - x0) / (x1 - x0)) * (width - pad.left - pad.right);
-  const sy = (y: number): number =>
-    height - pad.bottom - ((y - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(options.title)}">`,
-  ];
-  parts.push(
-    `<text x="${pad.left}" y="16" font-size="13" font-weight="600">${escapeHtml(options.title)}</text>`,
-  );
-  for (const h of options.highlights ?? []) {
-    const a = sx(Math.max(x0, h.from - 0.5));
-    const b = sx(Math.min(x1, h.to + 0.5));
-    parts.push(
-      `<rect x="${a.toFixed(1)}" y="${pad.top}" width="${Math.max(2, b - a).toFixed(1)}" height="${height - pad.top - pad.bottom}" fill="#e4572e" fill-opacity="0.15"><title>${escapeHtml(h.label)}</title></rect>`,
-    );
-  }
-  parts.push(
-    `<line x1="${pad.left}" y1="${height - pad.bottom}" x2="${width - pad.right}" y2="${height - pad.bottom}" stroke="#888"/>`,
-  );
-  parts.push(
-    `<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${height - pad.bottom}" stroke="#888"/>`,
-  );
-  for (const y of [y0, (y0 + y1) / 2, y1])
-    parts.push(
-      `<text x="${pad.left - 4}" y="${sy(y) + 4}" font-size="10" text-anchor="end">${niceNumber(y)}</text>`,
-    );
-  for (const x of [x0, Math.round((x0 + x1) / 2), x1])
-    parts.push(
-      `<text x="${sx(x)}" y="${height - pad.bottom + 14}" font-size="10" text-anchor="middle">${niceNumber(x)}</text>`,
-    );
-  (options.markers ?? []).forEach((m, i) => {
-    if (m.x < x0 || m.x > x1) return;
-    // Labels step down one line per marker so neighbouring markers stay readable.
-    parts.push(
-      `<line x1="${sx(m.x).toFixed(1)}" y1="${pad.top}" x2="${sx(m.x).toFixed(1)}" y2="${height - pad.bottom}" stroke="${m.color}" stroke-dasharray="3 3"/><text x="${(sx(m.x) + 3).toFixed(1)}" y="${pad.top + 10 + 12 * i}" font-size="10" fill="${m.color}">${escapeHtml(m.label)}</text>`,
-    );
-  });
-  if (options.xLabel !== undefined)
-    parts.push(
-      `<text x="${width - pad.right}" y="${height - 2}" font-size="10" text-anchor="end">${escapeHtml(options.xLabel)}</text>`,
-    );
-  series.forEach((s, i) => {
-    let d = '';
-    let pen = false;
-    for (const [x, y] of s.points) {
-      if (!Number.isFinite(y)) {
-        pen = false;
-        continue;
-      }
-      d += `${pen ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(y).toFixed(1)}`;
-      pen = true;
-    }
-    parts.push(
-      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.dashed === true ? ' stroke-dasharray="5 3"' : ''}/>`,
-    );
-    parts.push(
-      `<text x="${width - pad.right - 4}" y="${pad.top + 12 + i * 13}" font-size="11" text-anchor="end" fill="${s.color}">${escapeHtml(s.label)}</text>`,
-    );
-  });
-  parts.push('</svg>');
-  return parts.join('');
+export function page(title: string, body: string, options: PageOptions = {}): string {
+  const assets = options.inlineCharts === false ? undefined : clientAssets();
+  const head = [
+    '<meta charset="utf-8">',
+    '<meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<title>${escapeHtml(title)}</title>`,
+    `<style>${assets === undefined ? '' : assets.uplotCss}\n${BASE_CSS}\n${options.css ?? ''}</style>`,
+    options.head ?? '',
+  ].join('');
+  const scripts =
+    assets === undefined ? '' : `${inlineScript(assets.uplotJs)}${inlineScript(assets.chartsJs)}`;
+  return `<!doctype html>\n<html lang="en"><head>${head}</head><body>${body}${scripts}</body></html>\n`;
 }

@@ -10,7 +10,7 @@
  * multiplied by `stageLrFactor` at each stage change, and is what ReduceLROnPlateau lowers. Each
  * stage recompiles (a fresh optimizer), as Keras does after changing `trainable`.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { epochBatches } from '../data/batches.js';
 import { loadFolderDataset, type LabeledFile } from '../data/dataset.js';
@@ -45,7 +45,8 @@ import {
 import { FeatureSource } from './features.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
-import { parseTrainConfig } from './parse-config.js';
+import { readTrainConfigFile } from './config-file.js';
+import { parseTrainConfig } from './config-schema.js';
 import {
   groupRates,
   headSpecFor,
@@ -431,14 +432,11 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
 
 async function readRunConfig(out: string): Promise<TrainConfig> {
   const file = join(out, 'config.json');
-  const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError(
-      'NOT_FOUND',
-      `${file}: --resume needs the run's config.json, found none`,
-      { file, cause },
-    );
-  });
-  return parseTrainConfig(JSON.parse(text) as unknown, file);
+  const missing = {
+    message: () => "--resume needs the run's config.json, found none",
+    exitCode: 1,
+  };
+  return (await readTrainConfigFile(file, { missing })).config;
 }
 
 /** Callbacks that watch validation metrics need a validation set: say so before any work is done. */
@@ -453,6 +451,7 @@ function checkMonitors(config: TrainConfig, hasVal: boolean): void {
   for (const [name, monitor] of watchers) {
     if (monitor?.startsWith('val_') === true) {
       throw new UsageError(
+        'OPTION_DATA_CONFLICT',
         `${name} monitors ${monitor}, but there is no validation set: set valSplit > 0 or --val DIR, or monitor loss`,
       );
     }

@@ -25,6 +25,7 @@ export function trainHead(
 ): TrainHead {
   if (config.loss === 'binary_crossentropy' && classCount !== 2) {
     throw new UsageError(
+      'OPTION_DATA_CONFLICT',
       `loss binary_crossentropy: expected exactly 2 class folders, received ${classCount}; use categorical_crossentropy for single-label multi-class data`,
     );
   }

@@ -1,14 +1,16 @@
 /**
  * `report.html` in a run folder: the curves a person looks at after training — loss, accuracy and
- * learning rate per epoch, stage changes marked — and the settings that produced them. Written
- * with the model so a run can be judged without opening a notebook.
+ * learning rate per epoch (log axis), stage changes and ReduceLROnPlateau's reductions marked —
+ * and the settings that produced them. Written with the model so a run can be judged without
+ * opening a notebook; drawn with the shared report components (src/report/chart-spec.ts), so it
+ * reads the same as the dashboard's run page.
  */
-import { escapeHtml, lineChart, page, type Series } from '../report/html.js';
+import { chart } from '../report/chart-spec.js';
+import { epochCharts, type EpochPoint, type StageStart } from '../report/curves.js';
+import { escapeHtml, page } from '../report/html.js';
+import { keyValueTable } from '../report/tables.js';
 import type { StageSpec, TrainConfig } from './config.js';
 import type { EpochLogs } from './events.js';
-
-const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:960px;color:#222;padding:0 1rem}
-h1{font-size:1.5rem}table{border-collapse:collapse}td,th{padding:.2rem .8rem;text-align:left;border-bottom:1px solid #ddd}code{background:#eee;padding:0 .25rem}`;
 
 export interface TrainingReport {
   readonly history: readonly EpochLogs[];
@@ -18,88 +20,63 @@ export interface TrainingReport {
   readonly stoppedBy?: string | undefined;
 }
 
-function curve(
-  history: readonly EpochLogs[],
-  key: keyof EpochLogs,
-  label: string,
-  color: string,
-  dashed = false,
-): Series {
-  return {
-    label,
-    color,
-    dashed,
-    points: history.flatMap((logs, epoch) =>
-      typeof logs[key] === 'number' ? [[epoch + 1, logs[key] as number] as const] : [],
-    ),
-  };
+/** A run's epochs as the chart builders take them (1-based). */
+export function epochPoints(history: readonly EpochLogs[]): EpochPoint[] {
+  return history.map((logs, i) => ({
+    epoch: i + 1,
+    loss: logs.loss,
+    accuracy: logs.accuracy,
+    ...(logs.val_loss === undefined ? {} : { valLoss: logs.val_loss }),
+    ...(logs.val_accuracy === undefined ? {} : { valAccuracy: logs.val_accuracy }),
+    lr: logs.lr,
+  }));
 }
+
+/** Where each configured stage starts (1-based epochs). */
+export function stageStarts(stages: readonly StageSpec[]): StageStart[] {
+  let first = 1;
+  return stages.map((stage) => {
+    const start = { name: stage.name, firstEpoch: first };
+    first += stage.epochs;
+    return start;
+  });
+}
+
+/** The settings a person compares between runs, in reading order. */
+export const REPORTED_SETTINGS = [
+  'arch',
+  'weights',
+  'inputSize',
+  'head',
+  'dense',
+  'dropout',
+  'optimizer',
+  'lr',
+  'batchSize',
+  'epochs',
+  'stageLrFactor',
+  'augment',
+] as const;
 
 export function renderTrainingReport(report: TrainingReport): string {
   const { history, stages, config } = report;
-  let first = 1;
-  const markers = stages.map((stage) => {
-    const marker = { x: first - 0.5, label: stage.name, color: '#6a1b9a' };
-    first += stage.epochs;
-    return marker;
+  const charts = epochCharts(epochPoints(history), {
+    stages: stageStarts(stages),
+    markLrDrops: config.schedule.name === 'none' && config.reduceLr.enabled,
   });
-  const withValues = (series: Series[]): Series[] => series.filter((s) => s.points.length > 0);
-  const charts = [
-    lineChart(
-      withValues([
-        curve(history, 'loss', 'loss', '#1565c0'),
-        curve(history, 'val_loss', 'val_loss', '#c62828', true),
-      ]),
-      { title: 'Loss per epoch', markers },
-    ),
-    lineChart(
-      withValues([
-        curve(history, 'accuracy', 'accuracy', '#1565c0'),
-        curve(history, 'val_accuracy', 'val_accuracy', '#c62828', true),
-      ]),
-      { title: 'Accuracy per epoch', markers },
-    ),
-    lineChart([curve(history, 'lr', 'learning rate', '#2e7d32')], {
-      title: 'Learning rate per epoch',
-      markers,
-    }),
-  ].join('');
   const last = history[history.length - 1];
   const metrics =
     last === undefined
       ? '<p>No epoch completed.</p>'
-      : `<table>${Object.entries(last)
-          .map(
-            ([k, v]) =>
-              `<tr><th>${escapeHtml(k)}</th><td>${typeof v === 'number' ? v.toPrecision(4) : ''}</td></tr>`,
-          )
-          .join('')}</table>`;
-  const settings = `<table>${(
-    [
-      'arch',
-      'weights',
-      'inputSize',
-      'head',
-      'dense',
-      'dropout',
-      'optimizer',
-      'lr',
-      'batchSize',
-      'epochs',
-      'stageLrFactor',
-      'augment',
-    ] as const
-  )
-    .map(
-      (k) => `<tr><th>${k}</th><td><code>${escapeHtml(JSON.stringify(config[k]))}</code></td></tr>`,
-    )
-    .join(
-      '',
-    )}<tr><th>stages</th><td><code>${escapeHtml(stages.map((s) => `${s.name}:${s.epochs}`).join(','))}</code></td></tr></table>`;
+      : keyValueTable(Object.entries(last).filter(([, v]) => typeof v === 'number'));
+  const settings = keyValueTable([
+    ...REPORTED_SETTINGS.map((k) => [k, config[k]] as const),
+    ['stages', stages.map((s) => `${s.name}:${s.epochs}`).join(',')],
+  ]);
   const stopped =
     report.stoppedBy === undefined
       ? ''
       : `<p>Stopped early by <code>${escapeHtml(report.stoppedBy)}</code>.</p>`;
-  const body = `<h1>vggkit training run</h1><p>${history.length} epoch(s), ${report.classNames.length} classes: ${escapeHtml(report.classNames.join(', '))}. Vertical lines mark stage changes.</p>${stopped}${charts}<h2>Last epoch</h2>${metrics}<h2>Settings</h2>${settings}<p>All settings are in <code>config.json</code>; diagnose the run with <code>vggkit doctor DATA --history history.json --config config.json</code>.</p>`;
-  return page('vggkit training run', CSS, body);
+  const body = `<h1>vggkit training run</h1><p>${history.length} epoch(s), ${report.classNames.length} classes: ${escapeHtml(report.classNames.join(', '))}. Purple dashed lines mark stage changes; drag across a chart to zoom, double-click to reset.</p>${stopped}<div class="vk-charts">${charts.map(chart).join('')}</div><h2>Last epoch</h2>${metrics}<h2>Settings</h2>${settings}<p>All settings are in <code>config.json</code>; diagnose the run with <code>vggkit doctor DATA --history history.json --config config.json</code>.</p>`;
+  return page('vggkit training run', body);
 }

@@ -359,4 +359,11 @@ test('train rejects --resume without --out and bad flag values with exit code 2'
   const optimizer = await vggkit('train', data, '--optimizer', 'rmsprop', '--weights', 'none');
   assert.equal(optimizer.code, 2);
   assert.match(optimizer.stderr, /--optimizer.*adam.*rmsprop/);
+  // Errors on nested settings name the flag as typed, and --json carries the specific code.
+  const gamma = await vggkit('train', data, '--gamma', '-1', '--json');
+  assert.equal(gamma.code, 2);
+  assert.match(gamma.stderr, /^vggkit: --gamma: expected a number > 0, received -1$/m);
+  assert.equal((lastJsonLine(gamma.stdout).error as { code: string }).code, 'INVALID_OPTION');
+  const minLr = await vggkit('train', data, '--min-lr', '-1');
+  assert.match(minLr.stderr, /^vggkit: --min-lr: expected a number >= 0, received -1$/m);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chartSpecs } from '../../src/report/chart-spec.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeNpyFloat32 } from '../../src/data/npy.js';
@@ -133,9 +134,13 @@ test('--json shape, exit 1 on errors, --html report and --fix-config output', as
   );
 
   const page = await readFile(html, 'utf8');
-  assert.match(page, /<svg[^>]*>.*Loss per epoch/s);
-  assert.match(page, /<rect [^>]*fill="#e4572e"/);
-  assert.ok(!/<link|<script|src="http/.test(page), 'the report must be self-contained');
+  const loss = chartSpecs(page).find((s) => s.title === 'Loss per epoch');
+  assert.ok(loss?.kind === 'line' && (loss.highlights ?? []).length > 0, 'shaded loss chart');
+  assert.ok(
+    !/<link|<script[^>]*\ssrc=|src="http|url\(/.test(page),
+    'the report must be self-contained: nothing loaded from outside the file',
+  );
+  assert.match(page, /<script>.*uPlot/s, 'the chart library is inlined');
 
   const patched = JSON.parse(await readFile(fixed, 'utf8')) as Record<string, unknown>;
   assert.equal(patched.loss, 'categorical_crossentropy');

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { chartSpecs } from '../../src/report/chart-spec.js';
 import { NEIGHBOUR_CHECKS } from '../../src/doctor/checks/neighbours.js';
 import { PROBE_CHECKS } from '../../src/doctor/checks/probes.js';
 import { tempDir, writeJson } from './fixtures.js';
@@ -47,9 +48,18 @@ test('doctor --probe --json on a clean folder with a sound config: exit 0, no pr
   // The report plots the LR range test with the configured rate (1e-3) marked.
   const page = await readFile(html, 'utf8');
   assert.match(page, /<h2>Learning-rate range test<\/h2>/);
-  assert.match(page, /<path d="M[^"]+L[^"]+"/);
-  assert.match(page, /configured 1\.0e-3/);
-  assert.match(page, /suggested \d\.\de-\d/);
+  const range = chartSpecs(page).find((c) => c.id === 'lr-range');
+  assert.ok(range?.kind === 'line' && range.xLog === true);
+  // A line needs two points: the loss at two or more rates.
+  const drawn = range.series[0]?.values.filter((v) => v !== null) ?? [];
+  assert.ok(drawn.length >= 2 && range.x.length === range.series[0]?.values.length);
+  const marks = (range.markers ?? []).map((m) => m.label);
+  assert.ok(marks.includes('configured 1.0e-3'), marks.join(', '));
+  assert.ok(
+    marks.some((m) => /^suggested \d\.\de-\d$/.test(m)),
+    marks.join(', '),
+  );
+  assert.equal(range.markers?.find((m) => m.label.startsWith('configured'))?.x, 1e-3);
   const json = JSON.parse(ok.stdout) as { findings: { id: string; severity: string }[] };
   // A 24-image folder is too small for real training (too-few-images); the probes themselves must stay quiet.
   const probeIds = new Set([...PROBE_CHECKS, ...NEIGHBOUR_CHECKS].flatMap((c) => c.ids));

@@ -10,7 +10,7 @@ import type { ProbeResults } from '../../src/doctor/probe-results.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import { scanDataset, type DataScan } from '../../src/doctor/scan.js';
 import type { Finding } from '../../src/doctor/types.js';
-import { parseTrainConfig } from '../../src/train/parse-config.js';
+import { parseTrainConfig } from '../../src/train/config-schema.js';
 import type { Float32Tensor } from '../../src/util/tensor.js';
 import { tempDir } from './fixtures.js';
 import { colourDataset } from './probe-fixtures.js';

@@ -3,9 +3,15 @@ import assert from 'node:assert/strict';
 import { parseHistory } from '../../src/doctor/history.js';
 import { renderHtml } from '../../src/doctor/render-html.js';
 import { runDoctor } from '../../src/doctor/run.js';
+import { chartSpecs } from '../../src/report/chart-spec.js';
 import { healthyEpochs, kerasCsv } from './fixtures.js';
 
-const SHADE = /<rect [^>]*fill="#e4572e"/;
+/** The ranges the page's charts shade. */
+function shaded(html: string): string[] {
+  return chartSpecs(html)
+    .flatMap((s) => (s.kind === 'line' ? (s.highlights ?? []) : []))
+    .map((h) => h.label);
+}
 
 test('the curves shade the epochs of warnings and errors, never of notes', async () => {
   const model = { classes: ['cats', 'dogs'] };
@@ -19,7 +25,9 @@ test('the curves shade the epochs of warnings and errors, never of notes', async
     quiet.findings.map((f) => [f.id, f.severity]),
     [['val-above-train', 'info']],
   );
-  assert.doesNotMatch(await renderHtml(quiet, { history: noteOnly }), SHADE);
+  const quietPage = await renderHtml(quiet, { history: noteOnly });
+  assert.equal(chartSpecs(quietPage).length, 3, 'loss, accuracy and learning-rate charts');
+  assert.deepEqual(shaded(quietPage), []);
 
   // Validation loss climbing for the last epochs while training loss falls: overfitting, a warning.
   const overfit = parseHistory(
@@ -36,5 +44,11 @@ test('the curves shade the epochs of warnings and errors, never of notes', async
     loud.findings.some((f) => f.severity !== 'info' && f.family === 'dynamics'),
     JSON.stringify(loud.findings.map((f) => f.id)),
   );
-  assert.match(await renderHtml(loud, { history: overfit }), SHADE);
+  const loudShades = shaded(await renderHtml(loud, { history: overfit }));
+  const problems = loud.findings.filter((f) => f.severity !== 'info' && f.family === 'dynamics');
+  for (const f of problems)
+    assert.ok(
+      loudShades.some((label) => label.startsWith(`${f.id}:`)),
+      `${f.id} not shaded: ${loudShades.join('; ')}`,
+    );
 });

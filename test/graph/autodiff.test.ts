@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GraphBuilder, BATCH } from '../../src/graph/ir.js';
+import { GraphBuilder, BATCH, type OpDef } from '../../src/graph/ir.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { dense } from '../../src/graph/ops/dense.js';
 import { relu, mul } from '../../src/graph/ops/elementwise.js';
@@ -86,3 +86,23 @@ test('differentiating through an op without a gradient rule names the op', () =>
   const s = g.node('ReduceSum', [y!], [], { keepdims: { kind: 'int', value: 0 } });
   assert.throws(() => gradients(g, y!, [x], s), /op opaque has no gradient rule/);
 });
+
+for (const returned of [1, 3]) {
+  test(`a gradient rule returning ${returned} gradient(s) for 2 inputs is an error naming the op`, () => {
+    const g = new GraphBuilder();
+    const a = g.input('a', [2]);
+    const b = g.input('b', [2]);
+    const miscounted: OpDef<void> = {
+      name: 'miscounted',
+      forward: (gb, [u, v]) => [gb.node('Add', [u!, v!], [2])],
+      backward: (_gb, _ctx, [dy]) => Array.from({ length: returned }, () => dy),
+    };
+    const [y] = g.apply(miscounted, [a, b], undefined);
+    assert.throws(
+      () => gradients(g, y!, [a, b], g.input('seed', [2])),
+      new RegExp(
+        `op miscounted: its gradient rule returned ${returned} gradient\\(s\\) for 2 input\\(s\\)`,
+      ),
+    );
+  });
+}

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { VggkitError } from '../../src/util/errors.js';
+import { VggkitError, type ErrorCode } from '../../src/util/errors.js';
 
 /** Awaits a rejection that must be a VggkitError with `code` (and a message matching `pattern`). */
 export async function rejectsWith(
   promise: Promise<unknown>,
-  code: string,
+  code: ErrorCode,
   pattern?: RegExp,
 ): Promise<VggkitError> {
   const error = await promise.then(

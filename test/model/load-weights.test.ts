@@ -163,12 +163,12 @@ describe('loadWeights', () => {
     );
     await rejectsWith(
       loadWeights({ arch: 'vgg16', weights: 'model.onnx', includeTop: false }),
-      'USAGE',
+      'INVALID_OPTION',
       /\.safetensors/,
     );
     await rejectsWith(
       loadWeights({ arch: 'vgg16', weights: 'none', includeTop: true, inputSize: 64 }),
-      'USAGE',
+      'INVALID_OPTION',
       /224x224/,
     );
   });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { evaluateModel, fineTune, VggkitError } from '../../src/index.js';
+import { chartSpecs } from '../../src/report/chart-spec.js';
 import type { ArchName, VggOptions } from '../../src/model/architectures.js';
 import { headLayers, modelLayers, type HeadSpec } from '../../src/model/head.js';
 import { initWeights } from '../../src/model/init.js';
@@ -180,10 +181,26 @@ test('freezing freezes: head stage leaves every base weight bit-identical; a blo
   assert.equal(diverged.stoppedBy, 'early_stopping');
   const restored = await readKerasWeights(join(diverged.modelDir, 'weights.h5'), all);
   assert.deepEqual(changedKeys(initial, restored, keys).sort(), [...headKeys].sort());
-  // report.html plots the run: three charts, the block5 stage change marked, the early stop named.
+  // report.html plots the run: three charts with one point per epoch run, the block5 stage change
+  // marked between epochs 2 and 3 on each, the early stop named.
   const report = await readFile(join(diverged.modelDir, 'report.html'), 'utf8');
-  assert.equal(report.match(/<svg /g)?.length, 3);
-  assert.match(report, /<line x1="[\d.]+"[^>]*stroke="#6a1b9a"[^>]*\/><text[^>]*>block5<\/text>/);
+  const specs = chartSpecs(report);
+  assert.deepEqual(
+    specs.map((s) => s.title),
+    ['Loss per epoch', 'Accuracy per epoch', 'Learning rate per epoch'],
+  );
+  for (const spec of specs) {
+    assert.ok(spec.kind === 'line');
+    assert.deepEqual(
+      spec.x,
+      diverged.history.map((_, i) => i + 1),
+    );
+    for (const s of spec.series) assert.equal(s.values.length, diverged.history.length, s.label);
+    assert.ok(
+      spec.markers?.some((m) => m.x === 2.5 && m.label === 'stage block5'),
+      JSON.stringify(spec.markers),
+    );
+  }
   assert.match(report, /Stopped early by <code>early_stopping<\/code>/);
 });
 

@@ -84,9 +84,14 @@ export const softmaxCrossEntropy: OpDef<LossAttrs> = {
         zs.shape,
       );
     const scale = g.node('Div', [dloss as Sym, floatCount(g, zs, 'batch')], [1]);
-    return [g.node('Mul', [dz, scale], zs.shape), undefined, undefined];
+    return [g.node('Mul', [dz, scale], zs.shape), ...noGradient(t, w)];
   },
 };
+
+/** The targets and the optional class weights carry no gradient: one undefined per input given. */
+function noGradient(t: Sym | undefined, w: Sym | undefined): undefined[] {
+  return [t, w].filter((s) => s !== undefined).map(() => undefined);
+}
 
 function sampleWeights(g: GraphBuilder, t: Sym, w: Sym): Sym {
   return g.node('ReduceSum', [g.node('Mul', [t, w], t.shape), g.int64s([1])], [BATCH], {
@@ -132,6 +137,6 @@ export const sigmoidBinaryCrossEntropy: OpDef<LossAttrs> = {
     let dz = g.node('Sub', [p as Sym, y], zs.shape);
     if (w !== undefined) dz = g.node('Mul', [dz, elementWeights(g, t as Sym, w)], zs.shape);
     const scale = g.node('Div', [dloss as Sym, floatCount(g, zs, 'all')], []);
-    return [g.node('Mul', [dz, scale], zs.shape), undefined, undefined];
+    return [g.node('Mul', [dz, scale], zs.shape), ...noGradient(t, w)];
   },
 };

@@ -30,6 +30,7 @@ export function directionByMetric(option: string, mode: unknown, monitor: string
   if (metric === 'loss') return 'min';
   if (metric === 'accuracy' || metric === 'acc') return 'max';
   throw new UsageError(
+    'INVALID_OPTION',
     `${option}: cannot infer whether "${monitor}" should be minimised or maximised; expected mode min or max, received "auto"`,
   );
 }
@@ -38,6 +39,7 @@ export function monitoredValue(option: string, logs: EpochLogs, monitor: string)
   const value = logValue(logs, monitor);
   if (value === undefined) {
     throw new UsageError(
+      'INVALID_OPTION',
       `${option}: expected one of the logged metrics (${Object.keys(logs).sort().join(', ')}), received "${monitor}"`,
     );
   }

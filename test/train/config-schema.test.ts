@@ -2,18 +2,23 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_CONFIG } from '../../src/train/config.js';
 import {
-  configFromFlags,
-  parseStages,
+  applySettings,
   parseTrainConfig,
-  TRAIN_FLAGS,
-} from '../../src/train/parse-config.js';
+  SETTINGS,
+  settingValue,
+  validateSetting,
+} from '../../src/train/config-schema.js';
+import { ERROR_CODES } from '../../src/util/error-codes.js';
+import { parseStages } from '../../src/train/stages.js';
+import { configFromFlags } from '../../src/cli/train-flags.js';
+import type { UsageCode } from '../../src/util/error-codes.js';
 import { UsageError } from '../../src/util/errors.js';
 import { suggestSimilar } from '../../src/util/suggest.js';
 
-function usage(pattern: RegExp): (e: unknown) => boolean {
+function usage(pattern: RegExp, code: UsageCode = 'INVALID_OPTION'): (e: unknown) => boolean {
   return (e: unknown) => {
     assert.ok(e instanceof UsageError, `expected a UsageError, got ${String(e)}`);
-    assert.equal(e.code, 'USAGE');
+    assert.equal(e.code, code);
     assert.equal(e.exitCode, 2);
     assert.match(e.message, pattern);
     return true;
@@ -46,27 +51,36 @@ test('the effective config written as JSON parses back to itself', () => {
 test('unknown keys are rejected with a suggestion, at top level and nested', () => {
   assert.throws(
     () => parseTrainConfig({ batch_size: 8 }, 'c.json'),
-    usage(/^c\.json: unknown key "batch_size" \(did you mean "batchSize"\?\)/),
+    usage(
+      /^c\.json: unknown key "batch_size" \(did you mean "batchSize"\?\)/,
+      'UNKNOWN_CONFIG_KEY',
+    ),
   );
   assert.throws(
     () => parseTrainConfig({ lrr: 1 }, 'c.json'),
-    usage(/unknown key "lrr" \(did you mean "lr"\?\)/),
+    usage(/unknown key "lrr" \(did you mean "lr"\?\)/, 'UNKNOWN_CONFIG_KEY'),
   );
   assert.throws(
     () => parseTrainConfig({ reduceLr: { patiance: 2 } }, 'c.json'),
-    usage(/^c\.json: reduceLr: unknown key "patiance" \(did you mean "patience"\?\)/),
+    usage(
+      /^c\.json: reduceLr: unknown key "patiance" \(did you mean "patience"\?\)/,
+      'UNKNOWN_CONFIG_KEY',
+    ),
   );
   assert.throws(
     () => parseTrainConfig({ reduceLr: { min_delta: 0.1 } }, 'c.json'),
-    usage(/did you mean "minDelta"/),
+    usage(/did you mean "minDelta"/, 'UNKNOWN_CONFIG_KEY'),
   );
   assert.throws(
     () => parseTrainConfig({ totallyDifferent: 1 }, 'c.json'),
-    usage(/unknown key "totallyDifferent"; expected one of arch, /),
+    usage(/unknown key "totallyDifferent"; expected one of arch, /, 'UNKNOWN_CONFIG_KEY'),
   );
   assert.throws(
     () => parseTrainConfig([], 'c.json'),
-    usage(/c\.json: expected a JSON object of training settings, received an array/),
+    usage(
+      /c\.json: expected a JSON object of training settings, received an array/,
+      'CONFIG_FORMAT',
+    ),
   );
 });
 
@@ -113,7 +127,7 @@ test('bad values name the key, the expectation and what was received', () => {
   );
   assert.throws(
     () => parseTrainConfig({ stages: [{ name: 'head', epochs: 2, lr: 1 }] }, 'c.json'),
-    usage(/stages: unknown key "lr"/),
+    usage(/stages: unknown key "lr"/, 'UNKNOWN_CONFIG_KEY'),
   );
   assert.throws(
     () => parseTrainConfig({ stages: [{ name: 'head', epochs: '2' }] }, 'c.json'),
@@ -156,7 +170,10 @@ test('stages set the epoch count; a contradicting explicit epochs is an error', 
   assert.equal(parseTrainConfig({ stages: 'head:10,block5:5', epochs: 15 }, 'c.json').epochs, 15);
   assert.throws(
     () => parseTrainConfig({ stages: 'head:10,block5:5', epochs: 20 }, 'c.json'),
-    usage(/c\.json: epochs: expected 15, the sum of the stages' epochs/),
+    usage(
+      /^c\.json: epochs: expected 15, the sum of the stages' epochs \(c\.json: stages\), received 20$/,
+      'CONFLICTING_OPTIONS',
+    ),
   );
   assert.equal(
     configFromFlags({ stages: 'head:2,block5:2' }, parseTrainConfig({ epochs: 30 }, 'c.json'))
@@ -165,145 +182,51 @@ test('stages set the epoch count; a contradicting explicit epochs is an error', 
   );
 });
 
-test('configFromFlags maps every listed flag and wins over the config file', () => {
-  const file = parseTrainConfig({ lr: 0.01, epochs: 3, dense: 64 }, 'c.json');
-  const c = configFromFlags(
-    {
-      epochs: '7',
-      batchSize: '16',
-      lr: '3e-4',
-      optimizer: 'sgd',
-      momentum: '0.8',
-      epsilon: '1e-8',
-      head: 'avg',
-      dense: '128',
-      dropout: '0.25',
-      valSplit: '0.1',
-      val: 'valdir',
-      seed: '5',
-      stageLrFactor: '0.5',
-      augment: 'flip,zoom',
-      weights: 'none',
-      inputSize: '64',
-      arch: 'vgg11',
-      out: 'ignored-by-config',
-      json: true,
-    },
-    file,
-  );
-  assert.deepEqual(
-    [
-      c.epochs,
-      c.batchSize,
-      c.lr,
-      c.optimizer,
-      c.momentum,
-      c.epsilon,
-      c.head,
-      c.dense,
-      c.dropout,
-      c.valSplit,
-      c.val,
-      c.seed,
-      c.stageLrFactor,
-      c.augment,
-      c.weights,
-      c.inputSize,
-      c.arch,
-    ],
-    [
-      7,
-      16,
-      3e-4,
-      'sgd',
-      0.8,
-      1e-8,
-      'avg',
-      128,
-      0.25,
-      0.1,
-      'valdir',
-      5,
-      0.5,
-      ['flip', 'zoom'],
-      'none',
-      64,
-      'vgg11',
-    ],
-  );
-  assert.deepEqual(configFromFlags({}, file), file);
-  // Every setting of the config, nested ones included, is reachable by exactly one flag.
-  const settings = Object.entries(DEFAULT_CONFIG).flatMap(([key, value]) =>
+test('SETTINGS lists every leaf of the config once, with its default reachable by path', () => {
+  const leaves = Object.entries(DEFAULT_CONFIG).flatMap(([key, value]) =>
     value !== null && typeof value === 'object' && !Array.isArray(value)
       ? Object.keys(value).map((sub) => `${key}.${sub}`)
       : [key],
   );
-  const covered = TRAIN_FLAGS.map((f) => (f.sub === undefined ? f.key : `${f.key}.${f.sub}`));
-  assert.deepEqual([...covered].sort(), [...settings].sort());
+  assert.deepEqual(
+    SETTINGS.map((s) => s.path),
+    leaves,
+  );
+  assert.equal(settingValue('reduceLr.minLr'), 1e-6);
+  assert.equal(settingValue('lr', parseTrainConfig({ lr: 0.5 }, 'c')), 0.5);
 });
 
-test('nested and boolean flags merge into their sections over the config file', () => {
-  const file = parseTrainConfig(
-    { reduceLr: { patience: 7 }, earlyStopping: { enabled: true } },
-    'c.json',
-  );
-  const c = configFromFlags(
-    {
-      reduceLrFactor: '0.5',
-      minLr: '1e-7',
-      earlyStopping: false,
-      schedule: 'cosine',
-      nesterov: true,
-      preprocess: 'torch',
-    },
-    file,
-  );
-  assert.deepEqual(c.reduceLr, {
-    ...DEFAULT_CONFIG.reduceLr,
-    patience: 7,
-    factor: 0.5,
-    minLr: 1e-7,
-  });
-  assert.equal(c.earlyStopping.enabled, false);
-  assert.equal(c.schedule.name, 'cosine');
-  assert.equal(c.nesterov, true);
-  assert.equal(c.preprocess, 'torch');
+test('validateSetting checks one value for one path under the name the caller gives', () => {
+  assert.equal(validateSetting('schedule.gamma', 0.5, '--gamma'), 0.5);
   assert.throws(
-    () => configFromFlags({ reduceLrFactor: '2' }),
-    usage(/^--reduce-lr\.factor: expected a number in \(0, 1\), received 2$/),
-  );
-  assert.throws(
-    () => configFromFlags({ schedule: 'linear' }),
-    usage(/^--schedule\.name: expected one of none, step, cosine, one-cycle, received "linear"$/),
+    () => validateSetting('schedule.gamma', -1, 'trial 3: schedule.gamma'),
+    usage(/^trial 3: schedule\.gamma: expected a number > 0, received -1$/),
   );
 });
 
-test('flag errors name the flag', () => {
+test('applySettings merges sections key by key and reconciles epochs with stages', () => {
+  const c = applySettings(DEFAULT_CONFIG, [
+    { path: 'reduceLr.factor', value: 0.5, name: 'a' },
+    { path: 'stages', value: 'head:1,block5:2', name: 'b' },
+  ]);
+  assert.deepEqual(c.reduceLr, { ...DEFAULT_CONFIG.reduceLr, factor: 0.5 });
+  assert.equal(c.epochs, 3);
   assert.throws(
-    () => configFromFlags({ lr: 'fast' }),
-    usage(/^--lr: expected a number, received "fast"$/),
+    () =>
+      applySettings(DEFAULT_CONFIG, [
+        { path: 'stages', value: 'head:1', name: 'trial: stages' },
+        { path: 'epochs', value: 4, name: 'trial: epochs' },
+      ]),
+    usage(
+      /^trial: epochs: expected 1, the sum of the stages' epochs \(trial: stages\)/,
+      'CONFLICTING_OPTIONS',
+    ),
   );
-  assert.throws(
-    () => configFromFlags({ batchSize: '0' }),
-    usage(/^--batch-size: expected a whole number >= 1, received 0$/),
-  );
-  assert.throws(
-    () => configFromFlags({ optimizer: 'Adam' }),
-    usage(/^--optimizer: expected one of adam, adamw, sgd, received "Adam"$/),
-  );
-  assert.throws(() => configFromFlags({ stages: 'block5:1,head:1' }), usage(/^--stages: /));
-  assert.throws(
-    () => configFromFlags({ epochs: '9', stages: 'head:2' }),
-    usage(/^--epochs: expected 2, the sum of the stages' epochs \(--stages\)/),
-  );
-  assert.throws(
-    () => configFromFlags({ augment: 'flip,blur' }),
-    usage(/^--augment: expected one of .*received "blur"/),
-  );
-  assert.throws(
-    () => configFromFlags({ arch: 'vgg17' }),
-    usage(/^--arch: expected one of vgg11, vgg13, vgg16, vgg19, received "vgg17"$/),
-  );
+});
+
+test('error codes are one closed list without duplicates', () => {
+  assert.equal(new Set(ERROR_CODES).size, ERROR_CODES.length);
+  assert.ok(!(ERROR_CODES as readonly string[]).includes('USAGE'));
 });
 
 test('suggestSimilar: close typos only', () => {
