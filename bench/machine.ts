@@ -3,40 +3,18 @@
  * kernels ONNX Runtime and PyTorch pick (the machine changes between sessions, so figures are only
  * comparable as ratios measured in one run), the cores and the load average at the start.
  */
-import { readFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
+import { CPU_FLAGS_THAT_MATTER, cpuInfo, type CpuInfo } from '../src/util/machine.js';
 
-/** The flags that change fp32 and int8 kernel choice. */
-export const CPU_FLAGS_THAT_MATTER = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni'] as const;
+export { CPU_FLAGS_THAT_MATTER } from '../src/util/machine.js';
 
-export interface MachineInfo {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly flags: Readonly<Record<(typeof CPU_FLAGS_THAT_MATTER)[number], boolean>>;
+export interface MachineInfo extends CpuInfo {
   /** 1-minute load average when the benchmark started: above ~0.3 the figures are noisy. */
   readonly load: number;
 }
 
 export function machineInfo(): MachineInfo {
-  let present = new Set<string>();
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('flags'));
-    present = new Set((line?.split(':')[1] ?? '').trim().split(/\s+/));
-  } catch {
-    // Not Linux: the flags stay unknown (all false) and the model name still comes from os.cpus().
-  }
-  const flags = Object.fromEntries(CPU_FLAGS_THAT_MATTER.map((f) => [f, present.has(f)])) as Record<
-    (typeof CPU_FLAGS_THAT_MATTER)[number],
-    boolean
-  >;
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
-    flags,
-    load: loadavg()[0] ?? 0,
-  };
+  return { ...cpuInfo(), load: loadavg()[0] ?? 0 };
 }
 
 /** One line, e.g. `cpu: AMD EPYC, 2 cores, avx2 fma avx512f avx512_vnni (no avx_vnni), load 0.12`. */

@@ -1,12 +1,10 @@
 /**
  * What predict and extract share: option parsing that raises UsageErrors (inside runCommand, so
- * they print as one line with exit code 2), the contract override with its warnings on stderr,
- * and weights loading with a download progress bar.
+ * they print as one line with exit code 2) and the contract override with its warnings on stderr.
+ * Light on purpose: command declarations import it (see run-command.ts).
  */
 import type { Command } from 'commander';
 import { type PreprocessContract, resolveContract } from '../image/contract.js';
-import { loadWeights, type LoadedWeights, type LoadWeightsOptions } from '../model/load-weights.js';
-import { createProgress, type Progress } from '../report/progress.js';
 import { invalidOption } from '../util/errors.js';
 
 export interface ContractFlags {
@@ -61,30 +59,6 @@ export function applyContractFlags(
   });
   for (const warning of warnings) process.stderr.write(`vggkit: warning: ${warning}\n`);
   return contract;
-}
-
-/** loadWeights with a progress bar on stderr while a download runs. */
-export async function loadWeightsWithProgress(
-  options: Omit<LoadWeightsOptions, 'onProgress'>,
-  json: boolean,
-): Promise<LoadedWeights> {
-  let progress: Progress | undefined;
-  try {
-    return await loadWeights({
-      ...options,
-      onProgress: (received, total) => {
-        progress ??= createProgress({
-          label: 'downloading weights',
-          total: total ?? 0,
-          unit: 'B',
-          json,
-        });
-        progress.update(received);
-      },
-    });
-  } finally {
-    progress?.stop();
-  }
 }
 
 export function printJson(value: unknown): void {

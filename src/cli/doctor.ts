@@ -1,17 +1,11 @@
 /** `vggkit doctor`: why a VGG16 fine-tune is not working — findings with evidence and fixes. */
 import type { Command } from 'commander';
-import { writeFixedConfig } from '../doctor/fix-config.js';
-import { buildContext, type DoctorInputs } from '../doctor/inputs.js';
-import { writeHtmlReport } from '../doctor/render-html.js';
-import { renderTerminal } from '../doctor/render-terminal.js';
-import { exitCodeFor, runDoctor, toJson } from '../doctor/run.js';
-import { DEFAULT_PROBE_IMAGES } from '../doctor/probe.js';
-import { invalidOption } from '../util/errors.js';
-import { createProgress, type Progress } from '../report/progress.js';
-import { runCommand } from './run-command.js';
+import type { DoctorInputs } from '../doctor/inputs.js';
+import { DEFAULT_PROBE_IMAGES } from '../doctor/probe-results.js';
+import { lazyAction } from './run-command.js';
 
 /** The CLI's flags: the library's inputs as commander delivers them, plus output options. */
-type DoctorFlags = Omit<
+export type DoctorFlags = Omit<
   DoctorInputs,
   'dataDir' | 'probeImages' | 'cacheDir' | 'onScanProgress' | 'log' | 'history' | 'classes'
 > & {
@@ -62,58 +56,5 @@ export function registerDoctorCommand(program: Command): void {
     .option('--json', 'print {findings, summary} as JSON')
     .option('--html <file>', 'write a self-contained HTML report')
     .option('--fix-config <out>', 'write the config with every fixable finding applied')
-    .action(
-      runCommand(async (dataDir: string | undefined, flags: DoctorFlags) => {
-        const { probeImages, classes, ...rest } = flags;
-        const images = Number(probeImages);
-        if (probeImages !== undefined && !/^\d+$/.test(probeImages))
-          throw invalidOption('--probe-images', 'a whole number of images >= 2', probeImages);
-        if (classes !== undefined && !/^\d+$/.test(classes))
-          throw invalidOption('--classes', 'a whole number of classes >= 2', classes);
-        let scanBar: Progress | undefined;
-        const ctx = await buildContext({
-          ...rest,
-          ...(probeImages === undefined ? {} : { probeImages: images }),
-          ...(classes === undefined ? {} : { classes: Number(classes) }),
-          ...(dataDir === undefined ? {} : { dataDir }),
-          ...(flags.json === true
-            ? {}
-            : { log: (line: string) => process.stderr.write(`vggkit: ${line}\n`) }),
-          onScanProgress: (done: number, total: number) => {
-            scanBar ??= createProgress({
-              label: 'scanning',
-              total,
-              unit: 'img',
-              json: flags.json === true,
-            });
-            scanBar.update(done);
-            // The scan ends here; probes that follow must not count towards its time.
-            if (done >= total) scanBar.stop();
-          },
-        });
-        scanBar?.stop();
-        const report = await runDoctor(ctx);
-        if (flags.json === true)
-          process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);
-        else process.stdout.write(renderTerminal(report));
-        if (flags.html !== undefined)
-          await writeHtmlReport(flags.html, report, {
-            history: ctx.history,
-            lrRange: ctx.probes?.lrRange,
-            configuredLr: ctx.config?.lr,
-          });
-        if (flags.fixConfig !== undefined) {
-          const result = await writeFixedConfig(
-            flags.fixConfig,
-            ctx.rawConfig ?? {},
-            report.findings,
-          );
-          if (flags.json !== true)
-            process.stderr.write(
-              `vggkit: wrote ${flags.fixConfig} (${result.applied.length} fix(es): ${result.applied.map((a) => a.id).join(', ') || 'none'})\n`,
-            );
-        }
-        return exitCodeFor(report);
-      }),
-    );
+    .action(lazyAction(async () => (await import('./actions/doctor.js')).doctor));
 }

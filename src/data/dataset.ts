@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { entryKind, hasImageExtension, listImageFiles, readFolder } from './files.js';
+import { entryKind, hasImageExtension, listFiles, readFolder } from './files.js';
 import { invalidOption, VggkitError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 
@@ -24,6 +24,8 @@ export interface ClassFolderScan {
   readonly emptyClasses: string[];
   /** Image files lying directly in the dataset folder: they belong to no class, so they are unused. */
   readonly strayFiles: string[];
+  /** Files without an image extension, in the dataset folder or its class folders: never read. */
+  readonly ignoredFiles: string[];
 }
 
 export interface FolderDataset {
@@ -62,22 +64,25 @@ export async function scanClassFolders(dir: string): Promise<ClassFolderScan> {
   const entries = (await readFolder(dir)).filter((e) => !e.name.startsWith('.'));
   const classNames: string[] = [];
   const strayFiles: string[] = [];
+  const ignoredFiles: string[] = [];
   for (const entry of entries) {
     const kind = await entryKind(dir, entry);
     if (kind === 'directory') classNames.push(entry.name);
-    else if (kind === 'file' && hasImageExtension(entry.name))
-      strayFiles.push(join(dir, entry.name));
+    else if (kind === 'file')
+      (hasImageExtension(entry.name) ? strayFiles : ignoredFiles).push(join(dir, entry.name));
   }
   classNames.sort(compareNames);
   strayFiles.sort(compareNames);
   const items: LabeledFile[] = [];
   const emptyClasses: string[] = [];
   for (const [label, name] of classNames.entries()) {
-    const files = await listImageFiles([join(dir, name)]);
-    if (files.length === 0) emptyClasses.push(name);
-    for (const file of files) items.push({ file, label });
+    const { images, ignored } = await listFiles([join(dir, name)]);
+    if (images.length === 0) emptyClasses.push(name);
+    for (const file of images) items.push({ file, label });
+    ignoredFiles.push(...ignored);
   }
-  return { classNames, items, emptyClasses, strayFiles };
+  ignoredFiles.sort(compareNames);
+  return { classNames, items, emptyClasses, strayFiles, ignoredFiles };
 }
 
 /**

@@ -21,13 +21,25 @@ export function hasImageExtension(path: string): boolean {
   return IMAGE_EXTENSIONS.has(extname(path).toLowerCase());
 }
 
+export interface ImageListing {
+  /** Image files: named ones whatever their extension, walked ones with an image extension. */
+  readonly images: string[];
+  /** Files found by walking without an image extension (hidden ones are not listed at all). */
+  readonly ignored: string[];
+}
+
 /**
  * Expands files and directories (recursively, in sorted order so runs are reproducible) into image
  * paths. Named files are kept whatever their extension, since the user asked for them; files found
- * by walking are kept only with an image extension.
+ * by walking are kept only with an image extension. Hidden entries (`.name`) are never walked.
  */
 export async function listImageFiles(paths: readonly string[]): Promise<string[]> {
-  const found: string[] = [];
+  return (await listFiles(paths)).images;
+}
+
+/** listImageFiles, with the files the walk passed over: what the doctor reports as stray. */
+export async function listFiles(paths: readonly string[]): Promise<ImageListing> {
+  const listing: ImageListing = { images: [], ignored: [] };
   for (const path of paths) {
     const info = await stat(path).catch((cause: unknown) => {
       throw new VggkitError('NOT_FOUND', `${path}: no such file or directory`, {
@@ -35,13 +47,17 @@ export async function listImageFiles(paths: readonly string[]): Promise<string[]
         cause,
       });
     });
-    if (info.isDirectory()) await walk(path, found);
-    else found.push(path);
+    if (info.isDirectory()) await walk(path, listing);
+    else listing.images.push(path);
   }
-  return found;
+  return listing;
 }
 
-async function walk(dir: string, found: string[], ancestors = new Set<string>()): Promise<void> {
+async function walk(
+  dir: string,
+  found: ImageListing,
+  ancestors = new Set<string>(),
+): Promise<void> {
   // A symlink back to a folder being walked would recurse forever; its real path stops that.
   const real = await realpath(dir);
   if (ancestors.has(real)) return;
@@ -53,7 +69,8 @@ async function walk(dir: string, found: string[], ancestors = new Set<string>())
     const path = join(dir, entry.name);
     const kind = await entryKind(dir, entry);
     if (kind === 'directory') await walk(path, found, ancestors);
-    else if (kind === 'file' && hasImageExtension(entry.name)) found.push(path);
+    else if (kind === 'file')
+      (hasImageExtension(entry.name) ? found.images : found.ignored).push(path);
   }
   ancestors.delete(real);
 }

@@ -3,6 +3,12 @@
  * JSON-serialisable data so findings can quote it as evidence and tests can build it by hand.
  */
 
+/**
+ * Default sample: enough images per class for a stable mean loss, few enough to stay within
+ * seconds. Here, not in probe.ts, so the CLI can show it without loading the probe runner.
+ */
+export const DEFAULT_PROBE_IMAGES = 64;
+
 export interface LossAccuracy {
   readonly loss: number;
   readonly accuracy: number;

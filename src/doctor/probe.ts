@@ -37,6 +37,7 @@ import type {
   OverfitProbe,
   ProbeResults,
 } from './probe-results.js';
+import { DEFAULT_PROBE_IMAGES } from './probe-results.js';
 import {
   probeModel,
   stratifiedSample,
@@ -46,8 +47,6 @@ import {
 } from './probe-setup.js';
 import type { DataScan } from './scan.js';
 
-/** Default sample: enough images per class for a stable mean loss, few enough to stay within seconds. */
-export const DEFAULT_PROBE_IMAGES = 64;
 /** Images in the overfit batch: Karpathy's "overfit one batch" uses a handful; 16 is one usual batch. */
 export const OVERFIT_BATCH = 16;
 /** Steps on that batch: at a sound rate a fresh head memorises 16 images well within 30 steps. */
@@ -145,6 +144,8 @@ class Probe {
       optimizer,
       weights,
       seed: this.config.seed,
+      batchSize: PROBE_BATCH,
+      cacheDir: this.cacheDir,
     });
     this.steps.push(step);
     return step;

@@ -1,21 +1,23 @@
 /**
- * One pass over a class-folder dataset (and an optional validation folder): for each file, its
- * bytes' sha256 (exact duplicates), sharp's header metadata (format, colour space, depth, alpha,
- * palette, EXIF orientation, size) and a 9x8 thumbnail decoded from the whole image (a perceptual
- * hash for near duplicates, and proof that the image decodes to the end). Files are processed by a
- * small worker pool, so memory stays bounded by `concurrency` file buffers plus ~300 bytes a record.
- * A file that cannot be read becomes a record with an error code; the scan never throws for one.
+ * One pass over a class-folder dataset (and an optional validation folder), built on the trainer's
+ * own walker (`scanClassFolders`: which folders are classes, which files are images, symlinks
+ * followed, hidden entries skipped) and its own decoder (`openImage`: header checks, pixel limit,
+ * failure codes), so the doctor and training can never disagree about which files exist or decode.
+ * For each file: its bytes' sha256 (exact duplicates), the decoder's header facts (format, colour
+ * space, depth, alpha, palette, EXIF orientation, size) and a 9x8 thumbnail decoded from the whole
+ * image through the decoder's pipeline (a perceptual hash for near duplicates, and proof that the
+ * image decodes to the end). Files are processed by a small worker pool, so memory stays bounded by
+ * `concurrency` file buffers plus ~300 bytes a record. A file that cannot be decoded becomes a
+ * record with the decoder's ImageErrorCode; the scan never throws for one.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import sharp from 'sharp';
-import { hasImageExtension, listImageFiles } from '../data/files.js';
-import { VggkitError } from '../util/errors.js';
+import { readFile, stat } from 'node:fs/promises';
+import { scanClassFolders } from '../data/dataset.js';
+import { openImage, renderPipeline, type OpenedImage } from '../image/decode.js';
+import { isImageError, type ImageErrorCode } from '../image/errors.js';
 import { dhashFromLuma, HASH_HEIGHT, HASH_WIDTH, pairsWithin, type PHash } from './dhash.js';
 
 export type Split = 'train' | 'val';
-export type ScanErrorCode = 'empty-file' | 'not-an-image' | 'corrupt-image';
 
 export interface ImageRecord {
   readonly file: string;
@@ -23,7 +25,8 @@ export interface ImageRecord {
   /** The class folder; undefined for an image lying directly in the dataset root. */
   readonly className: string | undefined;
   readonly bytes: number;
-  readonly error?: { readonly code: ScanErrorCode; readonly message: string };
+  /** Why the trainer's decoder rejects the file: its code and reason. */
+  readonly error?: { readonly code: ImageErrorCode; readonly message: string };
   readonly sha256?: string;
   readonly format?: string;
   /** Displayed size, after EXIF orientation. */
@@ -46,7 +49,7 @@ export interface SplitLayout {
   readonly root: string;
   /** Every class folder, sorted, including empty ones. */
   readonly classes: readonly string[];
-  /** Files outside class folders, and files without an image extension inside them. */
+  /** Files outside class folders, and files without an image extension anywhere (hidden ones aside). */
   readonly strayFiles: readonly string[];
 }
 
@@ -93,124 +96,77 @@ async function layout(
   root: string,
   split: Split,
 ): Promise<{ layout: SplitLayout; files: PendingFile[] }> {
-  const info = await stat(root).catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${root}: no such directory`, { file: root, cause });
-  });
-  if (!info.isDirectory())
-    throw new VggkitError(
-      'NOT_A_DIRECTORY',
-      `${root}: expected a folder with one sub-folder per class, received a file`,
-      { file: root },
-    );
-  const entries = (await readdir(root, { withFileTypes: true })).filter(
-    (e) => !e.name.startsWith('.'),
-  );
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const classes: string[] = [];
-  const strayFiles: string[] = [];
-  const files: PendingFile[] = [];
-  for (const entry of entries) {
-    const path = join(root, entry.name);
-    if (entry.isDirectory()) {
-      classes.push(entry.name);
-      for (const file of await listImageFiles([path]))
-        files.push({ file, split, className: entry.name });
-      const inside = await readdir(path, { recursive: true, withFileTypes: true });
-      for (const f of inside) {
-        const rel = relative(path, join(f.parentPath, f.name));
-        if (
-          f.isFile() &&
-          !rel.split(sep).some((part) => part.startsWith('.')) &&
-          !hasImageExtension(f.name)
-        )
-          strayFiles.push(join(path, rel));
-      }
-    } else if (entry.isFile()) {
-      strayFiles.push(path);
-      if (hasImageExtension(entry.name)) files.push({ file: path, split, className: undefined });
-    }
-  }
-  strayFiles.sort();
-  return { layout: { root, classes, strayFiles }, files };
+  const scan = await scanClassFolders(root);
+  const files: PendingFile[] = [
+    ...scan.items.map((item) => ({
+      file: item.file,
+      split,
+      className: scan.classNames[item.label],
+    })),
+    ...scan.strayFiles.map((file) => ({ file, split, className: undefined })),
+  ];
+  const strayFiles = [...scan.strayFiles, ...scan.ignoredFiles].sort();
+  return { layout: { root, classes: scan.classNames, strayFiles }, files };
 }
-
-const UNSUPPORTED = /unsupported image format|bad seek|not a known file format/i;
 
 async function inspect(pending: PendingFile): Promise<ImageRecord> {
   const base = { file: pending.file, split: pending.split, className: pending.className };
-  let bytes: Buffer;
+  const failed = async (error: unknown): Promise<ImageRecord> => {
+    if (!isImageError(error)) throw error;
+    const bytes = await stat(pending.file).then(
+      (info) => info.size,
+      () => 0,
+    );
+    return { ...base, bytes, error: { code: error.code, message: error.reason } };
+  };
+  let image: OpenedImage;
   try {
-    bytes = await readFile(pending.file);
-  } catch (cause) {
-    return {
-      ...base,
-      bytes: 0,
-      error: { code: 'corrupt-image', message: `cannot read: ${(cause as Error).message}` },
-    };
+    image = await openImage(pending.file);
+  } catch (error) {
+    return failed(error);
   }
-  if (bytes.length === 0)
-    return { ...base, bytes: 0, error: { code: 'empty-file', message: 'zero-byte file' } };
-  const sha256 = createHash('sha256').update(bytes).digest('hex');
-  const withHash = { ...base, bytes: bytes.length, sha256 };
-  // 'truncated' makes libvips fail on a cut-off JPEG/PNG instead of padding it with grey.
-  const image = sharp(bytes, { failOn: 'truncated', limitInputPixels: 100_000_000 });
-  let meta: Awaited<ReturnType<typeof image.metadata>>;
-  try {
-    meta = await image.metadata();
-  } catch (cause) {
-    const message = (cause as Error).message;
-    return {
-      ...withHash,
-      error: { code: UNSUPPORTED.test(message) ? 'not-an-image' : 'corrupt-image', message },
-    };
-  }
-  const swapped = (meta.orientation ?? 1) >= 5;
+  const { info, pipeline } = image;
   const header = {
-    format: meta.format,
-    width: swapped ? meta.height : meta.width,
-    height: swapped ? meta.width : meta.height,
-    channels: meta.channels,
-    space: meta.space,
-    depth: meta.depth,
-    hasAlpha: meta.hasAlpha,
-    isPalette: meta.isPalette,
-    orientation: meta.orientation,
+    format: info.format,
+    width: info.width,
+    height: info.height,
+    channels: info.channels,
+    space: info.space,
+    depth: info.depth,
+    hasAlpha: info.hasAlpha,
+    isPalette: info.isPalette,
+    orientation: info.orientation,
+  };
+  const bytes = await readFile(pending.file);
+  const withHash = {
+    ...base,
+    ...header,
+    bytes: bytes.length,
+    sha256: createHash('sha256').update(bytes).digest('hex'),
   };
   try {
-    const thumb = await image
-      .clone()
-      .autoOrient()
-      .flatten({ background: '#000000' })
-      .toColourspace('srgb')
-      .resize(HASH_WIDTH, HASH_HEIGHT, { fit: 'fill' })
-      .raw({ depth: 'uchar' })
-      .toBuffer();
+    const thumb = await renderPipeline(
+      pending.file,
+      pipeline.clone().resize(HASH_WIDTH, HASH_HEIGHT, { fit: 'fill' }),
+    );
     const luma = new Uint8Array(HASH_WIDTH * HASH_HEIGHT);
     for (let i = 0; i < luma.length; i++)
       luma[i] = Math.round(
-        0.299 * thumb[i * 3] + 0.587 * thumb[i * 3 + 1] + 0.114 * thumb[i * 3 + 2],
+        0.299 * thumb.data[i * 3] + 0.587 * thumb.data[i * 3 + 1] + 0.114 * thumb.data[i * 3 + 2],
       );
-    const grey = await image
-      .clone()
-      .autoOrient()
-      .flatten({ background: '#000000' })
-      .greyscale()
-      .resize(SIGNATURE_SIZE, SIGNATURE_SIZE, { fit: 'fill' })
-      .raw({ depth: 'uchar' })
-      .toBuffer();
+    const grey = await renderPipeline(
+      pending.file,
+      pipeline.clone().resize(SIGNATURE_SIZE, SIGNATURE_SIZE, { fit: 'fill' }).toColourspace('b-w'),
+    );
     return {
       ...withHash,
-      ...header,
       hash: dhashFromLuma(luma),
-      thumb: new Uint8Array(thumb),
-      signature: normalised(grey),
+      thumb: new Uint8Array(thumb.data),
+      signature: normalised(grey.data),
     };
-  } catch (cause) {
-    return {
-      ...withHash,
-      ...header,
-      error: { code: 'corrupt-image', message: (cause as Error).message },
-    };
+  } catch (error) {
+    if (!isImageError(error)) throw error;
+    return { ...withHash, error: { code: error.code, message: error.reason } };
   }
 }
 

@@ -107,8 +107,16 @@ export async function decodeImage(file: string, options: DecodeOptions = {}): Pr
   return runPipeline(file, pipeline);
 }
 
-/** Runs a pipeline from `openImage` to raw 8-bit RGB, turning libvips failures into ImageErrors. */
-export async function runPipeline(file: string, pipeline: Sharp): Promise<RgbImage> {
+/** Raw 8-bit pixels of any channel count, row-major HWC. */
+export interface RawPixels extends RgbImage {
+  readonly channels: number;
+}
+
+/**
+ * Runs a pipeline from `openImage` (with the caller's own resize or colour steps appended) to raw
+ * 8-bit pixels, turning libvips failures into the same ImageErrors the trainer sees.
+ */
+export async function renderPipeline(file: string, pipeline: Sharp): Promise<RawPixels> {
   let result: { data: Buffer; info: OutputInfo };
   try {
     result = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
@@ -116,18 +124,25 @@ export async function runPipeline(file: string, pipeline: Sharp): Promise<RgbIma
     throw await classifyFailure(file, cause);
   }
   const { data, info } = result;
-  if (info.channels !== 3) {
-    throw new ImageError(
-      'CORRUPT',
-      file,
-      `expected 3 channels after conversion to sRGB, received ${info.channels}`,
-    );
-  }
   return {
     data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
     width: info.width,
     height: info.height,
+    channels: info.channels,
   };
+}
+
+/** Runs a pipeline from `openImage` to raw 8-bit RGB, turning libvips failures into ImageErrors. */
+export async function runPipeline(file: string, pipeline: Sharp): Promise<RgbImage> {
+  const { data, width, height, channels } = await renderPipeline(file, pipeline);
+  if (channels !== 3) {
+    throw new ImageError(
+      'CORRUPT',
+      file,
+      `expected 3 channels after conversion to sRGB, received ${channels}`,
+    );
+  }
+  return { data, width, height };
 }
 
 async function readHeader(file: string): Promise<{ info: ImageInfo; pipeline: Sharp }> {

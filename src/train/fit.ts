@@ -306,7 +306,15 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
         optimizer: optimizerSpec(config),
         weights: params,
         seed: config.seed + s,
+        batchSize: config.batchSize,
+        cacheDir,
+        onConvTiming: (layer, lowering) =>
+          log(`timing the ${lowering} lowering of ${layer} (once per shape on this machine)`),
       });
+      if (trainStep.convLowerings.size > 0)
+        log(
+          `conv lowerings: ${[...trainStep.convLowerings].map(([layer, name]) => `${layer} ${name}`).join(', ')}`,
+        );
       const step = trainStep;
       try {
         if (continuing && checkpoint !== undefined) step.setOptimizerState(checkpoint.optimizer);

@@ -7,6 +7,7 @@ import { runDoctor } from '../../src/doctor/run.js';
 import { scanDataset } from '../../src/doctor/scan.js';
 import type { DoctorContext, Finding } from '../../src/doctor/types.js';
 import { DEFAULT_CONFIG, type TrainConfig } from '../../src/train/config.js';
+import { writePngHeaderOnly } from '../image/fixtures.js';
 import { cleanDataset, smooth, tempDir, writeImage } from './fixtures.js';
 
 /** Training at 64x64 with a small head: the config these 64x64 test images are sound for. */
@@ -64,6 +65,17 @@ const CASES: Case[] = [
       await writeFile(join(root, 'dogs', 'empty.png'), '');
     },
     twin: nothing,
+  },
+  {
+    id: 'unreadable-image',
+    severity: 'warning',
+    broken: async (root) => {
+      // A decompression bomb's header: the decoder refuses it before decoding, as training does.
+      await writePngHeaderOnly(join(root, 'cats', 'bomb.png'), 20_000, 20_000);
+    },
+    twin: async (root) => {
+      await writePngHeaderOnly(join(root, 'cats', 'cut.png'), 64, 64);
+    },
   },
   {
     id: 'grayscale-images',

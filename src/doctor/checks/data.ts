@@ -5,6 +5,7 @@
  * shortcut the model can learn.
  */
 import { classCounts, examples, inputSize, percent, readable, resizeMode } from '../context.js';
+import type { ImageErrorCode } from '../../image/errors.js';
 import type { ImageRecord } from '../scan.js';
 import type { Check, DoctorContext, Finding } from '../types.js';
 
@@ -38,39 +39,67 @@ function isStoredGray(r: ImageRecord): boolean {
   return r.space === 'b-w' || r.space === 'grey16' || (r.channels !== undefined && r.channels <= 2);
 }
 
-function byCode(code: 'corrupt-image' | 'not-an-image'): Check {
+type DecodeFinding = 'corrupt-image' | 'not-an-image' | 'unreadable-image';
+
+/**
+ * Which finding reports a file the decoder rejects, by the decoder's own code: a new code must be
+ * placed here, so the doctor cannot fall silent about a file training skips.
+ */
+const FINDING_OF_IMAGE_ERROR: Readonly<Record<ImageErrorCode, DecodeFinding>> = {
+  TRUNCATED: 'corrupt-image',
+  CORRUPT: 'corrupt-image',
+  EMPTY_FILE: 'not-an-image',
+  NOT_AN_IMAGE: 'not-an-image',
+  UNREADABLE: 'unreadable-image',
+  PIXEL_LIMIT: 'unreadable-image',
+};
+
+const DECODE_FINDINGS: Readonly<
+  Record<DecodeFinding, { title: (n: number) => string; explanation: string; fix: string }>
+> = {
+  'corrupt-image': {
+    title: (n) => `${n} image file(s) are truncated or corrupt`,
+    explanation:
+      'These files start like images but fail to decode to the end. vggkit skips and lists them; Keras and PyTorch loaders raise mid-epoch or silently train on grey padding.',
+    fix: 'Re-export or delete the listed files.',
+  },
+  'not-an-image': {
+    title: (n) => `${n} file(s) with an image extension are not images`,
+    explanation:
+      'These files are empty or in no image format, whatever their extension says. vggkit skips and lists them; other loaders crash on them mid-epoch.',
+    fix: 'Delete the listed files or replace them with the real images.',
+  },
+  'unreadable-image': {
+    title: (n) => `${n} image file(s) cannot be read`,
+    explanation:
+      'These files cannot be opened by this process (permissions), or declare more pixels than the decompression-bomb limit. vggkit skips and lists them, so they are never trained on.',
+    fix: 'Fix the permissions, or shrink or delete the listed files.',
+  },
+};
+
+function byCode(id: DecodeFinding): Check {
   return {
-    ids: [code],
+    ids: [id],
     family: 'data',
     run(ctx) {
       const bad = scanned(ctx).filter(
-        (r) =>
-          r.error !== undefined &&
-          (code === 'corrupt-image'
-            ? r.error.code === 'corrupt-image'
-            : r.error.code !== 'corrupt-image'),
+        (r) => r.error !== undefined && FINDING_OF_IMAGE_ERROR[r.error.code] === id,
       );
       if (bad.length === 0) return [];
-      const corrupt = code === 'corrupt-image';
+      const text = DECODE_FINDINGS[id];
       return [
         {
-          id: code,
+          id,
           severity: 'warning',
-          title: corrupt
-            ? `${bad.length} image file(s) are truncated or corrupt`
-            : `${bad.length} file(s) with an image extension are not images`,
-          explanation: corrupt
-            ? 'These files start like images but fail to decode to the end. vggkit skips and lists them; Keras and PyTorch loaders raise mid-epoch or silently train on grey padding.'
-            : 'These files are empty or in no image format, whatever their extension says. vggkit skips and lists them; other loaders crash on them mid-epoch.',
+          title: text.title(bad.length),
+          explanation: text.explanation,
           evidence: {
             count: bad.length,
-            files: bad.slice(0, 20).map((r) => ({ file: r.file, reason: r.error?.message })),
+            files: bad
+              .slice(0, 20)
+              .map((r) => ({ file: r.file, code: r.error?.code, reason: r.error?.message })),
           },
-          fix: {
-            summary: corrupt
-              ? 'Re-export or delete the listed files.'
-              : 'Delete the listed files or replace them with the real images.',
-          },
+          fix: { summary: text.fix },
         },
       ];
     },
@@ -484,6 +513,7 @@ const strayFiles: Check = {
 export const DATA_CHECKS: readonly Check[] = [
   byCode('corrupt-image'),
   byCode('not-an-image'),
+  byCode('unreadable-image'),
   grayscale,
   attribute({
     id: 'alpha-channel',

@@ -1,0 +1,83 @@
+/** What `vggkit evaluate` does (declared in ../evaluate.ts). */
+import { createProgress, type Progress } from '../../report/progress.js';
+import { evaluateModel, type EvaluationResult } from '../../train/evaluate.js';
+import { parseInteger, printJson } from '../common.js';
+import type { EvaluateFlags } from '../evaluate.js';
+
+export async function evaluate(model: string, dir: string, flags: EvaluateFlags): Promise<void> {
+  const batchSize = parseInteger('--batch-size', flags.batchSize, 16);
+  let progress: Progress | undefined;
+  let result: EvaluationResult;
+  try {
+    result = await evaluateModel({
+      model,
+      data: dir,
+      batchSize,
+      log: (line) => process.stderr.write(`vggkit: ${line}\n`),
+      onProgress: (done, total) => {
+        progress ??= createProgress({
+          label: 'evaluating',
+          total,
+          unit: 'img',
+          json: flags.json === true,
+        });
+        progress.update(done);
+      },
+    });
+  } finally {
+    progress?.stop();
+  }
+  if (flags.json === true) {
+    const { accuracy, loss, perClass, confusionMatrix, classNames, skipped } = result;
+    printJson({
+      accuracy,
+      loss,
+      perClass,
+      confusionMatrix,
+      classNames,
+      skipped: skipped.map(({ file, code, reason }) => ({ file, code, reason })),
+    });
+  } else {
+    process.stdout.write(renderReport(result));
+  }
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = (rows[0] ?? []).map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
+  return rows
+    .map((r) =>
+      r
+        .map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0)))
+        .join('  '),
+    )
+    .join('\n');
+}
+
+export function renderReport(result: EvaluationResult): string {
+  const images = result.confusionMatrix.flat().reduce((a, b) => a + b, 0);
+  const perClass = table([
+    ['class', 'precision', 'recall', 'f1', 'support'],
+    ...result.perClass.map((c) => [
+      c.name,
+      c.precision.toFixed(4),
+      c.recall.toFixed(4),
+      c.f1.toFixed(4),
+      String(c.support),
+    ]),
+  ]);
+  const confusion = table([
+    ['true \\ predicted', ...result.classNames],
+    ...result.confusionMatrix.map((row, i) => [result.classNames[i] ?? '', ...row.map(String)]),
+  ]);
+  return [
+    `images    ${images}${result.skipped.length > 0 ? ` (${result.skipped.length} skipped)` : ''}`,
+    `accuracy  ${result.accuracy.toFixed(4)}`,
+    `loss      ${result.loss.toFixed(4)}`,
+    '',
+    perClass,
+    '',
+    'confusion matrix (rows: true class, columns: predicted)',
+    confusion,
+    '',
+  ].join('\n');
+}

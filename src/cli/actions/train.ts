@@ -1,0 +1,141 @@
+/** What `vggkit train` does (declared in ../train.ts). */
+import { createProgress, type Progress } from '../../report/progress.js';
+import type { Callback } from '../../train/events.js';
+import { fineTune } from '../../train/fit.js';
+import { readTrainConfigFile } from '../../train/config-file.js';
+import { DEFAULT_CONFIG } from '../../train/config.js';
+import { UsageError } from '../../util/errors.js';
+import type { TrainFlags } from '../train.js';
+import { configFromFlags } from '../train-flags.js';
+
+export async function train(dir: string, flags: TrainFlags): Promise<void> {
+  const json = flags.json === true;
+  if (flags.resume === true && flags.out === undefined)
+    throw new UsageError(
+      'MISSING_OPTION',
+      '--resume: expected --out DIR naming the run to continue, received none',
+    );
+  const config = configFromFlags(
+    flags,
+    flags.config === undefined ? DEFAULT_CONFIG : (await readTrainConfigFile(flags.config)).config,
+  );
+  const display = new TrainingDisplay(json);
+  try {
+    const result = await fineTune({
+      data: dir,
+      config,
+      ...(flags.out === undefined ? {} : { out: flags.out }),
+      resume: flags.resume === true,
+      offline: flags.offline === true,
+      callbacks: [display.callback],
+      log: (line) => display.line(line),
+      onFeatureProgress: (done, total) => display.features(done, total),
+      onDownloadProgress: (received, total) => display.download(received, total),
+    });
+    display.stop();
+    const last = result.history[result.history.length - 1];
+    process.stderr.write(`model folder: ${result.modelDir}\n`);
+    if (json) {
+      const summary = {
+        modelDir: result.modelDir,
+        epochs: result.history.length,
+        metrics: last ?? null,
+        stoppedBy: result.stoppedBy ?? null,
+        classNames: result.classNames,
+        skipped: result.skipped.map(({ file, code, reason }) => ({ file, code, reason })),
+      };
+      process.stdout.write(`${JSON.stringify(summary)}\n`);
+    }
+  } finally {
+    display.stop();
+  }
+}
+
+function formatMetric(value: number): string {
+  return Math.abs(value) >= 1e-3 || value === 0 ? value.toFixed(4) : value.toExponential(2);
+}
+
+/** Progress bars and lines on stderr, driven by fineTune's events. */
+class TrainingDisplay {
+  readonly callback: Callback;
+  private bar: Progress | undefined;
+  private featureTotal = -1;
+  private epochs = 0;
+
+  constructor(private readonly json: boolean) {
+    const callback: Callback = {
+      name: 'cli-progress',
+      fit_start: (event) => {
+        this.epochs = event.epochs;
+        const val = event.valSize > 0 ? `, ${event.valSize} validation` : '';
+        this.line(
+          `${event.trainSize} training images${val}, ${event.classNames.length} classes (${event.classNames.join(', ')}), ${event.epochs} epochs`,
+        );
+      },
+      stage_start: (event) =>
+        this.line(
+          `stage ${event.stage + 1} (${event.name}): epochs ${event.firstEpoch + 1}-${event.firstEpoch + event.epochs}, lr ${formatMetric(event.lr)}`,
+        ),
+      epoch_start: (event) => {
+        this.stop();
+        this.bar = createProgress({
+          label: `epoch ${event.epoch + 1}/${event.epochs}`,
+          total: event.batches,
+          unit: 'batch',
+          json: this.json,
+        });
+      },
+      batch_end: (event) => {
+        this.bar?.update(
+          event.batch,
+          `loss ${formatMetric(event.loss)} acc ${formatMetric(event.accuracy)} ${event.imagesPerSecond.toFixed(1)} img/s`,
+        );
+      },
+      epoch_end: (event) => {
+        this.stop();
+        const metrics = Object.entries(event.logs).map(
+          ([key, value]) => `${key} ${formatMetric(value as number)}`,
+        );
+        this.line(`epoch ${event.epoch + 1}/${this.epochs}: ${metrics.join(', ')}`);
+      },
+    };
+    this.callback = callback;
+  }
+
+  /** Weights download, in MB; `total` is undefined when the server sends no length. */
+  download(received: number, total: number | undefined): void {
+    const mb = (bytes: number): number => Math.round(bytes / 1e6);
+    if (this.bar === undefined)
+      this.bar = createProgress({
+        label: 'weights',
+        total: total === undefined ? 0 : mb(total),
+        unit: 'MB',
+        json: this.json,
+      });
+    this.bar.update(mb(received));
+  }
+
+  /** Feature extraction: a new bar whenever a new pass starts (train files, then validation files). */
+  features(done: number, total: number): void {
+    if (total !== this.featureTotal || this.bar === undefined) {
+      this.stop();
+      this.featureTotal = total;
+      this.bar = createProgress({ label: 'features', total, unit: 'img', json: this.json });
+    }
+    this.bar.update(done);
+    if (done >= total) {
+      this.stop();
+      this.featureTotal = -1;
+    }
+  }
+
+  line(text: string): void {
+    this.stop();
+    process.stderr.write(`${text}\n`);
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+  }
+}
