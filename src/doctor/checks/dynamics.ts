@@ -24,7 +24,7 @@ import type { Check, DoctorContext, Finding } from '../types.js';
 import { lrLimits } from './config.js';
 import { LOG_CHECKS } from './log.js';
 import { perTraining } from './per-training.js';
-import { VALIDATION_CHECKS } from './validation.js';
+import { PIPELINE_CHECKS, VALIDATION_CHECKS } from './validation.js';
 
 /** First-epoch mean loss above 2 ln(classes): predictions are confidently wrong, not just untrained. */
 export const INITIAL_LOSS_FACTOR = 2;
@@ -430,6 +430,7 @@ const CURVE_CHECKS: readonly Check[] = [
 export const DYNAMICS_CHECKS: readonly Check[] = [
   nanLoss,
   ...LOG_CHECKS,
+  ...PIPELINE_CHECKS,
   ...CURVE_CHECKS,
   ...VALIDATION_CHECKS,
 ];

@@ -175,8 +175,8 @@ function offScale(
     return undefined;
   return {
     ratio: Number(ratio.toPrecision(3)),
-    valLoss: early.map((e) => e.valLoss),
-    trainLoss: early.map((e) => e.loss),
+    valLoss: early.map((e) => Number((e.valLoss as number).toPrecision(4))),
+    trainLoss: early.map((e) => Number((e.loss as number).toPrecision(4))),
     epochRange: [(early[0] as EpochRecord).index, (early[early.length - 1] as EpochRecord).index],
   };
 }
@@ -441,10 +441,11 @@ const forgetting: Check = {
   },
 };
 
-export const VALIDATION_CHECKS: readonly Check[] = [
-  valLossOffScale,
-  overfitting,
-  constantValAccuracy,
-  forgetting,
-  valAboveTrain,
-].map(perTraining);
+/** Validation numbers that say the pipeline, not the model, is wrong: reported before the curves. */
+export const PIPELINE_CHECKS: readonly Check[] = [valLossOffScale, constantValAccuracy].map(
+  perTraining,
+);
+
+export const VALIDATION_CHECKS: readonly Check[] = [overfitting, forgetting, valAboveTrain].map(
+  perTraining,
+);
