@@ -1,7 +1,8 @@
 /**
  * `vggkit evaluate <model> <dir>`: accuracy, loss, per-class precision/recall/F1 and the confusion
  * matrix of a trained model folder on a folder of class sub-folders (rows: true class, columns:
- * predicted class).
+ * predicted class). The report is also written to evaluation.json in the model folder (the
+ * dashboard's run page shows it).
  */
 import type { Command } from 'commander';
 import { lazyAction } from './run-command.js';
@@ -15,7 +16,10 @@ export function registerEvaluate(program: Command): void {
   program
     .command('evaluate')
     .description('measure a trained model folder on images in class sub-folders')
-    .argument('<model>', 'model folder written by vggkit train')
+    .argument(
+      '<model>',
+      'model folder written by vggkit train, or your Keras model (.keras, model.save .h5, TF.js model.json)',
+    )
     .argument('<dir>', "images, one sub-folder per class (names as the model's classes)")
     .option('--batch-size <n>', 'images per forward pass', '16')
     .option('--json', 'print the report as JSON on stdout')

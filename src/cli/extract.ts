@@ -16,6 +16,8 @@ export interface ExtractFlags extends CommonFlags {
   readonly inputSize?: string;
   readonly out: string;
   readonly batchSize?: string;
+  readonly queue?: string;
+  readonly parallel?: string;
 }
 
 export function registerExtract(program: Command): void {
@@ -29,7 +31,7 @@ export function registerExtract(program: Command): void {
       )
       .option(
         '--weights <tag|file>',
-        "weights tag, .h5 (Keras layout) or .safetensors (torchvision layout) file, 'none', or a model folder from vggkit train",
+        "weights tag, .h5/.hdf5 (Keras layout) or .safetensors (torchvision layout) file, 'none', or a model folder from vggkit train",
         'imagenet',
       )
       .option('--arch <name>', 'vgg11, vgg13, vgg16 or vgg19', 'vgg16')
@@ -45,6 +47,11 @@ export function registerExtract(program: Command): void {
       )
       .option('--input-size <n>', 'square input size without the top (>= 32)')
       .option('--out <dir>', 'output directory', '.')
-      .option('--batch-size <n>', 'images per forward pass', '16'),
+      .option('--batch-size <n>', 'images per forward pass', '16')
+      .option(
+        '--queue <url>',
+        'compute a frozen-base layer (block1_pool … block5_pool) on the `vggkit worker`s of this Redis (redis://host:port/db), shard by shard, into the shared feature cache',
+      )
+      .option('--parallel <n>', 'with --queue: shards in flight at once', '4'),
   ).action(lazyAction(async () => (await import('./actions/extract.js')).extract));
 }

@@ -5,7 +5,11 @@ import { registerDoctorCommand } from './doctor.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { registerSummary } from './summary.js';
+import { registerLrFind } from './lr-find.js';
+import { registerSweep } from './sweep.js';
+import { registerWorker } from './worker.js';
 import { registerTrain } from './train.js';
 
 const program = new Command();
@@ -23,6 +27,10 @@ registerExtract(program);
 registerTrain(program);
 registerEvaluate(program);
 registerDoctorCommand(program);
+registerSweep(program);
+registerLrFind(program);
+registerWorker(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@
 import { ALL_CHECKS } from './checks/index.js';
 import { classCount } from './context.js';
 import { readingOf, type HistoryReading } from './trainings.js';
+import { withSweepCommands } from './sweep-commands.js';
 import {
   SEVERITIES,
   type Check,
@@ -47,7 +48,9 @@ export async function runDoctor(
   }
   const rank = (s: Severity): number => SEVERITIES.indexOf(s);
   // Array.prototype.sort is stable, so check order breaks ties.
-  const findings = found.sort((a, b) => rank(a.severity) - rank(b.severity));
+  const findings = withSweepCommands(found, ctx).sort(
+    (a, b) => rank(a.severity) - rank(b.severity),
+  );
   const count = (s: Severity): number => findings.filter((f) => f.severity === s).length;
   return {
     findings,

@@ -6,8 +6,17 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Float32Tensor } from '../util/tensor.js';
 
+/**
+ * Intra-op threads when a caller names none: `VGGKIT_THREADS` if set (a sweep's worker processes
+ * divide the cores among themselves through it), else every core.
+ */
+export function defaultThreads(): number {
+  const fromEnv = Number(process.env.VGGKIT_THREADS);
+  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : availableParallelism();
+}
+
 export interface SessionOptions {
-  /** Intra-op threads; defaults to the number of cores. */
+  /** Intra-op threads; defaults to defaultThreads(). */
   readonly threads?: number;
   /**
    * Whether idle intra-op threads busy-wait for the next kernel (ORT's default). Off for training:
@@ -39,7 +48,7 @@ export class Session {
 
   static async create(model: Uint8Array, options: SessionOptions = {}): Promise<Session> {
     const session = await ort.InferenceSession.create(model, {
-      intraOpNumThreads: options.threads ?? availableParallelism(),
+      intraOpNumThreads: options.threads ?? defaultThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',

@@ -23,7 +23,7 @@ import {
   type PreprocessContract,
   type SkippedFile,
 } from '../image/index.js';
-import type { AugmentName } from './config.js';
+import type { AugmentName } from '../image/augment.js';
 import type { Random } from '../util/random.js';
 import type { Float32Tensor } from '../util/tensor.js';
 
@@ -55,11 +55,14 @@ export class FeatureSource {
   private readonly hashes = new Map<string, string>();
   private readonly inMemory = new Map<string, Float32Array>();
   private memoryBytes = 0;
+  /** Images whose features this source computed (cache misses); a sweep counts base forwards by it. */
+  computed = 0;
+  /** Built on first need: when every feature is cached, the base never has to be compiled. */
+  private session: Promise<Session> | undefined;
 
   private constructor(
     private readonly spec: PrefixSpec,
     private readonly options: FeatureSourceOptions,
-    private readonly session: Session | undefined,
   ) {
     const [h, w] = spec.contract.inputSize;
     const layers = vggLayers({
@@ -85,24 +88,27 @@ export class FeatureSource {
   }
 
   static async create(spec: PrefixSpec, options: FeatureSourceOptions): Promise<FeatureSource> {
-    const [h, w] = spec.contract.inputSize;
-    const session =
-      spec.trainableBlocks === 5
-        ? undefined
-        : await Session.create(
-            buildVggInference({
-              options: {
-                arch: spec.arch,
-                includeTop: false,
-                inputSize: [h, w],
-                pooling: 'none',
-                classes: 0,
-              },
-              weights: spec.weights,
-              outputLayer: `block${5 - spec.trainableBlocks}_pool`,
-            }),
-          );
-    return new FeatureSource(spec, options, session);
+    return Promise.resolve(new FeatureSource(spec, options));
+  }
+
+  /** The prefix's inference session, or undefined when there is no prefix (every block trains). */
+  private prefix(): Promise<Session> | undefined {
+    if (this.spec.trainableBlocks === 5) return undefined;
+    const [h, w] = this.spec.contract.inputSize;
+    this.session ??= Session.create(
+      buildVggInference({
+        options: {
+          arch: this.spec.arch,
+          includeTop: false,
+          inputSize: [h, w],
+          pooling: 'none',
+          classes: 0,
+        },
+        weights: this.spec.weights,
+        outputLayer: `block${5 - this.spec.trainableBlocks}_pool`,
+      }),
+    );
+    return this.session;
   }
 
   /**
@@ -113,9 +119,9 @@ export class FeatureSource {
     const missing: string[] = [];
     let done = 0;
     for (const file of files) {
-      const hash = await hashFile(file);
+      const hash = this.hashes.get(file) ?? (await hashFile(file));
       this.hashes.set(file, hash);
-      const cached = await this.cache.get(hash);
+      const cached = this.inMemory.get(hash) ?? (await this.cache.get(hash));
       if (cached === undefined) {
         missing.push(file);
       } else {
@@ -124,13 +130,15 @@ export class FeatureSource {
       }
     }
     const skipped: SkippedFile[] = [];
+    if (missing.length === 0) return skipped;
+    const session = await this.prefix();
     const batches =
-      this.session === undefined
+      session === undefined
         ? streamBatches(missing, this.spec.contract, {
             batchSize: this.options.batchSize,
             skipErrors: true,
           })
-        : inferBatches(this.session, missing, this.spec.contract, {
+        : inferBatches(session, missing, this.spec.contract, {
             batchSize: this.options.batchSize,
           });
     for await (const batch of batches) {
@@ -143,6 +151,7 @@ export class FeatureSource {
         await this.cache.put(hash, features);
         this.remember(hash, features);
       }
+      this.computed += batch.files.length;
       done += batch.files.length + batch.skipped.length;
       this.options.onProgress?.(done, files.length);
     }
@@ -177,8 +186,9 @@ export class FeatureSource {
       preprocess(augmentImage(image, ops, rng), this.spec.contract, input, i * 3 * h * w),
     );
     const tensor: Float32Tensor = { dims: [files.length, 3, h, w], data: input };
-    if (this.session === undefined) return nchwToNhwc(tensor);
-    const out = await this.session.run({ input: tensor }, ['output']);
+    const session = await this.prefix();
+    if (session === undefined) return nchwToNhwc(tensor);
+    const out = await session.run({ input: tensor }, ['output']);
     return out.output as Float32Tensor;
   }
 
@@ -201,7 +211,9 @@ export class FeatureSource {
   }
 
   async release(): Promise<void> {
-    await this.session?.release();
+    const session = this.session;
+    this.session = undefined;
+    await (await session)?.release();
   }
 
   private remember(hash: string, features: Float32Array): void {
