@@ -7,7 +7,14 @@
  */
 import { series, type EpochRecord, type TrainingHistory } from './history.js';
 
-/** Train accuracy below halfway from chance to 100% at the end of training means the model cannot fit its own data. */
+/**
+ * Train accuracy below halfway from chance to 100% at the end of training means the model cannot
+ * fit its own data. Evidence: the lowest final training accuracies of runs a practitioner calls
+ * healthy sit just above it — aditya24jar_fer7 63% on 7 classes (0.57 of the way; typical for
+ * FER-2013), tonyhsu32_utk5 phase 1 67% on 5 (0.59), nimmitahsin_breastcancer 81% on 2 (0.62).
+ * The 5-epoch head runs of akshatsharma_mri4 (0.32-0.38) are below it but still falling, so
+ * lossFlattened keeps them out.
+ */
 export const UNDERFIT_PROGRESS = 0.5;
 /**
  * Without a usable accuracy (none logged, or a binary accuracy on a softmax), a training loss
@@ -16,13 +23,29 @@ export const UNDERFIT_PROGRESS = 0.5;
  * 58 epochs); the learning 7-class run aditya24jar_fer7 ends at 0.96 = 0.49 ln 7.
  */
 export const UNDERFIT_LOSS_FRACTION = 0.5;
-/** Relative loss improvement over the last epochs below 2%: the curve has flattened. */
+/**
+ * Training loss moved by less than 2% over its last 3 epochs: the curve has flattened (the
+ * underfitting test's "it has reached what it can"). Evidence: emanuellemoco_fer7 to_json, frozen
+ * and underfitting, moves 0.3%; the runs short of a fit that are still learning move more —
+ * aditya24jar_fer7 2.3%, tonyhsu32_utk5 phase 1 2.8%. Converged runs can move less
+ * (anwaykapoor_mri4 0.9%) but have long passed UNDERFIT_PROGRESS. Three
+ * epochs: the seed's ReduceLROnPlateau patience, and the most a 5-epoch log can spare.
+ */
 export const PLATEAU_RELATIVE = 0.02;
-/** Epochs the plateau test looks back over. */
 export const PLATEAU_WINDOW = 3;
-/** Accuracy within 5 points of chance counts as "at chance". */
+/**
+ * Accuracy within 5 points of chance counts as "at chance" (the mean of the last 3 epochs; no
+ * epoch more than 10 points above it). Evidence: emanuellemoco_fer7 NUL-header, stuck, ends 2.5
+ * points above 1/7 and peaks 5.0 above it (119 images: steps of 0.8 points); fsrt16_bach4
+ * vgg16/xception sit within 0.4. The learning run closest to chance, akshatsharma_mri4 fit 4,
+ * peaks 24 points above 1/4 in 5 epochs.
+ */
 export const CHANCE_MARGIN = 0.05;
-/** Stuck needs at least this many epochs: the first one or two can legitimately sit at chance. */
+/**
+ * Stuck needs at least this many epochs: the first one or two can legitimately sit at chance
+ * (tonyhsu32_utk5 phase 1 starts validation below chance, at 15% for 5 classes). The shortest
+ * stuck real log has 5 epochs (emanuellemoco_fer7 NUL-header).
+ */
 export const MIN_EPOCHS_STUCK = 3;
 /**
  * A training loss that stays at 95% of ln(classes) or more after the first epoch is uniform
@@ -56,14 +79,19 @@ export const BINARY_MARGIN = 0.02;
  */
 export const BINARY_LOSS_FRACTION = 0.8;
 export const BINARY_BCE_TOLERANCE = 0.25;
-/** Final loss 50% above its best: the optimiser has left the minimum ... */
+/**
+ * Final loss 50% above its best: the optimiser has left the minimum ... Evidence: the
+ * scratch-trained ricecovid_xray3 stays 2.3x above its best over its last 3 epochs; no healthy
+ * real log's last 3 epochs stay more than 1.14x above it (alokd604_soybean3; arjunpesaru_brats4
+ * 1.10). saitejagaje_mri4 resnet50 (1.27, jumping up and down) is oscillation, not divergence.
+ */
 export const DIVERGE_FACTOR = 1.5;
-/** ... rising for this many consecutive epochs, or staying that far above its best for as many ... */
+/** ... rising for this many consecutive epochs, or staying that far above its best for as many (one or two high epochs are a spike) ... */
 export const DIVERGE_RISING_EPOCHS = 3;
 /**
  * ... by at least 0.1 nats: below that a 50% rise is noise on a converged near-zero loss
- * (alokd604_soybean3 ends between 0.0057 and 0.0078). ricecovid_xray3 scratch rises from 0.585 to
- * 3.31, 1.33, 2.12 and never comes back.
+ * (alokd604_soybean3 ends between 0.0057 and 0.0078; aitzaz_tomato10 ends 1.9x its best, 0.04
+ * above it). ricecovid_xray3 scratch rises from 0.585 to 3.31, 1.33, 2.12 and never comes back.
  */
 export const DIVERGE_MIN_RISE = 0.1;
 

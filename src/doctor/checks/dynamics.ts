@@ -26,7 +26,13 @@ import { LOG_CHECKS } from './log.js';
 import { perTraining } from './per-training.js';
 import { PIPELINE_CHECKS, VALIDATION_CHECKS } from './validation.js';
 
-/** First-epoch mean loss above 2 ln(classes): predictions are confidently wrong, not just untrained. */
+/**
+ * First-epoch mean loss above 2 ln(classes): predictions are confidently wrong, not just
+ * untrained. Evidence: healthy real logs start at most 1.59 ln(classes) (tonyhsu32_utk5 phase 1;
+ * emanuellemoco_fer7 1.54, alphaeusng_cars196 1.29); the confidently wrong starts are 2.8x
+ * (anwaykapoor_mri4), 3.3x and 6.1x (saitejagaje_mri4 resnet50, vgg16) and 77x (ricecovid_xray3
+ * scratch). brandtkaufmann_cats5's 4.5x is a weight penalty (see MAX_IMAGE_LOSS), not outputs.
+ */
 export const INITIAL_LOSS_FACTOR = 2;
 /**
  * Oscillation: the training loss's mean distance from its own trend (the running median of three
@@ -38,13 +44,37 @@ export const INITIAL_LOSS_FACTOR = 2;
  * loss jumps 0.41 -> 0.94 -> 0.81 -> 0.49 while accuracy stays near 95%, reads 13%.
  */
 export const OSCILLATION_AMPLITUDE = 0.1;
-/** The trend is floored at 5% of the first-epoch loss, so jitter on a loss converged near zero is not a swing. */
+/**
+ * The trend is floored at 5% of the first-epoch loss, so jitter on a loss converged near zero is
+ * not a swing: alokd604_soybean3 (converged at 0.006) reads 5.5% against its raw trend, 2.6%
+ * against the floored one.
+ */
 export const OSCILLATION_FLOOR = 0.05;
+/**
+ * Oscillation needs 6 epochs: below that the 3-epoch median trend is mostly its two end points
+ * and the first epoch's drop dominates. The 5-epoch real logs (akshatsharma_mri4 fits 1 and 4,
+ * emanuellemoco_fer7 NUL-header) are judged by the other checks; the 6-epoch tonyhsu32_utk5
+ * phase 2 (an unfreeze shock in epoch 1) reads 8.8%, below OSCILLATION_AMPLITUDE.
+ */
 export const MIN_EPOCHS_SHAPE = 6;
-/** Slow: after 5+ epochs the loss has fallen less than 30% and is still falling every epoch. */
+/**
+ * Slow: after 5+ epochs the loss has fallen less than 30% and is still falling every epoch
+ * (the last 4). Evidence: akshatsharma_mri4's 5-epoch head runs fall 16% and 18% and are still
+ * improving (a practitioner would train them longer); the shortest healthy run,
+ * nimmitahsin_breastcancer (8 epochs, still falling), has fallen 32%. Stuck runs fall less but
+ * not every epoch (fsrt16_bach4 vgg16 7%, emanuellemoco_fer7 11-12%).
+ */
 export const SLOW_TOTAL_DROP = 0.3;
 export const MIN_EPOCHS_SLOW = 5;
-/** 5 epochs without a 0.1% improvement of the monitored loss at a constant rate is a plateau ... */
+/**
+ * 5 epochs without a 0.1% improvement of the monitored loss at a constant rate is a plateau ...
+ * (5 is Keras' ReduceLROnPlateau default patience, wider than the seed's 3; 0.1% of the loss
+ * sits an order above Keras' default min_delta of 1e-4 on a loss near 0.1). No real log shows
+ * one uncovered: with a logged constant rate, every run still improves over its last window
+ * (abijitht_lungct3 34%, aman001_plant19 phase 2 17%, akshatsharma_mri4 7-16%) except the
+ * underfitting emanuellemoco_fer7 to_json, whose own finding it defers to. A Keras log without a
+ * rate column says nothing about the rate, so the plateau is not judged from it.
+ */
 export const PLATEAU_EPOCHS = 5;
 /**
  * ... or, on a short run, a third of its epochs and at least 3 (the seed's ReduceLROnPlateau
@@ -59,10 +89,10 @@ export function plateauWindow(epochs: number): number {
 }
 
 export function lrFix(ctx: DoctorContext, factor: number, why: string): Finding['fix'] {
+  // Without a config the rate is unknown: the advice is the factor, not a flag without a value.
   if (ctx.config === undefined)
     return {
-      summary: `${why} Divide the learning rate by ${Math.round(1 / factor)}.`,
-      flag: '--lr',
+      summary: `${why} ${factor < 1 ? `Divide the learning rate by ${Number((1 / factor).toPrecision(2))}` : `Multiply the learning rate by ${Number(factor.toPrecision(2))}`}.`,
     };
   const lr = Number((ctx.config.lr * factor).toPrecision(2));
   return { summary: `${why} Use lr ${lr}.`, config: { lr }, flag: `--lr ${lr}` };
