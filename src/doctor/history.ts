@@ -154,6 +154,7 @@ function fromRows(
   format: Parsed['format'],
   notes: string[] = [],
 ): Parsed {
+  if (rows.length === 0) throw historyError(file, 'no epochs recorded');
   const keys = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const { columns, accuracyName } = columnsFor(keys);
   if (!columns.has('loss') && !columns.has('valLoss'))

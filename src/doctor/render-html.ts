@@ -81,7 +81,24 @@ export function historyCharts(
       ...(stage === undefined ? {} : { stage }),
     };
   });
-  return epochCharts(points, { highlights });
+  return epochCharts(points, { highlights }).map((c) =>
+    c.id === 'loss' && spansDecades(c) ? { ...c, yLog: true, yLabel: 'loss (log)' } : c,
+  );
+}
+
+/**
+ * Losses spanning more than this factor are drawn on a log axis: on a linear one a validation
+ * loss of 109816 (saitejagaje_mri4 resnet50) flattens a training loss near 1 onto the x axis.
+ */
+const LOG_LOSS_SPAN = 100;
+
+function spansDecades(spec: LineChartSpec): boolean {
+  const values = spec.series.flatMap((s) => s.values).filter((v): v is number => v !== null);
+  return (
+    values.length > 0 &&
+    values.every((v) => v > 0) &&
+    Math.max(...values) / Math.min(...values) > LOG_LOSS_SPAN
+  );
 }
 
 function curves(history: TrainingHistory, findings: readonly Finding[]): string {

@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseHistory, type TrainingHistory } from '../../src/doctor/history.js';
 import { buildContext } from '../../src/doctor/inputs.js';
+import { historyCharts } from '../../src/doctor/render-html.js';
 import { renderTerminal } from '../../src/doctor/render-terminal.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import type { Finding } from '../../src/doctor/types.js';
@@ -42,6 +43,16 @@ test('overfitting: a 15-point accuracy gap on a flat validation loss; silent at 
   const hit = (await findings(flat, 5)).find((f) => f.id === 'overfitting');
   assert.ok(hit);
   assert.match(hit.title, /points above validation accuracy .* stopped improving/);
+  assert.match(hit.explanation, /A flat validation loss does not make this healthy/);
+  // A weight penalty shrinking with the weights keeps the loss falling while accuracy stays put.
+  const penalised = keras({
+    loss: range(n, (i) => 1.2 * Math.exp(-i / 6) + 0.2),
+    accuracy: range(n, (i) => 0.95 - 0.5 * Math.exp(-i / 5)),
+    val_loss: range(n, (i) => 3 - 0.1 * i),
+    val_accuracy: range(n, (i) => (i < 8 ? 0.5 + 0.035 * i : 0.78 + 0.005 * Math.sin(i))),
+  });
+  const judgedByAccuracy = (await findings(penalised, 5)).find((f) => f.id === 'overfitting');
+  assert.match(judgedByAccuracy?.explanation ?? '', /loss still fell \d+%.*weight penalty/);
   const small = keras({
     loss: range(n, (i) => 1.2 * Math.exp(-i / 6) + 0.2),
     accuracy: range(n, (i) => 0.85 - 0.4 * Math.exp(-i / 5)),
@@ -152,17 +163,34 @@ test('forgetting across two logs of a two-phase fine-tune: a lasting drop warns,
     (f) => f.id === 'forgetting-after-unfreeze',
   );
   assert.equal(lasting?.severity, 'warning');
-  assert.match(lasting?.title ?? '', /stage phase 2/);
+  assert.match(lasting?.title ?? '', /right after phase 2 began$/);
   assert.deepEqual(lasting?.evidence.epochRange, [5, 7]);
   const dip = (await phase2([0.62, 0.8, 0.86, 0.88, 0.89, 0.9])).find(
     (f) => f.id === 'forgetting-after-unfreeze',
   );
   assert.equal(dip?.severity, 'info');
+  assert.match(dip?.title ?? '', /and was back by epoch 2 of phase 2$/);
   assert.equal(dip?.fix.config, undefined, 'a recovered dip changes nothing');
   assert.ok(
     !(await phase2([0.85, 0.87, 0.88, 0.89, 0.9, 0.9])).some(
       (f) => f.id === 'forgetting-after-unfreeze',
     ),
+  );
+});
+
+test('a rate step inside one log names the step: "the learning rate went from 0.001 to 0.0001 at epoch 4"', async () => {
+  const stepped = keras({
+    loss: [1.2, 0.8, 0.6, 0.5, 0.45, 0.42, 0.4, 0.39],
+    accuracy: [0.5, 0.7, 0.78, 0.82, 0.84, 0.85, 0.86, 0.87],
+    val_loss: [0.9, 0.7, 0.6, 0.55, 0.8, 0.82, 0.81, 0.8],
+    val_accuracy: [0.65, 0.74, 0.79, 0.84, 0.7, 0.71, 0.72, 0.72],
+    lr: [1e-3, 1e-3, 1e-3, 1e-3, 1e-4, 1e-4, 1e-4, 1e-4],
+  });
+  const forgot = (await findings(stepped, 4)).find((f) => f.id === 'forgetting-after-unfreeze');
+  assert.equal(forgot?.severity, 'warning');
+  assert.match(
+    forgot?.title ?? '',
+    /from 84% to 71% right after the learning rate went from 0\.001 to 0\.0001 at epoch 4$/,
   );
 });
 
@@ -315,4 +343,13 @@ test('a first-epoch loss above 2 ln(classes) is a confidently wrong start, unles
     accuracy: [0.41, 0.54, 0.59, 0.63, 0.68],
   });
   assert.ok((await idsOf(wrong, 4)).includes('initial-loss-off'));
+});
+
+test('the HTML loss chart goes logarithmic when the losses span more than 100x, so an off-scale validation loss does not flatten the training loss', () => {
+  const lossChart = (h: TrainingHistory) => historyCharts(h, []).find((c) => c.id === 'loss');
+  const offScale = keras({ loss: [4.6, 1.4, 1.2, 1.0], val_loss: [109816, 2539, 229, 40] });
+  assert.equal(lossChart(offScale)?.yLog, true);
+  assert.equal(lossChart(offScale)?.yLabel, 'loss (log)');
+  const healthy = keras({ loss: [1.2, 0.8, 0.6, 0.5], val_loss: [1.0, 0.8, 0.7, 0.65] });
+  assert.equal(lossChart(healthy)?.yLog, undefined);
 });

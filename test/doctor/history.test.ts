@@ -194,3 +194,44 @@ test('two logs join as phases; a fit() run that starts over from scratch begins 
   );
   assert.equal(combineHistories([restarted]), restarted);
 });
+
+test('logs that cannot be read are clear errors naming the file, what was expected and what was received', async () => {
+  const fails = (text: string, pattern: RegExp): void =>
+    assert.throws(
+      () => parseHistory(text, 'log.csv'),
+      (e: Error & { code?: string }) => e.code === 'BAD_HISTORY' && pattern.test(e.message),
+      `${JSON.stringify(text)} should fail with ${pattern}`,
+    );
+  fails('', /^log\.csv: expected a CSV header and at least one epoch row$/);
+  fails('epoch,loss\n', /^log\.csv: expected at least one epoch row under the header$/);
+  fails('foo,bar\n1,2\n', /expected a loss column .*received foo, bar$/);
+  fails('epoch,loss\n0,1.0,2\n', /no row has the header's 2 cells \(epoch,loss\)$/);
+  fails('{"loss": [1.0,', /^log\.csv: invalid JSON/);
+  fails('{"dice": [0.2, 0.3]}', /expected Keras History\.history keys .*received dice$/);
+  fails('[{"accuracy": 0.5}]', /expected a loss column .*received accuracy$/);
+  fails('{"loss": []}', /no epochs recorded$/);
+  await assert.rejects(
+    readHistories([join(await tempDir('hist-'), 'absent.csv')]),
+    (e: Error & { code?: string }) =>
+      e.code === 'NOT_FOUND' && /absent\.csv: cannot read \(ENOENT/.test(e.message),
+  );
+});
+
+test('a multi-metric log keeps the metrics it knows (segmentation dice, IoU and the like are ignored) and prefers accuracy over binary_accuracy', () => {
+  const h = parseHistory(
+    'epoch,accuracy,binary_accuracy,dice_coef,iou,loss,val_accuracy,val_binary_accuracy,val_dice_coef,val_loss\n0,0.6,0.9,0.2,0.1,0.8,0.55,0.88,0.18,0.9\n',
+    'seg.csv',
+  );
+  assert.equal(h.accuracyName, 'accuracy');
+  assert.deepEqual(h.epochs[0], {
+    index: 0,
+    epoch: 0,
+    accuracy: 0.6,
+    loss: 0.8,
+    valAccuracy: 0.55,
+    valLoss: 0.9,
+  });
+  // A BOM, quoted cells and a semicolon separator (a spreadsheet's re-save).
+  const resaved = parseHistory('\uFEFF"epoch";"loss";"val_loss"\r\n0;"1.5";1.6\r\n', 're.csv');
+  assert.deepEqual(resaved.epochs[0], { index: 0, epoch: 0, loss: 1.5, valLoss: 1.6 });
+});
