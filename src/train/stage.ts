@@ -13,6 +13,7 @@ import type { StageSpec } from './config.js';
 import { trainEpoch, validate } from './epoch.js';
 import type { CallbackList, EpochLogs } from './events.js';
 import type { FeatureSource, PrefixSpec } from './features.js';
+import { featureMemoryBudget } from './memory-check.js';
 import { optimizerSpec } from './recipe.js';
 import { historyFile, historyJson } from './run-output.js';
 import type { TrainingRun } from './run.js';
@@ -59,6 +60,7 @@ export async function trainStage(
   const lease = await run.resources.features(prefixSpec(run, trainableBlocks), {
     cacheDir: run.cacheDir,
     batchSize: config.batchSize,
+    memoryBudgetBytes: featureMemoryBudget(run.stepMemory.estimate.bytes),
     ...(run.options.onFeatureProgress === undefined
       ? {}
       : { onProgress: run.options.onFeatureProgress }),
