@@ -6,7 +6,7 @@
  * validation behaves (overfitting, forgetting) in validation.ts.
  */
 import { classCount } from '../context.js';
-import { series, type TrainingHistory } from '../history.js';
+import { epochNumber, series, type TrainingHistory } from '../history.js';
 import {
   CHANCE_MARGIN,
   divergence,
@@ -113,11 +113,11 @@ const nanLoss: Check = {
       {
         id: 'nan-loss',
         severity: 'error',
-        title: `The loss became NaN or infinite at epoch ${first.epoch}`,
+        title: `The loss became NaN or infinite at epoch ${epochNumber(first)}${first.stage === undefined ? '' : ` of ${first.stage}`}`,
         explanation:
           'A NaN loss means the weights overflowed (too high a learning rate, unscaled inputs, or log(0) in the loss); every later epoch trains nothing.',
         evidence: {
-          firstEpoch: first.epoch,
+          firstEpoch: epochNumber(first),
           epochs: bad.length,
           epochRange: [first.index, h.epochs.length - 1],
         },
