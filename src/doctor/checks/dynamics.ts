@@ -89,10 +89,12 @@ export function plateauWindow(epochs: number): number {
 }
 
 export function lrFix(ctx: DoctorContext, factor: number, why: string): Finding['fix'] {
-  // Without a config the rate is unknown: the advice is the factor, not a flag without a value.
+  // Without a config the rate is unknown: the advice is the factor, and the bare flag names the
+  // setting it touches, so a rate measured in the same report can outrank it.
   if (ctx.config === undefined)
     return {
       summary: `${why} ${factor < 1 ? `Divide the learning rate by ${Number((1 / factor).toPrecision(2))}` : `Multiply the learning rate by ${Number(factor.toPrecision(2))}`}.`,
+      flag: '--lr',
     };
   const lr = Number((ctx.config.lr * factor).toPrecision(2));
   return { summary: `${why} Use lr ${lr}.`, config: { lr }, flag: `--lr ${lr}` };
