@@ -35,12 +35,22 @@ function exampleLines(evidence: Record<string, unknown>): string[] {
   });
 }
 
+/** Says where a fix's values come from: measured on the data, or a rule of thumb (advice). */
+function fixLabel(f: Finding): string {
+  const basis = f.fix.basis ?? 'rule';
+  if (basis !== 'rule') return 'fix (measured)';
+  const changes = f.fix.config !== undefined || f.fix.flag !== undefined;
+  return changes && f.fix.deferred === undefined ? 'fix (rule of thumb)' : 'fix';
+}
+
 function renderFinding(f: Finding): string[] {
   const lines = [`  ${MARKS[f.severity]} ${f.title}  [${f.id}]`, `      ${f.explanation}`];
   const evidence = evidenceLine(f.evidence);
   if (evidence !== '') lines.push(`      evidence: ${evidence}`);
   for (const example of exampleLines(f.evidence)) lines.push(`        ${example}`);
-  lines.push(`      fix: ${f.fix.summary}${f.fix.flag === undefined ? '' : `  (${f.fix.flag})`}`);
+  lines.push(
+    `      ${fixLabel(f)}: ${f.fix.summary}${f.fix.flag === undefined ? '' : `  (${f.fix.flag})`}`,
+  );
   if (f.fix.measure !== undefined) lines.push(`      measure it: ${f.fix.measure}`);
   return lines;
 }

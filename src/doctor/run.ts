@@ -1,5 +1,10 @@
-/** Runs the checks over a context and orders the findings: severity first, then family order, then check order. */
+/**
+ * Runs the checks over a context, orders the findings (severity first, then family order, then
+ * check order) and combines them into one plan: one fix per setting, measured fixes first
+ * (combine.ts).
+ */
 import { ALL_CHECKS } from './checks/index.js';
+import { combineFindings } from './combine.js';
 import { withSweepCommands } from './sweep-commands.js';
 import {
   SEVERITIES,
@@ -43,8 +48,8 @@ export async function runDoctor(
   }
   const rank = (s: Severity): number => SEVERITIES.indexOf(s);
   // Array.prototype.sort is stable, so check order breaks ties.
-  const findings = withSweepCommands(found, ctx).sort(
-    (a, b) => rank(a.severity) - rank(b.severity),
+  const findings = combineFindings(
+    withSweepCommands(found, ctx).sort((a, b) => rank(a.severity) - rank(b.severity)),
   );
   const count = (s: Severity): number => findings.filter((f) => f.severity === s).length;
   return {

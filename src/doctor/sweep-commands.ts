@@ -36,7 +36,8 @@ export const MEASURED_BY_SWEEP: readonly string[] = Object.keys(SWEEPS);
 export function withSweepCommands(findings: readonly Finding[], ctx: DoctorContext): Finding[] {
   return findings.map((f) => {
     const sweep = SWEEPS[f.id];
-    if (sweep === undefined) return f;
+    // A fix measured on the data (the LR range test, the fix loop) needs no command to measure it.
+    if (sweep === undefined || (f.fix.basis ?? 'rule') !== 'rule') return f;
     const config = ctx.config;
     const epochs = config?.epochs ?? 20;
     const data = ctx.scan?.train.root ?? '<data-dir>';

@@ -163,7 +163,7 @@ test('terminal output groups by severity with fixes and ends with the counts; us
   assert.equal(run.status, 0);
   assert.match(
     run.stdout,
-    /^Warnings \(1\)\n  ▲ Learning rate 1e-9 is too low.*\[lr-too-low\]\n.*\n.*evidence: lr 1e-9.*\n      fix: Use lr 0.00001/m,
+    /^Warnings \(1\)\n  ▲ Learning rate 1e-9 is too low.*\[lr-too-low\]\n.*\n.*evidence: lr 1e-9.*\n      fix \(rule of thumb\): Use lr 0.00001/m,
   );
   assert.match(run.stdout, /0 error\(s\), 1 warning\(s\), 0 note\(s\)\n$/);
   assert.equal(doctor([]).status, 2);
