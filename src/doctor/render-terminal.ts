@@ -51,6 +51,8 @@ function renderFinding(f: Finding): string[] {
   lines.push(
     `      ${fixLabel(f)}: ${f.fix.summary}${f.fix.flag === undefined ? '' : `  (${f.fix.flag})`}`,
   );
+  if (f.fix.keras !== undefined)
+    lines.push(`      keras: ${f.fix.keras.replace(/\n/g, '\n             ')}`);
   if (f.fix.measure !== undefined) lines.push(`      measure it: ${f.fix.measure}`);
   return lines;
 }

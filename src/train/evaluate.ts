@@ -9,6 +9,7 @@ import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
 import type { SkippedFile } from '../image/index.js';
 import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
+import { isKerasModelPath, openKerasModel } from '../model/keras/run.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import { VggkitError } from '../util/errors.js';
 import { evaluationReport, type EvaluationReport } from './metrics.js';
@@ -33,9 +34,11 @@ export interface EvaluationResult extends EvaluationReport {
 
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const log = options.log ?? (() => undefined);
-  const folder = await readModelFolder(options.model);
-  const { classNames } = folder.metadata;
   const scan = await scanClassFolders(options.data);
+  const folder = (await isKerasModelPath(options.model))
+    ? await kerasFolder(options.model, scan.classNames, log)
+    : await readModelFolder(options.model);
+  const { classNames } = folder.metadata;
   const unknown = scan.classNames.filter((name) => !classNames.includes(name));
   if (unknown.length > 0) {
     throw new VggkitError(
@@ -75,6 +78,23 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
       file: options.data,
     });
   return { ...evaluationReport(probabilities, labels, classNames), skipped };
+}
+
+/**
+ * A user's Keras model as a model folder. Keras files keep no class names; Keras' directory
+ * loaders number classes in sorted folder order, which is the order scanClassFolders lists.
+ */
+async function kerasFolder(
+  file: string,
+  classNames: readonly string[],
+  log: (line: string) => void,
+): Promise<LoadedModelFolder> {
+  const { folder, converted } = await openKerasModel(file, { classNames });
+  if (converted.assumption !== undefined) log(converted.assumption);
+  log(
+    `${file} holds no class names: output k is taken to be the k-th class folder in sorted order (${classNames.join(', ')}), as Keras' directory loaders number them`,
+  );
+  return folder;
 }
 
 export interface LabelledPredictions {

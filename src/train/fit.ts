@@ -52,6 +52,7 @@ import {
   groupRates,
   headSpecFor,
   initialParams,
+  sameHead,
   optimizerSpec,
   targets,
   trainHead,
@@ -152,6 +153,12 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const { contract, weightsId } = loaded;
   const description: ModelDescription = { arch: config.arch, contract, head: headSpec, classNames };
   const params = initialParams(config, loaded, headSpec);
+  if (loaded.head !== undefined)
+    log(
+      sameHead(loaded.head.spec, headSpec)
+        ? `continuing from ${loaded.source}: its base and its head (${headSpec.kind}, Dense ${headSpec.dense}, ${headSpec.classes} outputs)`
+        : `continuing from ${loaded.source}'s base; its head (${loaded.head.spec.kind}, Dense ${loaded.head.spec.dense}, ${loaded.head.spec.classes} outputs) differs from this run's (${headSpec.kind}, Dense ${headSpec.dense}, ${headSpec.classes} outputs), so a new head is trained`,
+    );
   const stages: StageSpec[] =
     config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
   const totalEpochs = stages.reduce((sum, s) => sum + s.epochs, 0);

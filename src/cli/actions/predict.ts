@@ -7,6 +7,7 @@ import type { SkippedFile } from '../../image/index.js';
 import { parseArch } from '../../model/architectures.js';
 import { type ClassName, IMAGENET_CLASSES } from '../../model/imagenet-classes.js';
 import { isModelFolder, readModelFolder } from '../../model/model-folder.js';
+import { isKerasModelPath, openKerasModel } from '../../model/keras/run.js';
 import { buildVggInference } from '../../model/vgg-graph.js';
 import { VggkitError } from '../../util/errors.js';
 import { applyContractFlags, parseInteger, printJson } from '../common.js';
@@ -80,6 +81,21 @@ export async function predict(paths: string[], flags: PredictFlags): Promise<voi
 }
 
 async function openModel(flags: PredictFlags): Promise<Model> {
+  if (await isKerasModelPath(flags.weights)) {
+    const { folder, converted } = await openKerasModel(flags.weights);
+    if (converted.assumption !== undefined && flags.json !== true)
+      process.stderr.write(`vggkit: ${converted.assumption}\n`);
+    if (flags.json !== true)
+      process.stderr.write(
+        'vggkit: a Keras model file holds no class names: classes are numbered in the order of the sorted class folders it was trained on\n',
+      );
+    return {
+      graph: folder.model,
+      contract: folder.metadata.contract,
+      classes: folder.metadata.classNames.map((label) => ({ label })),
+      source: folder.file,
+    };
+  }
   if (await isModelFolder(flags.weights)) {
     const folder = await readModelFolder(flags.weights);
     return {
