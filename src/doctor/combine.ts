@@ -40,6 +40,13 @@ export const BASIS_PHRASES: Readonly<Record<FixBasis, string>> = {
   sweep: 'measured by training candidate fixes on your data',
 };
 
+/** How a report introduces a fix: `Fix (measured)` on the data, `Fix (rule of thumb)` (advice), or plain `Fix` (no change proposed, or restated from decided settings). */
+export function fixLabel(f: Finding): string {
+  if (basisOf(f) !== 'rule') return 'Fix (measured)';
+  const changes = f.fix.config !== undefined || f.fix.flag !== undefined;
+  return changes && f.fix.deferred === undefined ? 'Fix (rule of thumb)' : 'Fix';
+}
+
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
@@ -135,6 +142,11 @@ function deferToOwners(findings: readonly Finding[]): Finding[] {
       config: remaining,
       flag: flags === '' ? undefined : flags,
       measure: allMeasured ? undefined : f.fix.measure,
+      // The Keras line keeps this rule's values; say which the report decided instead.
+      keras:
+        f.fix.keras === undefined
+          ? undefined
+          : `${f.fix.keras}  # instead: ${deferred.map((d) => `${d.setting} ${formatSettingValue(d.value)} (${d.to})`).join(', ')}`,
       deferred,
     };
     return { ...f, fix: withoutUndefined(fix) };

@@ -1,4 +1,5 @@
 /** The terminal report: findings grouped by severity (most important first), each with its fix, then a counts line. */
+import { fixLabel } from './combine.js';
 import type { DoctorReport } from './run.js';
 import { SEVERITIES, type Finding, type Severity } from './types.js';
 
@@ -35,21 +36,13 @@ function exampleLines(evidence: Record<string, unknown>): string[] {
   });
 }
 
-/** Says where a fix's values come from: measured on the data, or a rule of thumb (advice). */
-function fixLabel(f: Finding): string {
-  const basis = f.fix.basis ?? 'rule';
-  if (basis !== 'rule') return 'fix (measured)';
-  const changes = f.fix.config !== undefined || f.fix.flag !== undefined;
-  return changes && f.fix.deferred === undefined ? 'fix (rule of thumb)' : 'fix';
-}
-
 function renderFinding(f: Finding): string[] {
   const lines = [`  ${MARKS[f.severity]} ${f.title}  [${f.id}]`, `      ${f.explanation}`];
   const evidence = evidenceLine(f.evidence);
   if (evidence !== '') lines.push(`      evidence: ${evidence}`);
   for (const example of exampleLines(f.evidence)) lines.push(`        ${example}`);
   lines.push(
-    `      ${fixLabel(f)}: ${f.fix.summary}${f.fix.flag === undefined ? '' : `  (${f.fix.flag})`}`,
+    `      ${fixLabel(f).toLowerCase()}: ${f.fix.summary}${f.fix.flag === undefined ? '' : `  (${f.fix.flag})`}`,
   );
   if (f.fix.keras !== undefined)
     lines.push(`      keras: ${f.fix.keras.replace(/\n/g, '\n             ')}`);
