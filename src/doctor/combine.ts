@@ -92,23 +92,32 @@ function owners(findings: readonly Finding[]): Map<string, Owner> {
   return found;
 }
 
-function restate(deferred: readonly Deferral[], remaining: ConfigPatch | undefined): string {
+function restate(
+  deferred: readonly Deferral[],
+  remaining: ConfigPatch | undefined,
+  current: Readonly<Record<string, unknown>>,
+): string {
   const decided = deferred.map((d) => {
+    const verb = d.setting in current && same(current[d.setting], d.value) ? 'keep' : 'use';
     const instead =
       d.instead === undefined ? '' : `, not this rule's ${formatSettingValue(d.instead)}`;
     const source =
       d.basis === 'rule' ? `as ${d.to} proposes` : `${BASIS_PHRASES[d.basis]} (see ${d.to})`;
-    return `${d.setting} ${formatSettingValue(d.value)}, ${source}${instead}`;
+    return `${verb} ${d.setting} ${formatSettingValue(d.value)}, ${source}${instead}`;
   });
   const also =
     remaining === undefined || Object.keys(remaining).length === 0
       ? ''
       : ` Also set ${describePatch(remaining)}.`;
-  return `Use ${decided.join('; ')}.${also}`;
+  const plan = decided.join('; ');
+  return `${plan.charAt(0).toUpperCase()}${plan.slice(1)}.${also}`;
 }
 
 /** Step 2: every setting decided by one finding; the others defer to it. */
-function deferToOwners(findings: readonly Finding[]): Finding[] {
+function deferToOwners(
+  findings: readonly Finding[],
+  current: Readonly<Record<string, unknown>>,
+): Finding[] {
   const decided = owners(findings);
   return findings.map((f, index) => {
     const patch: Record<string, unknown> = { ...(f.fix.config ?? {}) };
@@ -138,7 +147,7 @@ function deferToOwners(findings: readonly Finding[]): Finding[] {
     const flags = patchFlags(plan);
     const fix: Finding['fix'] = {
       ...f.fix,
-      summary: restate(deferred, remaining),
+      summary: restate(deferred, remaining, current),
       config: remaining,
       flag: flags === '' ? undefined : flags,
       measure: allMeasured ? undefined : f.fix.measure,
@@ -157,6 +166,10 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-export function combineFindings(findings: readonly Finding[]): Finding[] {
-  return deferToOwners(mergeSameProblem(findings));
+/** `current`: the user's config (merged over the defaults), so a decided value it already has reads "keep", not "set". */
+export function combineFindings(
+  findings: readonly Finding[],
+  current: Readonly<Record<string, unknown>> = {},
+): Finding[] {
+  return deferToOwners(mergeSameProblem(findings), current);
 }

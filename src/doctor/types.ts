@@ -26,6 +26,7 @@ import type { KerasAnalysis } from '../model/keras/analyse.js';
 import type { KerasModel } from '../model/keras/model.js';
 import type { TrainConfig } from '../train/config.js';
 import type { BatchStats } from './batch-stats.js';
+import type { FixLoopResult } from './fix-loop/types.js';
 import type { TrainingHistory } from './history.js';
 import type { ProbeResults } from './probe-results.js';
 import type { DataScan } from './scan.js';
@@ -129,6 +130,8 @@ export interface DoctorContext {
   readonly keras?: KerasInfo;
   /** The preprocessing the weights expect (from --expect, --weights, the model or the config). */
   readonly contract?: PreprocessContract;
+  /** Filled by the fix loop (fix-loop/run.ts, `--fix-config` or `--verify` with data); absent otherwise. */
+  readonly fixLoop?: FixLoopResult;
   /** Filled by the probe runner (probe.ts, `--probe`); absent in static runs. */
   readonly probes?: ProbeResults;
   /** Per-image feature vectors for neighbour-based checks; absent in static runs. */
