@@ -9,7 +9,7 @@ import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
 import type { SkippedFile } from '../image/index.js';
 import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
-import { isKerasModelPath, openKerasModel } from '../model/keras/run.js';
+import { resolveWeightsSource } from '../model/weights-source.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import { VggkitError } from '../util/errors.js';
 import { evaluationReport, type EvaluationReport } from './metrics.js';
@@ -35,9 +35,7 @@ export interface EvaluationResult extends EvaluationReport {
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const log = options.log ?? (() => undefined);
   const scan = await scanClassFolders(options.data);
-  const folder = (await isKerasModelPath(options.model))
-    ? await kerasFolder(options.model, scan.classNames, log)
-    : await readModelFolder(options.model);
+  const folder = await openRunnable(options.model, scan.classNames, log);
   const { classNames } = folder.metadata;
   const unknown = scan.classNames.filter((name) => !classNames.includes(name));
   if (unknown.length > 0) {
@@ -81,19 +79,23 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
 }
 
 /**
- * A user's Keras model as a model folder. Keras files keep no class names; Keras' directory
- * loaders number classes in sorted folder order, which is the order scanClassFolders lists.
+ * The model to measure, as a model folder: a vggkit run folder, or anything else that runs as it
+ * is (weights-source.ts `open`: a user's Keras model, whose outputs are taken to be the data's
+ * class folders in sorted order, as Keras' directory loaders number them).
  */
-async function kerasFolder(
-  file: string,
+async function openRunnable(
+  model: string,
   classNames: readonly string[],
   log: (line: string) => void,
 ): Promise<LoadedModelFolder> {
-  const { folder, converted } = await openKerasModel(file, { classNames });
-  if (converted.assumption !== undefined) log(converted.assumption);
-  log(
-    `${file} holds no class names: output k is taken to be the k-th class folder in sorted order (${classNames.join(', ')}), as Keras' directory loaders number them`,
-  );
+  const source = await resolveWeightsSource('vgg16', model).catch((error: unknown) => {
+    if (error instanceof VggkitError && error.code === 'UNKNOWN_WEIGHTS') return undefined;
+    throw error;
+  });
+  // Not a runnable model: reading it as a model folder says what was expected.
+  if (source?.open === undefined) return readModelFolder(model);
+  const { folder, notes } = await source.open(classNames);
+  notes.forEach(log);
   return folder;
 }
 

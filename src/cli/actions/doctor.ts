@@ -1,28 +1,37 @@
 /** What `vggkit doctor` does (declared in ../doctor.ts). */
-import { writeFixedConfig } from '../../doctor/fix-config.js';
-import { buildContext } from '../../doctor/inputs.js';
-import { writeHtmlReport } from '../../doctor/render-html.js';
+import {
+  diagnose,
+  measureDiagnosis,
+  writeDiagnosisFixes,
+  writeDiagnosisHtml,
+  type Diagnosis,
+} from '../../doctor/diagnose.js';
+import { fixIsProven } from '../../doctor/fix-loop/measure.js';
 import { renderTerminal } from '../../doctor/render-terminal.js';
-import { exitCodeFor, runDoctor, toJson } from '../../doctor/run.js';
-import { invalidOption, UsageError, VggkitError } from '../../util/errors.js';
+import { exitCodeFor, toJson } from '../../doctor/run.js';
 import { defaultCacheDir } from '../../model/download.js';
-import { fixIsProven, measureFixes } from '../../doctor/fix-loop/measure.js';
+import { invalidOption, UsageError, VggkitError } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import type { DoctorFlags } from '../doctor.js';
 
 export async function doctor(dataDir: string | undefined, flags: DoctorFlags): Promise<number> {
-  const { probeImages, ...rest } = flags;
+  const { probeImages, verify, measure: measureFlag, ...rest } = flags;
   const images = Number(probeImages);
   if (probeImages !== undefined && !/^\d+$/.test(probeImages))
     throw invalidOption('--probe-images', 'a whole number of images >= 2', probeImages);
+  if (verify === true && measureFlag === false)
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      'doctor: --verify measures; it cannot go with --no-measure',
+    );
   let scanBar: Progress | undefined;
-  const ctx = await buildContext({
+  const log =
+    flags.json === true ? undefined : (line: string) => process.stderr.write(`vggkit: ${line}\n`);
+  const rules = await diagnose({
     ...rest,
     ...(probeImages === undefined ? {} : { probeImages: images }),
     ...(dataDir === undefined ? {} : { dataDir }),
-    ...(flags.json === true
-      ? {}
-      : { log: (line: string) => process.stderr.write(`vggkit: ${line}\n`) }),
+    ...(log === undefined ? {} : { log }),
     onScanProgress: (done: number, total: number) => {
       scanBar ??= createProgress({
         label: 'scanning',
@@ -36,43 +45,34 @@ export async function doctor(dataDir: string | undefined, flags: DoctorFlags): P
     },
   });
   scanBar?.stop();
-  const measure =
-    flags.measure !== false && (flags.fixConfig !== undefined || flags.verify === true);
-  if (flags.verify === true && (ctx.scan === undefined || ctx.config === undefined))
+  if (verify === true && (rules.context.scan === undefined || rules.context.config === undefined))
     throw new UsageError(
       'MISSING_OPTION',
       'doctor --verify: expected the training data folder and --config (it trains your config and the fix on the data)',
     );
-  if (flags.verify === true && flags.measure === false)
-    throw new UsageError(
-      'CONFLICTING_OPTIONS',
-      'doctor: --verify measures; it cannot go with --no-measure',
-    );
   let fixBar: Progress | undefined;
-  const rules = await runDoctor(ctx);
-  const measured = measure
-    ? measureFixes(ctx, rules, {
-        cacheDir: defaultCacheDir(),
-        ...(flags.offline === undefined ? {} : { offline: flags.offline }),
-        verify: flags.verify === true,
-        ...(flags.json === true
-          ? {}
-          : { log: (line: string) => process.stderr.write(`vggkit: ${line}\n`) }),
-        onCandidate: (done, total, label) => {
-          fixBar ??= createProgress({
-            label: 'measuring fixes',
-            total,
-            unit: 'run',
-            json: flags.json === true,
-          });
-          fixBar.update(done, label);
-        },
-      })
-    : Promise.resolve(rules);
+  const measured: Promise<Diagnosis> =
+    measureFlag !== false && (flags.fixConfig !== undefined || verify === true)
+      ? measureDiagnosis(rules, {
+          cacheDir: defaultCacheDir(),
+          ...(flags.offline === undefined ? {} : { offline: flags.offline }),
+          verify: verify === true,
+          ...(log === undefined ? {} : { log }),
+          onCandidate: (done, total, label) => {
+            fixBar ??= createProgress({
+              label: 'measuring fixes',
+              total,
+              unit: 'run',
+              json: flags.json === true,
+            });
+            fixBar.update(done, label);
+          },
+        })
+      : Promise.resolve(rules);
   // --fix-config alone falls back to the rules when the loop cannot run (weights not reachable,
   // say): the fixes stay advice and the doctor says why. --verify asked for the measurement.
   const report = await measured.catch((e: unknown) => {
-    if (!(e instanceof VggkitError) || flags.verify === true) throw e;
+    if (!(e instanceof VggkitError) || verify === true) throw e;
     process.stderr.write(
       `vggkit: could not measure the fixes on your data (${e.code}: ${e.message}); the fixes below are rules of thumb\n`,
     );
@@ -81,22 +81,17 @@ export async function doctor(dataDir: string | undefined, flags: DoctorFlags): P
   fixBar?.stop();
   if (flags.json === true) process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);
   else process.stdout.write(renderTerminal(report));
-  if (flags.html !== undefined)
-    await writeHtmlReport(flags.html, report, {
-      history: ctx.history,
-      lrRange: ctx.probes?.lrRange,
-      configuredLr: ctx.config?.lr,
-    });
+  if (flags.html !== undefined) await writeDiagnosisHtml(flags.html, report);
   if (flags.fixConfig !== undefined) {
     const note = (line: string): void => {
-      if (flags.json !== true) process.stderr.write(`vggkit: ${line}\n`);
+      log?.(line);
     };
     if (!fixIsProven(report))
       note(
         `${flags.fixConfig} not written: no candidate fix beat your config on your data (see no-better-fix)`,
       );
     else {
-      const result = await writeFixedConfig(flags.fixConfig, ctx.rawConfig ?? {}, report.findings);
+      const result = await writeDiagnosisFixes(flags.fixConfig, report);
       const ids = result.applied.map((a) => a.id).join(', ');
       note(
         result.applied.length === 0
