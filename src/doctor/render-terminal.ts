@@ -3,6 +3,7 @@ import { fixLabel } from './combine.js';
 import { compareScores } from './fix-loop/score.js';
 import type { FixLoopResult } from './fix-loop/types.js';
 import type { DoctorReport } from './run.js';
+import { describeReading } from './trainings.js';
 import { SEVERITIES, type Finding, type Severity } from './types.js';
 
 const HEADINGS: Record<Severity, string> = { error: 'Errors', warning: 'Warnings', info: 'Notes' };
@@ -88,7 +89,10 @@ export function renderFixLoop(loop: FixLoopResult): string[] {
 }
 
 export function renderTerminal(report: DoctorReport): string {
-  const lines: string[] = [];
+  const lines: string[] =
+    report.summary.history === undefined
+      ? []
+      : [...describeReading(report.summary.history, report.summary.classes), ''];
   for (const severity of SEVERITIES) {
     const group = report.findings.filter((f) => f.severity === severity);
     if (group.length === 0) continue;

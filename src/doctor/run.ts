@@ -5,7 +5,9 @@
  */
 import { ALL_CHECKS } from './checks/index.js';
 import { combineFindings, fixLabel } from './combine.js';
+import { classCount } from './context.js';
 import type { FixLoopResult } from './fix-loop/types.js';
+import { readingOf, type HistoryReading } from './trainings.js';
 import { withSweepCommands } from './sweep-commands.js';
 import {
   SEVERITIES,
@@ -27,7 +29,10 @@ export interface DoctorSummary {
     readonly model: boolean;
   };
   readonly images?: number;
+  /** The class count the checks used (data folder, model, log or --classes). */
   readonly classes?: number;
+  /** How the training log was read: epochs, stages, trainings, repairs. */
+  readonly history?: HistoryReading;
 }
 
 export interface DoctorReport {
@@ -77,9 +82,9 @@ export async function runDoctor(
         batch: ctx.batch !== undefined,
         model: ctx.model !== undefined,
       },
-      ...(ctx.scan === undefined
-        ? {}
-        : { images: ctx.scan.records.length, classes: ctx.scan.train.classes.length }),
+      ...(ctx.scan === undefined ? {} : { images: ctx.scan.records.length }),
+      ...(classCount(ctx) === undefined ? {} : { classes: classCount(ctx) }),
+      ...(ctx.history === undefined ? {} : { history: readingOf(ctx.history) }),
     },
   };
 }
@@ -102,7 +107,6 @@ export function toJson(report: DoctorReport): {
   fixLoop?: FixLoopResult;
 } {
   return {
-    ...(report.fixLoop === undefined ? {} : { fixLoop: report.fixLoop }),
     findings: report.findings.map((f) => ({
       id: f.id,
       severity: f.severity,
@@ -111,5 +115,6 @@ export function toJson(report: DoctorReport): {
       fix: f.fix,
     })),
     summary: report.summary,
+    ...(report.fixLoop === undefined ? {} : { fixLoop: report.fixLoop }),
   };
 }

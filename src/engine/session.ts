@@ -29,6 +29,13 @@ export interface SessionOptions {
    * `endProfiling()` is called (benchmarks use it to see where a step's time goes).
    */
   readonly profileFilePrefix?: string;
+  /**
+   * ORT's memory pattern (default on): after the first run of an input shape, one block sized for
+   * the whole run's planned peak is taken from the arena — on top of the arena chunks the first
+   * run left behind. Off for training graphs: measured 1.29 vs 1.70 GB peak RSS for VGG16 trained
+   * whole at 224, batch 4, at the same speed.
+   */
+  readonly memoryPattern?: boolean;
 }
 
 export type Feeds = Readonly<
@@ -51,6 +58,7 @@ export class Session {
       intraOpNumThreads: options.threads ?? defaultThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      ...(options.memoryPattern === false ? { enableMemPattern: false } : {}),
       executionMode: 'sequential',
       ...(options.spinning === false
         ? { extra: { session: { intra_op: { allow_spinning: '0' } } } }

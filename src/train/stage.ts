@@ -13,6 +13,7 @@ import type { StageSpec } from './config.js';
 import { trainEpoch, validate } from './epoch.js';
 import type { CallbackList, EpochLogs } from './events.js';
 import type { FeatureSource, PrefixSpec } from './features.js';
+import { featureMemoryBudget } from './memory-check.js';
 import { optimizerSpec } from './recipe.js';
 import { historyFile, historyJson } from './run-output.js';
 import type { TrainingRun } from './run.js';
@@ -59,6 +60,7 @@ export async function trainStage(
   const lease = await run.resources.features(prefixSpec(run, trainableBlocks), {
     cacheDir: run.cacheDir,
     batchSize: config.batchSize,
+    memoryBudgetBytes: featureMemoryBudget(run.stepMemory.estimate.bytes),
     ...(run.options.onFeatureProgress === undefined
       ? {}
       : { onProgress: run.options.onFeatureProgress }),
@@ -125,12 +127,19 @@ export async function trainStage(
           control: run.control,
         });
         run.loop = { ...run.loop, globalStep: run.loop.globalStep + trained.steps };
+        const validation =
+          val.length > 0
+            ? await validate(step, features, val, run.head, {
+                batchSize: config.batchSize,
+                classCount: run.classNames.length,
+              })
+            : undefined;
+        // The model after this epoch is the run's model until training changes it again.
+        run.validation = validation?.outputs;
         const logs: EpochLogs = {
           loss: trained.loss,
           accuracy: trained.accuracy,
-          ...(val.length > 0
-            ? await validate(step, features, val, run.head, config.batchSize)
-            : {}),
+          ...validation?.logs,
           lr: lrAt(Math.max(0, run.loop.globalStep - 1)),
         };
         await callbacks.dispatch({ type: 'epoch_end', epoch, logs }, run.control);
@@ -216,6 +225,7 @@ async function endEpoch(
     params: run.trainedParams(run.params),
     optimizer: step.getOptimizerState(),
     loop: run.loop,
+    ...(run.validation === undefined ? {} : { validation: run.validation }),
   });
   await writeJsonAtomic(historyFile(run), historyJson(run));
 }

@@ -15,10 +15,12 @@ import { createProgress, type Progress } from '../../report/progress.js';
 import type { DoctorFlags } from '../doctor.js';
 
 export async function doctor(dataDir: string | undefined, flags: DoctorFlags): Promise<number> {
-  const { probeImages, verify, measure: measureFlag, ...rest } = flags;
+  const { probeImages, classes, verify, measure: measureFlag, ...rest } = flags;
   const images = Number(probeImages);
   if (probeImages !== undefined && !/^\d+$/.test(probeImages))
     throw invalidOption('--probe-images', 'a whole number of images >= 2', probeImages);
+  if (classes !== undefined && !/^\d+$/.test(classes))
+    throw invalidOption('--classes', 'a whole number of classes >= 2', classes);
   if (verify === true && measureFlag === false)
     throw new UsageError(
       'CONFLICTING_OPTIONS',
@@ -30,6 +32,7 @@ export async function doctor(dataDir: string | undefined, flags: DoctorFlags): P
   const rules = await diagnose({
     ...rest,
     ...(probeImages === undefined ? {} : { probeImages: images }),
+    ...(classes === undefined ? {} : { classes: Number(classes) }),
     ...(dataDir === undefined ? {} : { dataDir }),
     ...(log === undefined ? {} : { log }),
     onScanProgress: (done: number, total: number) => {
