@@ -3,11 +3,8 @@
  * kernels ONNX Runtime and PyTorch pick (the machine changes between sessions, so figures are only
  * comparable as ratios measured in one run), the cores and the load average at the start.
  */
-import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg } from 'node:os';
-
-/** The flags that change fp32 and int8 kernel choice. */
-export const CPU_FLAGS_THAT_MATTER = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni'] as const;
+import { CPU_FLAGS_THAT_MATTER, cpuFlags } from '../src/engine/cpu.js';
 
 export interface MachineInfo {
   readonly cpu: string;
@@ -18,19 +15,7 @@ export interface MachineInfo {
 }
 
 export function machineInfo(): MachineInfo {
-  let present = new Set<string>();
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('flags'));
-    present = new Set((line?.split(':')[1] ?? '').trim().split(/\s+/));
-  } catch {
-    // Not Linux: the flags stay unknown (all false) and the model name still comes from os.cpus().
-  }
-  const flags = Object.fromEntries(CPU_FLAGS_THAT_MATTER.map((f) => [f, present.has(f)])) as Record<
-    (typeof CPU_FLAGS_THAT_MATTER)[number],
-    boolean
-  >;
+  const flags = cpuFlags();
   return {
     cpu: cpus()[0]?.model.trim() ?? 'unknown',
     cores: availableParallelism(),

@@ -6,6 +6,7 @@
  */
 import type { ArchName } from '../model/architectures.js';
 import type { Interpolation, PreprocessMode, ResizeMode } from '../image/contract.js';
+import type { Precision } from '../model/precision.js';
 
 export type OptimizerName = 'adam' | 'adamw' | 'sgd';
 export type HeadKind = 'flatten' | 'avg';
@@ -86,6 +87,12 @@ export interface TrainConfig {
   /** Per-block learning-rate multiplier for unfrozen blocks below the top one (deeper = lower). */
   readonly blockLrDecay: number;
   readonly augment: readonly AugmentName[];
+  /**
+   * Precision of the frozen prefix that computes the cached features: `int8` calibrates on a
+   * sample of the training images and is used only if the accuracy guard passes (fp32 otherwise,
+   * logged with the figures); the trainable blocks and the head always train in fp32.
+   */
+  readonly precision: Precision;
   readonly reduceLr: ReduceLrConfig;
   readonly earlyStopping: EarlyStoppingConfig;
   readonly schedule: ScheduleConfig;
@@ -124,6 +131,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   stageLrFactor: 0.1,
   blockLrDecay: 1,
   augment: [],
+  precision: 'fp32',
   reduceLr: {
     enabled: true,
     monitor: 'val_loss',

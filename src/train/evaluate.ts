@@ -8,7 +8,15 @@ import { scanClassFolders } from '../data/dataset.js';
 import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
 import type { SkippedFile } from '../image/index.js';
+import { describeInt8 } from '../engine/int8/describe.js';
+import type { Int8Report } from '../engine/int8/prepare.js';
+import { type PrecisionRequest, precisionGraph } from '../engine/precision-graph.js';
+import type { LayerSpec } from '../model/architectures.js';
+import { defaultCacheDir } from '../model/download.js';
+import { folderNetwork } from '../model/folder-network.js';
+import { modelLayers } from '../model/head.js';
 import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
+import type { Precision } from '../model/precision.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import { VggkitError } from '../util/errors.js';
 import { evaluationReport, type EvaluationReport } from './metrics.js';
@@ -24,11 +32,25 @@ export interface EvaluateOptions {
   readonly log?: (line: string) => void;
   /** Images done of total. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Default fp32 (the folder's model.onnx as stored). int8 rebuilds the network from weights.h5
+   * with its convolutions in 8 bits, calibrated on a sample of the evaluation images (no labels
+   * are used) and kept only if the accuracy guard passes.
+   */
+  readonly precision?: Precision;
+  readonly calibrationImages?: number;
+  /** Where int8 calibrations are cached; default $VGGKIT_HOME. */
+  readonly cacheDir?: string;
+  readonly onInt8Progress?: PrecisionRequest['onProgress'];
 }
 
 export interface EvaluationResult extends EvaluationReport {
   /** Files that could not be decoded; they are left out of every metric. */
   readonly skipped: readonly SkippedFile[];
+  /** The precision the model ran in. */
+  readonly precision: Precision;
+  /** With precision int8: the calibration and the guard's figures (and why not, if fp32 ran). */
+  readonly int8?: Int8Report;
 }
 
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
@@ -64,17 +86,40 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     ]),
   );
   const files = scan.items.map((item) => item.file);
+  let int8: Int8Report | undefined;
+  let graph: Uint8Array | undefined;
+  if ((options.precision ?? 'fp32') !== 'fp32') {
+    const network = await folderNetwork(options.model, folder);
+    const layers = modelLayers(network.options, network.head);
+    const built = await precisionGraph(network, (layers.at(-1) as LayerSpec).name, {
+      precision: options.precision ?? 'fp32',
+      files,
+      cacheDir: options.cacheDir ?? defaultCacheDir(),
+      ...(options.calibrationImages === undefined
+        ? {}
+        : { calibrationImages: options.calibrationImages }),
+      ...(options.onInt8Progress === undefined ? {} : { onProgress: options.onInt8Progress }),
+    });
+    graph = built.graph;
+    int8 = built.int8;
+    if (int8 !== undefined) log(describeInt8(int8));
+  }
   const { probabilities, labels, skipped } = await predictLabelled(
     folder,
     files.map((file) => ({ file, label: labelOf.get(file) as number })),
-    options,
+    { ...options, ...(graph === undefined ? {} : { graph }) },
   );
   for (const s of skipped) log(`skipped ${s.file}: ${s.reason}`);
   if (labels.length === 0)
     throw new VggkitError('NO_IMAGES', `${options.data}: no image could be read`, {
       file: options.data,
     });
-  return { ...evaluationReport(probabilities, labels, classNames), skipped };
+  return {
+    ...evaluationReport(probabilities, labels, classNames),
+    skipped,
+    precision: int8?.precision ?? 'fp32',
+    ...(int8 === undefined ? {} : { int8 }),
+  };
 }
 
 export interface LabelledPredictions {
@@ -92,6 +137,8 @@ export async function predictLabelled(
   options: {
     readonly batchSize?: number;
     readonly onProgress?: (done: number, total: number) => void;
+    /** The graph to run instead of the folder's model.onnx (the same network, e.g. in int8). */
+    readonly graph?: Uint8Array;
   } = {},
 ): Promise<LabelledPredictions> {
   const { classNames, contract } = folder.metadata;
@@ -100,7 +147,7 @@ export async function predictLabelled(
   const probabilities: number[] = [];
   const labels: number[] = [];
   const skipped: SkippedFile[] = [];
-  const session = await Session.create(folder.model);
+  const session = await Session.create(options.graph ?? folder.model);
   try {
     let done = 0;
     const files = items.map((item) => item.file);

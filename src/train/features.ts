@@ -5,11 +5,15 @@
  * so it is computed once per image and stored in the FeatureCache (keyed by the file's content
  * hash, the weights, the contract and the cut layer): 20 epochs cost one forward pass of the base,
  * and a second run on the same data costs none. With augmentation the prefix runs on every batch.
+ * With precision int8 the prefix is the calibrated int8 network when the accuracy guard accepts
+ * it (its calibration then keys the cache); otherwise the fp32 one, whose cache entries it shares.
  * When every block is trainable there is no prefix: the input is the preprocessed image in NHWC.
  */
 import { availableParallelism } from 'node:os';
 import { FeatureCache, hashFile } from '../data/feature-cache.js';
-import { buildVggInference } from '../model/vgg-graph.js';
+import type { Int8Report, Int8Request } from '../engine/int8/prepare.js';
+import { precisionGraph } from '../engine/precision-graph.js';
+import type { Precision } from '../model/precision.js';
 import type { WeightMap } from '../model/weight-map.js';
 import { vggLayers, type ArchName } from '../model/architectures.js';
 import { inferBatches } from '../engine/inference.js';
@@ -35,12 +39,17 @@ export interface PrefixSpec {
   readonly contract: PreprocessContract;
   /** Conv blocks trainable from the top (0..5); the prefix is everything below them. */
   readonly trainableBlocks: number;
+  /** The prefix's precision; default fp32. int8 needs `calibrationFiles`. */
+  readonly precision?: Precision;
 }
 
 export interface FeatureSourceOptions {
   readonly cacheDir: string;
   readonly batchSize: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** The images an int8 prefix calibrates and is checked on (the training images). */
+  readonly calibrationFiles?: readonly string[];
+  readonly onInt8Progress?: Int8Request['onProgress'];
 }
 
 /** Largest total of features kept in memory between epochs; beyond it they are read from the cache. */
@@ -56,11 +65,16 @@ export class FeatureSource {
   private readonly inMemory = new Map<string, Float32Array>();
   private memoryBytes = 0;
 
+  /** With precision int8: whether the prefix runs in int8, and the guard's figures. */
+  readonly int8: Int8Report | undefined;
+
   private constructor(
     private readonly spec: PrefixSpec,
     private readonly options: FeatureSourceOptions,
     private readonly session: Session | undefined,
+    int8: Int8Report | undefined,
   ) {
+    this.int8 = int8;
     const [h, w] = spec.contract.inputSize;
     const layers = vggLayers({
       arch: spec.arch,
@@ -77,32 +91,42 @@ export class FeatureSource {
     if (ch === undefined || cw === undefined || cc === undefined)
       throw new RangeError(`no layer ${this.cutLayer} in ${spec.arch}`);
     this.dims = [ch, cw, cc];
+    const int8Used = int8?.precision === 'int8';
     this.cache = new FeatureCache(
       options.cacheDir,
-      { weightsId: spec.weightsId, contract: spec.contract, layer: this.cutLayer },
+      {
+        weightsId: spec.weightsId,
+        contract: spec.contract,
+        layer: this.cutLayer,
+        ...(int8Used ? { int8: int8.key } : {}),
+      },
       this.dims,
+      int8Used ? { int8Report: int8 } : {},
     );
   }
 
   static async create(spec: PrefixSpec, options: FeatureSourceOptions): Promise<FeatureSource> {
+    if (spec.trainableBlocks === 5) return new FeatureSource(spec, options, undefined, undefined);
     const [h, w] = spec.contract.inputSize;
-    const session =
-      spec.trainableBlocks === 5
-        ? undefined
-        : await Session.create(
-            buildVggInference({
-              options: {
-                arch: spec.arch,
-                includeTop: false,
-                inputSize: [h, w],
-                pooling: 'none',
-                classes: 0,
-              },
-              weights: spec.weights,
-              outputLayer: `block${5 - spec.trainableBlocks}_pool`,
-            }),
-          );
-    return new FeatureSource(spec, options, session);
+    const network = {
+      options: {
+        arch: spec.arch,
+        includeTop: false,
+        inputSize: [h, w] as const,
+        pooling: 'none' as const,
+        classes: 0,
+      },
+      weights: spec.weights,
+      contract: spec.contract,
+      source: spec.weightsId,
+    };
+    const { graph, int8 } = await precisionGraph(network, `block${5 - spec.trainableBlocks}_pool`, {
+      precision: spec.precision ?? 'fp32',
+      files: options.calibrationFiles ?? [],
+      cacheDir: options.cacheDir,
+      ...(options.onInt8Progress === undefined ? {} : { onProgress: options.onInt8Progress }),
+    });
+    return new FeatureSource(spec, options, await Session.create(graph), int8);
   }
 
   /**

@@ -43,6 +43,9 @@ import {
   type TrainingControl,
 } from './events.js';
 import { FeatureSource } from './features.js';
+import { writePrecisionRecord, type StagePrecision } from './precision-record.js';
+import { describeInt8 } from '../engine/int8/describe.js';
+import type { Int8Request } from '../engine/int8/prepare.js';
 import { writeModel, type ModelDescription } from './model-output.js';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { readTrainConfigFile } from './config-file.js';
@@ -80,6 +83,8 @@ export interface FineTuneOptions {
   readonly onDownloadProgress?: (received: number, total: number | undefined) => void;
   /** Feature-extraction progress: images done of total. */
   readonly onFeatureProgress?: (done: number, total: number) => void;
+  /** With precision int8: calibration and checking progress of the frozen prefix. */
+  readonly onInt8Progress?: Int8Request['onProgress'];
 }
 
 export interface FineTuneResult {
@@ -235,6 +240,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   );
 
   const skipped: SkippedFile[] = [];
+  const precisions: StagePrecision[] = [];
   let firstEpochOfStage = 0;
   for (let s = 0; s < stages.length && stopRequest() === undefined; s++) {
     const stage = stages[s] as StageSpec;
@@ -250,16 +256,30 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       loop = { ...loop, baseLr: Number((config.lr * config.stageLrFactor ** s).toPrecision(12)) };
     const trainableBlocks = unfrozenBlocks(stage);
     const features = await FeatureSource.create(
-      { arch: config.arch, weights: params, weightsId, contract, trainableBlocks },
+      {
+        arch: config.arch,
+        weights: params,
+        weightsId,
+        contract,
+        trainableBlocks,
+        precision: config.precision,
+      },
       {
         cacheDir,
         batchSize: config.batchSize,
+        calibrationFiles: trainFiles.map((f) => f.file),
         ...(options.onFeatureProgress === undefined
           ? {}
           : { onProgress: options.onFeatureProgress }),
+        ...(options.onInt8Progress === undefined ? {} : { onInt8Progress: options.onInt8Progress }),
       },
     );
     try {
+      if (features.int8 !== undefined) {
+        log(`stage ${stage.name}: ${describeInt8(features.int8)}`);
+        precisions.push({ stage: stage.name, cutLayer: features.cutLayer, int8: features.int8 });
+        await writePrecisionRecord(out, { precision: config.precision, stages: precisions });
+      }
       const augmenting = config.augment.length > 0;
       log(
         augmenting

@@ -3,17 +3,25 @@ import { createProgress, type Progress } from '../../report/progress.js';
 import { evaluateModel, type EvaluationResult } from '../../train/evaluate.js';
 import { parseInteger, printJson } from '../common.js';
 import type { EvaluateFlags } from '../evaluate.js';
+import { Int8Progress, parsePrecisionFlags } from './precision.js';
 
 export async function evaluate(model: string, dir: string, flags: EvaluateFlags): Promise<void> {
   const batchSize = parseInteger('--batch-size', flags.batchSize, 16);
+  const precision = parsePrecisionFlags(flags);
   let progress: Progress | undefined;
+  const int8Progress = new Int8Progress(flags.json === true);
   let result: EvaluationResult;
   try {
     result = await evaluateModel({
       model,
       data: dir,
       batchSize,
-      log: (line) => process.stderr.write(`vggkit: ${line}\n`),
+      ...precision,
+      onInt8Progress: int8Progress.update,
+      log: (line) => {
+        int8Progress.stop();
+        process.stderr.write(`vggkit: ${line}\n`);
+      },
       onProgress: (done, total) => {
         progress ??= createProgress({
           label: 'evaluating',
@@ -25,11 +33,14 @@ export async function evaluate(model: string, dir: string, flags: EvaluateFlags)
       },
     });
   } finally {
+    int8Progress.stop();
     progress?.stop();
   }
   if (flags.json === true) {
     const { accuracy, loss, perClass, confusionMatrix, classNames, skipped } = result;
     printJson({
+      precision: result.precision,
+      ...(result.int8 === undefined ? {} : { int8: result.int8 }),
       accuracy,
       loss,
       perClass,

@@ -6,21 +6,18 @@ import { NpyRowWriter } from '../../data/npy-writer.js';
 import { inferBatches } from '../../engine/inference.js';
 import { Session } from '../../engine/session.js';
 import type { SkippedFile } from '../../image/index.js';
-import { parseArch, type Pooling, type VggOptions } from '../../model/architectures.js';
+import { parseArch, type Pooling } from '../../model/architectures.js';
 import { findWeights } from '../../model/registry.js';
-import type { HeadSpec } from '../../model/head.js';
-import { readKerasWeights } from '../../model/keras-h5.js';
-import { isModelFolder, readModelFolder } from '../../model/model-folder.js';
-import type { WeightMap } from '../../model/weight-map.js';
-import type { PreprocessContract } from '../../image/contract.js';
+import { folderNetwork, type Network } from '../../model/folder-network.js';
+import { isModelFolder } from '../../model/model-folder.js';
 import { modelLayers } from '../../model/head.js';
-import { buildVggInference } from '../../model/vgg-graph.js';
 import { createProgress } from '../../report/progress.js';
 import { writeJsonAtomic } from '../../util/atomic.js';
 import { oneOf, UsageError, VggkitError } from '../../util/errors.js';
 import { applyContractFlags, parseInteger, printJson } from '../common.js';
 import type { ExtractFlags } from '../extract.js';
 import { loadWeightsWithProgress } from './load-weights.js';
+import { commandGraph } from './precision.js';
 
 const TOP_LAYERS: ReadonlySet<string> = new Set(['flatten', 'fc1', 'fc2', 'predictions']);
 
@@ -30,17 +27,12 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
   if (files.length === 0)
     throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
   const model = (await isModelFolder(flags.weights))
-    ? await fineTunedModel(flags.weights)
+    ? await folderNetwork(flags.weights)
     : await pretrainedModel(flags);
   const contract = applyContractFlags(model.contract, flags);
   const layers = modelLayers(model.options, model.head);
   const layer = flags.layer ?? (layers[layers.length - 1]?.name as string);
-  const graph = buildVggInference({
-    options: model.options,
-    weights: model.weights,
-    outputLayer: layer,
-    ...(model.head === undefined ? {} : { head: model.head }),
-  });
+  const { graph, int8 } = await commandGraph({ ...model, contract }, layer, files, flags);
   const featureShape = layers.find((l) => l.name === layer)?.outputShape ?? [];
   const rowSize = featureShape.reduce((a, b) => a * b, 1);
 
@@ -80,6 +72,8 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
     layer,
     featureShape,
     weights: model.source,
+    precision: int8?.precision ?? 'fp32',
+    ...(int8 === undefined ? {} : { int8 }),
   });
   for (const s of skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
   if (flags.json === true) {
@@ -89,6 +83,7 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
       rows: kept.length,
       columns: rowSize,
       layer,
+      precision: int8?.precision ?? 'fp32',
       skipped: skipped.length,
     });
   } else {
@@ -98,16 +93,8 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
   }
 }
 
-interface ExtractModel {
-  readonly options: VggOptions;
-  readonly head?: HeadSpec;
-  readonly weights: WeightMap;
-  readonly contract: PreprocessContract;
-  readonly source: string;
-}
-
 /** A pretrained network from `--weights TAG|FILE|none`, with or without its top. */
-async function pretrainedModel(flags: ExtractFlags): Promise<ExtractModel> {
+async function pretrainedModel(flags: ExtractFlags): Promise<Network> {
   const arch = parseArch(flags.arch);
   const pooling = oneOf<Pooling>('--pooling', ['none', 'avg', 'max'], flags.pooling);
   const includeTop = wantsTop(flags, arch);
@@ -133,31 +120,6 @@ async function pretrainedModel(flags: ExtractFlags): Promise<ExtractModel> {
     contract: loaded.contract,
     source: loaded.source,
   };
-}
-
-/**
- * A model folder `vggkit train` wrote: base + head rebuilt from its weights.h5 and metadata, so any
- * layer can be cut — `dense` gives the fine-tuned embedding, the default `dense_1` the class
- * probabilities. Architecture, input size and contract come from the folder.
- */
-async function fineTunedModel(dir: string): Promise<ExtractModel> {
-  const { metadata, file } = await readModelFolder(dir);
-  const head = metadata.head;
-  if (head === undefined)
-    throw new VggkitError(
-      'MODEL_METADATA',
-      `${file}: expected a head description (vggkit.head) in the metadata, found none; retrain the model with this version`,
-      { file },
-    );
-  const options: VggOptions = {
-    arch: metadata.arch,
-    includeTop: false,
-    inputSize: metadata.inputSize,
-    pooling: 'none',
-    classes: head.classes,
-  };
-  const weights = await readKerasWeights(join(dir, 'weights.h5'), modelLayers(options, head));
-  return { options, head, weights, contract: metadata.contract, source: `model folder ${dir}` };
 }
 
 /**

@@ -4,17 +4,23 @@ import { inferBatches } from '../../engine/inference.js';
 import { Session } from '../../engine/session.js';
 import type { PreprocessContract } from '../../image/contract.js';
 import type { SkippedFile } from '../../image/index.js';
-import { parseArch } from '../../model/architectures.js';
+import { type LayerSpec, parseArch } from '../../model/architectures.js';
+import { folderNetwork, type Network } from '../../model/folder-network.js';
+import { modelLayers } from '../../model/head.js';
+import type { Int8Report } from '../../engine/int8/prepare.js';
 import { type ClassName, IMAGENET_CLASSES } from '../../model/imagenet-classes.js';
 import { isModelFolder, readModelFolder } from '../../model/model-folder.js';
-import { buildVggInference } from '../../model/vgg-graph.js';
 import { VggkitError } from '../../util/errors.js';
 import { applyContractFlags, parseInteger, printJson } from '../common.js';
 import { loadWeightsWithProgress } from './load-weights.js';
+import { commandGraph } from './precision.js';
 import type { PredictFlags } from '../predict.js';
 
 interface Model {
-  readonly graph: Uint8Array;
+  /** A model folder's own fp32 graph, run as stored when fp32 is asked for. */
+  readonly stored?: Uint8Array;
+  /** The network, for another precision (a model folder's weights.h5 is read only then). */
+  readonly network: () => Promise<Network>;
   readonly contract: PreprocessContract;
   readonly classes: readonly ClassName[];
   readonly source: string;
@@ -36,7 +42,16 @@ export async function predict(paths: string[], flags: PredictFlags): Promise<voi
   if (files.length === 0)
     throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
 
-  const session = await Session.create(model.graph);
+  let int8: Int8Report | undefined;
+  let graph = model.stored;
+  if (graph === undefined || (flags.precision ?? 'fp32') !== 'fp32') {
+    const network = { ...(await model.network()), contract };
+    const layers = modelLayers(network.options, network.head);
+    const built = await commandGraph(network, (layers.at(-1) as LayerSpec).name, files, flags);
+    graph = built.graph;
+    int8 = built.int8;
+  }
+  const session = await Session.create(graph);
   const results: { file: string; top: Prediction[] }[] = [];
   const skipped: SkippedFile[] = [];
   try {
@@ -59,6 +74,8 @@ export async function predict(paths: string[], flags: PredictFlags): Promise<voi
     printJson({
       weights: model.source,
       contract,
+      precision: int8?.precision ?? 'fp32',
+      ...(int8 === undefined ? {} : { int8 }),
       predictions: results,
       skipped: skipped.map(({ file, code, reason }) => ({ file, code, reason })),
     });
@@ -83,7 +100,8 @@ async function openModel(flags: PredictFlags): Promise<Model> {
   if (await isModelFolder(flags.weights)) {
     const folder = await readModelFolder(flags.weights);
     return {
-      graph: folder.model,
+      stored: folder.model,
+      network: () => folderNetwork(flags.weights, folder),
       contract: folder.metadata.contract,
       classes: folder.metadata.classNames.map((label) => ({ label })),
       source: folder.file,
@@ -101,7 +119,7 @@ async function openModel(flags: PredictFlags): Promise<Model> {
     },
     flags.json === true,
   );
-  const graph = buildVggInference({
+  const network: Network = {
     options: {
       arch,
       includeTop: true,
@@ -110,11 +128,17 @@ async function openModel(flags: PredictFlags): Promise<Model> {
       classes: IMAGENET_CLASSES.length,
     },
     weights: loaded.weights,
-  });
-  return { graph, contract: loaded.contract, classes: IMAGENET_CLASSES, source: loaded.source };
+    contract: loaded.contract,
+    source: loaded.source,
+  };
+  return {
+    network: () => Promise.resolve(network),
+    contract: loaded.contract,
+    classes: IMAGENET_CLASSES,
+    source: loaded.source,
+  };
 }
 
-/** The k highest scores, best first; ties keep the lower class index first. */
 /**
  * One probability per class. A binary cross-entropy model has a single sigmoid output, the
  * probability of the second class; the first class gets the rest.
@@ -125,6 +149,7 @@ function classProbabilities(scores: Float32Array, classCount: number): Float32Ar
   return scores;
 }
 
+/** The k highest scores, best first; ties keep the lower class index first. */
 export function topK(scores: Float32Array, classes: readonly ClassName[], k: number): Prediction[] {
   const order = Array.from(scores.keys()).sort(
     (a, b) => (scores[b] as number) - (scores[a] as number) || a - b,
