@@ -120,7 +120,9 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
           classes: folder.metadata.classNames,
           contract: folder.metadata.contract,
           inputSize: folder.metadata.inputSize,
-          ...(scan === undefined ? {} : await evaluation(folder, scan)),
+          ...(scan === undefined
+            ? {}
+            : await evaluation(folder, scan, inputs.cacheDir ?? defaultCacheDir())),
         };
   const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, config);
   const history = inputs.history === undefined ? undefined : await readHistory(inputs.history);
@@ -146,8 +148,9 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
 async function evaluation(
   folder: LoadedModelFolder,
   scan: DataScan,
+  cacheDir: string,
 ): Promise<{ evaluation?: ModelEvaluation }> {
-  const result = await evaluateOnScan(folder, scan);
+  const result = await evaluateOnScan(folder, scan, cacheDir);
   return result === undefined ? {} : { evaluation: result };
 }
 

@@ -21,6 +21,10 @@ export interface SessionOptions {
   readonly optimizedModelFilePath?: string;
   /** Write ORT's per-kernel profile (JSON) to a file with this prefix. */
   readonly profileFilePrefix?: string;
+  /** Graph optimisation; default all. `disabled` for a graph ORT already optimised. */
+  readonly optimization?: 'all' | 'disabled';
+  /** Hide ORT's warnings (e.g. that a saved optimised graph is specific to this CPU). */
+  readonly quiet?: boolean;
 }
 
 export type Feeds = Readonly<
@@ -38,11 +42,13 @@ export type Feeds = Readonly<
 export class Session {
   private constructor(private readonly session: ort.InferenceSession) {}
 
-  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<Session> {
-    const session = await ort.InferenceSession.create(model, {
+  /** `model`: ONNX bytes, or a file path (needed when the model keeps weights in external data). */
+  static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.threads ?? availableParallelism(),
       interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: options.optimization ?? 'all',
+      ...(options.quiet === true ? { logSeverityLevel: 3 as const } : {}),
       executionMode: 'sequential',
       ...(options.optimizedModelFilePath === undefined
         ? {}
@@ -51,7 +57,11 @@ export class Session {
         ? {}
         : { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }),
       extra: configEntries(options),
-    });
+    };
+    const session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
     return new Session(session);
   }
 

@@ -10,10 +10,10 @@ import { Session } from '../engine/session.js';
 import type { SkippedFile } from '../image/index.js';
 import { describeInt8 } from '../engine/int8/describe.js';
 import type { Int8Report } from '../engine/int8/prepare.js';
-import { type PrecisionRequest, precisionGraph } from '../engine/precision-graph.js';
+import { sessionForModelFile } from '../engine/optimized-model.js';
+import type { PrecisionRequest } from '../engine/precision-graph.js';
 import type { LayerSpec } from '../model/architectures.js';
 import { defaultCacheDir } from '../model/download.js';
-import { folderNetwork } from '../model/folder-network.js';
 import { modelLayers } from '../model/head.js';
 import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
 import type { Precision } from '../model/precision.js';
@@ -89,6 +89,11 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   let int8: Int8Report | undefined;
   let graph: Uint8Array | undefined;
   if ((options.precision ?? 'fp32') !== 'fp32') {
+    // Imported here: the fp32 path (most evaluations, and the doctor's) never needs them.
+    const [{ folderNetwork }, { precisionGraph }] = await Promise.all([
+      import('../model/folder-network.js'),
+      import('../engine/precision-graph.js'),
+    ]);
     const network = await folderNetwork(options.model, folder);
     const layers = modelLayers(network.options, network.head);
     const built = await precisionGraph(network, (layers.at(-1) as LayerSpec).name, {
@@ -139,6 +144,8 @@ export async function predictLabelled(
     readonly onProgress?: (done: number, total: number) => void;
     /** The graph to run instead of the folder's model.onnx (the same network, e.g. in int8). */
     readonly graph?: Uint8Array;
+    /** Where ORT's optimised graph of model.onnx is kept; default $VGGKIT_HOME. */
+    readonly cacheDir?: string;
   } = {},
 ): Promise<LabelledPredictions> {
   const { classNames, contract } = folder.metadata;
@@ -147,7 +154,15 @@ export async function predictLabelled(
   const probabilities: number[] = [];
   const labels: number[] = [];
   const skipped: SkippedFile[] = [];
-  const session = await Session.create(options.graph ?? folder.model);
+  const session =
+    options.graph === undefined
+      ? (
+          await sessionForModelFile(folder.file, {
+            cacheDir: options.cacheDir ?? defaultCacheDir(),
+            model: folder.model,
+          })
+        ).session
+      : await Session.create(options.graph);
   try {
     let done = 0;
     const files = items.map((item) => item.file);

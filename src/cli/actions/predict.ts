@@ -1,24 +1,29 @@
-/** What `vggkit predict` does (declared in ../predict.ts). */
+/**
+ * What `vggkit predict` does (declared in ../predict.ts). A one-image predict on a model folder is
+ * mostly start-up, so the fp32 path loads only what it runs (ORT, sharp) and reuses ORT's saved
+ * optimised graph; weights files, graph building and int8 are imported when asked for.
+ */
 import { listImageFiles } from '../../data/files.js';
 import { inferBatches } from '../../engine/inference.js';
+import type { Int8Report } from '../../engine/int8/prepare.js';
+import { sessionForModelFile } from '../../engine/optimized-model.js';
 import { Session } from '../../engine/session.js';
 import type { PreprocessContract } from '../../image/contract.js';
 import type { SkippedFile } from '../../image/index.js';
 import { type LayerSpec, parseArch } from '../../model/architectures.js';
-import { folderNetwork, type Network } from '../../model/folder-network.js';
+import { defaultCacheDir } from '../../model/download.js';
+import type { Network } from '../../model/folder-network.js';
 import { modelLayers } from '../../model/head.js';
-import type { Int8Report } from '../../engine/int8/prepare.js';
 import { type ClassName, IMAGENET_CLASSES } from '../../model/imagenet-classes.js';
 import { isModelFolder, readModelFolder } from '../../model/model-folder.js';
+import { parsePrecision } from '../../model/precision.js';
 import { VggkitError } from '../../util/errors.js';
 import { applyContractFlags, parseInteger, printJson } from '../common.js';
-import { loadWeightsWithProgress } from './load-weights.js';
-import { commandGraph } from './precision.js';
 import type { PredictFlags } from '../predict.js';
 
 interface Model {
-  /** A model folder's own fp32 graph, run as stored when fp32 is asked for. */
-  readonly stored?: Uint8Array;
+  /** A model folder's own fp32 graph and its file, run as stored when fp32 is asked for. */
+  readonly stored?: { readonly file: string; readonly model: Uint8Array };
   /** The network, for another precision (a model folder's weights.h5 is read only then). */
   readonly network: () => Promise<Network>;
   readonly contract: PreprocessContract;
@@ -43,15 +48,25 @@ export async function predict(paths: string[], flags: PredictFlags): Promise<voi
     throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
 
   let int8: Int8Report | undefined;
-  let graph = model.stored;
-  if (graph === undefined || (flags.precision ?? 'fp32') !== 'fp32') {
+  let session: Session;
+  if (
+    model.stored !== undefined &&
+    parsePrecision('--precision', flags.precision ?? 'fp32') === 'fp32'
+  ) {
+    session = (
+      await sessionForModelFile(model.stored.file, {
+        cacheDir: defaultCacheDir(),
+        model: model.stored.model,
+      })
+    ).session;
+  } else {
+    const { commandGraph } = await import('./precision.js');
     const network = { ...(await model.network()), contract };
     const layers = modelLayers(network.options, network.head);
     const built = await commandGraph(network, (layers.at(-1) as LayerSpec).name, files, flags);
-    graph = built.graph;
     int8 = built.int8;
+    session = await Session.create(built.graph);
   }
-  const session = await Session.create(graph);
   const results: { file: string; top: Prediction[] }[] = [];
   const skipped: SkippedFile[] = [];
   try {
@@ -100,14 +115,16 @@ async function openModel(flags: PredictFlags): Promise<Model> {
   if (await isModelFolder(flags.weights)) {
     const folder = await readModelFolder(flags.weights);
     return {
-      stored: folder.model,
-      network: () => folderNetwork(flags.weights, folder),
+      stored: { file: folder.file, model: folder.model },
+      network: async () =>
+        (await import('../../model/folder-network.js')).folderNetwork(flags.weights, folder),
       contract: folder.metadata.contract,
       classes: folder.metadata.classNames.map((label) => ({ label })),
       source: folder.file,
     };
   }
   const arch = parseArch(flags.arch);
+  const { loadWeightsWithProgress } = await import('./load-weights.js');
   const loaded = await loadWeightsWithProgress(
     {
       arch,
