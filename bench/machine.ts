@@ -3,25 +3,18 @@
  * kernels ONNX Runtime and PyTorch pick (the machine changes between sessions, so figures are only
  * comparable as ratios measured in one run), the cores and the load average at the start.
  */
-import { availableParallelism, cpus, loadavg } from 'node:os';
-import { CPU_FLAGS_THAT_MATTER, cpuFlags } from '../src/engine/cpu.js';
+import { loadavg } from 'node:os';
+import { CPU_FLAGS_THAT_MATTER, cpuInfo, type CpuInfo } from '../src/util/machine.js';
 
-export interface MachineInfo {
-  readonly cpu: string;
-  readonly cores: number;
-  readonly flags: Readonly<Record<(typeof CPU_FLAGS_THAT_MATTER)[number], boolean>>;
+export { CPU_FLAGS_THAT_MATTER } from '../src/util/machine.js';
+
+export interface MachineInfo extends CpuInfo {
   /** 1-minute load average when the benchmark started: above ~0.3 the figures are noisy. */
   readonly load: number;
 }
 
 export function machineInfo(): MachineInfo {
-  const flags = cpuFlags();
-  return {
-    cpu: cpus()[0]?.model.trim() ?? 'unknown',
-    cores: availableParallelism(),
-    flags,
-    load: loadavg()[0] ?? 0,
-  };
+  return { ...cpuInfo(), load: loadavg()[0] ?? 0 };
 }
 
 /** One line, e.g. `cpu: AMD EPYC, 2 cores, avx2 fma avx512f avx512_vnni (no avx_vnni), load 0.12`. */

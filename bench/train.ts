@@ -12,22 +12,25 @@
  * figures are medians of per-step times, so a burst of load hits every engine alike instead of
  * whichever ran during it. The load average is printed before and after.
  *
+ * The GEMM peak (bench/peak.ts: a large ORT MatMul) takes a turn in every round too, so each
+ * figure is also printed as a fraction of the machine's attainable fp32 GEMM rate under the same load.
+ *
  * FLOPs counted: per image, each of block5's three convs does 196 x 4608 x 512 multiply-adds
  * forward and the same again for its weight gradient; conv2 and conv3 also for their input
  * gradient (conv1's input is frozen features: no input gradient) — 8 conv GEMMs of 462.4 M
  * multiply-adds — plus the dense layers' 3 x (25088 x 256 + 256 x 5). The update itself is not
  * counted, only timed.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { loadavg } from 'node:os';
-import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TrainStep } from '../src/engine/train-step.js';
 import { planTraining } from '../src/engine/train-plan.js';
 import { KERAS_ADAM } from '../src/graph/optimizers/index.js';
 import { initWeights } from '../src/model/init.js';
 import { Random } from '../src/util/random.js';
+import { childEngine, HUGE_PAGES, loadAverage, type Engine } from './engines.js';
 import { describeMachine } from './machine.js';
+import { gemmPeakEngines, peakGflops } from './peak.js';
+import { median } from './stats.js';
 
 const STEPS = Number(process.argv[2] ?? 1);
 const ROUNDS = Number(process.argv[3] ?? 10);
@@ -35,11 +38,6 @@ const BATCH = 16;
 const CLASSES = 5;
 const CONV_MACS = 196 * 4608 * 512;
 const FLOP_PER_IMAGE = 2 * (8 * CONV_MACS + 3 * (25088 * 256 + 256 * CLASSES));
-const HUGE_PAGES = {
-  GLIBC_TUNABLES:
-    'glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967296',
-};
-
 const part = {
   arch: 'vgg16' as const,
   trainableBlocks: 1,
@@ -52,13 +50,6 @@ const part = {
     loss: 'categorical_crossentropy' as const,
   },
 };
-
-/** An engine that runs n steps on request and reports each step's milliseconds. */
-interface Engine {
-  readonly name: string;
-  run(n: number): Promise<number[]>;
-  close(): Promise<void>;
-}
 
 async function vggkit(): Promise<Engine> {
   const random = new Random(1);
@@ -89,58 +80,28 @@ async function vggkit(): Promise<Engine> {
     return times;
   };
   await run(2);
-  return { name: 'vggkit (ORT, im2col GEMM)', run, close: () => ts.release() };
+  return {
+    name: 'vggkit (ORT, im2col GEMM)',
+    run,
+    close: async () => {
+      await ts.release();
+      return {};
+    },
+  };
 }
 
 /** A PyTorch process in --serve mode; undefined when python3 or torch is missing. */
-async function pytorch(name: string, env: NodeJS.ProcessEnv): Promise<Engine | undefined> {
+function pytorch(name: string, env: NodeJS.ProcessEnv): Promise<Engine | undefined> {
   const script = fileURLToPath(new URL('train_step_torch.py', import.meta.url));
-  const child: ChildProcessWithoutNullStreams = spawn('/usr/bin/python3', [script, '--serve'], {
-    env: { ...process.env, ...env },
-  });
-  const lines: Interface = createInterface({ input: child.stdout });
-  const iterator = lines[Symbol.asyncIterator]();
-  const next = async (): Promise<Record<string, unknown> | undefined> => {
-    const { value, done } = await iterator.next();
-    return done === true ? undefined : (JSON.parse(value as string) as Record<string, unknown>);
-  };
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const spawned = await new Promise<boolean>((resolve) => {
-    child.once('spawn', () => resolve(true));
-    child.once('error', () => resolve(false));
-  });
-  const ready = spawned ? await next().catch(() => undefined) : undefined;
-  if (ready === undefined) {
-    console.log(`${name}: unavailable (${stderr.trim().split('\n').at(-1) ?? 'no python3'})`);
-    child.kill();
-    return undefined;
-  }
-  return {
-    name: `${name}, ${String(ready.threads)} thread(s)`,
-    run: async (n) => {
-      child.stdin.write(`${n}\n`);
-      return ((await next())?.stepMs as number[] | undefined) ?? [];
-    },
-    close: async () => {
-      child.stdin.end();
-      await new Promise((resolve) => child.once('exit', resolve));
-    },
-  };
+  return childEngine(
+    (ready) => `${name}, ${String(ready.threads)} thread(s)`,
+    '/usr/bin/python3',
+    [script, '--serve'],
+    env,
+  );
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ');
+const load = loadAverage;
 console.log(describeMachine());
 console.log(
   `load average before: ${load()}  (${STEPS} steps x ${ROUNDS} rounds per engine, interleaved)`,
@@ -151,16 +112,23 @@ const engines = [
   await pytorch('PyTorch 1.13 huge-page malloc', HUGE_PAGES),
   await pytorch('PyTorch 1.13 huge-page malloc', { ...HUGE_PAGES, BENCH_TORCH_THREADS: '2' }),
 ].filter((e): e is Engine => e !== undefined);
+const peaks = await gemmPeakEngines();
 const times = engines.map(() => [] as number[]);
+const peakTimes = peaks.map(() => [] as number[]);
 for (let round = 0; round < ROUNDS; round++) {
   for (const [i, engine] of engines.entries()) times[i]?.push(...(await engine.run(STEPS)));
+  for (const [i, peak] of peaks.entries()) peakTimes[i]?.push(...(await peak.run(1)));
 }
 for (const engine of engines) await engine.close();
+for (const peak of peaks) await peak.close();
+const peak = peakGflops(peaks, peakTimes);
 const ips = times.map((t) => (BATCH * 1000) / median(t));
+console.log(`fp32 GEMM peak (bench/peak.ts, same rounds): ${peak.toFixed(0)} GFLOP/s`);
 engines.forEach((engine, i) => {
   const v = ips[i] as number;
+  const gflops = (v * FLOP_PER_IMAGE) / 1e9;
   console.log(
-    `${engine.name.padEnd(48)} ${v.toFixed(1).padStart(6)} img/s  ${((v * FLOP_PER_IMAGE) / 1e9).toFixed(0).padStart(4)} GFLOP/s  (median of ${times[i]?.length} steps)`,
+    `${engine.name.padEnd(48)} ${v.toFixed(1).padStart(6)} img/s  ${gflops.toFixed(0).padStart(4)} GFLOP/s  ${((100 * gflops) / peak).toFixed(0).padStart(3)}% of peak  (median of ${times[i]?.length} steps)`,
   );
   console.log(`  ms per step, in order: ${times[i]?.map((t) => t.toFixed(0)).join(' ')}`);
 });
@@ -171,4 +139,9 @@ engines
   .forEach((engine, i) =>
     console.log(`vggkit / ${engine.name}: ${(ours / (ips[i + 1] as number)).toFixed(2)}x`),
   );
-console.log('target: >= 0.9x PyTorch default');
+console.log(
+  `vggkit: ${((100 * ours * FLOP_PER_IMAGE) / 1e9 / peak).toFixed(0)}% of the GEMM peak (FLOPs of a direct convolution)`,
+);
+console.log(
+  'targets: >= 1.3x PyTorch huge-page malloc, 2 threads; >= 65% of the GEMM peak (issue 11 section 2)',
+);

@@ -36,6 +36,10 @@ export function registerDoctorCommand(program: Command): void {
       'a vggkit model folder: check its metadata and evaluate it on the data',
     )
     .option(
+      '--keras <model>',
+      'your own Keras model (.keras, model.save .h5, model.to_json() JSON, TF.js model.json): check its layers, loss, optimizer and freezing',
+    )
+    .option(
       '--probe',
       'short training probes on a sample: initial loss, overfit one batch, LR range test, gradients, dead ReLUs, forgetting',
     )

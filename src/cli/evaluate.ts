@@ -17,7 +17,10 @@ export function registerEvaluate(program: Command): void {
     program
       .command('evaluate')
       .description('measure a trained model folder on images in class sub-folders')
-      .argument('<model>', 'model folder written by vggkit train')
+      .argument(
+        '<model>',
+        'model folder written by vggkit train, or your Keras model (.keras, model.save .h5, TF.js model.json)',
+      )
       .argument('<dir>', "images, one sub-folder per class (names as the model's classes)")
       .option('--batch-size <n>', 'images per forward pass', '16')
       .option('--json', 'print the report as JSON on stdout'),

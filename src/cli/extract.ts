@@ -22,6 +22,8 @@ export interface ExtractFlags extends CommonFlags, PrecisionFlags {
   readonly inputSize?: string;
   readonly out: string;
   readonly batchSize?: string;
+  readonly queue?: string;
+  readonly parallel?: string;
 }
 
 export function registerExtract(program: Command): void {
@@ -52,7 +54,12 @@ export function registerExtract(program: Command): void {
         )
         .option('--input-size <n>', 'square input size without the top (>= 32)')
         .option('--out <dir>', 'output directory', '.')
-        .option('--batch-size <n>', 'images per forward pass', '16'),
+        .option('--batch-size <n>', 'images per forward pass', '16')
+        .option(
+          '--queue <url>',
+          'compute a frozen-base layer (block1_pool … block5_pool) on the `vggkit worker`s of this Redis (redis://host:port/db), shard by shard, into the shared feature cache',
+        )
+        .option('--parallel <n>', 'with --queue: shards in flight at once', '4'),
     ),
   ).action(lazyAction(async () => (await import('./actions/extract.js')).extract));
 }

@@ -6,6 +6,9 @@ import { registerEvaluate } from './evaluate.js';
 import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
 import { registerSummary } from './summary.js';
+import { registerLrFind } from './lr-find.js';
+import { registerSweep } from './sweep.js';
+import { registerWorker } from './worker.js';
 import { registerTrain } from './train.js';
 
 const program = new Command();
@@ -23,6 +26,9 @@ registerExtract(program);
 registerTrain(program);
 registerEvaluate(program);
 registerDoctorCommand(program);
+registerSweep(program);
+registerLrFind(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,11 +6,16 @@ import type { ArchName } from '../model/architectures.js';
 import { findWeights } from '../model/registry.js';
 import type { TrainConfig } from '../train/config.js';
 import { readTrainConfigFile } from '../train/config-file.js';
-import { invalidOption, oneOf, UsageError } from '../util/errors.js';
+import { invalidOption, oneOf, UsageError, VggkitError } from '../util/errors.js';
 import { batchStats } from './batch-stats.js';
 import { readHistory } from './history.js';
 import { scanDataset, type ScanOptions } from './scan.js';
-import type { DoctorContext, ModelEvaluation, ModelInfo } from './types.js';
+import type { DoctorContext, KerasInfo, ModelEvaluation, ModelInfo } from './types.js';
+import { analyse } from '../model/keras/analyse.js';
+import { attachWeights, readKerasModel } from '../model/keras/read.js';
+import { openKerasModel, type OpenedKerasModel } from '../model/keras/run.js';
+import { parseTrainConfig } from '../train/config-schema.js';
+import { configFromKeras } from './keras-config.js';
 import { defaultCacheDir } from '../model/download.js';
 import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
 import { DEFAULT_CONFIG } from '../train/config.js';
@@ -31,6 +36,8 @@ export interface DoctorInputs {
   readonly weights?: string;
   /** A vggkit model folder: its metadata joins the context, and it is evaluated on the data folder. */
   readonly model?: string;
+  /** The user's own Keras model (.keras, .h5, to_json JSON, TF.js model.json), judged statically. */
+  readonly keras?: string;
   /** Run the dynamic probes on a sample of the data (needs dataDir). */
   readonly probe?: boolean;
   /** Sample size of the probes; default DEFAULT_PROBE_IMAGES. */
@@ -61,13 +68,13 @@ export function contractForWeights(
 
 export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext> {
   if (
-    [inputs.dataDir, inputs.config, inputs.history, inputs.batch, inputs.model].every(
+    [inputs.dataDir, inputs.config, inputs.history, inputs.batch, inputs.model, inputs.keras].every(
       (x) => x === undefined,
     )
   ) {
     throw new UsageError(
       'MISSING_OPTION',
-      'doctor: expected something to examine: a data folder, --config, --history, --batch or --model',
+      'doctor: expected something to examine: a data folder, --config, --history, --batch, --model or --keras',
     );
   }
   if ((inputs.probe === true || inputs.features === true) && inputs.dataDir === undefined)
@@ -89,7 +96,9 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
     throw new UsageError('MISSING_OPTION', 'doctor: --val needs the training data folder too');
   const loaded = inputs.config === undefined ? undefined : await readTrainConfigFile(inputs.config);
   const config = loaded?.config;
-  const size = config?.inputSize ?? 224;
+  const keras =
+    inputs.keras === undefined ? undefined : await kerasInfo(inputs.keras, inputs.weights);
+  const size = config?.inputSize ?? keras?.contract.inputSize[0] ?? 224;
   const arch = config?.arch ?? 'vgg16';
   let contract: PreprocessContract | undefined;
   if (inputs.expect !== undefined)
@@ -97,6 +106,7 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
       mode: oneOf('--expect', PREPROCESS_MODES, inputs.expect),
       inputSize: size,
     });
+  else if (keras !== undefined) contract = keras.contract;
   else if (inputs.weights !== undefined) contract = contractForWeights(arch, inputs.weights, size);
   else if (config !== undefined && config.weights !== 'none')
     contract = contractForWeights(arch, config.weights, size);
@@ -113,9 +123,22 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   const folder = inputs.model === undefined ? undefined : await readModelFolder(inputs.model);
   if (folder !== undefined && inputs.expect === undefined && inputs.weights === undefined)
     contract = folder.metadata.contract;
+  const kerasRun =
+    keras !== undefined && scan !== undefined && inputs.probe === true
+      ? await runnableKeras(inputs, scan, inputs.log ?? (() => undefined))
+      : undefined;
   const model: ModelInfo | undefined =
     folder === undefined
-      ? undefined
+      ? kerasRun === undefined
+        ? undefined
+        : {
+            classes: kerasRun.folder.metadata.classNames,
+            contract: kerasRun.folder.metadata.contract,
+            inputSize: kerasRun.folder.metadata.inputSize,
+            ...(scan === undefined
+              ? {}
+              : await evaluation(kerasRun.folder, scan, inputs.cacheDir ?? defaultCacheDir())),
+          }
       : {
           classes: folder.metadata.classNames,
           contract: folder.metadata.contract,
@@ -124,7 +147,20 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
             ? {}
             : await evaluation(folder, scan, inputs.cacheDir ?? defaultCacheDir())),
         };
-  const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, config);
+  // Probes of a Keras model start from its own weights, with the setup it was trained with.
+  const probeConfig =
+    keras !== undefined && config === undefined
+      ? parseTrainConfig(
+          {
+            ...configFromKeras(keras.model, keras.analysis).config,
+            ...(kerasRun !== undefined && kerasRun.converted.inputTransform === undefined
+              ? { weights: inputs.keras }
+              : {}),
+          },
+          inputs.keras ?? 'keras model',
+        )
+      : config;
+  const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, probeConfig);
   const history = inputs.history === undefined ? undefined : await readHistory(inputs.history);
   const batch =
     inputs.batch === undefined
@@ -137,12 +173,68 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   return {
     ...(scan === undefined ? {} : { scan }),
     ...(config === undefined ? {} : { config, rawConfig: loaded?.raw }),
+    ...(keras === undefined ? {} : { keras }),
+    ...(keras !== undefined && config === undefined
+      ? { rawConfig: configFromKeras(keras.model, keras.analysis).config }
+      : {}),
     ...(history === undefined ? {} : { history }),
     ...(batch === undefined ? {} : { batch }),
     ...(contract === undefined ? {} : { contract }),
     ...(model === undefined ? {} : { model }),
     ...computed,
   };
+}
+
+/**
+ * The Keras model and what it is. A JSON architecture takes its weights from a Keras `.h5` given
+ * with `--weights` (save_weights); for every other format `--weights` keeps its meaning (the
+ * contract a `--batch` should follow).
+ */
+async function kerasInfo(file: string, weights: string | undefined): Promise<KerasInfo> {
+  const read = await readKerasModel(file);
+  const model =
+    read.variables === undefined && weights !== undefined && /\.(h5|hdf5)$/i.test(weights)
+      ? await attachWeights(read, weights)
+      : read;
+  const analysis = analyse(model);
+  const side = model.inputShape?.[1];
+  return {
+    model,
+    analysis,
+    // Keras' ImageNet VGG weights are caffe-mode (keras/src/applications/vgg16.py preprocess_input).
+    contract: makeContract({
+      mode: 'caffe',
+      inputSize: typeof side === 'number' && side >= 32 ? side : 224,
+    }),
+  };
+}
+
+/** The Keras model converted to run, or undefined (with a line saying why) when vggkit cannot run it. */
+async function runnableKeras(
+  inputs: DoctorInputs,
+  scan: DataScan,
+  log: (line: string) => void,
+): Promise<OpenedKerasModel | undefined> {
+  try {
+    const opened = await openKerasModel(inputs.keras as string, {
+      classNames: scan.train.classes,
+      ...(inputs.weights !== undefined &&
+      /\.(h5|hdf5)$/i.test(inputs.weights) &&
+      inputs.keras?.endsWith('.json') === true
+        ? { weights: inputs.weights }
+        : {}),
+    });
+    if (opened.converted.assumption !== undefined) log(opened.converted.assumption);
+    return opened;
+  } catch (error) {
+    if (
+      !(error instanceof VggkitError) ||
+      (error.code !== 'KERAS_UNSUPPORTED' && error.code !== 'CLASS_MISMATCH')
+    )
+      throw error;
+    log(`not evaluated: ${error.message}`);
+    return undefined;
+  }
 }
 
 async function evaluation(

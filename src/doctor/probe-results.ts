@@ -31,6 +31,8 @@ export interface LrRangeProbe {
   readonly minimum: number;
   /** The rate where the smoothed loss falls fastest per decade of learning rate. */
   readonly steepest: number;
+  /** fastai's valley: a rate a little past the middle of the longest falling stretch of the loss (set by every test run; optional for results built by hand). */
+  readonly valley?: number;
   /** What the lr checks compare the configured rate against (= minimum). */
   readonly suggestion: number;
   /** Whether the sweep stopped because the smoothed loss exceeded 4x its best. */

@@ -144,6 +144,8 @@ class Probe {
       optimizer,
       weights,
       seed: this.config.seed,
+      batchSize: PROBE_BATCH,
+      cacheDir: this.cacheDir,
     });
     this.steps.push(step);
     return step;
@@ -175,9 +177,15 @@ class Probe {
   }
 }
 
-export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
+/** The model, the seeded sample and the first stage every probe starts from. */
+async function setUp(options: ProbeOptions): Promise<{
+  probe: Probe;
+  classes: string[];
+  stages: readonly StageSpec[];
+  first: StageSpec;
+  firstBlocks: number;
+}> {
   const { config, scan } = options;
-  const log = options.log ?? (() => undefined);
   const classes = trainClasses(scan);
   const model = await probeModel(config, classes.length, {
     cacheDir: options.cacheDir,
@@ -187,14 +195,51 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
   if (sample.length < 2)
     throw new VggkitError(
       'NO_IMAGES',
-      `${scan.train.root}: --probe needs at least 2 readable training images`,
+      `${scan.train.root}: the probes need at least 2 readable training images`,
       { file: scan.train.root },
     );
-  const probe = new Probe(config, model, options.cacheDir, sample);
   const stages =
     config.stages.length > 0 ? config.stages : [{ name: 'head', epochs: config.epochs }];
   const first = stages[0] as StageSpec;
-  const firstBlocks = unfrozenBlocks(first);
+  return {
+    probe: new Probe(config, model, options.cacheDir, sample),
+    classes,
+    stages,
+    first,
+    firstBlocks: unfrozenBlocks(first),
+  };
+}
+
+/**
+ * The LR range test alone, as `vggkit lr-find` runs it: the same sample, initial weights and
+ * first-stage training step as `doctor --probe`'s, so both suggest the same rates.
+ */
+export async function runLrRangeTest(
+  options: ProbeOptions,
+): Promise<{ lrRange: LrRangeProbe; sampleSize: number; stage: string; trainableBlocks: number }> {
+  const { probe, first, firstBlocks } = await setUp(options);
+  try {
+    const step = await probe.trainStep(
+      firstBlocks,
+      optimizerSpec(options.config),
+      probe.model.params,
+    );
+    return {
+      lrRange: await lrRangeTest(probe, step, firstBlocks),
+      sampleSize: probe.sample.length,
+      stage: first.name,
+      trainableBlocks: firstBlocks,
+    };
+  } finally {
+    await probe.release();
+  }
+}
+
+export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
+  const { config } = options;
+  const log = options.log ?? (() => undefined);
+  const { probe, classes, stages, first, firstBlocks } = await setUp(options);
+  const { model, sample } = probe;
   const deepest = Math.max(...stages.map(unfrozenBlocks));
   try {
     const step = await probe.trainStep(firstBlocks, optimizerSpec(config), model.params);
@@ -277,13 +322,47 @@ async function lrRangeTest(probe: Probe, step: TrainStep, blocks: number): Promi
   return { lrs, losses, stoppedEarly, ...suggestions(lrs, losses) };
 }
 
-/** lr_min (rate at the lowest smoothed loss / 10) and the steepest descent per decade of rate. */
+/**
+ * fastai's `valley`: the longest stretch over which the loss keeps falling (the longest decreasing
+ * subsequence of the smoothed losses), and the rate a little past its middle (start + 1/2 of a
+ * third of its length + a third), fastai's default suggestion since v2.5.
+ */
+export function valley(lrs: readonly number[], losses: readonly number[]): number {
+  const n = losses.length;
+  if (n === 0) return Number.NaN;
+  const lds = new Array<number>(n).fill(1);
+  let maxStart = 0;
+  let maxEnd = 0;
+  for (let i = 1; i < n; i++) {
+    for (let j = 0; j < i; j++) {
+      if (
+        (losses[i] as number) < (losses[j] as number) &&
+        (lds[i] as number) < (lds[j] as number) + 1
+      )
+        lds[i] = (lds[j] as number) + 1;
+      if ((lds[maxEnd] as number) < (lds[i] as number)) {
+        maxEnd = i;
+        maxStart = maxEnd - (lds[maxEnd] as number);
+      }
+    }
+  }
+  const sections = (maxEnd - maxStart) / 3;
+  const index = maxStart + Math.trunc(sections) + Math.trunc(sections / 2);
+  return lrs[Math.min(n - 1, Math.max(0, index))] as number;
+}
+
+/** lr_min (rate at the lowest smoothed loss / 10), the steepest descent per decade of rate, and fastai's valley. */
 export function suggestions(
   lrs: readonly number[],
   losses: readonly number[],
-): { minimum: number; steepest: number; suggestion: number } {
+): { minimum: number; steepest: number; valley: number; suggestion: number } {
   if (lrs.length === 0)
-    return { minimum: Number.NaN, steepest: Number.NaN, suggestion: Number.NaN };
+    return {
+      minimum: Number.NaN,
+      steepest: Number.NaN,
+      valley: Number.NaN,
+      suggestion: Number.NaN,
+    };
   let low = 0;
   losses.forEach((l, i) => {
     if (l < (losses[low] as number)) low = i;
@@ -300,7 +379,12 @@ export function suggestions(
     }
   }
   const minimum = (lrs[low] as number) / 10;
-  return { minimum, steepest: lrs[steep] as number, suggestion: minimum };
+  return {
+    minimum,
+    steepest: lrs[steep] as number,
+    valley: valley(lrs, losses),
+    suggestion: minimum,
+  };
 }
 
 async function gradientNorms(

@@ -41,6 +41,9 @@ function renderFinding(f: Finding): string[] {
   if (evidence !== '') lines.push(`      evidence: ${evidence}`);
   for (const example of exampleLines(f.evidence)) lines.push(`        ${example}`);
   lines.push(`      fix: ${f.fix.summary}${f.fix.flag === undefined ? '' : `  (${f.fix.flag})`}`);
+  if (f.fix.keras !== undefined)
+    lines.push(`      keras: ${f.fix.keras.replace(/\n/g, '\n             ')}`);
+  if (f.fix.measure !== undefined) lines.push(`      measure it: ${f.fix.measure}`);
   return lines;
 }
 

@@ -1,5 +1,6 @@
 /** Runs the checks over a context and orders the findings: severity first, then family order, then check order. */
 import { ALL_CHECKS } from './checks/index.js';
+import { withSweepCommands } from './sweep-commands.js';
 import {
   SEVERITIES,
   type Check,
@@ -42,7 +43,9 @@ export async function runDoctor(
   }
   const rank = (s: Severity): number => SEVERITIES.indexOf(s);
   // Array.prototype.sort is stable, so check order breaks ties.
-  const findings = found.sort((a, b) => rank(a.severity) - rank(b.severity));
+  const findings = withSweepCommands(found, ctx).sort(
+    (a, b) => rank(a.severity) - rank(b.severity),
+  );
   const count = (s: Severity): number => findings.filter((f) => f.severity === s).length;
   return {
     findings,

@@ -22,6 +22,8 @@
  *   must produce no warning or error, so each threshold errs on the side of staying quiet.
  */
 import type { PreprocessContract } from '../image/contract.js';
+import type { KerasAnalysis } from '../model/keras/analyse.js';
+import type { KerasModel } from '../model/keras/model.js';
 import type { TrainConfig } from '../train/config.js';
 import type { BatchStats } from './batch-stats.js';
 import type { TrainingHistory } from './history.js';
@@ -31,7 +33,7 @@ import type { DataScan } from './scan.js';
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
 
-export type Family = 'preprocessing' | 'data' | 'config' | 'dynamics' | 'probe';
+export type Family = 'preprocessing' | 'data' | 'config' | 'keras' | 'dynamics' | 'probe';
 
 /** A deep-partial config patch: nested sections (reduceLr, earlyStopping, schedule) may be partial too. */
 export type ConfigPatch = {
@@ -48,6 +50,10 @@ export interface Fix {
   readonly config?: ConfigPatch;
   /** The equivalent `vggkit train` flag(s), for people who do not use a config file. */
   readonly flag?: string;
+  /** The `vggkit sweep` command that would measure the answer on the data (sweep-commands.ts). */
+  readonly measure?: string;
+  /** The line of Keras code to change, for findings about the user's own Keras model. */
+  readonly keras?: string;
 }
 
 export interface Finding {
@@ -77,6 +83,14 @@ export interface ModelEvaluation {
   readonly perClassRecall: Readonly<Record<string, number>>;
 }
 
+/** The user's own Keras model (`--keras`), analysed once (src/model/keras/analyse.ts). */
+export interface KerasInfo {
+  readonly model: KerasModel;
+  readonly analysis: KerasAnalysis;
+  /** The contract its VGG base's weights expect (Keras ImageNet VGG: caffe). */
+  readonly contract: PreprocessContract;
+}
+
 export interface DoctorContext {
   readonly scan?: DataScan;
   /** The config merged over DEFAULT_CONFIG. */
@@ -86,6 +100,7 @@ export interface DoctorContext {
   readonly history?: TrainingHistory;
   readonly batch?: BatchStats;
   readonly model?: ModelInfo;
+  readonly keras?: KerasInfo;
   /** The preprocessing the weights expect (from --expect, --weights, the model or the config). */
   readonly contract?: PreprocessContract;
   /** Filled by the probe runner (probe.ts, `--probe`); absent in static runs. */

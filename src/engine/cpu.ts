@@ -1,32 +1,16 @@
 /**
- * The CPU features that decide which ONNX Runtime kernels run: read once from /proc/cpuinfo
- * (Linux; elsewhere all unknown, i.e. false). Benchmarks print them (bench/machine.ts) and the
- * int8 path picks its weight range by them.
+ * How int8 convolutions are laid out for this CPU, from the features src/util/machine.ts reads
+ * (the one owner of /proc/cpuinfo).
  */
-import { readFileSync } from 'node:fs';
+import { type CpuFlag, cpuInfo } from '../util/machine.js';
 
-/** The flags that change fp32 and int8 kernel choice. */
-export const CPU_FLAGS_THAT_MATTER = ['avx2', 'fma', 'avx512f', 'avx512_vnni', 'avx_vnni'] as const;
-export type CpuFlag = (typeof CPU_FLAGS_THAT_MATTER)[number];
-export type CpuFlags = Readonly<Record<CpuFlag, boolean>>;
+type CpuFlags = Readonly<Record<CpuFlag, boolean>>;
 
 let cached: CpuFlags | undefined;
 
+/** The CPU's flags, read once per process. */
 export function cpuFlags(): CpuFlags {
-  if (cached !== undefined) return cached;
-  let present = new Set<string>();
-  try {
-    const line = readFileSync('/proc/cpuinfo', 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('flags'));
-    present = new Set((line?.split(':')[1] ?? '').trim().split(/\s+/));
-  } catch {
-    // Not Linux: the flags stay unknown (all false).
-  }
-  cached = Object.fromEntries(CPU_FLAGS_THAT_MATTER.map((f) => [f, present.has(f)])) as Record<
-    CpuFlag,
-    boolean
-  >;
+  cached ??= cpuInfo().flags;
   return cached;
 }
 

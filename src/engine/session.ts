@@ -6,8 +6,17 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { Float32Tensor } from '../util/tensor.js';
 
+/**
+ * Intra-op threads when a caller names none: `VGGKIT_THREADS` if set (a sweep's worker processes
+ * divide the cores among themselves through it), else every core.
+ */
+export function defaultThreads(): number {
+  const fromEnv = Number(process.env.VGGKIT_THREADS);
+  return Number.isInteger(fromEnv) && fromEnv >= 1 ? fromEnv : availableParallelism();
+}
+
 export interface SessionOptions {
-  /** Intra-op threads; defaults to the number of cores. */
+  /** Intra-op threads; defaults to defaultThreads(). */
   readonly threads?: number;
   /**
    * Whether idle intra-op threads busy-wait for the next kernel (ORT's default). Off for training:
@@ -15,12 +24,15 @@ export interface SessionOptions {
    * pipeline) needs, measured 10-15% slower per step under load.
    */
   readonly spinning?: boolean;
+  /**
+   * Records every kernel's time with ORT's profiler into `<prefix>_<date>.json`, written when
+   * `endProfiling()` is called (benchmarks use it to see where a step's time goes).
+   */
+  readonly profileFilePrefix?: string;
   /** ORT session configuration entries (`session.*` keys), e.g. how int8 kernels are chosen. */
   readonly config?: Readonly<Record<string, string>>;
   /** Where ORT writes the graph it optimised (the fused int8 kernels can be checked there). */
   readonly optimizedModelFilePath?: string;
-  /** Write ORT's per-kernel profile (JSON) to a file with this prefix. */
-  readonly profileFilePrefix?: string;
   /** Graph optimisation; default all. `disabled` for a graph ORT already optimised. */
   readonly optimization?: 'all' | 'disabled';
   /** Hide ORT's warnings (e.g. that a saved optimised graph is specific to this CPU). */
@@ -45,7 +57,7 @@ export class Session {
   /** `model`: ONNX bytes, or a file path (needed when the model keeps weights in external data). */
   static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
     const sessionOptions: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: options.threads ?? availableParallelism(),
+      intraOpNumThreads: options.threads ?? defaultThreads(),
       interOpNumThreads: 1,
       graphOptimizationLevel: options.optimization ?? 'all',
       ...(options.quiet === true ? { logSeverityLevel: 3 as const } : {}),
@@ -98,6 +110,11 @@ export class Session {
     for (const [name, t] of Object.entries(outputs))
       fetches[name] = new ort.Tensor('float32', t.data, [...t.dims]);
     await this.session.run(toOrtFeeds(feeds), fetches);
+  }
+
+  /** Ends profiling (see SessionOptions.profileFilePrefix) and writes the profile file. */
+  endProfiling(): void {
+    this.session.endProfiling();
   }
 
   async release(): Promise<void> {

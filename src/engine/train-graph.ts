@@ -17,6 +17,8 @@ import { sigmoidBinaryCrossEntropy, softmaxCrossEntropy } from '../graph/ops/los
 import { applyOptimizer, optimizerSlots, type OptimizerSpec } from '../graph/optimizers/index.js';
 import type { TrainPlan } from './train-plan.js';
 import { lowerLayers } from './train-lowering.js';
+import type { ConvChoice } from './conv-lowering.js';
+import type { LayerSpec } from '../model/architectures.js';
 
 export const slotInput = (slot: string, key: string): string => `${slot}:${key}`;
 export const updatedOutput = (name: string): string => `new:${name}`;
@@ -29,7 +31,15 @@ interface Forward {
   readonly params: ReadonlyMap<string, Sym>;
 }
 
-function emitForward(g: GraphBuilder, plan: TrainPlan, training: boolean): Forward {
+/** The lowering chosen for each conv layer of a plan, by layer name (conv-lowering.ts). */
+export type ConvLowerings = ReadonlyMap<string, ConvChoice>;
+
+function emitForward(
+  g: GraphBuilder,
+  plan: TrainPlan,
+  convs: ConvLowerings,
+  training: boolean,
+): Forward {
   const { part } = plan;
   const x0 = g.input('x', [BATCH, ...part.inputShape]);
   const targets = g.input('targets', [BATCH, part.head.classes]);
@@ -39,7 +49,12 @@ function emitForward(g: GraphBuilder, plan: TrainPlan, training: boolean): Forwa
     if (sym === undefined) throw new Error(`the training plan has no parameter ${key}`);
     return sym;
   };
-  const x = lowerLayers({ g, param, training, head: part.head }, x0, plan.layers);
+  const conv = (layer: LayerSpec): ConvChoice => {
+    const choice = convs.get(layer.name);
+    if (choice === undefined) throw new Error(`no conv lowering chosen for ${layer.name}`);
+    return choice;
+  };
+  const x = lowerLayers({ g, param, conv, training, head: part.head }, x0, plan.layers);
   const lossOp =
     part.head.loss === 'binary_crossentropy' ? sigmoidBinaryCrossEntropy : softmaxCrossEntropy;
   const weights =
@@ -88,9 +103,13 @@ function correctCount(
   return sum(perSample);
 }
 
-export function buildTrainGraph(plan: TrainPlan, optimizer: OptimizerSpec): Uint8Array {
+export function buildTrainGraph(
+  plan: TrainPlan,
+  optimizer: OptimizerSpec,
+  convs: ConvLowerings,
+): Uint8Array {
   const g = new GraphBuilder();
-  const fwd = emitForward(g, plan, true);
+  const fwd = emitForward(g, plan, convs, true);
   const wrt = plan.params.map((p) => fwd.params.get(p.key) as Sym);
   const grads = gradients(g, fwd.loss, wrt);
   const slots = optimizerSlots(optimizer);
@@ -101,7 +120,9 @@ export function buildTrainGraph(plan: TrainPlan, optimizer: OptimizerSpec): Uint
     lr: lrs.get(p.group) as Sym,
     state: slots.map((slot) => g.input(slotInput(slot, p.key), p.dims)),
   }));
-  const { updated, step } = applyOptimizer(g, optimizer, updates, g.input('step', []));
+  const { updated, step } = g.onnx.scoped(optimizer.name, () =>
+    applyOptimizer(g, optimizer, updates, g.input('step', [])),
+  );
   g.output(fwd.loss, 'loss');
   g.output(fwd.correct, 'correct');
   plan.params.forEach((p, i) => {
@@ -113,9 +134,9 @@ export function buildTrainGraph(plan: TrainPlan, optimizer: OptimizerSpec): Uint
   return g.serialize({ graphName: 'vggkit_train_step' });
 }
 
-export function buildEvalGraph(plan: TrainPlan): Uint8Array {
+export function buildEvalGraph(plan: TrainPlan, convs: ConvLowerings): Uint8Array {
   const g = new GraphBuilder();
-  const fwd = emitForward(g, plan, false);
+  const fwd = emitForward(g, plan, convs, false);
   g.output(fwd.loss, 'loss');
   g.output(fwd.correct, 'correct');
   g.output(fwd.probabilities, 'probabilities');

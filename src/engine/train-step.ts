@@ -33,13 +33,23 @@
  * - Frozen layers are not in these graphs: their weights never leave the caller's WeightMap.
  * - Call `release()` when the stage ends.
  */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import { Random } from '../util/random.js';
+import { defaultCacheDir } from '../model/download.js';
 import { invalidOption, VggkitError } from '../util/errors.js';
 import { sizeOf, type Float32Tensor } from '../util/tensor.js';
 import type { WeightMap } from '../model/weight-map.js';
 import { dropoutMask } from '../graph/ops/dropout.js';
 import { optimizerSlots, type OptimizerSpec } from '../graph/optimizers/index.js';
 import { Session, type Feeds } from './session.js';
+import {
+  chooseConvLowerings,
+  convSites,
+  type ConvLoweringName,
+  type ConvLoweringPolicy,
+  type ConvSite,
+} from './conv-lowering.js';
 import { planTraining, type TrainPart, type TrainPlan } from './train-plan.js';
 import {
   buildEvalGraph,
@@ -51,6 +61,10 @@ import {
 
 export type { TrainPart, TrainHead, TrainLoss } from './train-plan.js';
 export type { OptimizerSpec } from '../graph/optimizers/index.js';
+export type { ConvLoweringName, ConvLoweringPolicy } from './conv-lowering.js';
+
+/** The file under the cache directory where `auto` keeps its conv timings. */
+export const CONV_TIMINGS_FILE = 'conv-lowering-timings.json';
 
 export interface TrainStepOptions extends TrainPart {
   readonly optimizer: OptimizerSpec;
@@ -59,6 +73,19 @@ export interface TrainStepOptions extends TrainPart {
   readonly seed: number;
   /** ORT intra-op threads; defaults to the number of cores. */
   readonly threads?: number;
+  /** Profile the training graph's kernels with ORT's profiler (see `endProfiling`). */
+  readonly profileFilePrefix?: string;
+  /**
+   * How the trainable convs are lowered (conv-lowering.ts): `auto` (default) times the candidates
+   * per shape once per machine and caches the result under `cacheDir`; a name fixes one lowering.
+   */
+  readonly convLowering?: ConvLoweringPolicy;
+  /** The batch size steps mostly run at: buffers are sized, and `auto` timed, for it (default 32). */
+  readonly batchSize?: number;
+  /** Where `auto` caches its timings; default `$VGGKIT_HOME` or ~/.cache/vggkit. */
+  readonly cacheDir?: string;
+  /** Called before `auto` times a lowering of a conv layer (seconds, once per shape and machine). */
+  readonly onConvTiming?: (layer: string, lowering: ConvLoweringName) => void;
 }
 
 export interface StepResult {
@@ -103,6 +130,8 @@ export class TrainStep {
 
   private constructor(
     readonly plan: TrainPlan,
+    /** The lowering each trainable conv runs with, by layer name. */
+    readonly convLowerings: ReadonlyMap<string, ConvLoweringName>,
     private readonly train: Session,
     private readonly evaluation: Session,
     optimizer: OptimizerSpec,
@@ -119,19 +148,41 @@ export class TrainStep {
 
   static async create(options: TrainStepOptions): Promise<TrainStep> {
     const plan = planTraining(options);
-    const sessionOptions = {
-      spinning: false,
-      ...(options.threads === undefined ? {} : { threads: options.threads }),
-    };
-    const train = await Session.create(buildTrainGraph(plan, options.optimizer), sessionOptions);
+    const threads = options.threads ?? availableParallelism();
+    const sessionOptions = { spinning: false, threads };
+    const convs = await chooseConvLowerings(convSites(plan.layers, plan.part.inputShape), {
+      policy: options.convLowering ?? 'auto',
+      batch: options.batchSize ?? 32,
+      threads,
+      cacheFile: join(options.cacheDir ?? defaultCacheDir(), CONV_TIMINGS_FILE),
+      ...(options.onConvTiming === undefined
+        ? {}
+        : {
+            onTiming: (site: ConvSite, lowering: ConvLoweringName) =>
+              options.onConvTiming?.(site.layer, lowering),
+          }),
+    });
+    const train = await Session.create(buildTrainGraph(plan, options.optimizer, convs), {
+      ...sessionOptions,
+      ...(options.profileFilePrefix === undefined
+        ? {}
+        : { profileFilePrefix: options.profileFilePrefix }),
+    });
     let evaluation: Session;
     try {
-      evaluation = await Session.create(buildEvalGraph(plan), sessionOptions);
+      evaluation = await Session.create(buildEvalGraph(plan, convs), sessionOptions);
     } catch (error) {
       await train.release();
       throw error;
     }
-    const ts = new TrainStep(plan, train, evaluation, options.optimizer, options.seed);
+    const ts = new TrainStep(
+      plan,
+      new Map([...convs].map(([layer, c]) => [layer, c.name])),
+      train,
+      evaluation,
+      options.optimizer,
+      options.seed,
+    );
     try {
       ts.setParameters(options.weights);
     } catch (error) {
@@ -254,6 +305,11 @@ export class TrainStep {
     }
     (this.values.get('step') as Buffered).current[0] = state.step;
     this.random = Random.fromState(state.dropoutRandomState);
+  }
+
+  /** Writes the training graph's kernel profile (when created with `profileFilePrefix`). */
+  endProfiling(): void {
+    this.train.endProfiling();
   }
 
   async release(): Promise<void> {

@@ -31,15 +31,18 @@ export function gradients(g: GraphBuilder, loss: Sym, wrt: readonly Sym[], seed?
         throw new Error(
           `op ${entry.op.name} has no gradient rule, but a parameter's gradient flows through it`,
         );
-      const gradInputs = entry.op.backward(
-        g,
-        {
-          inputs: entry.inputs,
-          outputs: entry.outputs,
-          attrs: entry.attrs,
-          needsGrad: entry.inputs.map((i) => dependsOnWrt.has(i.name)),
-        },
-        gradOutputs,
+      const backward = entry.op.backward;
+      const gradInputs = g.onnx.scoped(`${entry.op.name}.grad`, () =>
+        backward(
+          g,
+          {
+            inputs: entry.inputs,
+            outputs: entry.outputs,
+            attrs: entry.attrs,
+            needsGrad: entry.inputs.map((i) => dependsOnWrt.has(i.name)),
+          },
+          gradOutputs,
+        ),
       );
       // A rule that returns too few or too many entries would pair gradients with the wrong inputs.
       if (gradInputs.length !== entry.inputs.length)

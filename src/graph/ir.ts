@@ -103,7 +103,7 @@ export class GraphBuilder {
     this.recordingDepth++;
     let outputs: Sym[];
     try {
-      outputs = op.forward(this, inputs, attrs);
+      outputs = this.onnx.scoped(op.name, () => op.forward(this, inputs, attrs));
     } finally {
       this.recordingDepth--;
     }

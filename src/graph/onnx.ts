@@ -55,6 +55,8 @@ interface ValueInfo {
 }
 
 interface NodeRecord {
+  /** Where the node came from (`conv3x3`, `conv3x3.grad`, `optimizer`), for profiles and Netron. */
+  readonly scope: string;
   readonly opType: string;
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
@@ -68,6 +70,7 @@ export class OnnxGraph {
   private readonly initializers = new Map<string, ConstantData>();
   private readonly names = new Set<string>();
   private counter = 0;
+  private readonly scopes: string[] = [];
 
   /** A fresh value name; `hint` keeps generated graphs readable in Netron. */
   fresh(hint: string): string {
@@ -100,14 +103,30 @@ export class OnnxGraph {
     outputHints: readonly string[] = [opType.toLowerCase()],
   ): string[] {
     const outputs = outputHints.map((hint) => this.fresh(hint));
-    this.nodes.push({ opType, inputs, outputs, attrs });
+    this.nodes.push({ scope: this.scopes.join('/'), opType, inputs, outputs, attrs });
     return outputs;
+  }
+
+  /** Emits `emit`'s nodes under `scope` (nested scopes join with '/'): their names start with it. */
+  scoped<T>(scope: string, emit: () => T): T {
+    this.scopes.push(scope);
+    try {
+      return emit();
+    } finally {
+      this.scopes.pop();
+    }
   }
 
   /** Renames an existing value by inserting an Identity, so graph outputs get stable names. */
   alias(value: string, name: string): string {
     this.claim(name);
-    this.nodes.push({ opType: 'Identity', inputs: [value], outputs: [name], attrs: {} });
+    this.nodes.push({
+      scope: this.scopes.join('/'),
+      opType: 'Identity',
+      inputs: [value],
+      outputs: [name],
+      attrs: {},
+    });
     return name;
   }
 
@@ -129,7 +148,7 @@ export class OnnxGraph {
         output: this.outputs.map(valueInfo),
         initializer: [...this.initializers].map(([name, data]) => tensorProto(name, data)),
         node: this.foldedAliases().map((n, index) => ({
-          name: `${n.opType}_${index}`,
+          name: n.scope === '' ? `${n.opType}_${index}` : `${n.scope}/${n.opType}_${index}`,
           opType: n.opType,
           input: [...n.inputs],
           output: [...n.outputs],

@@ -10,6 +10,7 @@ import type { VggOptions } from './architectures.js';
 import { type HeadSpec, modelLayers } from './head.js';
 import { readKerasWeights } from './keras-h5.js';
 import { type LoadedModelFolder, readModelFolder } from './model-folder.js';
+import type { KerasVggModel } from './keras/convert.js';
 import type { WeightMap } from './weight-map.js';
 
 export interface Network {
@@ -39,4 +40,25 @@ export async function folderNetwork(dir: string, loaded?: LoadedModelFolder): Pr
   };
   const weights = await readKerasWeights(join(dir, 'weights.h5'), modelLayers(options, head));
   return { options, head, weights, contract: metadata.contract, source: `model folder ${dir}` };
+}
+
+/**
+ * A user's Keras model (src/model/keras/) as a network. One that preprocesses its own input with
+ * a transform none of vggkit's contracts express runs in fp32 only: int8's input scale is the
+ * contract's range.
+ */
+export function kerasNetwork(converted: KerasVggModel, file: string): Network {
+  if (converted.inputTransform !== undefined)
+    throw new VggkitError(
+      'KERAS_UNSUPPORTED',
+      `${file}: --precision int8: the model preprocesses its own input in a way none of vggkit's contracts express, which int8 cannot quantize; run it with --precision fp32`,
+      { file },
+    );
+  return {
+    options: converted.options,
+    ...(converted.head === undefined ? {} : { head: converted.head }),
+    weights: converted.weights,
+    contract: converted.contract,
+    source: file,
+  };
 }

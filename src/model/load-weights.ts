@@ -27,7 +27,10 @@ import { initWeights } from './init.js';
 import { readKerasWeights } from './keras-h5.js';
 import { findWeights, WEIGHTS, type WeightsLayout } from './registry.js';
 import { readTorchvisionWeights } from './torchvision-weights.js';
-import type { WeightMap } from './weight-map.js';
+import { biasKey, kernelKey, type WeightMap } from './weight-map.js';
+import type { HeadSpec } from './head.js';
+import { convertKerasFile, isKerasModelPath } from './keras/run.js';
+import type { Float32Tensor } from '../util/tensor.js';
 
 export interface LoadWeightsOptions extends DownloadOptions {
   readonly arch: ArchName;
@@ -44,6 +47,10 @@ export interface LoadWeightsOptions extends DownloadOptions {
 
 export interface LoadedWeights {
   readonly weights: WeightMap;
+  /** A user's Keras model also brings its head (vggkit names `dense`, `dense_1`), when it has one vggkit can express. */
+  readonly head?: { readonly spec: HeadSpec; readonly weights: WeightMap };
+  /** Lines for a person: what was assumed about the weights (a Keras model's contract). */
+  readonly notes?: readonly string[];
   readonly contract: PreprocessContract;
   /** Whether `weights` holds fc1, fc2 and predictions. */
   readonly includesTop: boolean;
@@ -83,6 +90,9 @@ export async function loadWeights(options: LoadWeightsOptions): Promise<LoadedWe
       source: `random init (Glorot-uniform kernels, zero biases, seed ${seed})`,
     };
   }
+
+  // A whole saved Keras model (.keras, .json, or an .h5 with model_config), not a weights file.
+  if (await isKerasModelPath(options.weights)) return loadKerasModel(options, inputSize);
 
   const local = localLayout(options.weights);
   if (local !== undefined) {
@@ -127,6 +137,87 @@ export async function loadWeights(options: LoadWeightsOptions): Promise<LoadedWe
     }),
     includesTop: includeTop,
     source: `${arch}.${entry.tag} (${entry.url})`,
+  };
+}
+
+/**
+ * The base (and the top, when asked for) of a user's Keras model, for the layers `vggLayers` lists,
+ * shape-checked; its head too; the contract its own preprocessing implies (kerasToVgg).
+ */
+async function loadKerasModel(
+  options: LoadWeightsOptions,
+  inputSize: readonly [number, number],
+): Promise<LoadedWeights> {
+  const file = resolve(options.weights);
+  const converted = await convertKerasFile(file);
+  if (converted.inputTransform !== undefined) {
+    throw new VggkitError(
+      'KERAS_UNSUPPORTED',
+      `${file}: its own preprocessing layers are none of vggkit's contracts (caffe, torch, tf, none), so vggkit cannot train on from it; its VGG weights expect caffe: replace them by preprocess_input in Keras (vggkit predict and evaluate run it as it is)`,
+      { file },
+    );
+  }
+  const layers = layersFor(
+    options.arch,
+    options.includeTop,
+    inputSize,
+    options.classes ?? converted.options.classes,
+  );
+  const weights: WeightMap = new Map();
+  for (const layer of layers) {
+    if (layer.kernelShape === undefined || layer.biasShape === undefined) continue;
+    for (const [key, shape] of [
+      [kernelKey(layer.name), layer.kernelShape],
+      [biasKey(layer.name), layer.biasShape],
+    ] as const) {
+      const found = converted.weights.get(key);
+      if (found === undefined) {
+        throw layer.kind === 'dense'
+          ? new VggkitError(
+              'WEIGHTS_NO_TOP',
+              `${file}: has no ${layer.name} (the model was built with include_top=False); load it without the top`,
+              { file },
+            )
+          : new VggkitError(
+              'WEIGHTS_MISSING_LAYER',
+              `${file}: expected layer ${layer.name}, the model has none`,
+              { file },
+            );
+      }
+      if (found.dims.length !== shape.length || found.dims.some((d, i) => d !== shape[i])) {
+        throw new VggkitError(
+          'WEIGHTS_SHAPE',
+          `${file}: ${key}: expected shape [${shape.join(', ')}] (${options.arch} at ${inputSize.join('x')}), received [${found.dims.join(', ')}]`,
+          { file },
+        );
+      }
+      weights.set(key, found);
+    }
+  }
+  const head =
+    converted.head === undefined || options.includeTop
+      ? undefined
+      : {
+          spec: converted.head,
+          weights: new Map(
+            ['dense', 'dense_1'].flatMap((name) => [
+              [kernelKey(name), converted.weights.get(kernelKey(name)) as Float32Tensor],
+              [biasKey(name), converted.weights.get(biasKey(name)) as Float32Tensor],
+            ]),
+          ),
+        };
+  return {
+    weights,
+    contract: makeContract({
+      mode: converted.contract.mode,
+      inputSize,
+      resize: converted.contract.resize,
+      interpolation: converted.contract.interpolation,
+    }),
+    includesTop: options.includeTop,
+    source: file,
+    ...(head === undefined ? {} : { head }),
+    ...(converted.assumption === undefined ? {} : { notes: [converted.assumption] }),
   };
 }
 

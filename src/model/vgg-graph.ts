@@ -12,6 +12,7 @@
  * multiply-adds). Outputs are float32 either way.
  */
 import { BATCH, GraphBuilder, type Sym } from '../graph/ir.js';
+import { attr } from '../graph/onnx.js';
 import { dense } from '../graph/ops/dense.js';
 import { dequantizedConstant, quantizeDequantize } from '../graph/ops/qdq.js';
 import { relu } from '../graph/ops/elementwise.js';
@@ -49,6 +50,16 @@ export interface VggGraphOptions {
   readonly extraOutputs?: readonly string[];
   /** Extra ONNX metadata (e.g. `modelMetadata(...)` for a model folder). */
   readonly metadata?: Readonly<Record<string, string>>;
+  /**
+   * Per-channel preprocessing inside the network, before block1_conv1:
+   * `y[c] = scale[c] * x[source[c]] + offset[c]` (a user's Keras model that rescales or normalises
+   * its own input; the graph then takes raw pixels). Lowered as a 1x1 convolution, which is exact.
+   */
+  readonly inputTransform?: {
+    readonly source: readonly number[];
+    readonly scale: readonly number[];
+    readonly offset: readonly number[];
+  };
   /** Emit the convolutions in int8 QDQ form with these calibrated scales. */
   readonly int8?: Int8Plan;
 }
@@ -210,8 +221,13 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
   const stop = outputIndex(layers, spec.outputLayer);
   const target = (layers[stop] as LayerSpec).name;
   const [height, width] = spec.options.inputSize;
+  // The int8 plan's image range is the contract's; a transform inside the graph would change it.
+  if (spec.int8 !== undefined && spec.inputTransform !== undefined)
+    throw new RangeError('int8: a graph with an input transform cannot be quantized');
   const g = new GraphBuilder();
   let x: Value = { sym: g.input('input', [BATCH, 3, height, width]), spatial: true };
+  if (spec.inputTransform !== undefined)
+    x = { sym: inputTransform(g, x.sym, spec.inputTransform), spatial: true };
   const extra = new Set(spec.extraOutputs ?? []);
   const asOutput = (value: Value): Sym =>
     value.spatial ? one(g.apply(toNhwc, [value.sym], undefined)) : value.sym;
@@ -236,6 +252,26 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
     graphName: `vggkit_${spec.options.arch}`,
     metadata: { ...spec.metadata, [METADATA_KEYS.outputLayer]: target },
   });
+}
+
+function inputTransform(
+  g: GraphBuilder,
+  x: Sym,
+  t: NonNullable<VggGraphOptions['inputTransform']>,
+): Sym {
+  const kernel = new Float32Array(9);
+  for (let c = 0; c < 3; c++) kernel[c * 3 + (t.source[c] as number)] = t.scale[c] as number;
+  const w = g.constant('input_transform_kernel', {
+    dtype: 'float32',
+    dims: [3, 3, 1, 1],
+    data: kernel,
+  });
+  const b = g.constant('input_transform_bias', {
+    dtype: 'float32',
+    dims: [3],
+    data: Float32Array.from(t.offset),
+  });
+  return g.node('Conv', [x, w, b], [...x.shape], { kernel_shape: attr.ints([1, 1]) });
 }
 
 function weightFor(weights: WeightMap, layer: LayerSpec, role: 'kernel' | 'bias'): Float32Tensor {

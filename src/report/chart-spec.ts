@@ -32,6 +32,8 @@ export interface LineSeries {
   readonly width?: number;
   /** Draws a dot at every value (for short series, where a line hides how many points there are). */
   readonly points?: boolean;
+  /** `false`: dots only, no line between them (a scatter, e.g. a sweep's metric against a setting). */
+  readonly line?: boolean;
 }
 
 export interface ShadedRange {

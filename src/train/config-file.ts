@@ -31,6 +31,16 @@ export async function readTrainConfigFile(
   file: string,
   options: ReadConfigOptions = {},
 ): Promise<ConfigFile> {
+  const json = await readConfigJson(file, options);
+  const config = parseTrainConfig(json, file, options.base ?? DEFAULT_CONFIG);
+  return { config, raw: json as Record<string, unknown> };
+}
+
+/** The file's JSON, not yet checked: sweep takes its `search` object out before the schema sees it. */
+export async function readConfigJson(
+  file: string,
+  options: Pick<ReadConfigOptions, 'missing'> = {},
+): Promise<unknown> {
   const missing = options.missing ?? MISSING_CONFIG_FLAG;
   const text = await readFile(file, 'utf8').catch((cause: unknown) => {
     throw new VggkitError('NOT_FOUND', `${file}: ${missing.message((cause as Error).message)}`, {
@@ -49,6 +59,5 @@ export async function readTrainConfigFile(
       { file, cause },
     );
   }
-  const config = parseTrainConfig(json, file, options.base ?? DEFAULT_CONFIG);
-  return { config, raw: json as Record<string, unknown> };
+  return json;
 }

@@ -8,15 +8,18 @@ import { scanClassFolders } from '../data/dataset.js';
 import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
 import type { SkippedFile } from '../image/index.js';
+import { basename } from 'node:path';
 import { describeInt8 } from '../engine/int8/describe.js';
 import type { Int8Report } from '../engine/int8/prepare.js';
 import { sessionForModelFile } from '../engine/optimized-model.js';
 import type { PrecisionRequest } from '../engine/precision-graph.js';
 import type { LayerSpec } from '../model/architectures.js';
 import { defaultCacheDir } from '../model/download.js';
+import type { Network } from '../model/folder-network.js';
 import { modelLayers } from '../model/head.js';
-import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
+import { MODEL_FILE, readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
 import type { Precision } from '../model/precision.js';
+import { isKerasModelPath, openKerasModel } from '../model/keras/run.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import { VggkitError } from '../util/errors.js';
 import { evaluationReport, type EvaluationReport } from './metrics.js';
@@ -33,13 +36,13 @@ export interface EvaluateOptions {
   /** Images done of total. */
   readonly onProgress?: (done: number, total: number) => void;
   /**
-   * Default fp32 (the folder's model.onnx as stored). int8 rebuilds the network from weights.h5
+   * Default fp32 (the folder's model.onnx as stored). int8 rebuilds the network from its weights
    * with its convolutions in 8 bits, calibrated on a sample of the evaluation images (no labels
    * are used) and kept only if the accuracy guard passes.
    */
   readonly precision?: Precision;
   readonly calibrationImages?: number;
-  /** Where int8 calibrations are cached; default $VGGKIT_HOME. */
+  /** Where int8 calibrations and ORT's optimised graphs are cached; default $VGGKIT_HOME. */
   readonly cacheDir?: string;
   readonly onInt8Progress?: PrecisionRequest['onProgress'];
 }
@@ -55,9 +58,11 @@ export interface EvaluationResult extends EvaluationReport {
 
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const log = options.log ?? (() => undefined);
-  const folder = await readModelFolder(options.model);
-  const { classNames } = folder.metadata;
   const scan = await scanClassFolders(options.data);
+  const { folder, network } = (await isKerasModelPath(options.model))
+    ? await kerasFolder(options.model, scan.classNames, log)
+    : await vggkitFolder(options.model);
+  const { classNames } = folder.metadata;
   const unknown = scan.classNames.filter((name) => !classNames.includes(name));
   if (unknown.length > 0) {
     throw new VggkitError(
@@ -86,20 +91,18 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     ]),
   );
   const files = scan.items.map((item) => item.file);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
   let int8: Int8Report | undefined;
   let graph: Uint8Array | undefined;
   if ((options.precision ?? 'fp32') !== 'fp32') {
-    // Imported here: the fp32 path (most evaluations, and the doctor's) never needs them.
-    const [{ folderNetwork }, { precisionGraph }] = await Promise.all([
-      import('../model/folder-network.js'),
-      import('../engine/precision-graph.js'),
-    ]);
-    const network = await folderNetwork(options.model, folder);
-    const layers = modelLayers(network.options, network.head);
-    const built = await precisionGraph(network, (layers.at(-1) as LayerSpec).name, {
+    // Imported here: the fp32 path (most evaluations, and the doctor's) never needs it.
+    const { precisionGraph } = await import('../engine/precision-graph.js');
+    const net = await network();
+    const layers = modelLayers(net.options, net.head);
+    const built = await precisionGraph(net, (layers.at(-1) as LayerSpec).name, {
       precision: options.precision ?? 'fp32',
       files,
-      cacheDir: options.cacheDir ?? defaultCacheDir(),
+      cacheDir,
       ...(options.calibrationImages === undefined
         ? {}
         : { calibrationImages: options.calibrationImages }),
@@ -112,7 +115,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   const { probabilities, labels, skipped } = await predictLabelled(
     folder,
     files.map((file) => ({ file, label: labelOf.get(file) as number })),
-    { ...options, ...(graph === undefined ? {} : { graph }) },
+    { ...options, cacheDir, ...(graph === undefined ? {} : { graph }) },
   );
   for (const s of skipped) log(`skipped ${s.file}: ${s.reason}`);
   if (labels.length === 0)
@@ -124,6 +127,40 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     skipped,
     precision: int8?.precision ?? 'fp32',
     ...(int8 === undefined ? {} : { int8 }),
+  };
+}
+
+/**
+ * A user's Keras model as a model folder. Keras files keep no class names; Keras' directory
+ * loaders number classes in sorted folder order, which is the order scanClassFolders lists.
+ */
+async function kerasFolder(
+  file: string,
+  classNames: readonly string[],
+  log: (line: string) => void,
+): Promise<OpenedModel> {
+  const { folder, converted } = await openKerasModel(file, { classNames });
+  if (converted.assumption !== undefined) log(converted.assumption);
+  log(
+    `${file} holds no class names: output k is taken to be the k-th class folder in sorted order (${classNames.join(', ')}), as Keras' directory loaders number them`,
+  );
+  return {
+    folder,
+    network: async () => (await import('../model/folder-network.js')).kerasNetwork(converted, file),
+  };
+}
+
+interface OpenedModel {
+  readonly folder: LoadedModelFolder;
+  /** The network behind the folder's graph, for building it at another precision. */
+  readonly network: () => Promise<Network>;
+}
+
+async function vggkitFolder(dir: string): Promise<OpenedModel> {
+  const folder = await readModelFolder(dir);
+  return {
+    folder,
+    network: async () => (await import('../model/folder-network.js')).folderNetwork(dir, folder),
   };
 }
 
@@ -154,15 +191,17 @@ export async function predictLabelled(
   const probabilities: number[] = [];
   const labels: number[] = [];
   const skipped: SkippedFile[] = [];
+  // ORT's optimised graph is cached for a model.onnx on disk, not for graphs built in memory
+  // (int8, a Keras model: their source file does not stamp what vggkit built from it).
   const session =
-    options.graph === undefined
+    options.graph === undefined && basename(folder.file) === MODEL_FILE
       ? (
           await sessionForModelFile(folder.file, {
             cacheDir: options.cacheDir ?? defaultCacheDir(),
             model: folder.model,
           })
         ).session
-      : await Session.create(options.graph);
+      : await Session.create(options.graph ?? folder.model);
   try {
     let done = 0;
     const files = items.map((item) => item.file);

@@ -5,15 +5,15 @@
  * so it is computed once per image and stored in the FeatureCache (keyed by the file's content
  * hash, the weights, the contract and the cut layer): 20 epochs cost one forward pass of the base,
  * and a second run on the same data costs none. With augmentation the prefix runs on every batch.
+ * When every block is trainable there is no prefix: the input is the preprocessed image in NHWC.
  * With precision int8 the prefix is the calibrated int8 network when the accuracy guard accepts
  * it (its calibration then keys the cache); otherwise the fp32 one, whose cache entries it shares.
- * When every block is trainable there is no prefix: the input is the preprocessed image in NHWC.
  */
 import { availableParallelism } from 'node:os';
 import { FeatureCache, hashFile } from '../data/feature-cache.js';
-import type { Int8Report, Int8Request } from '../engine/int8/prepare.js';
-import { precisionGraph } from '../engine/precision-graph.js';
+import { decideInt8, type Int8Report, type Int8Request } from '../engine/int8/prepare.js';
 import type { Precision } from '../model/precision.js';
+import { buildVggInference, type Int8Plan } from '../model/vgg-graph.js';
 import type { WeightMap } from '../model/weight-map.js';
 import { vggLayers, type ArchName } from '../model/architectures.js';
 import { inferBatches } from '../engine/inference.js';
@@ -64,17 +64,21 @@ export class FeatureSource {
   private readonly hashes = new Map<string, string>();
   private readonly inMemory = new Map<string, Float32Array>();
   private memoryBytes = 0;
-
+  /** Images whose features this source computed (cache misses); a sweep counts base forwards by it. */
+  computed = 0;
+  /** Built on first need: when every feature is cached, the base never has to be compiled. */
+  private session: Promise<Session> | undefined;
   /** With precision int8: whether the prefix runs in int8, and the guard's figures. */
   readonly int8: Int8Report | undefined;
+  private readonly plan: Int8Plan | undefined;
 
   private constructor(
     private readonly spec: PrefixSpec,
     private readonly options: FeatureSourceOptions,
-    private readonly session: Session | undefined,
-    int8: Int8Report | undefined,
+    int8?: { readonly report: Int8Report; readonly plan?: Int8Plan },
   ) {
-    this.int8 = int8;
+    this.int8 = int8?.report;
+    this.plan = int8?.plan;
     const [h, w] = spec.contract.inputSize;
     const layers = vggLayers({
       arch: spec.arch,
@@ -91,42 +95,67 @@ export class FeatureSource {
     if (ch === undefined || cw === undefined || cc === undefined)
       throw new RangeError(`no layer ${this.cutLayer} in ${spec.arch}`);
     this.dims = [ch, cw, cc];
-    const int8Used = int8?.precision === 'int8';
     this.cache = new FeatureCache(
       options.cacheDir,
       {
         weightsId: spec.weightsId,
         contract: spec.contract,
         layer: this.cutLayer,
-        ...(int8Used ? { int8: int8.key } : {}),
+        ...(this.plan === undefined || this.int8 === undefined ? {} : { int8: this.int8.key }),
       },
       this.dims,
-      int8Used ? { int8Report: int8 } : {},
+      this.plan === undefined ? {} : { int8Report: this.int8 },
     );
   }
 
+  /**
+   * With precision int8 the decision comes first (calibration, or its cached result): it keys the
+   * feature cache. The prefix's session itself is still built only when a feature is missing.
+   */
   static async create(spec: PrefixSpec, options: FeatureSourceOptions): Promise<FeatureSource> {
-    if (spec.trainableBlocks === 5) return new FeatureSource(spec, options, undefined, undefined);
+    if ((spec.precision ?? 'fp32') === 'fp32' || spec.trainableBlocks === 5)
+      return new FeatureSource(spec, options);
     const [h, w] = spec.contract.inputSize;
-    const network = {
+    const decision = await decideInt8({
       options: {
         arch: spec.arch,
         includeTop: false,
-        inputSize: [h, w] as const,
-        pooling: 'none' as const,
+        inputSize: [h, w],
+        pooling: 'none',
         classes: 0,
       },
       weights: spec.weights,
+      outputLayer: `block${5 - spec.trainableBlocks}_pool`,
       contract: spec.contract,
-      source: spec.weightsId,
-    };
-    const { graph, int8 } = await precisionGraph(network, `block${5 - spec.trainableBlocks}_pool`, {
-      precision: spec.precision ?? 'fp32',
       files: options.calibrationFiles ?? [],
       cacheDir: options.cacheDir,
       ...(options.onInt8Progress === undefined ? {} : { onProgress: options.onInt8Progress }),
     });
-    return new FeatureSource(spec, options, await Session.create(graph), int8);
+    return new FeatureSource(spec, options, {
+      report: decision.report,
+      ...(decision.plan === undefined ? {} : { plan: decision.plan }),
+    });
+  }
+
+  /** The prefix's inference session, or undefined when there is no prefix (every block trains). */
+  private prefix(): Promise<Session> | undefined {
+    if (this.spec.trainableBlocks === 5) return undefined;
+    const [h, w] = this.spec.contract.inputSize;
+    this.session ??= Session.create(
+      buildVggInference({
+        options: {
+          arch: this.spec.arch,
+          includeTop: false,
+          inputSize: [h, w],
+          pooling: 'none',
+          classes: 0,
+        },
+        weights: this.spec.weights,
+        outputLayer: `block${5 - this.spec.trainableBlocks}_pool`,
+        ...(this.plan === undefined ? {} : { int8: this.plan }),
+      }),
+    );
+    return this.session;
   }
 
   /**
@@ -137,9 +166,9 @@ export class FeatureSource {
     const missing: string[] = [];
     let done = 0;
     for (const file of files) {
-      const hash = await hashFile(file);
+      const hash = this.hashes.get(file) ?? (await hashFile(file));
       this.hashes.set(file, hash);
-      const cached = await this.cache.get(hash);
+      const cached = this.inMemory.get(hash) ?? (await this.cache.get(hash));
       if (cached === undefined) {
         missing.push(file);
       } else {
@@ -148,13 +177,15 @@ export class FeatureSource {
       }
     }
     const skipped: SkippedFile[] = [];
+    if (missing.length === 0) return skipped;
+    const session = await this.prefix();
     const batches =
-      this.session === undefined
+      session === undefined
         ? streamBatches(missing, this.spec.contract, {
             batchSize: this.options.batchSize,
             skipErrors: true,
           })
-        : inferBatches(this.session, missing, this.spec.contract, {
+        : inferBatches(session, missing, this.spec.contract, {
             batchSize: this.options.batchSize,
           });
     for await (const batch of batches) {
@@ -167,6 +198,7 @@ export class FeatureSource {
         await this.cache.put(hash, features);
         this.remember(hash, features);
       }
+      this.computed += batch.files.length;
       done += batch.files.length + batch.skipped.length;
       this.options.onProgress?.(done, files.length);
     }
@@ -201,8 +233,9 @@ export class FeatureSource {
       preprocess(augmentImage(image, ops, rng), this.spec.contract, input, i * 3 * h * w),
     );
     const tensor: Float32Tensor = { dims: [files.length, 3, h, w], data: input };
-    if (this.session === undefined) return nchwToNhwc(tensor);
-    const out = await this.session.run({ input: tensor }, ['output']);
+    const session = await this.prefix();
+    if (session === undefined) return nchwToNhwc(tensor);
+    const out = await session.run({ input: tensor }, ['output']);
     return out.output as Float32Tensor;
   }
 
@@ -225,7 +258,9 @@ export class FeatureSource {
   }
 
   async release(): Promise<void> {
-    await this.session?.release();
+    const session = this.session;
+    this.session = undefined;
+    await (await session)?.release();
   }
 
   private remember(hash: string, features: Float32Array): void {

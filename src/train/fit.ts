@@ -42,7 +42,8 @@ import {
   type EpochLogs,
   type TrainingControl,
 } from './events.js';
-import { FeatureSource } from './features.js';
+import type { FeatureSource } from './features.js';
+import { FRESH_RESOURCES, type TrainingResources } from './resources.js';
 import { writePrecisionRecord, type StagePrecision } from './precision-record.js';
 import { describeInt8 } from '../engine/int8/describe.js';
 import type { Int8Request } from '../engine/int8/prepare.js';
@@ -54,7 +55,7 @@ import {
   groupRates,
   headSpecFor,
   initialParams,
-  loadBase,
+  sameHead,
   optimizerSpec,
   targets,
   trainHead,
@@ -85,6 +86,14 @@ export interface FineTuneOptions {
   readonly onFeatureProgress?: (done: number, total: number) => void;
   /** With precision int8: calibration and checking progress of the frozen prefix. */
   readonly onInt8Progress?: Int8Request['onProgress'];
+  /**
+   * Stop after this many epochs as a pause, not an end: the checkpoint is written and nothing else
+   * (no fit_end, no model files); `resume` continues from it. A sweep's ASHA rungs pause here while
+   * the config keeps the trial's full epoch budget, so schedules see the real budget.
+   */
+  readonly pauseAt?: number;
+  /** The conv base and feature sources; default FRESH_RESOURCES (a sweep worker shares them). */
+  readonly resources?: TrainingResources;
 }
 
 export interface FineTuneResult {
@@ -97,6 +106,8 @@ export interface FineTuneResult {
   /** Why training ended before the last epoch, if it did. */
   readonly stoppedBy: string | undefined;
   readonly weights: WeightMap;
+  /** True when `pauseAt` ended the call: no model was written, `resume` continues. */
+  readonly paused: boolean;
 }
 
 export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult> {
@@ -135,7 +146,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   checkMonitors(config, hasVal);
 
   const cacheDir = options.cacheDir ?? defaultCacheDir();
-  const loaded = await loadBase(config, {
+  const resources = options.resources ?? FRESH_RESOURCES;
+  const loaded = await resources.base(config, {
     cacheDir,
     ...(options.offline === undefined ? {} : { offline: options.offline }),
     ...(options.onDownloadProgress === undefined
@@ -146,6 +158,12 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const { contract, weightsId } = loaded;
   const description: ModelDescription = { arch: config.arch, contract, head: headSpec, classNames };
   const params = initialParams(config, loaded, headSpec);
+  if (loaded.head !== undefined)
+    log(
+      sameHead(loaded.head.spec, headSpec)
+        ? `continuing from ${loaded.source}: its base and its head (${headSpec.kind}, Dense ${headSpec.dense}, ${headSpec.classes} outputs)`
+        : `continuing from ${loaded.source}'s base; its head (${loaded.head.spec.kind}, Dense ${loaded.head.spec.dense}, ${loaded.head.spec.classes} outputs) differs from this run's (${headSpec.kind}, Dense ${headSpec.dense}, ${headSpec.classes} outputs), so a new head is trained`,
+    );
   const stages: StageSpec[] =
     config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
   const totalEpochs = stages.reduce((sum, s) => sum + s.epochs, 0);
@@ -214,6 +232,8 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
       ? undefined
       : new StopTraining(loop.stopped.message, loop.stopped.by);
   const stopRequest = (): StopTraining | undefined => callbacks.stopRequest ?? resumedStop;
+  const pausing = (): boolean =>
+    options.pauseAt !== undefined && loop.epochsCompleted >= options.pauseAt;
 
   /** Every parameter, with the running stage's trained values. */
   function currentParams(): WeightMap {
@@ -242,7 +262,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
   const skipped: SkippedFile[] = [];
   const precisions: StagePrecision[] = [];
   let firstEpochOfStage = 0;
-  for (let s = 0; s < stages.length && stopRequest() === undefined; s++) {
+  for (let s = 0; s < stages.length && stopRequest() === undefined && !pausing(); s++) {
     const stage = stages[s] as StageSpec;
     const stageEnd = firstEpochOfStage + stage.epochs;
     if (loop.epochsCompleted >= stageEnd) {
@@ -255,7 +275,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     if (!continuing && s > 0)
       loop = { ...loop, baseLr: Number((config.lr * config.stageLrFactor ** s).toPrecision(12)) };
     const trainableBlocks = unfrozenBlocks(stage);
-    const features = await FeatureSource.create(
+    const lease = await resources.features(
       {
         arch: config.arch,
         weights: params,
@@ -274,6 +294,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
         ...(options.onInt8Progress === undefined ? {} : { onInt8Progress: options.onInt8Progress }),
       },
     );
+    const features = lease.value;
     try {
       if (features.int8 !== undefined) {
         log(`stage ${stage.name}: ${describeInt8(features.int8)}`);
@@ -326,7 +347,15 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
         optimizer: optimizerSpec(config),
         weights: params,
         seed: config.seed + s,
+        batchSize: config.batchSize,
+        cacheDir,
+        onConvTiming: (layer, lowering) =>
+          log(`timing the ${lowering} lowering of ${layer} (once per shape on this machine)`),
       });
+      if (trainStep.convLowerings.size > 0)
+        log(
+          `conv lowerings: ${[...trainStep.convLowerings].map(([layer, name]) => `${layer} ${name}`).join(', ')}`,
+        );
       const step = trainStep;
       try {
         if (continuing && checkpoint !== undefined) step.setOptimizerState(checkpoint.optimizer);
@@ -403,19 +432,32 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
             join(out, 'history.json'),
             historyJson(loop.history, stages, classNames),
           );
-          if (stopRequest() !== undefined) break;
+          if (stopRequest() !== undefined || pausing()) break;
         }
       } finally {
         trainStep = undefined;
         await step.release();
       }
     } finally {
-      await features.release();
+      await lease.release();
     }
     firstEpochOfStage = stageEnd;
   }
 
   const stopped = stopRequest();
+  if (options.pauseAt !== undefined) {
+    return {
+      modelDir: out,
+      history: loop.history,
+      classNames,
+      config,
+      contract,
+      skipped,
+      stoppedBy: stopped?.by,
+      weights: params,
+      paused: true,
+    };
+  }
   await callbacks.dispatch(
     { type: 'fit_end', epochsCompleted: loop.epochsCompleted, stopped },
     control,
@@ -447,6 +489,7 @@ export async function fineTune(options: FineTuneOptions): Promise<FineTuneResult
     skipped,
     stoppedBy: stopped?.by,
     weights: params,
+    paused: false,
   };
 }
 

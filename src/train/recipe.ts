@@ -11,7 +11,7 @@ import { resolveContract, type PreprocessContract } from '../image/contract.js';
 import { vggLayers } from '../model/architectures.js';
 import { headLayers, type HeadSpec } from '../model/head.js';
 import { initWeights } from '../model/init.js';
-import { loadWeights } from '../model/load-weights.js';
+import { loadWeights, type LoadedWeights } from '../model/load-weights.js';
 import type { WeightMap } from '../model/weight-map.js';
 import { UsageError } from '../util/errors.js';
 import { Random } from '../util/random.js';
@@ -101,6 +101,8 @@ export interface LoadedBase {
   /** Keys the feature cache: changes whenever the weights change. */
   readonly weightsId: string;
   readonly source: string;
+  /** A Keras model's own head, to continue from when this run's head has its shape. */
+  readonly head?: LoadedWeights['head'];
 }
 
 export interface BaseOptions {
@@ -129,9 +131,10 @@ export async function loadBase(config: TrainConfig, options: BaseOptions): Promi
   return {
     weights: loaded.weights,
     contract: resolved.contract,
-    contractWarnings: resolved.warnings,
+    contractWarnings: [...(loaded.notes ?? []), ...resolved.warnings],
     weightsId: await weightsIdentity(config, loaded.source),
     source: loaded.source,
+    ...(loaded.head === undefined ? {} : { head: loaded.head }),
   };
 }
 
@@ -158,8 +161,20 @@ export function initialParams(
     pooling: 'none',
     classes: headSpec.classes,
   });
+  const own =
+    base.head !== undefined && sameHead(base.head.spec, headSpec) ? base.head.weights : undefined;
   return new Map([
     ...base.weights,
-    ...initWeights(headLayers(layers, headSpec), new Random(config.seed)),
+    ...(own ?? initWeights(headLayers(layers, headSpec), new Random(config.seed))),
   ]);
+}
+
+/** Whether a saved head can continue as this run's: same pooling, hidden units, classes and output. */
+export function sameHead(a: HeadSpec, b: HeadSpec): boolean {
+  return (
+    a.kind === b.kind &&
+    a.dense === b.dense &&
+    a.classes === b.classes &&
+    a.activation === b.activation
+  );
 }

@@ -106,6 +106,16 @@ export const MODEL_ERROR_CODES = [
   'BAD_SHAPE',
 ] as const;
 
+/** The user's own Keras model files (src/model/keras/). */
+export const KERAS_ERROR_CODES = [
+  /** The file is no Keras model vggkit can read: not a zip/HDF5/JSON, a truncated .keras, no config.json or model_config. */
+  'KERAS_FORMAT',
+  /** An .h5 holds only weights (model.save_weights): it belongs to --weights, with the architecture elsewhere. */
+  'KERAS_WEIGHTS_ONLY',
+  /** A Keras model vggkit cannot run as a VGG (not VGG-based, an unknown layer, a head vggkit has no form for). */
+  'KERAS_UNSUPPORTED',
+] as const;
+
 /** Files the doctor reads besides images. */
 export const DOCTOR_INPUT_ERROR_CODES = [
   /** A .npy file is not a NumPy array vggkit can read. */
@@ -116,6 +126,14 @@ export const DOCTOR_INPUT_ERROR_CODES = [
   'BAD_HISTORY',
 ] as const;
 
+/** Sweeps (src/sweep/): their folders and the workers that run their trials. */
+export const SWEEP_ERROR_CODES = [
+  /** sweep.json is not a sweep vggkit wrote. */
+  'SWEEP_FORMAT',
+  /** A trial's job could not be run: its worker process died repeatedly, or the queue failed it. */
+  'WORKER_FAILED',
+] as const;
+
 export const ERROR_CODES = [
   ...IMAGE_ERROR_CODES,
   ...USAGE_CODES,
@@ -123,6 +141,8 @@ export const ERROR_CODES = [
   ...DATA_ERROR_CODES,
   ...WEIGHTS_ERROR_CODES,
   ...MODEL_ERROR_CODES,
+  ...KERAS_ERROR_CODES,
   ...DOCTOR_INPUT_ERROR_CODES,
+  ...SWEEP_ERROR_CODES,
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

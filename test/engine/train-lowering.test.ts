@@ -8,6 +8,7 @@ import { BATCH, GraphBuilder, type Sym } from '../../src/graph/ir.js';
 import { LAYER_KINDS, type LayerKind, type LayerSpec } from '../../src/model/architectures.js';
 import { lowerLayers, TRAIN_LOWERING } from '../../src/engine/train-lowering.js';
 import type { TrainHead } from '../../src/engine/train-plan.js';
+import { convChoice, fixedConvLowerings, type ConvChoice } from '../../src/engine/conv-lowering.js';
 
 const HEAD: TrainHead = {
   kind: 'flatten',
@@ -76,6 +77,10 @@ const SAMPLES: Record<LayerKind, { input: number[]; layer: LayerSpec; ops: strin
   },
 };
 
+/** Every conv of these tests lowered by vggkit's GEMM (NHWC, the graph input's layout). */
+const gemm = (layer: LayerSpec): ConvChoice =>
+  convChoice('gemm', { layer: layer.name, h: 4, w: 4, cin: 2, cout: 3, inputGrad: true }, 2);
+
 function lowerOne(kind: LayerKind, training: boolean): { out: Sym; ops: string[] } {
   const { input, layer } = SAMPLES[kind];
   const g = new GraphBuilder();
@@ -85,9 +90,11 @@ function lowerOne(kind: LayerKind, training: boolean): { out: Sym; ops: string[]
     params.set(`${layer.name}/kernel`, g.input('k', layer.kernelShape));
   if (layer.biasShape !== undefined)
     params.set(`${layer.name}/bias`, g.input('b', layer.biasShape));
-  const out = lowerLayers({ g, param: (key) => params.get(key) as Sym, training, head: HEAD }, x, [
-    layer,
-  ]);
+  const out = lowerLayers(
+    { g, param: (key) => params.get(key) as Sym, conv: gemm, training, head: HEAD },
+    x,
+    [layer],
+  );
   return { out, ops: g.tape.map((e) => e.op.name) };
 }
 
@@ -107,9 +114,11 @@ test('evaluation graphs leave dropout out; training graphs without a rate too', 
   assert.deepEqual(lowerOne('dropout', false).ops, []);
   const g = new GraphBuilder();
   const x = g.input('x', [BATCH, 5]);
-  const out = lowerLayers({ g, param: () => x, training: true, head: { ...HEAD, dropout: 0 } }, x, [
-    SAMPLES.dropout.layer,
-  ]);
+  const out = lowerLayers(
+    { g, param: () => x, conv: gemm, training: true, head: { ...HEAD, dropout: 0 } },
+    x,
+    [SAMPLES.dropout.layer],
+  );
   assert.equal(out, x);
 });
 
@@ -122,7 +131,49 @@ test('a layer kind without a lowering row is an error naming the layer, not a sk
     outputShape: [8, 8, 2],
   } as unknown as LayerSpec;
   assert.throws(
-    () => lowerLayers({ g, param: () => x, training: true, head: HEAD }, x, [odd]),
+    () => lowerLayers({ g, param: () => x, conv: gemm, training: true, head: HEAD }, x, [odd]),
     /layer block1_upsample: no training lowering for layer kind "upsample"/,
   );
+});
+
+test('an NCHW (ORT Conv) block between NHWC neighbours: one transpose in, pools in NCHW, one transpose before flatten', () => {
+  const layers: LayerSpec[] = [
+    { ...SAMPLES.conv.layer, name: 'block1_conv1' },
+    { ...SAMPLES.conv.layer, name: 'block1_conv2', kernelShape: [3, 3, 3, 3] },
+    { name: 'block1_pool', kind: 'pool', outputShape: [2, 2, 3], block: 1 },
+    { name: 'flatten', kind: 'flatten', outputShape: [12] },
+  ];
+  const g = new GraphBuilder();
+  const x = g.input('x', [BATCH, 4, 4, 2]);
+  const params = new Map<string, Sym>();
+  for (const l of layers.filter((l) => l.kind === 'conv')) {
+    params.set(`${l.name}/kernel`, g.input(`${l.name}_k`, l.kernelShape!));
+    params.set(`${l.name}/bias`, g.input(`${l.name}_b`, l.biasShape!));
+  }
+  const convs = fixedConvLowerings(layers, [4, 4, 2], 'ort', 2);
+  const out = lowerLayers(
+    {
+      g,
+      param: (key) => params.get(key) as Sym,
+      conv: (layer) => convs.get(layer.name) as ConvChoice,
+      training: true,
+      head: HEAD,
+    },
+    x,
+    layers,
+  );
+  assert.deepEqual(
+    g.tape.map((e) => e.op.name),
+    [
+      'toLayout',
+      'conv3x3Nchw',
+      'relu',
+      'conv3x3Nchw',
+      'relu',
+      'maxPool2x2Nchw',
+      'toLayout',
+      'flatten',
+    ],
+  );
+  assert.deepEqual(out.shape, [BATCH, 12]);
 });

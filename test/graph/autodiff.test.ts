@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import onnxProto from 'onnx-proto';
 import { GraphBuilder, BATCH, type OpDef } from '../../src/graph/ir.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { dense } from '../../src/graph/ops/dense.js';
@@ -106,3 +107,23 @@ for (const returned of [1, 3]) {
     );
   });
 }
+
+test('nodes are named by the op they came from, and gradient nodes by its rule (for profiles)', () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', [BATCH, IN]);
+  const w = g.input('w', [IN, OUT]);
+  const [z] = g.apply(dense, [x, w], undefined);
+  const [h] = g.apply(relu, [z!], undefined);
+  g.onnx.scoped('adam', () => g.node('Neg', [w], w.shape));
+  const [dw] = gradients(g, h!, [w], g.input('seed', [BATCH, OUT]));
+  g.output(dw!, 'dw');
+  const names = onnxProto.onnx.ModelProto.decode(g.serialize()).graph!.node!.map((n) => n.name);
+  assert.ok(names.includes('dense/MatMul_0'), names.join(' '));
+  assert.ok(names.includes('relu/Relu_1'), names.join(' '));
+  assert.ok(names.includes('adam/Neg_2'), names.join(' '));
+  assert.ok(
+    names.some((n) => n?.startsWith('relu.grad/Where_')) &&
+      names.some((n) => n?.startsWith('dense.grad/MatMul_')),
+    names.join(' '),
+  );
+});

@@ -1,9 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GraphBuilder, BATCH, type Sym } from '../../src/graph/ir.js';
+import { GraphBuilder, BATCH, type OpDef, type Sym } from '../../src/graph/ir.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { conv3x3 } from '../../src/graph/ops/conv3x3.js';
-import { maxPool2x2 } from '../../src/graph/ops/max-pool.js';
+import { conv3x3Winograd } from '../../src/graph/ops/conv3x3-winograd.js';
+import { conv3x3Nchw } from '../../src/graph/ops/conv3x3-nchw.js';
+import { maxPool2x2, maxPool2x2Nchw } from '../../src/graph/ops/max-pool.js';
+import { toLayout } from '../../src/graph/ops/layout.js';
 import { flatten } from '../../src/graph/ops/flatten.js';
 import { globalAvgPool, globalMaxPool } from '../../src/graph/ops/global-pool.js';
 import { dropout, dropoutMask } from '../../src/graph/ops/dropout.js';
@@ -61,6 +64,76 @@ test('conv3x3 forward and gradients (input, kernel, bias) match finite differenc
   });
 });
 
+for (const [h, w, keepTiles] of [
+  [4, 6, true],
+  [5, 3, false],
+  [1, 2, true],
+] as const) {
+  test(`conv3x3Winograd on ${h}x${w} (${keepTiles ? 'tiles kept' : 'tiles recomputed'}) matches finite differences`, async () => {
+    const [n, ci, co] = [2, 3, 4];
+    await checkOp({
+      inputs: [
+        { name: 'x', dims: [n, h, w, ci], batched: true },
+        { name: 'k', dims: [3, 3, ci, co] },
+        { name: 'b', dims: [co] },
+      ],
+      build: (g, [x, k, b]) => g.apply(conv3x3Winograd, [x!, k!, b!], { keepTiles })[0]!,
+      outputDims: [n, h, w, co],
+      reference: ([x, k, b]) => refConv(x!, k!, b!, n, h, w, ci, co),
+    });
+  });
+}
+
+/** NCHW <-> NHWC of a float64 buffer. */
+function permute(
+  a: Float64Array,
+  n: number,
+  c: number,
+  h: number,
+  w: number,
+  toNchw: boolean,
+): Float64Array {
+  const out = new Float64Array(a.length);
+  for (let s = 0; s < n; s++)
+    for (let ch = 0; ch < c; ch++)
+      for (let i = 0; i < h; i++)
+        for (let j = 0; j < w; j++) {
+          const nchw = ((s * c + ch) * h + i) * w + j;
+          const nhwc = ((s * h + i) * w + j) * c + ch;
+          if (toNchw) out[nchw] = at(a, nhwc);
+          else out[nhwc] = at(a, nchw);
+        }
+  return out;
+}
+
+for (const [h, w, stripRows] of [
+  [4, 5, 1],
+  [5, 3, 2],
+  [3, 4, 99],
+] as const) {
+  test(`conv3x3Nchw (ORT Conv) on ${h}x${w}, weight gradient in strips of ${stripRows} row(s), matches finite differences`, async () => {
+    const [n, ci, co] = [2, 3, 4];
+    await checkOp({
+      inputs: [
+        { name: 'x', dims: [n, ci, h, w], batched: true },
+        { name: 'k', dims: [3, 3, ci, co] },
+        { name: 'b', dims: [co] },
+      ],
+      build: (g, [x, k, b]) => g.apply(conv3x3Nchw, [x!, k!, b!], { stripRows })[0]!,
+      outputDims: [n, co, h, w],
+      reference: ([x, k, b]) =>
+        permute(
+          refConv(permute(x!, n, ci, h, w, false), k!, b!, n, h, w, ci, co),
+          n,
+          co,
+          h,
+          w,
+          true,
+        ),
+    });
+  });
+}
+
 test('conv3x3 over the graph input emits no input gradient (its im2col of dY and GEMM are skipped)', () => {
   const g = new GraphBuilder();
   const x = g.input('x', [BATCH, 4, 4, 2]);
@@ -105,9 +178,42 @@ for (const [h, w] of [
   });
 }
 
+for (const [h, w] of [
+  [4, 6],
+  [5, 3],
+] as const) {
+  test(`maxPool2x2Nchw (ORT MaxPool) on ${h}x${w} matches finite differences`, async () => {
+    const [n, c] = [2, 3];
+    await checkOp({
+      inputs: [{ name: 'x', dims: [n, c, h, w], batched: true }],
+      build: (g, [x]) => g.apply(maxPool2x2Nchw, [x!], undefined)[0]!,
+      outputDims: [n, c, Math.floor(h / 2), Math.floor(w / 2)],
+      reference: ([x]) =>
+        permute(
+          refMaxPool(permute(x!, n, c, h, w, false), n, h, w, c),
+          n,
+          c,
+          Math.floor(h / 2),
+          Math.floor(w / 2),
+          true,
+        ),
+    });
+  });
+}
+
+test('toLayout NHWC -> NCHW and back: a transpose whose gradient is the inverse transpose', async () => {
+  const [n, h, w, c] = [2, 3, 2, 4];
+  await checkOp({
+    inputs: [{ name: 'x', dims: [n, h, w, c], batched: true }],
+    build: (g, [x]) => g.apply(toLayout, [x!], { to: 'nchw' })[0]!,
+    outputDims: [n, c, h, w],
+    reference: ([x]) => permute(x!, n, c, h, w, true),
+  });
+});
+
 /** Runs op(x) with seed dy and returns dx. */
 async function gradientOf(
-  op: typeof maxPool2x2,
+  op: OpDef<void>,
   xDims: number[],
   x: number[],
   yDims: number[],
@@ -131,6 +237,18 @@ test('maxPool2x2 tie rule: the window gradient goes to every input equal to the 
   // One 2x2 window, one channel: two tied maxima (3), one smaller value, one equal-but-negative.
   const dx = await gradientOf(maxPool2x2, [1, 2, 2, 1], [3, 1, 3, -3], [1, 1, 1, 1], [5]);
   assert.deepEqual([...dx], [5, 0, 5, 0]);
+});
+
+test('maxPool2x2Nchw has the same tie rule: every input equal to the maximum gets the gradient', async () => {
+  // Channel 0: tied maxima 3 and 3; channel 1: all equal (four-way tie), a ReLU's dead window.
+  const dx = await gradientOf(
+    maxPool2x2Nchw,
+    [1, 2, 2, 2],
+    [3, 1, 3, -3, 0, 0, 0, 0],
+    [1, 2, 1, 1],
+    [5, 2],
+  );
+  assert.deepEqual([...dx], [5, 0, 5, 0, 2, 2, 2, 2]);
 });
 
 test('globalMaxPool tie rule matches maxPool2x2: every maximum receives the gradient', async () => {

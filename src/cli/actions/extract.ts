@@ -18,6 +18,9 @@ import { applyContractFlags, parseInteger, printJson } from '../common.js';
 import type { ExtractFlags } from '../extract.js';
 import { loadWeightsWithProgress } from './load-weights.js';
 import { commandGraph } from './precision.js';
+import { defaultCacheDir } from '../../model/download.js';
+import { extractOnQueue } from '../../sweep/extract-queue.js';
+import { parseTrainConfig } from '../../train/config-schema.js';
 
 const TOP_LAYERS: ReadonlySet<string> = new Set(['flatten', 'fc1', 'fc2', 'predictions']);
 
@@ -26,6 +29,7 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
   const files = await listImageFiles(paths);
   if (files.length === 0)
     throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
+  if (flags.queue !== undefined) return extractQueued(files, flags);
   const model = (await isModelFolder(flags.weights))
     ? await folderNetwork(flags.weights)
     : await pretrainedModel(flags);
@@ -132,4 +136,96 @@ function wantsTop(flags: ExtractFlags, arch: ReturnType<typeof parseArch>): bool
   if (flags.layer !== undefined) return TOP_LAYERS.has(flags.layer);
   if (flags.weights === 'none' || /[\\/.]/.test(flags.weights)) return false;
   return findWeights(arch, flags.weights).includesTop;
+}
+
+/** `--queue`: the workers fill the shared cache shard by shard; the rows are read back from it. */
+async function extractQueued(files: readonly string[], flags: ExtractFlags): Promise<void> {
+  const layer = flags.layer ?? 'block5_pool';
+  const cut = /^block([1-5])_pool$/.exec(layer);
+  if ((flags.precision ?? 'fp32') !== 'fp32')
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      `--queue: the workers compute fp32 features; received --precision ${flags.precision ?? ''} (run int8 without --queue)`,
+    );
+  if (
+    cut === null ||
+    flags.includeTop === true ||
+    flags.pooling !== 'none' ||
+    (await isModelFolder(flags.weights))
+  )
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      `--queue: expected a frozen-base layer (block1_pool … block5_pool) of pretrained weights without --include-top or --pooling, received --layer ${layer}${flags.includeTop === true ? ' --include-top' : ''}${flags.pooling !== 'none' ? ` --pooling ${flags.pooling}` : ''}; run those without --queue`,
+    );
+  const config = parseTrainConfig(
+    {
+      arch: flags.arch,
+      weights: flags.weights,
+      inputSize: parseInteger('--input-size', flags.inputSize, 224, 32),
+      // `--weights none` initialises as extract always does (seed 0), so the rows match a local extract.
+      seed: 0,
+      ...(flags.preprocess === undefined ? {} : { preprocess: flags.preprocess }),
+      ...(flags.resize === undefined ? {} : { resize: flags.resize }),
+      ...(flags.interpolation === undefined ? {} : { interpolation: flags.interpolation }),
+    },
+    'extract',
+  );
+  const progress = createProgress({
+    label: `extracting ${layer} on the queue`,
+    total: files.length,
+    unit: 'img',
+    json: flags.json === true,
+  });
+  const extraction = await extractOnQueue({
+    url: flags.queue as string,
+    files,
+    config,
+    trainableBlocks: 5 - Number(cut[1]),
+    cacheDir: defaultCacheDir(),
+    offline: flags.offline === true,
+    slots: parseInteger('--parallel', flags.parallel, 4),
+    onProgress: (done) => progress.update(done),
+  }).finally(() => progress.stop());
+  try {
+    await mkdir(flags.out, { recursive: true });
+    const featuresFile = join(flags.out, 'features.npy');
+    let writer: NpyRowWriter | undefined;
+    let columns = 0;
+    for await (const row of extraction.rows()) {
+      columns = row.length;
+      writer ??= await NpyRowWriter.create(featuresFile, [columns]);
+      await writer.append(row);
+    }
+    await writer?.close();
+    const indexFile = join(flags.out, 'index.json');
+    await writeJsonAtomic(indexFile, {
+      files: extraction.kept,
+      skipped: extraction.skipped.map(({ file, code, reason }) => ({ file, reason, code })),
+      contract: extraction.contract,
+      layer,
+      weights: extraction.source,
+      workers: extraction.workers,
+    });
+    for (const s of extraction.skipped)
+      process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
+    process.stderr.write(
+      `computed on ${extraction.workers.length} worker(s): ${extraction.workers.join(', ')}\n`,
+    );
+    if (flags.json === true)
+      printJson({
+        features: featuresFile,
+        index: indexFile,
+        rows: extraction.kept.length,
+        columns,
+        layer,
+        skipped: extraction.skipped.length,
+        workers: extraction.workers,
+      });
+    else
+      process.stdout.write(
+        `${featuresFile}: ${extraction.kept.length} rows x ${columns} features of ${layer}; index in ${indexFile}\n`,
+      );
+  } finally {
+    await extraction.release();
+  }
 }

@@ -22,8 +22,11 @@ import { applyContractFlags, parseInteger, printJson } from '../common.js';
 import type { PredictFlags } from '../predict.js';
 
 interface Model {
-  /** A model folder's own fp32 graph and its file, run as stored when fp32 is asked for. */
-  readonly stored?: { readonly file: string; readonly model: Uint8Array };
+  /**
+   * The fp32 graph as stored (a model folder's, with its file for ORT's cached optimised graph)
+   * or built (a Keras model's), run as is when fp32 is asked for.
+   */
+  readonly stored?: { readonly file?: string; readonly model: Uint8Array };
   /** The network, for another precision (a model folder's weights.h5 is read only then). */
   readonly network: () => Promise<Network>;
   readonly contract: PreprocessContract;
@@ -53,12 +56,15 @@ export async function predict(paths: string[], flags: PredictFlags): Promise<voi
     model.stored !== undefined &&
     parsePrecision('--precision', flags.precision ?? 'fp32') === 'fp32'
   ) {
-    session = (
-      await sessionForModelFile(model.stored.file, {
-        cacheDir: defaultCacheDir(),
-        model: model.stored.model,
-      })
-    ).session;
+    session =
+      model.stored.file === undefined
+        ? await Session.create(model.stored.model)
+        : (
+            await sessionForModelFile(model.stored.file, {
+              cacheDir: defaultCacheDir(),
+              model: model.stored.model,
+            })
+          ).session;
   } else {
     const { commandGraph } = await import('./precision.js');
     const network = { ...(await model.network()), contract };
@@ -118,6 +124,25 @@ async function openModel(flags: PredictFlags): Promise<Model> {
       stored: { file: folder.file, model: folder.model },
       network: async () =>
         (await import('../../model/folder-network.js')).folderNetwork(flags.weights, folder),
+      contract: folder.metadata.contract,
+      classes: folder.metadata.classNames.map((label) => ({ label })),
+      source: folder.file,
+    };
+  }
+  // A Keras file's reader (and h5wasm) loads only when --weights is a file.
+  const keras = await import('../../model/keras/run.js');
+  if (await keras.isKerasModelPath(flags.weights)) {
+    const { folder, converted } = await keras.openKerasModel(flags.weights);
+    if (converted.assumption !== undefined && flags.json !== true)
+      process.stderr.write(`vggkit: ${converted.assumption}\n`);
+    if (flags.json !== true)
+      process.stderr.write(
+        'vggkit: a Keras model file holds no class names: classes are numbered in the order of the sorted class folders it was trained on\n',
+      );
+    return {
+      stored: { model: folder.model },
+      network: async () =>
+        (await import('../../model/folder-network.js')).kerasNetwork(converted, flags.weights),
       contract: folder.metadata.contract,
       classes: folder.metadata.classNames.map((label) => ({ label })),
       source: folder.file,

@@ -3,6 +3,7 @@ import type { Check } from '../types.js';
 import { CONFIG_CHECKS } from './config.js';
 import { DATA_CHECKS } from './data.js';
 import { DYNAMICS_CHECKS } from './dynamics.js';
+import { KERAS_CHECKS } from './keras.js';
 import { NEIGHBOUR_CHECKS } from './neighbours.js';
 import { PREPROCESSING_CHECKS } from './preprocessing.js';
 import { PROBE_CHECKS } from './probes.js';
@@ -11,6 +12,7 @@ export const CHECK_FAMILIES = {
   preprocessing: PREPROCESSING_CHECKS,
   data: DATA_CHECKS,
   config: CONFIG_CHECKS,
+  keras: KERAS_CHECKS,
   dynamics: DYNAMICS_CHECKS,
   probe: PROBE_CHECKS,
   neighbours: NEIGHBOUR_CHECKS,

@@ -43,11 +43,35 @@ export function im2col3x3(
   x: Sym,
   d: { readonly h: number; readonly w: number; readonly cin: number },
 ): Sym {
+  return im2colRows(g, paddedRows(g, x, d), d, 0, d.h);
+}
+
+/** The zero-padded NHWC image as [N, (H+2)*(W+2), C] rows, the source im2colRows gathers from. */
+export function paddedRows(
+  g: GraphBuilder,
+  x: Sym,
+  d: { readonly h: number; readonly w: number; readonly cin: number },
+): Sym {
   const [ph, pw] = [d.h + 2, d.w + 2];
   const padded = g.node('Pad', [x, g.int64s([0, 1, 1, 0, 0, 1, 1, 0])], [BATCH, ph, pw, d.cin]);
-  const rows = g.node('Reshape', [padded, g.int64s([-1, ph * pw, d.cin])], [BATCH, ph * pw, d.cin]);
+  return g.node('Reshape', [padded, g.int64s([-1, ph * pw, d.cin])], [BATCH, ph * pw, d.cin]);
+}
+
+/**
+ * The im2col rows of output rows [from, to) only: [N*(to-from)*W, 9*C], ordered (n, i, j) like
+ * the full matrix, so a conv can be computed (or its weight gradient accumulated) strip by strip
+ * with at most one strip's columns in memory.
+ */
+export function im2colRows(
+  g: GraphBuilder,
+  rows: Sym,
+  d: { readonly h: number; readonly w: number; readonly cin: number },
+  from: number,
+  to: number,
+): Sym {
+  const pw = d.w + 2;
   const neighbours: number[] = [];
-  for (let i = 0; i < d.h; i++) {
+  for (let i = from; i < to; i++) {
     for (let j = 0; j < d.w; j++) {
       for (let kh = 0; kh < 3; kh++)
         for (let kw = 0; kw < 3; kw++) neighbours.push((i + kh) * pw + j + kw);

@@ -56,3 +56,49 @@ export const maxPool2x2: OpDef<void> = {
     return [g.node('Pad', [dx, g.int64s([0, 0, 0, 0, 0, h - 2 * oh, w - 2 * ow, 0])], xs.shape)];
   },
 };
+
+/**
+ * The same pooling on NCHW tensors: ORT's MaxPool forward (floor mode drops an odd last
+ * row/column, as Keras' valid padding), the same every-maximum tie rule backward.
+ */
+export const maxPool2x2Nchw: OpDef<void> = {
+  name: 'maxPool2x2Nchw',
+  forward: (g, [x]) => {
+    const [, c, h, w] = (x as Sym).shape as [number, number, number, number];
+    return [
+      g.node('MaxPool', [x as Sym], [BATCH, c, Math.floor(h / 2), Math.floor(w / 2)], {
+        kernel_shape: attr.ints([2, 2]),
+        strides: attr.ints([2, 2]),
+      }),
+    ];
+  },
+  backward: (g, { inputs: [x], outputs: [y] }, [dy]) => {
+    const xs = x as Sym;
+    const [, c, h, w] = xs.shape as [number, number, number, number];
+    const [oh, ow] = [Math.floor(h / 2), Math.floor(w / 2)];
+    const even =
+      h % 2 === 1 || w % 2 === 1
+        ? g.node(
+            'Slice',
+            [xs, g.int64s([0, 0]), g.int64s([2 * oh, 2 * ow]), g.int64s([2, 3])],
+            [BATCH, c, 2 * oh, 2 * ow],
+          )
+        : xs;
+    const view = g.node(
+      'Reshape',
+      [even, g.int64s([-1, c, oh, 2, ow, 2])],
+      [BATCH, c, oh, 2, ow, 2],
+    );
+    const atWindow = (v: Sym): Sym =>
+      g.node('Reshape', [v, g.int64s([-1, c, oh, 1, ow, 1])], [BATCH, c, oh, 1, ow, 1]);
+    const isMax = g.node('Equal', [view, atWindow(y as Sym)], view.shape, {}, 'bool');
+    const routed = g.node('Where', [isMax, atWindow(dy as Sym), g.scalar(0)], view.shape);
+    const dx = g.node(
+      'Reshape',
+      [routed, g.int64s([-1, c, 2 * oh, 2 * ow])],
+      [BATCH, c, 2 * oh, 2 * ow],
+    );
+    if (2 * oh === h && 2 * ow === w) return [dx];
+    return [g.node('Pad', [dx, g.int64s([0, 0, 0, 0, 0, 0, h - 2 * oh, w - 2 * ow])], xs.shape)];
+  },
+};

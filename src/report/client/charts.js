@@ -109,7 +109,13 @@
             width: s.width || 2,
             dash: s.dashed ? [6, 4] : undefined,
             spanGaps: false,
-            points: { show: !!s.points, size: 5, fill: s.color },
+            paths:
+              s.line === false
+                ? function () {
+                    return null;
+                  }
+                : undefined,
+            points: { show: !!s.points || s.line === false, size: 6, fill: s.color },
           };
         }),
       ),

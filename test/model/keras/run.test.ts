@@ -1,0 +1,231 @@
+/**
+ * A user's Keras VGG model run inside vggkit predicts what Keras computes for the same weights:
+ * the oracle is PyTorch (test/fixtures/keras/make_fixtures.py writes the weights in Keras layout,
+ * the raw pixels and the probabilities); writer.ts puts the weights into real Keras files; vggkit
+ * reads, converts and runs them on ONNX Runtime. Within 1e-4.
+ */
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readNpy } from '../../../src/data/npy.js';
+import { Session } from '../../../src/engine/session.js';
+import { preprocess } from '../../../src/image/preprocess.js';
+import { openKerasModel } from '../../../src/model/keras/run.js';
+import { readSafetensors } from '../../../src/model/safetensors.js';
+import type { Float32Tensor } from '../../../src/util/tensor.js';
+import { rejectsWith } from '../../helpers/errors.js';
+import {
+  dense,
+  dropout,
+  flatten,
+  globalAvg,
+  input,
+  rescaling,
+  vggBase,
+  type CompileDef,
+  type LayerDef,
+  type ModelDef,
+  writeKerasH5,
+  writeKerasZip,
+} from './writer.js';
+
+const FIXTURES = join(import.meta.dirname, '..', '..', 'fixtures', 'keras');
+const WIDTHS = [
+  [4, 4],
+  [4, 4],
+  [8, 8, 8],
+  [8, 8, 8],
+  [8, 8, 8],
+] as const;
+const COMPILE: CompileDef = {
+  loss: 'categorical_crossentropy',
+  optimizer: { className: 'Adam', config: { learning_rate: 1e-4 } },
+};
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vggkit-keras-run-'));
+});
+after(() => rm(dir, { recursive: true, force: true }));
+
+interface Case {
+  readonly name: string;
+  readonly size: readonly [number, number];
+  readonly build: (w: Map<string, Float32Tensor>, base: LayerDef[]) => LayerDef[];
+  readonly contract: string;
+}
+
+function pair(w: Map<string, Float32Tensor>, layer: string): [Float32Array, Float32Array] {
+  return [
+    w.get(`${layer}/kernel`)?.data as Float32Array,
+    w.get(`${layer}/bias`)?.data as Float32Array,
+  ];
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: 'flatten_caffe',
+    size: [64, 96],
+    contract: 'caffe',
+    build: (w, base) => [
+      ...base,
+      flatten('flatten'),
+      dense('dense_7', 48, 6, 'relu', { data: pair(w, 'dense_7') }),
+      dropout('dropout', 0.5),
+      dense('dense_8', 6, 3, 'softmax', { data: pair(w, 'dense_8') }),
+    ],
+  },
+  {
+    name: 'rescale_avg',
+    size: [32, 32],
+    contract: 'none',
+    build: (w, base) => [
+      rescaling('rescaling', 1 / 255),
+      ...base,
+      globalAvg(),
+      dense('dense', 8, 5, 'relu', { data: pair(w, 'dense') }),
+      dense('dense_1', 5, 1, 'sigmoid', { data: pair(w, 'dense_1') }),
+    ],
+  },
+  {
+    name: 'top_kept',
+    size: [32, 32],
+    contract: 'caffe',
+    build: (w, base) => [
+      ...base,
+      flatten('flatten'),
+      dense('fc1', 8, 8, 'relu', { data: pair(w, 'fc1') }),
+      dense('fc2', 8, 8, 'relu', { data: pair(w, 'fc2') }),
+      dropout('dropout', 0.3),
+      dense('dense_1', 8, 4, 'softmax', { data: pair(w, 'dense_1') }),
+    ],
+  },
+];
+
+async function modelFor(c: Case, nested: boolean): Promise<ModelDef> {
+  const { tensors } = await readSafetensors(join(FIXTURES, `${c.name}.safetensors`));
+  const data = new Map<string, readonly [Float32Array, Float32Array]>();
+  for (const key of tensors.keys()) {
+    const layer = key.split('/')[0] as string;
+    if (/^block\d_conv\d$/.test(layer)) data.set(layer, pair(tensors, layer));
+  }
+  const base = vggBase({ widths: WIDTHS, trainableFrom: 6, data });
+  const inputLayer = input('input_1', [c.size[0], c.size[1], 3]);
+  const layers = c.build(tensors, base);
+  if (!nested)
+    return {
+      className: 'Functional',
+      name: 'model',
+      layers: [inputLayer, ...layers],
+      compile: COMPILE,
+    };
+  // The base as keras.applications builds it, nested in the user's Sequential.
+  const first = layers.findIndex((l) => l.name === 'block1_conv1');
+  const last = layers.findIndex((l) => l.name === 'block5_pool');
+  const vgg: LayerDef = {
+    className: 'Functional',
+    name: 'vgg16',
+    config: {},
+    model: {
+      className: 'Functional',
+      name: 'vgg16',
+      layers: [inputLayer, ...layers.slice(first, last + 1)],
+    },
+  };
+  return {
+    className: 'Sequential',
+    name: 'sequential',
+    layers: [
+      input('vgg16_input', [c.size[0], c.size[1], 3]),
+      ...layers.slice(0, first),
+      vgg,
+      ...layers.slice(last + 1),
+    ],
+    compile: COMPILE,
+  };
+}
+
+async function predictions(
+  file: string,
+  c: Case,
+): Promise<{ probs: Float32Array; expected: Float32Array; contract: string }> {
+  const { folder, converted } = await openKerasModel(file);
+  const pixels = await readNpy(join(FIXTURES, `${c.name}.input.npy`));
+  const [n, h, w] = pixels.dims as [number, number, number, number];
+  const x = new Float32Array(n * 3 * h * w);
+  for (let i = 0; i < n; i++) {
+    const image = {
+      width: w,
+      height: h,
+      data: (pixels.data as Uint8Array).subarray(i * h * w * 3, (i + 1) * h * w * 3),
+    };
+    preprocess(image as never, converted.contract, x, i * 3 * h * w);
+  }
+  const session = await Session.create(folder.model, { threads: 1 });
+  try {
+    const { output } = await session.run({ input: { dims: [n, 3, h, w], data: x } });
+    const expected = await readNpy(join(FIXTURES, `${c.name}.probs.npy`));
+    return {
+      probs: output?.data as Float32Array,
+      expected: expected.data as Float32Array,
+      contract: converted.contract.mode,
+    };
+  } finally {
+    await session.release();
+  }
+}
+
+describe('Keras models predict what Keras computes (PyTorch oracle)', () => {
+  for (const c of CASES) {
+    for (const [format, nested] of [
+      ['keras', false],
+      ['h5', false],
+      ['keras', true],
+    ] as const) {
+      test(`${c.name} as ${nested ? 'a nested vgg16 in ' : ''}.${format}`, async () => {
+        const file = join(dir, `${c.name}${nested ? '-nested' : ''}.${format}`);
+        const def = await modelFor(c, nested);
+        if (format === 'keras') await writeKerasZip(file, def);
+        else await writeKerasH5(file, def);
+        const { probs, expected, contract } = await predictions(file, c);
+        assert.equal(contract, c.contract);
+        assert.equal(probs.length, expected.length);
+        const worst = Math.max(
+          ...Array.from(probs, (p, i) => Math.abs(p - (expected[i] as number))),
+        );
+        assert.ok(worst < 1e-4, `max |vggkit - keras| = ${worst}`);
+      });
+    }
+  }
+
+  test('a model with no preprocessing inside says the caffe contract is assumed and how to override it', async () => {
+    const file = join(dir, 'assumed.keras');
+    await writeKerasZip(file, await modelFor(CASES[0] as Case, false));
+    const { converted } = await openKerasModel(file);
+    assert.match(
+      converted.assumption ?? '',
+      /applies no preprocessing itself: assuming .*caffe.*--preprocess MODE overrides it/,
+    );
+  });
+
+  test('what vggkit has no form for is a named KERAS_UNSUPPORTED error', async () => {
+    const twoHidden = await modelFor(CASES[1] as Case, false);
+    const file = join(dir, 'two-hidden.keras');
+    const layers = [
+      ...twoHidden.layers.slice(0, -1),
+      dense('dense_2', 5, 5, 'relu'),
+      twoHidden.layers.at(-1) as LayerDef,
+    ];
+    await writeKerasZip(file, {
+      ...twoHidden,
+      layers: layers.map((l) => (l.name === 'dense_1' ? dense('dense_1', 5, 1, 'sigmoid') : l)),
+    });
+    await rejectsWith(
+      openKerasModel(file),
+      'KERAS_UNSUPPORTED',
+      /one hidden Dense\(relu\) .* dense \(relu\), dense_2 \(relu\)/,
+    );
+  });
+});
