@@ -5,14 +5,37 @@
  * downloaded; on a machine without network it says so in one line and continues from a random
  * initialisation with a smaller input, so every step still runs for real: summary, train,
  * evaluate, predict and doctor (with an HTML report).
+ *
+ * A fifth of each class is held out before training (runs/demo-data/test), so evaluate and predict
+ * report on images the model never saw, neither in training nor in its validation split.
  */
 import { spawnSync } from 'node:child_process';
+import { copyFile, mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 
 const root = join(import.meta.dirname, '..');
 const cli = join(root, 'src', 'cli', 'main.ts');
-const sample = join(root, 'samples', 'fashion');
+const bundled = join(root, 'samples', 'fashion');
+const data = join(root, 'runs', 'demo-data');
+const sample = join(data, 'train');
+const heldOut = join(data, 'test');
 const out = join(root, 'runs', 'demo');
+
+/** Every fifth image of each class (in name order) to `test/`, the rest to `train/`. */
+async function holdOut(): Promise<number> {
+  await rm(data, { recursive: true, force: true });
+  let held = 0;
+  for (const name of (await readdir(bundled)).sort()) {
+    const files = (await readdir(join(bundled, name))).sort();
+    for (const split of [sample, heldOut]) await mkdir(join(split, name), { recursive: true });
+    for (const [i, file] of files.entries()) {
+      const test = i % 5 === 4;
+      held += test ? 1 : 0;
+      await copyFile(join(bundled, name, file), join(test ? heldOut : sample, name, file));
+    }
+  }
+  return held;
+}
 
 function vggkit(args: readonly string[], options: { allowFailure?: boolean } = {}): number {
   process.stderr.write(`\n$ vggkit ${args.join(' ')}\n`);
@@ -29,6 +52,10 @@ function vggkit(args: readonly string[], options: { allowFailure?: boolean } = {
 }
 
 vggkit(['summary', '--arch', 'vgg16']);
+const held = await holdOut();
+process.stderr.write(
+  `\ndemo: ${held} images of ${bundled} held out in ${heldOut}; training (and its validation split) uses the rest\n`,
+);
 
 const imagenet = vggkit(
   ['train', sample, '--weights', 'imagenet', '--epochs', '5', '--batch-size', '16', '--out', out],
@@ -55,14 +82,13 @@ if (imagenet !== 0) {
     out,
   ]);
 }
-vggkit(['evaluate', out, sample]);
-vggkit([
-  'predict',
-  '--weights',
-  out,
-  join(sample, 'bag', '105.png'),
-  join(sample, 'trouser', '128.png'),
-]);
+vggkit(['evaluate', out, heldOut]);
+const [bag, trouser] = await Promise.all(
+  ['bag', 'trouser'].map(async (name) =>
+    join(heldOut, name, (await readdir(join(heldOut, name))).sort()[0] as string),
+  ),
+);
+vggkit(['predict', '--weights', out, bag as string, trouser as string]);
 // The doctor exits 1 when it finds an error-level problem; that is its answer, not a demo failure.
 vggkit(
   [

@@ -4,7 +4,6 @@
  * Light on purpose: command declarations import it (see run-command.ts).
  */
 import type { Command } from 'commander';
-import { type PreprocessContract, resolveContract } from '../image/contract.js';
 import { COSINE_THRESHOLD, TOP1_THRESHOLD } from '../engine/int8/guard.js';
 import { DEFAULT_CALIBRATION_IMAGES, PRECISIONS } from '../model/precision.js';
 import { invalidOption } from '../util/errors.js';
@@ -69,18 +68,24 @@ export function parseInteger(
   return n;
 }
 
-/** The weights' contract with the user's overrides applied; every contradiction is printed. */
-export function applyContractFlags(
-  base: PreprocessContract,
-  flags: ContractFlags,
-): PreprocessContract {
-  const { contract, warnings } = resolveContract(base, {
+/** The contract flags as the library's overrides (unset flags left out). */
+export function contractFlags(flags: ContractFlags): ContractFlags {
+  return {
     ...(flags.preprocess === undefined ? {} : { preprocess: flags.preprocess }),
     ...(flags.resize === undefined ? {} : { resize: flags.resize }),
     ...(flags.interpolation === undefined ? {} : { interpolation: flags.interpolation }),
-  });
-  for (const warning of warnings) process.stderr.write(`vggkit: warning: ${warning}\n`);
-  return contract;
+  };
+}
+
+/** The contract's assumption (a note) and every override that contradicts it (warnings), on stderr. */
+export function printContractNotes(opened: {
+  readonly assumption: string | undefined;
+  readonly notes?: readonly string[];
+  readonly warnings: readonly string[];
+}): void {
+  if (opened.assumption !== undefined) process.stderr.write(`vggkit: note: ${opened.assumption}\n`);
+  for (const note of opened.notes ?? []) process.stderr.write(`vggkit: note: ${note}\n`);
+  for (const warning of opened.warnings) process.stderr.write(`vggkit: warning: ${warning}\n`);
 }
 
 export function printJson(value: unknown): void {

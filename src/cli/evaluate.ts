@@ -1,7 +1,8 @@
 /**
  * `vggkit evaluate <model> <dir>`: accuracy, loss, per-class precision/recall/F1 and the confusion
  * matrix of a trained model folder on a folder of class sub-folders (rows: true class, columns:
- * predicted class).
+ * predicted class). The report is also written to evaluation.json in the model folder (the
+ * dashboard's run page shows it).
  */
 import type { Command } from 'commander';
 import { addPrecisionOptions, type PrecisionFlags } from './common.js';

@@ -38,7 +38,7 @@ export function registerExtract(program: Command): void {
         )
         .option(
           '--weights <tag|file>',
-          "weights tag, .h5 (Keras layout) or .safetensors (torchvision layout) file, 'none', or a model folder from vggkit train",
+          "weights tag, .h5/.hdf5 (Keras layout) or .safetensors (torchvision layout) file, 'none', or a model folder from vggkit train",
           'imagenet',
         )
         .option('--arch <name>', 'vgg11, vgg13, vgg16 or vgg19', 'vgg16')

@@ -5,6 +5,7 @@ import { registerDoctorCommand } from './doctor.js';
 import { registerEvaluate } from './evaluate.js';
 import { registerExtract } from './extract.js';
 import { registerPredict } from './predict.js';
+import { registerServe } from './serve.js';
 import { registerSummary } from './summary.js';
 import { registerLrFind } from './lr-find.js';
 import { registerSweep } from './sweep.js';
@@ -29,6 +30,7 @@ registerDoctorCommand(program);
 registerSweep(program);
 registerLrFind(program);
 registerWorker(program);
+registerServe(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -27,7 +27,7 @@ export function registerPredict(program: Command): void {
         .argument('<paths...>', 'image files and directories (walked recursively)')
         .option(
           '--weights <tag|file|dir>',
-          'with-top weights (tag or .h5/.safetensors file), a vggkit model folder, or your Keras model (.keras, model.save .h5, TF.js model.json)',
+          'with-top weights (tag or .h5/.hdf5/.safetensors file), a vggkit model folder, or your Keras model (.keras, model.save .h5, TF.js model.json)',
           'imagenet-top',
         )
         .option('--arch <name>', 'architecture of the weights', 'vgg16')

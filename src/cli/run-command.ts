@@ -10,17 +10,14 @@
  * runs. test/cli/startup.test.ts checks that no declaration loads a heavy package.
  */
 import { VggkitError } from '../util/errors.js';
-
-export interface CommonFlags {
-  readonly json?: boolean;
-}
+import type { CommonFlags } from './common.js';
 
 export function runCommand<A extends unknown[]>(
   action: (...args: A) => Promise<number | void>,
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const flags = args.find(
-      (a): a is CommonFlags => typeof a === 'object' && a !== null && 'json' in a,
+      (a): a is Pick<CommonFlags, 'json'> => typeof a === 'object' && a !== null && 'json' in a,
     );
     try {
       const code = await action(...args);

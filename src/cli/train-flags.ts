@@ -55,7 +55,8 @@ const ALIASES: Partial<Record<TrainSettingPath, readonly string[]>> = {
 
 const HELP: Record<TrainSettingPath, string> = {
   arch: 'network',
-  weights: 'base weights: registry tag, .h5/.hdf5/.safetensors file, or none',
+  weights:
+    'base weights: registry tag, .h5/.hdf5/.safetensors file, your Keras model (.keras, model.save .h5), or none',
   inputSize: 'input height and width in pixels (>= 32)',
   preprocess: "override the weights' preprocessing",
   resize: "override the weights' resize mode",

@@ -44,3 +44,13 @@ export function epochBatches(
     : Array.from({ length: n }, (_, i) => i);
   return sliceBatches(order, batchSize);
 }
+
+/**
+ * Batch `index` of a stream that cycles through `items` in order, `size` at a time, wrapping
+ * around the end (a batch is never larger than `items`): what the doctor's probes step through
+ * when they need more steps than one pass gives.
+ */
+export function cyclicBatch<T>(items: readonly T[], index: number, size: number): T[] {
+  const start = (index * size) % items.length;
+  return [...items, ...items].slice(start, start + Math.min(size, items.length));
+}

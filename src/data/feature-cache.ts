@@ -26,7 +26,11 @@ const DIGEST_BYTES = 32;
 
 /** What determines a prefix's output for a given image. */
 export interface FeatureProducer {
-  /** Weights tag plus checksum, or a file path plus its content hash: anything that changes with the weights. */
+  /**
+   * Changes whenever the weights do (recipe.ts `weightsIdentity`): the architecture plus the
+   * weights' origin (registry tag and URL, or the random init and its seed), or for a local file
+   * its path, size and modification time.
+   */
   readonly weightsId: string;
   /** The preprocessing contract, as JSON-serialisable data. */
   readonly contract: unknown;
@@ -94,8 +98,6 @@ export class FeatureCache {
     this.dims = [...dims];
     this.size = sizeOf(dims);
   }
-
-  static hashFile = hashFile;
 
   pathFor(fileHash: string): string {
     if (!/^[0-9a-f]{64}$/.test(fileHash))

@@ -38,10 +38,6 @@ export function hamming(a: PHash, b: PHash): number {
   return popcount32((a.hi ^ b.hi) >>> 0) + popcount32((a.lo ^ b.lo) >>> 0);
 }
 
-export function hashToHex(h: PHash): string {
-  return h.hi.toString(16).padStart(8, '0') + h.lo.toString(16).padStart(8, '0');
-}
-
 /** Bits [start, start+width) of the 64-bit hash (bit 0 = most significant), as a number. */
 function band(h: PHash, start: number, width: number): number {
   let value = 0;

@@ -1,9 +1,8 @@
 /** Turns the doctor's file arguments into a DoctorContext: scan, config, history, batch, expected contract. */
-import { extname } from 'node:path';
 import { readNpy } from '../data/npy.js';
 import { makeContract, PREPROCESS_MODES, type PreprocessContract } from '../image/contract.js';
 import type { ArchName } from '../model/architectures.js';
-import { findWeights } from '../model/registry.js';
+import { contractAt, resolveWeightsSource } from '../model/weights-source.js';
 import type { TrainConfig } from '../train/config.js';
 import { readTrainConfigFile } from '../train/config-file.js';
 import { invalidOption, oneOf, UsageError, VggkitError } from '../util/errors.js';
@@ -52,18 +51,16 @@ export interface DoctorInputs {
   readonly log?: (line: string) => void;
 }
 
-/** The contract of a weights tag, of `none`, or of a local weights file by its layout (Keras .h5 and none: caffe; torchvision .safetensors: torch). */
-export function contractForWeights(
+/** The contract `weights` imply at `inputSize` (a model folder keeps its own), and its assumption. */
+async function contractForWeights(
   arch: ArchName,
   weights: string,
   inputSize: number,
-): PreprocessContract {
-  const ext = extname(weights).toLowerCase();
-  // Random init is built like Keras' VGG16 and fed like it (load-weights.ts).
-  if (weights === 'none' || ext === '.h5') return makeContract({ mode: 'caffe', inputSize });
-  if (ext === '.safetensors')
-    return makeContract({ mode: 'torch', inputSize, resize: 'center-crop' });
-  return findWeights(arch, weights).contract;
+  log: ((line: string) => void) | undefined,
+): Promise<PreprocessContract> {
+  const source = await resolveWeightsSource(arch, weights);
+  if (source.assumption !== undefined) log?.(source.assumption);
+  return contractAt(source, inputSize);
 }
 
 export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext> {
@@ -107,9 +104,15 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
       inputSize: size,
     });
   else if (keras !== undefined) contract = keras.contract;
-  else if (inputs.weights !== undefined) contract = contractForWeights(arch, inputs.weights, size);
+  else if (inputs.weights !== undefined)
+    contract = await contractForWeights(arch, inputs.weights, size, inputs.log);
   else if (config !== undefined && config.weights !== 'none')
-    contract = contractForWeights(arch, config.weights, size);
+    contract = await contractForWeights(
+      arch,
+      config.weights,
+      size,
+      config.preprocess === undefined ? inputs.log : undefined,
+    );
   if (contract !== undefined && contract.inputSize[0] !== size)
     contract = { ...contract, inputSize: [size, size] };
 

@@ -2,8 +2,9 @@
  * `vggkit doctor --probe`: short, deterministic training runs on a stratified sample of the data,
  * driving the same engine as `fineTune` (FeatureSource for the frozen prefix, TrainStep for the
  * trainable part). Everything is seeded by the config's seed; nothing is written but the feature
- * cache. Each experiment starts from the same initial parameters (the weights are restored after
- * the LR range test and the gradient probe, as fastai's LR finder does).
+ * cache. Each experiment starts from the same initial parameters: the one training step is reset
+ * to them after the overfit probe and after the LR range test (as fastai's LR finder restores its
+ * weights), and the gradient and forgetting probes build fresh steps from them.
  *
  * - initial loss: mean loss of the sample at initialisation, dropout off;
  * - overfit one batch: OVERFIT_STEPS steps on OVERFIT_BATCH images at the config's first-stage lr;
@@ -23,6 +24,8 @@ import { Session } from '../engine/session.js';
 import { TrainStep, type OptimizerSpec } from '../engine/train-step.js';
 import { PLAIN_SGD } from '../graph/optimizers/index.js';
 import type { StageSpec, TrainConfig } from '../train/config.js';
+import { cyclicBatch } from '../data/batches.js';
+import { evaluateInBatches, type LabeledBatch } from '../train/batch-mean.js';
 import { FeatureSource } from '../train/features.js';
 import { groupRates, optimizerSpec, targets } from '../train/recipe.js';
 import { STAGE_NAMES, unfrozenBlocks } from '../train/stages.js';
@@ -79,13 +82,6 @@ export interface ProbeOptions {
   readonly log?: (line: string) => void;
 }
 
-/** A TrainStep-ready sample: features for one trainable depth, with targets. */
-interface Batch {
-  readonly x: Float32Tensor;
-  readonly y: Float32Tensor;
-  readonly n: number;
-}
-
 class Probe {
   private readonly sources = new Map<number, FeatureSource>();
   private readonly steps: TrainStep[] = [];
@@ -121,12 +117,11 @@ class Probe {
   }
 
   /** Features of `items` with `blocks` conv blocks trainable, with their targets. */
-  async batch(blocks: number, items: readonly SampleItem[]): Promise<Batch> {
+  async batch(blocks: number, items: readonly SampleItem[]): Promise<LabeledBatch> {
     const source = await this.source(blocks);
     return {
       x: await source.batch(items.map((i) => i.file)),
       y: targets(items, this.model.head),
-      n: items.length,
     };
   }
 
@@ -156,15 +151,7 @@ class Probe {
     blocks: number,
     items: readonly SampleItem[],
   ): Promise<LossAccuracy> {
-    let loss = 0;
-    let correct = 0;
-    for (let i = 0; i < items.length; i += PROBE_BATCH) {
-      const b = await this.batch(blocks, items.slice(i, i + PROBE_BATCH));
-      const r = await step.evaluate(b.x, b.y);
-      loss += r.loss * b.n;
-      correct += r.correct;
-    }
-    return { loss: loss / items.length, accuracy: correct / items.length };
+    return evaluateInBatches(step, items, PROBE_BATCH, (slice) => this.batch(blocks, slice));
   }
 
   rates(step: TrainStep, lr: number): Record<string, number> {
@@ -298,12 +285,7 @@ async function lrRangeTest(probe: Probe, step: TrainStep, blocks: number): Promi
   let stoppedEarly = false;
   for (let i = 0; i < LR_STEPS; i++) {
     const lr = LR_START * (LR_END / LR_START) ** (i / (LR_STEPS - 1));
-    const start = (i * PROBE_BATCH) % probe.sample.length;
-    const items = [...probe.sample, ...probe.sample].slice(
-      start,
-      start + Math.min(PROBE_BATCH, probe.sample.length),
-    );
-    const b = await probe.batch(blocks, items);
+    const b = await probe.batch(blocks, cyclicBatch(probe.sample, i, PROBE_BATCH));
     const { loss } = await step.step(b.x, b.y, probe.rates(step, lr));
     if (!Number.isFinite(loss)) {
       stoppedEarly = true;
@@ -481,11 +463,7 @@ async function forgettingProbe(
   const heldOut = probe.sample.filter((_, i) => i % 2 === 1);
   const head = await probe.trainStep(0, optimizerSpec(config), probe.model.params);
   for (let i = 0; i < FORGET_HEAD_STEPS; i++) {
-    const start = (i * PROBE_BATCH) % train.length;
-    const b = await probe.batch(
-      0,
-      [...train, ...train].slice(start, start + Math.min(PROBE_BATCH, train.length)),
-    );
+    const b = await probe.batch(0, cyclicBatch(train, i, PROBE_BATCH));
     await head.step(b.x, b.y, probe.rates(head, config.lr));
   }
   const before = await probe.evaluate(head, 0, heldOut);
@@ -494,11 +472,7 @@ async function forgettingProbe(
   const weights = new Map([...probe.model.params, ...head.getParameters()]);
   const unfrozen = await probe.trainStep(deepest, optimizerSpec(config), weights);
   for (let i = 0; i < FORGET_STAGE_STEPS; i++) {
-    const start = (i * PROBE_BATCH) % train.length;
-    const b = await probe.batch(
-      deepest,
-      [...train, ...train].slice(start, start + Math.min(PROBE_BATCH, train.length)),
-    );
+    const b = await probe.batch(deepest, cyclicBatch(train, i, PROBE_BATCH));
     await unfrozen.step(b.x, b.y, probe.rates(unfrozen, stageLr));
   }
   const after = await probe.evaluate(unfrozen, deepest, heldOut);

@@ -4,9 +4,12 @@
  * order given; each draws a fixed number of values from `rng`, so a seed and an op list fully
  * determine the output. Photometric ops follow torchvision's ColorJitter definitions.
  */
-import type { AugmentName } from '../train/config.js';
 import type { RgbImage } from './decode.js';
 import type { Random } from '../util/random.js';
+
+/** The augmentations, in no particular order: `--augment` and the config's `augment` draw from these. */
+export const AUGMENT_NAMES = ['flip', 'rotate', 'zoom', 'brightness', 'contrast'] as const;
+export type AugmentName = (typeof AUGMENT_NAMES)[number];
 
 export interface AugmentParams {
   /** Probability of a horizontal flip. */

@@ -6,9 +6,12 @@
  */
 import { type LayerSpec, type VggOptions, vggLayers } from './architectures.js';
 
+/** `flatten` keeps every position (Keras `Flatten`, NHWC order); `avg` averages them. */
+export const HEAD_KINDS = ['flatten', 'avg'] as const;
+export type HeadKind = (typeof HEAD_KINDS)[number];
+
 export interface HeadSpec {
-  /** `flatten` keeps every position (Keras `Flatten`, NHWC order); `avg` averages them. */
-  readonly kind: 'flatten' | 'avg';
+  readonly kind: HeadKind;
   /** Units of the hidden dense layer. */
   readonly dense: number;
   readonly classes: number;

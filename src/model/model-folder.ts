@@ -17,7 +17,7 @@ import {
 import { writeFileAtomic } from '../util/atomic.js';
 import { VggkitError } from '../util/errors.js';
 import { ARCH_NAMES, type ArchName } from './architectures.js';
-import type { HeadSpec } from './head.js';
+import { HEAD_KINDS, type HeadKind, type HeadSpec } from './head.js';
 
 export const MODEL_FILE = 'model.onnx';
 
@@ -125,8 +125,8 @@ function parseHead(value: unknown): HeadSpec | null {
   if (typeof value !== 'object' || value === null) return null;
   const h = value as Record<string, unknown>;
   const positive = (n: unknown): n is number => Number.isInteger(n) && (n as number) > 0;
-  if ((h.kind !== 'flatten' && h.kind !== 'avg') || !positive(h.dense) || !positive(h.classes))
-    return null;
+  const isKind = (k: unknown): k is HeadKind => (HEAD_KINDS as readonly unknown[]).includes(k);
+  if (!isKind(h.kind) || !positive(h.dense) || !positive(h.classes)) return null;
   if (h.activation !== 'softmax' && h.activation !== 'sigmoid') return null;
   return { kind: h.kind, dense: h.dense, classes: h.classes, activation: h.activation };
 }

@@ -1,10 +1,10 @@
 /**
  * Published weights, one row per source (after timm's PretrainedCfg): where the file lives, how to
  * verify it, how it is laid out, and the preprocessing contract it was trained with. A new source
- * is one row; nothing else in vggkit switches on tags.
+ * is one row; nothing else in vggkit switches on tags. What a `--weights` value is (a tag, a file,
+ * a model folder) is decided in weights-source.ts, which looks tags up here.
  */
 import { makeContract, type PreprocessContract } from '../image/contract.js';
-import { UsageError } from '../util/errors.js';
 import type { ArchName } from './architectures.js';
 
 export type WeightsLayout = 'keras-h5' | 'torchvision-safetensors';
@@ -91,19 +91,3 @@ export const WEIGHTS: readonly WeightsEntry[] = [
     license: 'BSD-3-Clause (torchvision)',
   },
 ];
-
-export function weightsTags(arch: ArchName): string[] {
-  return WEIGHTS.filter((entry) => entry.arch === arch).map((entry) => entry.tag);
-}
-
-/** The registry row for `arch` + `tag`; an unknown tag is an error listing the known ones. */
-export function findWeights(arch: ArchName, tag: string): WeightsEntry {
-  const entry = WEIGHTS.find((candidate) => candidate.arch === arch && candidate.tag === tag);
-  if (entry !== undefined) return entry;
-  const known = weightsTags(arch);
-  const listing = known.length === 0 ? 'none are published' : `known tags: ${known.join(', ')}`;
-  throw new UsageError(
-    'UNKNOWN_WEIGHTS',
-    `--weights: no ${arch} weights tagged ${JSON.stringify(tag)} (${listing}; or 'none', or a path to a .h5 or .safetensors file)`,
-  );
-}

@@ -59,6 +59,8 @@ export interface LineChartSpec {
   readonly x: readonly number[];
   readonly series: readonly LineSeries[];
   readonly xLog?: boolean;
+  /** Ticks only at whole x values (epochs), also when the data fall between them. */
+  readonly xInteger?: boolean;
   readonly yLog?: boolean;
   /** Fixed y range, e.g. [0, 1] for accuracy; otherwise the data decide. */
   readonly yRange?: readonly [number, number];
@@ -81,6 +83,8 @@ export interface ParallelLine {
   readonly values: readonly (number | null)[];
   readonly color: string;
   readonly dashed?: boolean;
+  /** Line width in CSS pixels; default 1.5. */
+  readonly width?: number;
 }
 
 /** Hyperparameters and the result of each trial, one vertical axis each (sweeps). */

@@ -31,6 +31,8 @@ export interface EpochChartOptions {
   readonly markLrDrops?: boolean;
   /** Prefix of the chart ids, to keep several runs' charts apart on one page. */
   readonly idPrefix?: string;
+  /** Emits the loss, accuracy and learning-rate charts before they have data (live pages). */
+  readonly keepEmpty?: boolean;
 }
 
 export const TRAIN_COLOR = '#1565c0';
@@ -134,12 +136,13 @@ export function epochCharts(
           ]
         : []),
     ];
-    if (series.length === 0) return;
+    if (series.length === 0 && options.keepEmpty !== true) return;
     charts.push({
       kind: 'line',
       id: `${prefix}${id}`,
       title,
       xLabel: 'epoch',
+      xInteger: true,
       yLabel,
       x,
       series,
@@ -158,13 +161,14 @@ export function epochCharts(
     ['accuracy', 'val_accuracy'],
     [0, 1],
   );
-  if (has(points, 'lr')) {
+  if (has(points, 'lr') || options.keepEmpty === true) {
     const drops = options.markLrDrops === true ? lrDrops(points, stages) : [];
     charts.push({
       kind: 'line',
       id: `${prefix}lr`,
       title: 'Learning rate per epoch',
       xLabel: 'epoch',
+      xInteger: true,
       yLabel: 'learning rate (log)',
       x,
       yLog: points.every((p) => p.lr === undefined || p.lr > 0),
@@ -178,52 +182,66 @@ export function epochCharts(
 }
 
 /** TensorBoard's smoothing: an exponential moving average, debiased so it starts at the data. */
-export function emaSmooth(values: readonly number[], weight = 0.6): (number | null)[] {
-  let last = 0;
-  let n = 0;
-  return values.map((v) => {
+export class Ema {
+  private last = 0;
+  private n = 0;
+
+  constructor(private readonly weight = 0.6) {}
+
+  /** The smoothed value after `v`; null (and no update) for a non-finite `v`. */
+  push(v: number): number | null {
     if (!Number.isFinite(v)) return null;
-    last = last * weight + (1 - weight) * v;
-    n++;
-    return last / (1 - weight ** n);
-  });
+    this.last = this.last * this.weight + (1 - this.weight) * v;
+    this.n++;
+    return this.last / (1 - this.weight ** this.n);
+  }
+}
+
+export function emaSmooth(values: readonly number[], weight = 0.6): (number | null)[] {
+  const ema = new Ema(weight);
+  return values.map((v) => ema.push(v));
 }
 
 export interface BatchPoint {
-  /** Fractional epochs: epoch e's batch b of n is at e + b/n (1-based epochs as on the other charts). */
+  /** Epochs as a fraction: 0-based epoch e's batch b of n is at e + b/n, so epoch 1 ends at x = 1. */
   readonly x: number;
   readonly loss: number;
+  /** The EMA over every batch up to this one (computed before any thinning). */
+  readonly smoothed: number | null;
 }
 
-/** Every batch's loss (faint) and its smoothed trend; at most `maxPoints` are drawn. */
+/** Batch points with their EMA, from each batch's own loss. */
+export function smoothBatches(batches: readonly { x: number; loss: number }[]): BatchPoint[] {
+  const ema = new Ema();
+  return batches.map((b) => ({ ...b, smoothed: ema.push(b.loss) }));
+}
+
+/** Every batch's loss (faint) and its smoothed trend; at most about `maxPoints` are drawn. */
 export function batchLossChart(
   batches: readonly BatchPoint[],
   options: { readonly stages?: readonly StageStart[]; readonly maxPoints?: number } = {},
 ): LineChartSpec {
-  const smoothed = emaSmooth(batches.map((b) => b.loss));
   const step = Math.max(1, Math.ceil(batches.length / (options.maxPoints ?? 2000)));
-  const keep = batches.map((_, i) => i).filter((i) => i % step === 0 || i === batches.length - 1);
+  const kept = batches.filter((_, i) => i % step === 0 || i === batches.length - 1);
   return {
     kind: 'line',
     id: 'batch-loss',
     title: 'Training loss per batch',
     xLabel: 'epoch',
+    xInteger: true,
     yLabel: 'loss',
-    x: keep.map((i) => (batches[i] as BatchPoint).x),
+    x: kept.map((b) => b.x),
     series: [
       {
         label: 'batch loss',
         color: '#90caf9',
         width: 1,
-        values: keep.map((i) => finiteOrNull((batches[i] as BatchPoint).loss)),
+        values: kept.map((b) => finiteOrNull(b.loss)),
       },
-      {
-        label: 'smoothed (EMA 0.6)',
-        color: TRAIN_COLOR,
-        values: keep.map((i) => smoothed[i] ?? null),
-      },
+      { label: 'smoothed (EMA 0.6)', color: TRAIN_COLOR, values: kept.map((b) => b.smoothed) },
     ],
-    markers: stageMarkers(options.stages ?? []),
+    // On this axis a stage starting with (1-based) epoch e starts at x = e - 1.
+    markers: stageMarkers(options.stages ?? []).map((m) => ({ ...m, x: m.x - 0.5 })),
     caption: 'Faint: each batch’s own loss. Solid: its exponential moving average, as TensorBoard.',
   };
 }
@@ -248,6 +266,14 @@ export function lrRangeChart(
     markers: marks.map((m) => ({ x: m.lr, label: m.label, color: m.color })),
   };
 }
+
+/** The names people know the metrics by (Keras' log keys). */
+const KERAS_NAMES: Partial<Record<keyof EpochPoint, string>> = {
+  loss: 'loss',
+  accuracy: 'accuracy',
+  valLoss: 'val_loss',
+  valAccuracy: 'val_accuracy',
+};
 
 export interface NamedCurve {
   readonly name: string;
@@ -275,7 +301,8 @@ export function overlayCharts(runs: readonly NamedCurve[], idPrefix = 'compare-'
     id: `${idPrefix}${id}`,
     title,
     xLabel: 'epoch',
-    yLabel: String(key),
+    xInteger: true,
+    yLabel: KERAS_NAMES[key] ?? String(key),
     x: epochs,
     series: runs.map((r, i) => {
       const at = new Map(r.points.map((p) => [p.epoch, p[key] as number | undefined]));

@@ -36,12 +36,25 @@ export function formatDuration(seconds: number): string {
 }
 
 function formatRate(rate: number): string {
+  if (!Number.isFinite(rate)) return '?';
   return rate >= 100 ? rate.toFixed(0) : rate >= 10 ? rate.toFixed(1) : rate.toFixed(2);
 }
 
-/** Count, rate and ETA measured from the first call, shared by both renderings. */
+/**
+ * A rate over less time than this is noise: the first tick of a bar created when work reports
+ * its first result would divide a whole batch by a fraction of a millisecond.
+ */
+export const MIN_RATE_WINDOW_MS = 1000;
+
+/**
+ * Count, rate and ETA, shared by both renderings. The rate is timed from a reference: the bar's
+ * creation when the first update comes a real window later (the work ran meanwhile), else the first
+ * update itself, whose count may include work done before the bar existed. Until the reference is
+ * MIN_RATE_WINDOW_MS old the rate and ETA are unknown, shown as `?`.
+ */
 class Meter {
   private readonly start: number;
+  private reference: { readonly time: number; readonly done: number } | undefined;
   done = 0;
 
   constructor(
@@ -51,13 +64,25 @@ class Meter {
     this.start = now();
   }
 
+  observe(done: number): void {
+    if (this.reference === undefined) {
+      const time = this.now();
+      this.reference =
+        time - this.start >= MIN_RATE_WINDOW_MS ? { time: this.start, done: 0 } : { time, done };
+    }
+    this.done = done;
+  }
+
   elapsedSeconds(): number {
     return (this.now() - this.start) / 1000;
   }
 
+  /** Units per second, or NaN while there is no real time window to measure it over. */
   rate(): number {
-    const elapsed = this.elapsedSeconds();
-    return elapsed > 0 ? this.done / elapsed : 0;
+    if (this.reference === undefined) return Number.NaN;
+    const window = this.now() - this.reference.time;
+    if (window < MIN_RATE_WINDOW_MS) return Number.NaN;
+    return ((this.done - this.reference.done) * 1000) / window;
   }
 
   etaSeconds(): number {
@@ -81,7 +106,7 @@ class PlainProgress implements Progress {
   }
 
   update(done: number, note?: string): void {
-    this.meter.done = done;
+    this.meter.observe(done);
     if (note !== undefined) this.note = note;
     const time = this.options.now();
     if (time - this.lastLine >= this.options.lineIntervalMs) this.print(time);
@@ -144,7 +169,7 @@ class BarProgress implements Progress {
   }
 
   update(done: number, note?: string): void {
-    this.meter.done = done;
+    this.meter.observe(done);
     if (note !== undefined) this.note = note;
     this.bar.update(done, this.payload());
   }

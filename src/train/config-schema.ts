@@ -16,7 +16,18 @@ import { INTERPOLATIONS, PREPROCESS_MODES, RESIZE_MODES } from '../image/contrac
 import { PRECISIONS } from '../model/precision.js';
 import { invalidOption, oneOf, UsageError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
-import { DEFAULT_CONFIG, type AugmentName, type StageSpec, type TrainConfig } from './config.js';
+import { OPTIMIZER_NAMES } from '../graph/optimizers/types.js';
+import { AUGMENT_NAMES, type AugmentName } from '../image/augment.js';
+import { HEAD_KINDS } from '../model/head.js';
+import { MONITOR_MODES } from './callbacks/monitor.js';
+import {
+  CLASS_WEIGHTINGS,
+  DEFAULT_CONFIG,
+  LOSS_NAMES,
+  type StageSpec,
+  type TrainConfig,
+} from './config.js';
+import { SCHEDULE_NAMES } from './schedules.js';
 import { parseStages, STAGE_NAMES, validateStages } from './stages.js';
 
 /**
@@ -56,6 +67,20 @@ export type SettingType<P extends TrainSettingPath> = P extends `${infer S}.${in
   : P extends keyof TrainConfig
     ? TrainConfig[P]
     : never;
+
+/**
+ * What callers may pass as a config (`fineTune({ config })`, a `--config` file): any part of
+ * TrainConfig, sections key by key; `stages` and `augment` also in their text forms
+ * (`head:10,block5:5`, `flip,zoom`), and `null` for a setting whose absence means "the weights'
+ * own value" (preprocess, resize, interpolation, val).
+ */
+export type TrainConfigInput = {
+  readonly [K in keyof TrainConfig]?: K extends SectionKey
+    ? Partial<TrainConfig[K]>
+    : K extends 'stages' | 'augment'
+      ? TrainConfig[K] | string
+      : TrainConfig[K] | (undefined extends TrainConfig[K] ? null : never);
+};
 
 type Schema = {
   readonly [K in keyof TrainConfig]: K extends SectionKey
@@ -124,12 +149,9 @@ function optionalChoice<T extends string>(choices: readonly T[]): Setting<T | un
   };
 }
 
-const AUGMENTS: readonly AugmentName[] = ['flip', 'rotate', 'zoom', 'brightness', 'contrast'];
-const MODES = ['min', 'max', 'auto'] as const;
-
 const augment: Setting<AugmentName[]> = {
   kind: 'list',
-  choices: AUGMENTS,
+  choices: AUGMENT_NAMES,
   check: (value, name) => {
     const items =
       typeof value === 'string'
@@ -138,8 +160,8 @@ const augment: Setting<AugmentName[]> = {
           : value.split(',').map((s) => s.trim())
         : value;
     if (!Array.isArray(items))
-      throw invalidOption(name, `a list drawn from ${AUGMENTS.join(', ')}`, value);
-    const list = items.map((item: unknown) => oneOf(name, AUGMENTS, item));
+      throw invalidOption(name, `a list drawn from ${AUGMENT_NAMES.join(', ')}`, value);
+    const list = items.map((item: unknown) => oneOf(name, AUGMENT_NAMES, item));
     return [...new Set(list)];
   },
 };
@@ -182,13 +204,13 @@ const SCHEMA: Schema = {
   preprocess: optionalChoice(PREPROCESS_MODES),
   resize: optionalChoice(RESIZE_MODES),
   interpolation: optionalChoice(INTERPOLATIONS),
-  head: choice(['flatten', 'avg']),
+  head: choice(HEAD_KINDS),
   dense: positiveInt,
   dropout: fraction,
-  loss: choice(['categorical_crossentropy', 'binary_crossentropy']),
+  loss: choice(LOSS_NAMES),
   labelSmoothing: fraction,
-  classWeights: choice(['none', 'balanced']),
-  optimizer: choice(['adam', 'adamw', 'sgd']),
+  classWeights: choice(CLASS_WEIGHTINGS),
+  optimizer: choice(OPTIMIZER_NAMES),
   lr: positive,
   momentum: fraction,
   nesterov: boolean,
@@ -210,7 +232,7 @@ const SCHEMA: Schema = {
   reduceLr: {
     enabled: boolean,
     monitor: text,
-    mode: choice(MODES),
+    mode: choice(MONITOR_MODES),
     factor: number('number', (n) => n > 0 && n < 1, 'a number in (0, 1)'),
     patience: nonNegativeInt,
     minDelta: nonNegative,
@@ -220,13 +242,13 @@ const SCHEMA: Schema = {
   earlyStopping: {
     enabled: boolean,
     monitor: text,
-    mode: choice(MODES),
+    mode: choice(MONITOR_MODES),
     patience: nonNegativeInt,
     minDelta: nonNegative,
     restoreBestWeights: boolean,
   },
   schedule: {
-    name: choice(['none', 'step', 'cosine', 'one-cycle']),
+    name: choice(SCHEDULE_NAMES),
     stepEpochs: positiveInt,
     gamma: positive,
     maxLr: positive,

@@ -4,15 +4,24 @@
  * and the `config.json` a run writes; the doctor reads it too. Parsing and validation live in
  * `parse-config.ts`.
  */
-import type { ArchName } from '../model/architectures.js';
+import type { OptimizerName } from '../graph/optimizers/types.js';
+import type { AugmentName } from '../image/augment.js';
 import type { Interpolation, PreprocessMode, ResizeMode } from '../image/contract.js';
+import type { ArchName } from '../model/architectures.js';
+import type { HeadKind } from '../model/head.js';
 import type { Precision } from '../model/precision.js';
+import type { MonitorMode } from './callbacks/monitor.js';
+import type { ScheduleName } from './schedules.js';
 
-export type OptimizerName = 'adam' | 'adamw' | 'sgd';
-export type HeadKind = 'flatten' | 'avg';
-export type LossName = 'categorical_crossentropy' | 'binary_crossentropy';
-export type AugmentName = 'flip' | 'rotate' | 'zoom' | 'brightness' | 'contrast';
-export type ScheduleName = 'none' | 'step' | 'cosine' | 'one-cycle';
+// Each closed list of names has one owner module (the one that acts on the names); the schema,
+// the flag help and the checks import the list from there.
+export type { AugmentName, HeadKind, MonitorMode, OptimizerName, Precision, ScheduleName };
+
+export const LOSS_NAMES = ['categorical_crossentropy', 'binary_crossentropy'] as const;
+export type LossName = (typeof LOSS_NAMES)[number];
+/** `balanced` weighs each class by n_samples / (n_classes * n_class_samples), as sklearn does. */
+export const CLASS_WEIGHTINGS = ['none', 'balanced'] as const;
+export type ClassWeighting = (typeof CLASS_WEIGHTINGS)[number];
 
 /** A stage of progressive unfreezing: train with blocks >= `unfreezeFrom` trainable for `epochs`. */
 export interface StageSpec {
@@ -24,7 +33,7 @@ export interface StageSpec {
 export interface ReduceLrConfig {
   readonly enabled: boolean;
   readonly monitor: string;
-  readonly mode: 'min' | 'max' | 'auto';
+  readonly mode: MonitorMode;
   readonly factor: number;
   readonly patience: number;
   readonly minDelta: number;
@@ -35,7 +44,7 @@ export interface ReduceLrConfig {
 export interface EarlyStoppingConfig {
   readonly enabled: boolean;
   readonly monitor: string;
-  readonly mode: 'min' | 'max' | 'auto';
+  readonly mode: MonitorMode;
   readonly patience: number;
   readonly minDelta: number;
   readonly restoreBestWeights: boolean;
@@ -63,8 +72,7 @@ export interface TrainConfig {
   readonly dropout: number;
   readonly loss: LossName;
   readonly labelSmoothing: number;
-  /** `balanced` weighs each class by n_samples / (n_classes * n_class_samples), as sklearn does. */
-  readonly classWeights: 'none' | 'balanced';
+  readonly classWeights: ClassWeighting;
   readonly optimizer: OptimizerName;
   readonly lr: number;
   readonly momentum: number;

@@ -15,17 +15,17 @@ import { sessionForModelFile } from '../engine/optimized-model.js';
 import type { PrecisionRequest } from '../engine/precision-graph.js';
 import type { LayerSpec } from '../model/architectures.js';
 import { defaultCacheDir } from '../model/download.js';
-import type { Network } from '../model/folder-network.js';
+import { folderNetwork } from '../model/folder-network.js';
 import { modelLayers } from '../model/head.js';
 import { MODEL_FILE, readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
 import type { Precision } from '../model/precision.js';
-import { isKerasModelPath, openKerasModel } from '../model/keras/run.js';
+import { resolveWeightsSource, type RunnableModel } from '../model/weights-source.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import { VggkitError } from '../util/errors.js';
 import { evaluationReport, type EvaluationReport } from './metrics.js';
 
 export interface EvaluateOptions {
-  /** A model folder written by fineTune (model.onnx with vggkit metadata). */
+  /** A model folder written by fineTune (model.onnx with vggkit metadata), or a Keras model. */
   readonly model: string;
   /** Folder with one sub-folder per class, named as the model's classes. */
   readonly data: string;
@@ -59,9 +59,7 @@ export interface EvaluationResult extends EvaluationReport {
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const log = options.log ?? (() => undefined);
   const scan = await scanClassFolders(options.data);
-  const { folder, network } = (await isKerasModelPath(options.model))
-    ? await kerasFolder(options.model, scan.classNames, log)
-    : await vggkitFolder(options.model);
+  const { folder, network } = await openRunnable(options.model, scan.classNames, log);
   const { classNames } = folder.metadata;
   const unknown = scan.classNames.filter((name) => !classNames.includes(name));
   if (unknown.length > 0) {
@@ -131,37 +129,27 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
 }
 
 /**
- * A user's Keras model as a model folder. Keras files keep no class names; Keras' directory
- * loaders number classes in sorted folder order, which is the order scanClassFolders lists.
+ * The model to measure, as a model folder: a vggkit run folder, or anything else that runs as it
+ * is (weights-source.ts `open`: a user's Keras model, whose outputs are taken to be the data's
+ * class folders in sorted order, as Keras' directory loaders number them).
  */
-async function kerasFolder(
-  file: string,
+async function openRunnable(
+  model: string,
   classNames: readonly string[],
   log: (line: string) => void,
-): Promise<OpenedModel> {
-  const { folder, converted } = await openKerasModel(file, { classNames });
-  if (converted.assumption !== undefined) log(converted.assumption);
-  log(
-    `${file} holds no class names: output k is taken to be the k-th class folder in sorted order (${classNames.join(', ')}), as Keras' directory loaders number them`,
-  );
-  return {
-    folder,
-    network: async () => (await import('../model/folder-network.js')).kerasNetwork(converted, file),
-  };
-}
-
-interface OpenedModel {
-  readonly folder: LoadedModelFolder;
-  /** The network behind the folder's graph, for building it at another precision. */
-  readonly network: () => Promise<Network>;
-}
-
-async function vggkitFolder(dir: string): Promise<OpenedModel> {
-  const folder = await readModelFolder(dir);
-  return {
-    folder,
-    network: async () => (await import('../model/folder-network.js')).folderNetwork(dir, folder),
-  };
+): Promise<RunnableModel> {
+  const source = await resolveWeightsSource('vgg16', model).catch((error: unknown) => {
+    if (error instanceof VggkitError && error.code === 'UNKNOWN_WEIGHTS') return undefined;
+    throw error;
+  });
+  // Not a runnable model: reading it as a model folder says what was expected.
+  if (source?.open === undefined) {
+    const folder = await readModelFolder(model);
+    return { folder, notes: [], network: () => folderNetwork(model, folder) };
+  }
+  const opened = await source.open(classNames);
+  opened.notes.forEach(log);
+  return opened;
 }
 
 export interface LabelledPredictions {

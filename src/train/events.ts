@@ -61,6 +61,8 @@ export interface BatchEndEvent {
   /** Running means over the epoch so far, as Keras' progress bar shows them. */
   readonly loss: number;
   readonly accuracy: number;
+  /** This batch's own mean loss (what a per-batch curve plots). */
+  readonly batchLoss: number;
   readonly lr: number;
   readonly imagesPerSecond: number;
 }

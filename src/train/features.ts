@@ -27,7 +27,7 @@ import {
   type PreprocessContract,
   type SkippedFile,
 } from '../image/index.js';
-import type { AugmentName } from './config.js';
+import type { AugmentName } from '../image/augment.js';
 import type { Random } from '../util/random.js';
 import type { Float32Tensor } from '../util/tensor.js';
 

@@ -9,6 +9,7 @@
  * A stage that trains every block has no prefix and no entry. Int8Report is documented in
  * src/engine/int8/prepare.ts.
  */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Int8Report } from '../engine/int8/prepare.js';
 import type { Precision } from '../model/precision.js';
@@ -27,6 +28,20 @@ export interface PrecisionRecord {
   readonly stages: readonly StagePrecision[];
 }
 
-export async function writePrecisionRecord(dir: string, record: PrecisionRecord): Promise<void> {
-  await writeJsonAtomic(join(dir, PRECISION_FILE), record);
+/**
+ * Adds (or replaces) one stage's entry. The file is read back first, so a resumed run keeps the
+ * entries of the stages it finished before it stopped.
+ */
+export async function recordStagePrecision(
+  dir: string,
+  precision: Precision,
+  entry: StagePrecision,
+): Promise<void> {
+  const file = join(dir, PRECISION_FILE);
+  const earlier = await readFile(file, 'utf8').then(
+    (text) => (JSON.parse(text) as PrecisionRecord).stages,
+    () => [],
+  );
+  const stages = [...earlier.filter((s) => s.stage !== entry.stage), entry];
+  await writeJsonAtomic(file, { precision, stages } satisfies PrecisionRecord);
 }

@@ -96,7 +96,10 @@ export interface LoadedBase {
   readonly weights: WeightMap;
   /** The weights' contract with the config's overrides applied. */
   readonly contract: PreprocessContract;
-  /** One line per override that contradicts the weights' contract. */
+  /**
+   * One line per override that contradicts the weights' contract, and the convention the contract
+   * rests on when the weights record none and the config does not override it.
+   */
   readonly contractWarnings: readonly string[];
   /** Keys the feature cache: changes whenever the weights change. */
   readonly weightsId: string;
@@ -131,7 +134,12 @@ export async function loadBase(config: TrainConfig, options: BaseOptions): Promi
   return {
     weights: loaded.weights,
     contract: resolved.contract,
-    contractWarnings: [...(loaded.notes ?? []), ...resolved.warnings],
+    contractWarnings: [
+      ...(loaded.assumption === undefined || config.preprocess !== undefined
+        ? []
+        : [loaded.assumption]),
+      ...resolved.warnings,
+    ],
     weightsId: await weightsIdentity(config, loaded.source),
     source: loaded.source,
     ...(loaded.head === undefined ? {} : { head: loaded.head }),

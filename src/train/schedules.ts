@@ -1,7 +1,8 @@
 /**
  * Learning-rate schedules as pure functions of the position in training, so a resumed run computes
  * the same rate without replaying anything. The value is the base rate; the fit loop applies the
- * stage factor and per-block multipliers on top, and ReduceLROnPlateau only acts with `none`.
+ * stage factor and per-block multipliers on top. ReduceLROnPlateau only acts with `none`: see
+ * `plateauReduction`, the one place that decides it.
  *
  * - `none`: the configured `lr` throughout.
  * - `step`: `lr * gamma^floor(epoch / stepEpochs)` (Keras' StepDecay / PyTorch StepLR).
@@ -10,7 +11,10 @@
  * - `one-cycle`: fastai's `fit_one_cycle`: for the first 25% of steps a cosine rise from
  *   `maxLr / 25` (div) to `maxLr`, then a cosine fall to `maxLr / 1e5` (div_final).
  */
-import type { ScheduleConfig } from './config.js';
+import type { ReduceLrConfig, ScheduleConfig } from './config.js';
+
+export const SCHEDULE_NAMES = ['none', 'step', 'cosine', 'one-cycle'] as const;
+export type ScheduleName = (typeof SCHEDULE_NAMES)[number];
 
 export const ONE_CYCLE_PCT_START = 0.25;
 export const ONE_CYCLE_DIV = 25;
@@ -53,4 +57,28 @@ export function scheduledLr(
       );
     }
   }
+}
+
+export interface PlateauDecision {
+  /** Whether ReduceLROnPlateau runs. */
+  readonly active: boolean;
+  /** Set when the config asked for ReduceLROnPlateau and a schedule: the line the run logs. */
+  readonly note: string | undefined;
+}
+
+/**
+ * ReduceLROnPlateau or a schedule, never both: a schedule plans the rate over the whole run, and a
+ * plateau cut would shift that plan for the rest of it (a cut during one-cycle's warm-up would
+ * scale down its peak). So any schedule but `none` turns ReduceLROnPlateau off, and says so.
+ */
+export function plateauReduction(config: {
+  readonly reduceLr: ReduceLrConfig;
+  readonly schedule: ScheduleConfig;
+}): PlateauDecision {
+  if (!config.reduceLr.enabled) return { active: false, note: undefined };
+  if (config.schedule.name === 'none') return { active: true, note: undefined };
+  return {
+    active: false,
+    note: `ReduceLROnPlateau is off: the ${config.schedule.name} schedule sets the learning rate (--no-reduce-lr silences this note; --schedule none brings ReduceLROnPlateau back)`,
+  };
 }

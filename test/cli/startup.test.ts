@@ -1,8 +1,9 @@
 /**
  * Start-up stays cheap: `vggkit --help` and every command's `--help` resolve none of the heavy
- * packages (ONNX Runtime, sharp, h5wasm, the protobuf code), which cost ~0.5 s to load; a
- * command's heavy modules load only when it runs (src/cli/run-command.ts). Timing itself lives
- * in bench/startup.ts; this checks the cause, which does not depend on the machine's load.
+ * packages (ONNX Runtime, sharp, h5wasm, the protobuf code, the dashboard's HTTP server), which
+ * cost ~0.5 s to load; a command's heavy modules load only when it runs (src/cli/run-command.ts).
+ * Timing itself lives in bench/startup.ts; this checks the cause, which does not depend on the
+ * machine's load.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,7 +14,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 
 const ROOT = join(import.meta.dirname, '..', '..');
-const HEAVY = ['onnxruntime-node', 'sharp', 'h5wasm', 'onnx-proto', 'protobufjs'];
+const HEAVY = ['onnxruntime-node', 'sharp', 'h5wasm', 'onnx-proto', 'protobufjs', 'fastify'];
 
 /** Runs the CLI with the import recorder; returns the package names it resolved under node_modules. */
 async function packagesLoaded(args: readonly string[]): Promise<Set<string>> {
@@ -57,6 +58,7 @@ for (const args of [
   ['train', '--help'],
   ['evaluate', '--help'],
   ['doctor', '--help'],
+  ['serve', '--help'],
   ['summary', '--json'],
 ]) {
   test(`vggkit ${args.join(' ')} loads no heavy package`, async () => {

@@ -211,6 +211,15 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
       matrix.map((row) => row.reduce((x, y) => x + y, 0)),
       [10, 10, 10],
     );
+    // The same report is kept beside the model for the dashboard's run page.
+    const kept = JSON.parse(await readFile(join(out, 'evaluation.json'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    assert.equal(kept['split'], 'evaluation');
+    assert.equal(kept['data'], data);
+    assert.deepEqual(kept['confusionMatrix'], matrix);
+    assert.equal(kept['accuracy'], report['accuracy']);
     const text = await vggkit('evaluate', out, data);
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /accuracy\s+[\d.]+/);

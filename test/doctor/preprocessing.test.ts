@@ -69,6 +69,25 @@ test('caffe input resized in float (non-integer pixels) is still recognised', as
   assert.deepEqual(preprocessingIds(await diagnose(caffe(raw), NHWC)), []);
 });
 
+test('--weights of a local Keras .hdf5 or .h5 file implies caffe, as training assumes, and says so once', async () => {
+  // The doctor used to know .h5 only and fail on .hdf5 with UNKNOWN_WEIGHTS, which training accepts.
+  const torchBatch = torch(rawPixels(N, S));
+  for (const weights of ['model.hdf5', 'model.H5']) {
+    const lines: string[] = [];
+    const ids = preprocessingIds(
+      await diagnose(torchBatch, NHWC, { weights, log: (line) => lines.push(line) }),
+    );
+    assert.deepEqual(ids, ['normalization-mismatch'], weights);
+    assert.deepEqual(lines, [
+      `${weights}: the file records no preprocessing; Keras' caffe contract (BGR, ImageNet mean, stretch) assumed (override with --preprocess, --resize)`,
+    ]);
+  }
+  assert.deepEqual(
+    preprocessingIds(await diagnose(torchBatch, NHWC, { weights: 'model.safetensors' })),
+    [],
+  );
+});
+
 test('unscaled-input: raw 0..255 pixels fed to caffe weights', async () => {
   const findings = await diagnose(rawPixels(N, S), NHWC);
   assert.deepEqual(preprocessingIds(findings), ['unscaled-input']);

@@ -6,6 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import { vggLayers } from '../../src/model/architectures.js';
 import { writeKerasWeights } from '../../src/model/keras-h5.js';
 import { loadWeights } from '../../src/model/load-weights.js';
+import { DEFAULT_CONFIG } from '../../src/train/config.js';
+import { loadBase } from '../../src/train/recipe.js';
 import { biasKey, kernelKey } from '../../src/model/weight-map.js';
 import { tensor } from '../../src/util/tensor.js';
 import { filled } from './fixtures.js';
@@ -88,6 +90,13 @@ describe('loadWeights', () => {
       ['caffe', 'stretch', 32, 32],
     );
     assert.equal(loaded.source, path);
+    assert.match(loaded.assumption ?? '', /records no preprocessing; Keras' caffe contract/);
+    // Training logs that assumption once, unless the config sets the preprocessing itself.
+    const config = { ...DEFAULT_CONFIG, arch: 'vgg11' as const, weights: path, inputSize: 32 };
+    const base = await loadBase(config, { cacheDir: dir });
+    assert.deepEqual(base.contractWarnings, [loaded.assumption]);
+    const explicit = await loadBase({ ...config, preprocess: 'caffe' }, { cacheDir: dir });
+    assert.deepEqual(explicit.contractWarnings, []);
     // The same notop file cannot supply a top.
     await rejectsWith(
       loadWeights({ arch: 'vgg11', weights: path, includeTop: true }),
@@ -163,7 +172,7 @@ describe('loadWeights', () => {
     );
     await rejectsWith(
       loadWeights({ arch: 'vgg16', weights: 'model.onnx', includeTop: false }),
-      'INVALID_OPTION',
+      'UNKNOWN_WEIGHTS',
       /\.safetensors/,
     );
     await rejectsWith(

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ARCH_NAMES } from '../../src/model/architectures.js';
-import { findWeights, WEIGHTS } from '../../src/model/registry.js';
+import { WEIGHTS, type WeightsEntry } from '../../src/model/registry.js';
+import { resolveWeightsSource } from '../../src/model/weights-source.js';
 import { VggkitError } from '../../src/util/errors.js';
+
+function findWeights(arch: string, tag: string): WeightsEntry | undefined {
+  return WEIGHTS.find((row) => row.arch === arch && row.tag === tag);
+}
 
 describe('weights registry', () => {
   for (const entry of WEIGHTS) {
@@ -32,26 +37,31 @@ describe('weights registry', () => {
   test("tags are unique per architecture and the issue's Keras files are registered", () => {
     const keys = WEIGHTS.map((entry) => `${entry.arch}.${entry.tag}`);
     assert.equal(new Set(keys).size, keys.length);
-    assert.equal(findWeights('vgg16', 'imagenet').checksum.hex, '6d6bbae143d832006294945121d1f1fc');
     assert.equal(
-      findWeights('vgg16', 'imagenet-top').checksum.hex,
+      findWeights('vgg16', 'imagenet')?.checksum.hex,
+      '6d6bbae143d832006294945121d1f1fc',
+    );
+    assert.equal(
+      findWeights('vgg16', 'imagenet-top')?.checksum.hex,
       '64373286793e3c8b2b4e3219cbf3544b',
     );
-    assert.equal(findWeights('vgg16', 'imagenet').includesTop, false);
-    assert.equal(findWeights('vgg16', 'imagenet-top').includesTop, true);
+    assert.equal(findWeights('vgg16', 'imagenet')?.includesTop, false);
+    assert.equal(findWeights('vgg16', 'imagenet-top')?.includesTop, true);
   });
 
-  test('an unknown tag lists the known ones', () => {
-    assert.throws(
-      () => findWeights('vgg16', 'imagenett'),
-      (error: unknown) =>
-        error instanceof VggkitError &&
-        error.code === 'UNKNOWN_WEIGHTS' &&
-        /imagenett/.test(error.message) &&
-        /known tags: imagenet, imagenet-top, tv_in1k/.test(error.message),
-    );
-    assert.throws(
-      () => findWeights('vgg19', 'imagenet'),
+  test('an unknown tag lists the known ones and every other form --weights takes', async () => {
+    await assert.rejects(resolveWeightsSource('vgg16', 'imagenett'), (error: unknown) => {
+      assert.ok(error instanceof VggkitError);
+      assert.equal(error.code, 'UNKNOWN_WEIGHTS');
+      assert.equal(error.exitCode, 2);
+      assert.equal(
+        error.message,
+        `--weights: no vgg16 weights tagged "imagenett" (known tags: imagenet, imagenet-top, tv_in1k; or 'none' (random init), or a vggkit model folder, or your Keras model (.keras, a model.save .h5, a TF.js model.json), or a Keras .h5/.hdf5 weights file, or a torchvision-layout .safetensors file)`,
+      );
+      return true;
+    });
+    await assert.rejects(
+      resolveWeightsSource('vgg19', 'imagenet'),
       /no vgg19 weights tagged "imagenet" \(none are published/,
     );
   });

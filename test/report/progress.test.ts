@@ -60,6 +60,34 @@ test('not a TTY: occasional plain lines with count, rate and ETA, and a final li
   ]);
 });
 
+test('a rate needs a real time window: a bar created at its first result shows ? until one passes', () => {
+  // The reported bug: `features: 16/96 (16%), 104249 img/s` on the first tick of a bar created
+  // when the first batch of 16 had just finished.
+  const out = capture(false);
+  let clock = 7_000;
+  const progress = createProgress({
+    label: 'features',
+    total: 96,
+    unit: 'img',
+    stream: out.stream,
+    lineIntervalMs: 0,
+    now: () => clock,
+  });
+  clock += 0.15;
+  progress.update(16);
+  clock += 500;
+  progress.update(32); // half a second is not yet a window
+  clock = 9_000;
+  progress.update(48); // 32 images since the first tick, in 2 s
+  progress.stop();
+  assert.deepEqual(out.text().trimEnd().split('\n'), [
+    'features: 16/96 (16%), ? img/s, ETA ?',
+    'features: 32/96 (33%), ? img/s, ETA ?',
+    'features: 48/96 (50%), 16.0 img/s, ETA 3s',
+    'features: 48/96 (50%), 16.0 img/s, done in 2s',
+  ]);
+});
+
 test('--json forces plain lines even on a TTY; stdout is refused', () => {
   const out = capture(true);
   let clock = 0;

@@ -2,6 +2,7 @@
  * fineTune() edge cases on tiny shape datasets (vgg11, 32x32, weights 'none'): resuming a run
  * that a callback had stopped, and the shapes of data a person can hand it.
  */
+import type { TrainConfigInput } from '../../src/train/config-schema.js';
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -26,7 +27,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const BASE = {
+const BASE: TrainConfigInput = {
   weights: 'none',
   inputSize: 32,
   arch: 'vgg11',
@@ -102,14 +103,18 @@ test('a cosine schedule spans the steps actually taken when an unreadable traini
   await writeFile(join(withBroken, 'circle', 'broken.png'), 'not a png');
   const lr = 1e-3;
   const announced: number[] = [];
+  const lines: string[] = [];
   const result = await fineTune({
     data: withBroken,
     out: join(dir, 'cosine-broken'),
     cacheDir: join(dir, 'cache'),
     config: { ...BASE, valSplit: 0, epochs: 2, batchSize: 3, lr, schedule: { name: 'cosine' } },
     callbacks: [{ name: 'batches', epoch_start: (event) => void announced.push(event.batches) }],
+    log: (line) => lines.push(line),
   });
   assert.equal(result.skipped.length, 1);
+  // The schedule turns ReduceLROnPlateau (on by default) off, and the run says so once.
+  assert.equal(lines.filter((l) => l.startsWith('ReduceLROnPlateau is off: the cosine')).length, 1);
   // epoch_start announces the batches the epoch really runs (progress bars size themselves by it).
   assert.deepEqual(announced, [3, 3]);
   // 9 readable images in batches of 3: 3 steps an epoch, 6 in all; the last step is step 5.
@@ -135,4 +140,22 @@ test('a stop raised at a batch (as TerminateOnNaN does) ends the epoch at that b
   assert.deepEqual(batchesSeen, [1]);
   assert.equal(result.history.length, 1);
   assert.equal(result.stoppedBy, 'stop_at_batch');
+});
+
+test('pauseAt pauses a run at a rung; resumed calls continue it to exactly the uninterrupted result', async () => {
+  // A stage boundary at epoch 1 and a schedule over the whole budget: both must survive pausing.
+  const config = { stages: 'head:1,block5:2', schedule: { name: 'cosine' } };
+  const whole = await run('rung-whole', config);
+  const first = await run('rung', config, { pauseAt: 1 });
+  assert.equal(first.paused, true);
+  assert.equal(first.history.length, 1);
+  await assert.rejects(stat(join(dir, 'rung', 'model.onnx')), 'a paused run writes no model yet');
+  const second = await run('rung', config, { resume: true, pauseAt: 2 });
+  assert.deepEqual([second.paused, second.history.length], [true, 2]);
+  const done = await run('rung', config, { resume: true });
+  assert.equal(done.paused, false);
+  assert.equal(whole.paused, false);
+  assert.deepEqual(done.history, whole.history);
+  assertSameWeights(done.weights, whole.weights);
+  assert.ok((await stat(join(dir, 'rung', 'model.onnx'))).isFile());
 });

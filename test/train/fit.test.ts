@@ -5,13 +5,21 @@
  * validation numbers (two independent paths: the training graph's evaluation vs the inference
  * graph in model.onnx).
  */
+import type { TrainConfigInput } from '../../src/train/config-schema.js';
 import assert from 'node:assert/strict';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { evaluateModel, fineTune, VggkitError } from '../../src/index.js';
+import sharp from 'sharp';
 import { chartSpecs } from '../../src/report/chart-spec.js';
+import { PREDICTIONS_FILE, TOP_LOSSES, type PredictionsFile } from '../../src/train/predictions.js';
+import {
+  EVENTS_FILE,
+  parseEventLine,
+  type EventRecord,
+} from '../../src/train/callbacks/events-log.js';
 import type { ArchName, VggOptions } from '../../src/model/architectures.js';
 import { headLayers, modelLayers, type HeadSpec } from '../../src/model/head.js';
 import { initWeights } from '../../src/model/init.js';
@@ -117,6 +125,27 @@ test('fineTune learns the shapes: loss falls, validation accuracy far above chan
   );
   assert.deepEqual(report.skipped, []);
 
+  // predictions.json: the same model on the same validation images, with its worst mistakes.
+  const predictions = JSON.parse(
+    await readFile(join(result.modelDir, PREDICTIONS_FILE), 'utf8'),
+  ) as PredictionsFile;
+  assert.equal(predictions.accuracy, report.accuracy);
+  assert.deepEqual(predictions.confusionMatrix, report.confusionMatrix);
+  assert.equal(predictions.images, 30);
+  assert.equal(predictions.topLosses.length, TOP_LOSSES);
+  const losses = predictions.topLosses.map((t) => t.loss);
+  assert.deepEqual(
+    losses,
+    [...losses].sort((a, b) => b - a),
+    'worst first',
+  );
+  for (const t of predictions.topLosses) {
+    assert.ok(t.file.startsWith(val), t.file);
+    assert.ok(Math.abs(t.loss + Math.log(t.trueProbability)) < 1e-6);
+    const thumb = await sharp(join(result.modelDir, t.thumbnail as string)).metadata();
+    assert.ok(thumb.width <= 96 && thumb.height <= 96);
+  }
+
   // history.json carries the class names (the doctor's chance level) and one record per epoch.
   const history = JSON.parse(await readFile(join(result.modelDir, 'history.json'), 'utf8')) as {
     classNames: string[];
@@ -127,6 +156,34 @@ test('fineTune learns the shapes: loss falls, validation accuracy far above chan
     history.epochs.map((e) => [e.epoch, e.loss, e.stage]),
     result.history.map((h, i) => [i, h.loss, 'head']),
   );
+
+  // events.jsonl: who trained (this process), every batch and epoch in order, and the end.
+  const events = (await readFile(join(result.modelDir, EVENTS_FILE), 'utf8'))
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => parseEventLine(line));
+  assert.ok(events.every((e) => e !== undefined));
+  const records = events as EventRecord[];
+  const start = records[0];
+  assert.ok(start?.type === 'fit_start');
+  assert.equal(start.pid, process.pid);
+  assert.equal(start.host, hostname());
+  assert.deepEqual(start.classNames, ['circle', 'square', 'triangle']);
+  const epochEnds = records.filter((e) => e.type === 'epoch_end');
+  assert.deepEqual(
+    epochEnds.map((e) => e.logs),
+    result.history,
+  );
+  const batches = records.filter((e) => e.type === 'batch_end');
+  assert.equal(batches.length, 8 * 9, '36 images in batches of 4, 8 epochs');
+  assert.ok(batches.every((b) => Number.isFinite(b.batchLoss) && b.batch >= 1 && b.batch <= 9));
+  assert.deepEqual(records[records.length - 1], {
+    ...records[records.length - 1],
+    type: 'fit_end',
+    epochsCompleted: 8,
+    stopped: null,
+  });
+  assert.ok(records.every((e, i) => i === 0 || e.time >= (records[i - 1] as EventRecord).time));
 });
 
 test('freezing freezes: head stage leaves every base weight bit-identical; a block5 stage changes block5 only', async () => {
@@ -285,7 +342,7 @@ test('evaluateModel names a data folder the model does not know; model classes m
 });
 
 test('augmentation runs the frozen base on every batch, says so, and is reproducible for a seed', async () => {
-  const config = {
+  const config: TrainConfigInput = {
     arch: 'vgg11',
     epochs: 2,
     batchSize: 6,
@@ -376,7 +433,7 @@ test('binary cross-entropy on two classes: one sigmoid output that learns and ev
     await cp(join(from, 'circle'), join(to, 'circle'), { recursive: true });
     await cp(join(from, 'square'), join(to, 'square'), { recursive: true });
   }
-  const config = {
+  const config: TrainConfigInput = {
     weights: 'none',
     inputSize: 32,
     arch: 'vgg11',

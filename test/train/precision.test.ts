@@ -39,7 +39,13 @@ async function producers(cacheDir: string): Promise<Record<string, unknown>[]> {
 
 test('an int8 prefix writes its decision to precision.json and the feature cache', async () => {
   const cacheDir = join(dir, 'cache');
-  const config = { arch: 'vgg11', weights: 'none', inputSize: 32, epochs: 1, batchSize: 8 };
+  const config = {
+    arch: 'vgg11',
+    weights: 'none',
+    inputSize: 32,
+    epochs: 1,
+    batchSize: 8,
+  } as const;
   const out = join(dir, 'int8-run');
   const logs: string[] = [];
   const result = await fineTune({

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { scheduledLr } from '../../src/train/schedules.js';
+import { plateauReduction, scheduledLr } from '../../src/train/schedules.js';
+import { DEFAULT_CONFIG } from '../../src/train/config.js';
 import type { ScheduleConfig } from '../../src/train/config.js';
 
 const schedule: ScheduleConfig = { name: 'none', stepEpochs: 3, gamma: 0.5, maxLr: 1e-2 };
@@ -41,4 +42,14 @@ test('one-cycle: maxLr/25 at the start, maxLr at 25%, cosine midpoints, maxLr/1e
   near(at(625), (1e-2 + 1e-7) / 2, 'annealing midpoint');
   near(at(1000), 1e-7, 'end');
   assert.ok(at(100) < at(200) && at(300) > at(900));
+});
+
+test('ReduceLROnPlateau or a schedule, never both, decided in one place and said', () => {
+  const withSchedule = { ...DEFAULT_CONFIG, schedule: { ...schedule, name: 'step' as const } };
+  assert.deepEqual(plateauReduction(DEFAULT_CONFIG), { active: true, note: undefined });
+  const decision = plateauReduction(withSchedule);
+  assert.equal(decision.active, false);
+  assert.match(decision.note ?? '', /^ReduceLROnPlateau is off: the step schedule sets/);
+  const off = { ...withSchedule, reduceLr: { ...DEFAULT_CONFIG.reduceLr, enabled: false } };
+  assert.deepEqual(plateauReduction(off), { active: false, note: undefined });
 });

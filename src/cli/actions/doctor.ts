@@ -1,9 +1,7 @@
 /** What `vggkit doctor` does (declared in ../doctor.ts). */
-import { writeFixedConfig } from '../../doctor/fix-config.js';
-import { buildContext } from '../../doctor/inputs.js';
-import { writeHtmlReport } from '../../doctor/render-html.js';
+import { diagnose, writeDiagnosisFixes, writeDiagnosisHtml } from '../../doctor/diagnose.js';
 import { renderTerminal } from '../../doctor/render-terminal.js';
-import { exitCodeFor, runDoctor, toJson } from '../../doctor/run.js';
+import { exitCodeFor, toJson } from '../../doctor/run.js';
 import { invalidOption } from '../../util/errors.js';
 import { createProgress, type Progress } from '../../report/progress.js';
 import type { DoctorFlags } from '../doctor.js';
@@ -14,7 +12,7 @@ export async function doctor(dataDir: string | undefined, flags: DoctorFlags): P
   if (probeImages !== undefined && !/^\d+$/.test(probeImages))
     throw invalidOption('--probe-images', 'a whole number of images >= 2', probeImages);
   let scanBar: Progress | undefined;
-  const ctx = await buildContext({
+  const report = await diagnose({
     ...rest,
     ...(probeImages === undefined ? {} : { probeImages: images }),
     ...(dataDir === undefined ? {} : { dataDir }),
@@ -34,17 +32,11 @@ export async function doctor(dataDir: string | undefined, flags: DoctorFlags): P
     },
   });
   scanBar?.stop();
-  const report = await runDoctor(ctx);
   if (flags.json === true) process.stdout.write(`${JSON.stringify(toJson(report), null, 2)}\n`);
   else process.stdout.write(renderTerminal(report));
-  if (flags.html !== undefined)
-    await writeHtmlReport(flags.html, report, {
-      history: ctx.history,
-      lrRange: ctx.probes?.lrRange,
-      configuredLr: ctx.config?.lr,
-    });
+  if (flags.html !== undefined) await writeDiagnosisHtml(flags.html, report);
   if (flags.fixConfig !== undefined) {
-    const result = await writeFixedConfig(flags.fixConfig, ctx.rawConfig ?? {}, report.findings);
+    const result = await writeDiagnosisFixes(flags.fixConfig, report);
     if (flags.json !== true)
       process.stderr.write(
         `vggkit: wrote ${flags.fixConfig} (${result.applied.length} fix(es): ${result.applied.map((a) => a.id).join(', ') || 'none'})\n`,

@@ -1,6 +1,7 @@
 /** What `vggkit evaluate` does (declared in ../evaluate.ts). */
 import { createProgress, type Progress } from '../../report/progress.js';
 import { evaluateModel, type EvaluationResult } from '../../train/evaluate.js';
+import { EVALUATION_FILE, writeEvaluation } from '../../train/predictions.js';
 import { parseInteger, printJson } from '../common.js';
 import type { EvaluateFlags } from '../evaluate.js';
 import { Int8Progress, parsePrecisionFlags } from './precision.js';
@@ -36,6 +37,12 @@ export async function evaluate(model: string, dir: string, flags: EvaluateFlags)
     int8Progress.stop();
     progress?.stop();
   }
+  // Beside the model, for the run page; a read-only model folder is not an error.
+  await writeEvaluation(model, dir, result).catch((error: unknown) =>
+    process.stderr.write(
+      `vggkit: warning: could not write ${EVALUATION_FILE} in ${model}: ${String(error)}\n`,
+    ),
+  );
   if (flags.json === true) {
     const { accuracy, loss, perClass, confusionMatrix, classNames, skipped } = result;
     printJson({

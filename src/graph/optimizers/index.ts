@@ -16,11 +16,12 @@ import { attr } from '../onnx.js';
 import type { GraphBuilder, Sym } from '../ir.js';
 import { adam } from './adam.js';
 import { sgd } from './sgd.js';
-import type { OptimizerRule, OptimizerSpec, ParamUpdate, Updated } from './types.js';
+import type { OptimizerName, OptimizerRule, OptimizerSpec, ParamUpdate, Updated } from './types.js';
 
-export type { OptimizerSpec, ParamUpdate, Updated } from './types.js';
+export { OPTIMIZER_NAMES } from './types.js';
+export type { OptimizerName, OptimizerSpec, ParamUpdate, Updated } from './types.js';
 
-const RULES: Readonly<Record<OptimizerSpec['name'], OptimizerRule>> = { adam, adamw: adam, sgd };
+const RULES: Readonly<Record<OptimizerName, OptimizerRule>> = { adam, adamw: adam, sgd };
 
 /** Keras' Adam defaults (the seed recipe's optimizer, before its learning rate). */
 export const KERAS_ADAM: OptimizerSpec = {

@@ -1,8 +1,12 @@
 /** What every optimizer fragment receives and returns; the table of optimizers is in index.ts. */
 import type { GraphBuilder, Sym } from '../ir.js';
 
+/** The optimizers a training graph can carry; RULES in index.ts has one per name. */
+export const OPTIMIZER_NAMES = ['adam', 'adamw', 'sgd'] as const;
+export type OptimizerName = (typeof OPTIMIZER_NAMES)[number];
+
 export interface OptimizerSpec {
-  readonly name: 'adam' | 'adamw' | 'sgd';
+  readonly name: OptimizerName;
   readonly beta1: number;
   readonly beta2: number;
   /** Keras' epsilon: added to sqrt(v) before bias correction ("epsilon hat" in the Adam paper). */

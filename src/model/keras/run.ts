@@ -45,13 +45,29 @@ export async function convertKerasFile(file: string, weights?: string): Promise<
   return kerasToVgg(model, analyse(model));
 }
 
+/**
+ * What vggkit runs in place of the user's model: an ONNX graph with the contract, class names
+ * and head in its metadata, as a run folder holds it.
+ */
 export async function openKerasModel(
   file: string,
   options: OpenKerasOptions = {},
 ): Promise<OpenedKerasModel> {
-  const converted = await convertKerasFile(file, options.weights);
+  return runnableKerasModel(
+    file,
+    await convertKerasFile(file, options.weights),
+    options.classNames,
+  );
+}
+
+/** A converted Keras model as a model folder in memory, its outputs named `classNames`. */
+export function runnableKerasModel(
+  file: string,
+  converted: KerasVggModel,
+  names?: readonly string[],
+): OpenedKerasModel {
   const classes = converted.outputs === 1 ? 2 : converted.outputs;
-  const classNames = options.classNames ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
+  const classNames = names ?? Array.from({ length: classes }, (_, i) => `class ${i}`);
   if (classNames.length !== classes) {
     throw new VggkitError(
       'CLASS_MISMATCH',

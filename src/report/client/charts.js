@@ -120,7 +120,14 @@
         }),
       ),
       axes: [
-        { label: spec.xLabel, labelSize: 20, values: ticks },
+        spec.xInteger
+          ? {
+              label: spec.xLabel,
+              labelSize: 20,
+              values: ticks,
+              incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000],
+            }
+          : { label: spec.xLabel, labelSize: 20, values: ticks },
         { label: spec.yLabel || '', labelSize: 20, size: 56, values: ticks },
       ],
       hooks: {
@@ -212,7 +219,7 @@
     ctx.font = '11px system-ui, sans-serif';
     spec.lines.forEach(function (line) {
       ctx.strokeStyle = line.color;
-      ctx.lineWidth = 1.5;
+      ctx.lineWidth = line.width || 1.5;
       ctx.setLineDash(line.dashed ? [5, 4] : []);
       ctx.beginPath();
       var pen = false;

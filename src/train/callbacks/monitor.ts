@@ -6,8 +6,8 @@
 import { oneOf, UsageError } from '../../util/errors.js';
 import { logValue, type EpochLogs } from '../events.js';
 
-export type MonitorMode = 'min' | 'max' | 'auto';
-export const MONITOR_MODES: readonly MonitorMode[] = ['min', 'max', 'auto'];
+export const MONITOR_MODES = ['min', 'max', 'auto'] as const;
+export type MonitorMode = (typeof MONITOR_MODES)[number];
 
 /**
  * Keras' rule for ReduceLROnPlateau and ModelCheckpoint: in auto mode a name containing `acc` is

@@ -76,7 +76,7 @@ describe('--weights takes a whole saved Keras model', () => {
         classes: 3,
         activation: 'softmax',
       });
-      assert.match(loaded.notes?.[0] ?? '', /assuming .*caffe/);
+      assert.match(loaded.assumption ?? '', /assuming .*caffe/);
       // The run continues from the head when its shape matches, and starts a new one otherwise.
       const base = {
         weights: loaded.weights,

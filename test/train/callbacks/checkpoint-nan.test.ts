@@ -59,6 +59,7 @@ function batchEnd(batch: number, loss: number): BatchEndEvent {
     batches: 10,
     loss,
     accuracy: 0.5,
+    batchLoss: loss,
     lr: 0.1,
     imagesPerSecond: 100,
   };

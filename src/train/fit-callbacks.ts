@@ -1,0 +1,56 @@
+/**
+ * The callbacks every fine-tune runs, before the caller's own, in this order: TerminateOnNaN,
+ * ReduceLROnPlateau (unless a schedule sets the rate), EarlyStopping, ModelCheckpoint (the best
+ * epoch so far), CSVLogger (history.csv), EventsLog (events.jsonl, for the dashboard). Their saved state comes back from the checkpoint, so a
+ * resumed run decides exactly as an uninterrupted one.
+ */
+import { join } from 'node:path';
+import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { CSVLogger } from './callbacks/csv-logger.js';
+import { EarlyStopping } from './callbacks/early-stopping.js';
+import { EVENTS_FILE, EventsLog } from './callbacks/events-log.js';
+import { ModelCheckpoint } from './callbacks/model-checkpoint.js';
+import { ReduceLROnPlateau } from './callbacks/reduce-lr-on-plateau.js';
+import { TerminateOnNaN } from './callbacks/terminate-on-nan.js';
+import { CallbackList } from './events.js';
+import type { TrainingRun } from './run.js';
+import { plateauReduction } from './schedules.js';
+
+export function builtInCallbacks(run: TrainingRun): CallbackList {
+  const { config } = run;
+  const callbacks = new CallbackList([
+    ...(config.terminateOnNan ? [new TerminateOnNaN()] : []),
+    ...(plateauReduction(config).active ? [new ReduceLROnPlateau(config.reduceLr)] : []),
+    ...(config.earlyStopping.enabled
+      ? [
+          new EarlyStopping<string>(config.earlyStopping, {
+            snapshot: async () => {
+              await writeFileAtomic(run.files.bestWeights, encodeSafetensors(run.trainedParams()));
+              return run.files.bestWeights;
+            },
+            restore: async (file) => {
+              const { tensors } = await readSafetensors(file);
+              for (const [key, t] of tensors) run.params.set(key, t);
+              run.trainStep?.setParameters(run.params);
+            },
+          }),
+        ]
+      : []),
+    new ModelCheckpoint({
+      monitor: run.dataset.val.length > 0 ? 'val_loss' : 'loss',
+      mode: 'min',
+      // Per improvement only what training changed is written (cheap); best/ is built once at the end.
+      save: async () => writeFileAtomic(run.files.best, encodeSafetensors(run.trainedParams())),
+    }),
+    new CSVLogger({ file: join(run.out, 'history.csv') }),
+    new EventsLog({
+      file: join(run.out, EVENTS_FILE),
+      weights: config.weights,
+      contract: run.base.contract,
+    }),
+    ...(run.options.callbacks ?? []),
+  ]);
+  callbacks.setState(run.loop.callbacks);
+  return callbacks;
+}
