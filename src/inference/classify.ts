@@ -6,14 +6,14 @@
  *
  * In fp32 a runnable model's graph runs as stored, and a model folder's model.onnx through ORT's
  * saved optimised graph (optimized-model.ts): a one-image predict is mostly start-up. int8
- * rebuilds the network from its weights (precision-graph.ts), calibrated on `calibration`.
+ * rebuilds the network from its weights (precision-graph.ts), calibrated on `calibration`. What
+ * only other paths need (weights files, graph building, int8) is imported when they run.
  */
 import { basename } from 'node:path';
 import { listImageFiles } from '../data/files.js';
 import { inferBatches } from '../engine/inference.js';
 import type { Int8Report, Int8Request } from '../engine/int8/prepare.js';
 import { sessionForModelFile } from '../engine/optimized-model.js';
-import { precisionGraph } from '../engine/precision-graph.js';
 import { Session } from '../engine/session.js';
 import { resolveContract, type PreprocessContract } from '../image/contract.js';
 import type { SkippedFile } from '../image/index.js';
@@ -22,7 +22,6 @@ import { defaultCacheDir } from '../model/download.js';
 import type { Network } from '../model/folder-network.js';
 import { modelLayers } from '../model/head.js';
 import { IMAGENET_CLASSES, type ClassName } from '../model/imagenet-classes.js';
-import { loadWeights } from '../model/load-weights.js';
 import { MODEL_FILE } from '../model/model-folder.js';
 import type { Precision } from '../model/precision.js';
 import { resolveWeightsSource } from '../model/weights-source.js';
@@ -160,6 +159,7 @@ async function openGraph(
       notes,
     };
   }
+  const { loadWeights } = await import('../model/load-weights.js');
   const loaded = await loadWeights({
     arch,
     weights,
@@ -217,6 +217,7 @@ async function builtSession(
       `precision ${precision}: expected calibration images (the \`calibration\` files or folders), received ${options.calibration === undefined ? 'none' : `no image in ${options.calibration.join(', ')}`}`,
     );
   const layers = modelLayers(network.options, network.head);
+  const { precisionGraph } = await import('../engine/precision-graph.js');
   const { graph, int8 } = await precisionGraph(network, (layers.at(-1) as LayerSpec).name, {
     precision,
     files: calibration,

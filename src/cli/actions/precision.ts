@@ -1,17 +1,11 @@
 /**
  * What the commands that run a frozen network share about precision: reading `--precision` and
  * `--calibration-images`, progress bars while int8 calibrates and checks, and one line on stderr
- * with the decision and its figures.
+ * with the decision and its figures. Light: predict's fp32 path imports it.
  */
 import { describeInt8 } from '../../engine/int8/describe.js';
 import type { Int8Report } from '../../engine/int8/prepare.js';
-import {
-  type PrecisionGraph,
-  precisionGraph,
-  type PrecisionRequest,
-} from '../../engine/precision-graph.js';
-import { defaultCacheDir } from '../../model/download.js';
-import type { Network } from '../../model/folder-network.js';
+import type { PrecisionRequest } from '../../engine/precision-graph.js';
 import {
   DEFAULT_CALIBRATION_IMAGES,
   parsePrecision,
@@ -58,27 +52,4 @@ export class Int8Progress {
 
 export function reportInt8(report: Int8Report | undefined): void {
   if (report !== undefined) process.stderr.write(`vggkit: ${describeInt8(report)}\n`);
-}
-
-/** The graph of `network` cut at `outputLayer`, at the flags' precision, calibrated on `files`. */
-export async function commandGraph(
-  network: Network,
-  outputLayer: string,
-  files: readonly string[],
-  flags: PrecisionFlags & { readonly json?: boolean },
-): Promise<PrecisionGraph> {
-  const progress = new Int8Progress(flags.json === true);
-  try {
-    const result = await precisionGraph(network, outputLayer, {
-      ...parsePrecisionFlags(flags),
-      files,
-      cacheDir: defaultCacheDir(),
-      onProgress: progress.update,
-    });
-    progress.stop();
-    reportInt8(result.int8);
-    return result;
-  } finally {
-    progress.stop();
-  }
 }
