@@ -67,6 +67,8 @@ export interface ExtractOptions {
   readonly calibrationImages?: number;
   /** With precision int8: images done of total while it calibrates, then while it is checked. */
   readonly onInt8Progress?: Int8Request['onProgress'];
+  /** With precision int8: the decision, as soon as it is made (before any row is computed). */
+  readonly onInt8Decision?: (report: Int8Report) => void;
   readonly offline?: boolean;
   /** Weights, int8 calibrations; default `$VGGKIT_HOME` or ~/.cache/vggkit. */
   readonly cacheDir?: string;
@@ -128,6 +130,7 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
       : { calibrationImages: options.calibrationImages }),
     ...(options.onInt8Progress === undefined ? {} : { onProgress: options.onInt8Progress }),
   });
+  if (int8 !== undefined) options.onInt8Decision?.(int8);
   const precision = int8?.precision ?? 'fp32';
   const featureShape = layers.find((l) => l.name === layer)?.outputShape ?? [];
   const columns = featureShape.reduce((a, b) => a * b, 1);

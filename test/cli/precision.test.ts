@@ -179,7 +179,7 @@ test('predict and evaluate --precision int8 run int8, with top-1 agreement in th
   const e = JSON.parse(evaluate.stdout) as { precision: string; int8: Int8Report };
   assert.equal(e.precision, 'int8');
   // Same images, same sample, same weights: predict's decision, from the cache.
-  assert.match(evaluate.stderr, /cached calibration/);
+  assert.match(evaluate.stderr, /decided on an earlier run, from the cache/);
   const file = JSON.parse(
     await readFile(join(dir, 'model', EVALUATION_FILE), 'utf8'),
   ) as EvaluationFile;

@@ -91,6 +91,12 @@ export function renderReport(result: EvaluationResult): string {
     `images    ${images}${result.skipped.length > 0 ? ` (${result.skipped.length} skipped)` : ''}`,
     `accuracy  ${result.accuracy.toFixed(4)}`,
     `loss      ${result.loss.toFixed(4)}`,
+    // Only when int8 was asked for: whether it ran (the reason is on stderr).
+    ...(result.int8 === undefined
+      ? []
+      : [
+          `precision ${result.precision}${result.int8.reason === undefined ? '' : ' (int8 rejected by the accuracy guard)'}`,
+        ]),
     '',
     perClass,
     '',

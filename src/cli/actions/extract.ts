@@ -40,6 +40,11 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
       bar.stop();
       int8Progress.update(phase, done, total);
     },
+    // Said before the rows are computed: which precision the wait is for.
+    onInt8Decision: (report) => {
+      int8Progress.stop();
+      reportInt8(report);
+    },
     offline: flags.offline === true,
     onDownloadProgress: bar.onDownloadProgress,
     onProgress: (done, total, layer) => {
@@ -54,7 +59,6 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
     progress?.stop();
   });
   printContractNotes(result);
-  reportInt8(result.int8);
   for (const s of result.skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
   const { featuresFile, indexFile, rows, columns, layer, skipped, precision } = result;
   if (json) {

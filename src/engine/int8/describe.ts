@@ -11,7 +11,7 @@ export function figuresText(f: GuardFigures): string {
 
 export function describeInt8(report: Int8Report): string {
   const kept = report.method === undefined ? undefined : report.methods[report.method];
-  const cached = report.cached ? ' (cached calibration)' : '';
+  const cached = report.cached ? ' (decided on an earlier run, from the cache)' : '';
   if (report.precision === 'int8' && kept !== undefined)
     return `int8: ${report.method} calibration on ${report.calibrationImages} images; against fp32 on ${kept.images} held-out images ${figuresText(kept)}${cached}`;
   const figures = kept === undefined ? '' : ` (${report.method}: ${figuresText(kept)})`;
