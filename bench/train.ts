@@ -58,6 +58,7 @@ async function vggkit(): Promise<Engine> {
     optimizer: KERAS_ADAM,
     weights: initWeights(planTraining(part).layers, random),
     seed: 2,
+    batchSize: BATCH,
   });
   const x = {
     dims: [BATCH, 14, 14, 512],
@@ -81,7 +82,7 @@ async function vggkit(): Promise<Engine> {
   };
   await run(2);
   return {
-    name: 'vggkit (ORT, im2col GEMM)',
+    name: `vggkit (ORT; convs ${[...new Set(ts.convLowerings.values())].join('/')})`,
     run,
     close: async () => {
       await ts.release();

@@ -18,7 +18,10 @@ import { TrainStep, type ConvLoweringPolicy } from '../src/engine/train-step.js'
 import { planTraining, type TrainPart } from '../src/engine/train-plan.js';
 import { KERAS_ADAM } from '../src/graph/optimizers/index.js';
 import { initWeights } from '../src/model/init.js';
-import type { LayerSpec } from '../src/model/architectures.js';
+import { vggLayers, type LayerSpec } from '../src/model/architectures.js';
+import { headLayers } from '../src/model/head.js';
+import { convChoice, convSites, type ConvLoweringName } from '../src/engine/conv-lowering.js';
+import { estimateTrainingMemory } from '../src/engine/memory-estimate.js';
 import { Random } from '../src/util/random.js';
 import { childEngine, HUGE_PAGES, interleave, loadAverage, type Engine } from './engines.js';
 import { describeMachine } from './machine.js';
@@ -67,6 +70,36 @@ function flopPerImage(layers: readonly LayerSpec[]): number {
   return 2 * macs;
 }
 
+/** vggkit's own estimate of the step's peak memory, for the lowerings it chose. */
+function estimate(ts: TrainStep): number {
+  const plan = ts.plan;
+  const convs = new Map(
+    convSites(plan.layers, plan.part.inputShape).map((site) => [
+      site.layer,
+      convChoice(ts.convLowerings.get(site.layer) as ConvLoweringName, site, batch),
+    ]),
+  );
+  const base = vggLayers({
+    arch: 'vgg16',
+    includeTop: false,
+    inputSize: [size, size],
+    pooling: 'none',
+    classes,
+  });
+  const modelLayers = [
+    ...base,
+    ...headLayers(base, { kind: 'flatten', dense: 256, classes, activation: 'softmax' }),
+  ];
+  return estimateTrainingMemory({
+    plan,
+    modelLayers,
+    optimizerSlots: 2,
+    batch,
+    threads: availableParallelism(),
+    convs,
+  }).bytes;
+}
+
 /** The vggkit side, in its own process: serves the childEngine protocol over stdin/stdout. */
 async function worker(): Promise<void> {
   const random = new Random(1);
@@ -93,6 +126,7 @@ async function worker(): Promise<void> {
       ready: true,
       threads: availableParallelism(),
       lowerings: [...ts.convLowerings].map(([layer, name]) => `${layer} ${name}`).join(', '),
+      estimateGb: estimate(ts) / 2 ** 30,
     }),
   );
   for await (const line of createInterface({ input: process.stdin })) {
@@ -124,6 +158,9 @@ async function main(): Promise<void> {
       (ready) => {
         console.log(
           `vggkit conv lowerings (--lowering ${args.lowering}): ${String(ready.lowerings)}`,
+        );
+        console.log(
+          `vggkit memory estimate (src/engine/memory-estimate.ts): ${Number(ready.estimateGb).toFixed(2)} GB`,
         );
         return 'vggkit (ORT)';
       },

@@ -37,6 +37,13 @@ export interface SessionOptions {
   readonly optimization?: 'all' | 'disabled';
   /** Hide ORT's warnings (e.g. that a saved optimised graph is specific to this CPU). */
   readonly quiet?: boolean;
+  /**
+   * ORT's memory pattern (default on): after the first run of an input shape, one block sized for
+   * the whole run's planned peak is taken from the arena — on top of the arena chunks the first
+   * run left behind. Off for training graphs: measured 1.29 vs 1.70 GB peak RSS for VGG16 trained
+   * whole at 224, batch 4, at the same speed.
+   */
+  readonly memoryPattern?: boolean;
 }
 
 export type Feeds = Readonly<
@@ -61,6 +68,7 @@ export class Session {
       interOpNumThreads: 1,
       graphOptimizationLevel: options.optimization ?? 'all',
       ...(options.quiet === true ? { logSeverityLevel: 3 as const } : {}),
+      ...(options.memoryPattern === false ? { enableMemPattern: false } : {}),
       executionMode: 'sequential',
       ...(options.optimizedModelFilePath === undefined
         ? {}

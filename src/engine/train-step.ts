@@ -22,8 +22,9 @@
  *   one graph. `loss` is the batch mean (Keras' reduction, regularisation not included); `correct`
  *   the number of right predictions in the batch (Keras' accuracy times n). Learning rates are
  *   plain numbers per group, so schedules and ReduceLROnPlateau never rebuild anything; a missing
- *   or extra group is an error. Parameters and optimizer state are updated in place only when the
- *   whole step succeeded.
+ *   or extra group is an error. Parameters change only when the whole step succeeded; the
+ *   optimizer state is updated in place as the step runs (half the memory), so after a step that
+ *   failed inside ONNX Runtime it is undefined — restore it from a checkpoint.
  * - `evaluate` is the same forward without dropout, plus softmax/sigmoid probabilities [n, classes].
  * - `getParameters()` returns copies in Keras names and layouts (conv HWIO, dense [in, out]; head
  *   layers `dense`, `dense_1`); `setParameters()` copies in (e.g. restore-best-weights).
@@ -105,11 +106,21 @@ export interface OptimizerState {
   readonly dropoutRandomState: number;
 }
 
-/** A value the step updates: two buffers, fed from one and written into the other, then swapped. */
+/**
+ * A value the step updates. Parameters have two buffers, fed from one and written into the other,
+ * then swapped: the backward pass still reads a parameter (an input gradient needs the kernel)
+ * after its own update may have run. Optimizer slots and the step count are only read by the
+ * nodes that compute their new value, so they are fed and written in one buffer, in place
+ * (halving the optimizer state's memory: 2 x the parameters for Adam).
+ */
 class Buffered {
   private buffers: [Float32Array, Float32Array];
-  constructor(readonly dims: readonly number[]) {
-    this.buffers = [new Float32Array(sizeOf(dims)), new Float32Array(sizeOf(dims))];
+  constructor(
+    readonly dims: readonly number[],
+    inPlace: boolean,
+  ) {
+    const first = new Float32Array(sizeOf(dims));
+    this.buffers = [first, inPlace ? first : new Float32Array(sizeOf(dims))];
   }
   get current(): Float32Array {
     return this.buffers[0];
@@ -140,16 +151,17 @@ export class TrainStep {
     this.slots = optimizerSlots(optimizer);
     this.random = new Random(seed);
     for (const p of plan.params) {
-      this.values.set(p.key, new Buffered(p.dims));
-      for (const slot of this.slots) this.values.set(slotInput(slot, p.key), new Buffered(p.dims));
+      this.values.set(p.key, new Buffered(p.dims, false));
+      for (const slot of this.slots)
+        this.values.set(slotInput(slot, p.key), new Buffered(p.dims, true));
     }
-    this.values.set('step', new Buffered([]));
+    this.values.set('step', new Buffered([], true));
   }
 
   static async create(options: TrainStepOptions): Promise<TrainStep> {
     const plan = planTraining(options);
     const threads = options.threads ?? availableParallelism();
-    const sessionOptions = { spinning: false, threads };
+    const sessionOptions = { spinning: false, threads, memoryPattern: false };
     const convs = await chooseConvLowerings(convSites(plan.layers, plan.part.inputShape), {
       policy: options.convLowering ?? 'auto',
       batch: options.batchSize ?? 32,

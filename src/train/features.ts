@@ -50,10 +50,12 @@ export interface FeatureSourceOptions {
   /** The images an int8 prefix calibrates and is checked on (the training images). */
   readonly calibrationFiles?: readonly string[];
   readonly onInt8Progress?: Int8Request['onProgress'];
+  /** Largest total of features kept in memory between epochs (default 4 GB); beyond it they are read from the cache. */
+  readonly memoryBudgetBytes?: number;
 }
 
-/** Largest total of features kept in memory between epochs; beyond it they are read from the cache. */
-const MEMORY_BUDGET_BYTES = 4 * 1024 ** 3;
+/** Default largest total of features kept in memory between epochs. */
+export const MEMORY_BUDGET_BYTES = 4 * 1024 ** 3;
 
 export class FeatureSource {
   /** Keras name of the prefix's last layer, or `input` when there is no prefix. */
@@ -264,8 +266,8 @@ export class FeatureSource {
   }
 
   private remember(hash: string, features: Float32Array): void {
-    if (this.memoryBytes + features.byteLength > MEMORY_BUDGET_BYTES || this.inMemory.has(hash))
-      return;
+    const budget = this.options.memoryBudgetBytes ?? MEMORY_BUDGET_BYTES;
+    if (this.memoryBytes + features.byteLength > budget || this.inMemory.has(hash)) return;
     this.inMemory.set(hash, features);
     this.memoryBytes += features.byteLength;
   }

@@ -1,7 +1,8 @@
 /**
  * The state of one fine-tune, from its first step to its outputs: what `openRun` resolves before
  * any training (the run folder, the config — the run's own on resume —, the dataset, the head, the
- * base weights and contract, the stages, the checkpoint to continue from) and what the loop
+ * base weights and contract, the stages, the training step's memory estimate, the checkpoint to
+ * continue from) and what the loop
  * changes as it goes (the loop state, the parameters, the running stage's TrainStep, the files
  * skipped). fit.ts drives it through named steps; nothing here is global, so one process can run
  * many fine-tunes (a sweep's trials) side by side.
@@ -28,6 +29,7 @@ import { parseTrainConfig } from './config-schema.js';
 import type { StageSpec, TrainConfig } from './config.js';
 import { StopTraining, type CallbackList, type TrainingControl } from './events.js';
 import type { FineTuneOptions } from './fit-options.js';
+import { checkTrainingMemory, type StageMemory } from './memory-check.js';
 import type { ModelDescription } from './model-output.js';
 import { FRESH_RESOURCES, type TrainingResources } from './resources.js';
 import { headSpecFor, initialParams, sameHead, trainHead, type LoadedBase } from './recipe.js';
@@ -68,6 +70,8 @@ export class TrainingRun {
     readonly headSpec: HeadSpec,
     readonly base: LoadedBase,
     readonly stages: readonly StageSpec[],
+    /** The deepest stage's training-step estimate (checked to fit before any work is done). */
+    readonly stepMemory: StageMemory,
     /** The checkpoint this run continues from, when resuming. */
     readonly checkpoint: Checkpoint | undefined,
     readonly cacheDir: string,
@@ -153,8 +157,10 @@ export class TrainingRun {
 
 /**
  * The resume state: which run folder, whether a checkpoint continues it (then the run's own
- * config.json wins over the requested one), the dataset and head, the base weights and contract.
- * Writes config.json; logs what a person should know before training starts.
+ * config.json wins over the requested one), the dataset and head, the base weights and contract,
+ * and whether the deepest stage's training step fits in the memory available (BATCH_TOO_LARGE
+ * otherwise, before any feature is computed). Writes config.json; logs what a person should know
+ * before training starts.
  */
 export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
   const log = options.log ?? (() => undefined);
@@ -201,6 +207,11 @@ export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
   if (plateau.note !== undefined) log(plateau.note);
   const stages: StageSpec[] =
     config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];
+  const headSpec = headSpecFor(config, head);
+  const stepMemory = checkTrainingMemory(config, base.contract.inputSize, head, headSpec, stages);
+  log(
+    `memory: about ${(stepMemory.estimate.bytes / 2 ** 30).toFixed(1)} GB for the training step at batch ${config.batchSize}`,
+  );
   const checkpoint = resuming ? await loadCheckpoint(checkpointFile) : undefined;
   const run = new TrainingRun(
     options,
@@ -208,13 +219,13 @@ export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
     config,
     dataset,
     head,
-    headSpecFor(config, head),
+    headSpec,
     base,
     stages,
+    stepMemory,
     checkpoint,
     cacheDir,
   );
-  const { headSpec } = run;
   if (base.head !== undefined)
     log(
       sameHead(base.head.spec, headSpec)

@@ -14,6 +14,7 @@ import type { StageSpec } from './config.js';
 import { trainEpoch, validate } from './epoch.js';
 import type { CallbackList, EpochLogs } from './events.js';
 import type { FeatureSource, PrefixSpec } from './features.js';
+import { featureMemoryBudget } from './memory-check.js';
 import { recordStagePrecision } from './precision-record.js';
 import { optimizerSpec } from './recipe.js';
 import { historyFile, historyJson } from './run-output.js';
@@ -64,6 +65,7 @@ export async function trainStage(
     batchSize: config.batchSize,
     // An int8 prefix is calibrated and checked on the training images, never the validation ones.
     calibrationFiles: run.dataset.train.map((f) => f.file),
+    memoryBudgetBytes: featureMemoryBudget(run.stepMemory.estimate.bytes),
     ...(run.options.onFeatureProgress === undefined
       ? {}
       : { onProgress: run.options.onFeatureProgress }),

@@ -41,6 +41,8 @@ export const USAGE_CODES = [
   'UNKNOWN_WEIGHTS',
   /** `--layer` names no layer of the network. */
   'UNKNOWN_LAYER',
+  /** `--batch-size` needs more memory than the machine has available for the trainable blocks. */
+  'BATCH_TOO_LARGE',
 ] as const;
 export type UsageCode = (typeof USAGE_CODES)[number];
 

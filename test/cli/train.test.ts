@@ -376,3 +376,27 @@ test('train rejects --resume without --out and bad flag values with exit code 2'
   const minLr = await vggkit('train', data, '--min-lr', '-1');
   assert.match(minLr.stderr, /^vggkit: --min-lr: expected a number >= 0, received -1$/m);
 });
+
+test('train refuses up front a batch that cannot fit in memory, naming --batch-size, the estimate and what is available', async () => {
+  const out = join(dir, 'too-large');
+  const run = await vggkit(
+    'train',
+    data,
+    '--weights',
+    'none',
+    '--input-size',
+    '32',
+    '--stages',
+    'block1:1',
+    '--batch-size',
+    '1000000',
+    '--out',
+    out,
+  );
+  assert.equal(run.code, 2, run.stderr);
+  assert.match(
+    run.stderr,
+    /--batch-size 1000000: training blocks 1-5 \+ head at 32x32 needs an estimated [\d.]+ GB of memory \([\d.]+ GB \+ 1000000 x [\d.]+ MB per image\), but [\d.]+ GB is available; use --batch-size \d+ or lower/,
+  );
+  assert.doesNotMatch(run.stderr, /\n\s+at |Error:/);
+});

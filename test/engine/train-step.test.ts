@@ -320,3 +320,51 @@ test('planTraining: Keras names, groups deepest first, and the prefix output it 
   );
   assert.throws(() => planTraining({ ...HEAD_ONLY, trainableBlocks: 6 }), /integer from 0 to 5/);
 });
+
+test('TrainStep updates the optimizer state in place and still matches a run with separate output buffers', async () => {
+  const part = { ...HEAD_ONLY, trainableBlocks: 1, head: { ...HEAD_ONLY.head, dropout: 0 } };
+  const plan = planTraining(part);
+  const weights = initWeights(plan.layers, new Random(8));
+  const { x, targets } = batch(3, 9);
+  const lrs = { block5: 1e-3, head: 1e-3 };
+  const ts = await TrainStep.create({ ...part, weights, convLowering: 'winograd', batchSize: 3 });
+  for (let i = 0; i < 3; i++) await ts.step(x, targets, lrs);
+
+  // The same three steps fed and written through distinct buffers, state carried by hand.
+  const convs = fixedConvLowerings(plan.layers, part.inputShape, 'winograd', 3);
+  const session = await Session.create(buildTrainGraph(plan, KERAS_ADAM, convs), { threads: 1 });
+  const feeds: Record<string, Float32Tensor> = {
+    x,
+    targets,
+    step: { dims: [], data: new Float32Array(1) },
+    [lrInput('block5')]: { dims: [], data: new Float32Array([lrs.block5]) },
+    [lrInput('head')]: { dims: [], data: new Float32Array([lrs.head]) },
+  };
+  for (const p of plan.params) {
+    feeds[p.key] = weights.get(p.key)!;
+    for (const slot of ['m', 'v'])
+      feeds[slotInput(slot, p.key)] = {
+        dims: p.dims,
+        data: new Float32Array(p.dims.reduce((a, b) => a * b, 1)),
+      };
+  }
+  for (let i = 0; i < 3; i++) {
+    const out = await session.run(feeds);
+    for (const name of Object.keys(feeds).filter((n) => out[updatedOutput(n)] !== undefined))
+      feeds[name] = out[updatedOutput(name)]!;
+  }
+  await session.release();
+  const after = ts.getParameters();
+  const state = ts.getOptimizerState();
+  for (const p of plan.params) {
+    assert.deepEqual(after.get(p.key)!.data, feeds[p.key]!.data, p.key);
+    for (const slot of ['m', 'v'])
+      assert.deepEqual(
+        state.slots.get(slotInput(slot, p.key))!.data,
+        feeds[slotInput(slot, p.key)]!.data,
+        `${slot}:${p.key}`,
+      );
+  }
+  assert.equal(state.step, 3);
+  await ts.release();
+});

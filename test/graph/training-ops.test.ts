@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import onnxProto from 'onnx-proto';
 import { GraphBuilder, BATCH, type OpDef, type Sym } from '../../src/graph/ir.js';
 import { gradients } from '../../src/graph/autodiff.js';
 import { conv3x3 } from '../../src/graph/ops/conv3x3.js';
@@ -435,4 +436,41 @@ test('the probabilities output of a loss carries no gradient', () => {
     () => gradients(g, p as Sym, [z], g.input('s', [BATCH, 3])),
     /gradients flow only from its loss output/,
   );
+});
+
+test('conv3x3Nchw weight-gradient strips run one after another: each strip gathers only after the previous GEMM', () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', [BATCH, 2, 6, 4]);
+  const k = g.input('k', [3, 3, 2, 3]);
+  const b = g.input('b', [3]);
+  const [y] = g.apply(conv3x3Nchw, [x, k, b], { stripRows: 2 });
+  gradients(g, y!, [k], g.input('seed', [BATCH, 3, 6, 4]));
+  const nodes = onnxProto.onnx.ModelProto.decode(g.serialize()).graph!.node!;
+  const producer = new Map<string, (typeof nodes)[number]>();
+  for (const n of nodes) for (const o of n.output!) producer.set(o, n);
+  const ancestors = (n: (typeof nodes)[number]): Set<string> => {
+    const seen = new Set<string>();
+    const stack = [...n.input!];
+    while (stack.length > 0) {
+      const p = producer.get(stack.pop()!);
+      if (p === undefined || seen.has(p.name!)) continue;
+      seen.add(p.name!);
+      stack.push(...p.input!);
+    }
+    return seen;
+  };
+  const gathers = nodes.filter(
+    (n) => n.opType === 'Gather' && n.name!.startsWith('conv3x3Nchw.grad/'),
+  );
+  const gemms = nodes.filter((n) => n.opType === 'Gemm');
+  assert.equal(gathers.length, 3);
+  assert.equal(gemms.length, 3);
+  gathers
+    .slice(1)
+    .forEach((gather, i) =>
+      assert.ok(
+        ancestors(gather).has(gemms[i]!.name!),
+        `strip ${i + 1} does not wait for GEMM ${i}`,
+      ),
+    );
 });

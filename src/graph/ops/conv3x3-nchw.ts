@@ -51,7 +51,8 @@ export function stripedWeightGradient(
   let sum: Sym | undefined;
   for (let from = 0; from < d.h; from += rowsPerStrip) {
     const to = Math.min(d.h, from + rowsPerStrip);
-    const cols = im2colRows(g, rows, d, from, to);
+    // Each strip's gather waits for the previous strip's GEMM (runAfter): one strip alive at a time.
+    const cols = im2colRows(g, rows, d, from, to, sum);
     const dyStrip =
       from === 0 && to === d.h
         ? dy

@@ -68,6 +68,7 @@ export function im2colRows(
   d: { readonly h: number; readonly w: number; readonly cin: number },
   from: number,
   to: number,
+  after?: Sym,
 ): Sym {
   const pw = d.w + 2;
   const neighbours: number[] = [];
@@ -77,15 +78,40 @@ export function im2colRows(
         for (let kw = 0; kw < 3; kw++) neighbours.push((i + kh) * pw + j + kw);
     }
   }
-  const indices = g.constant('im2col_rows', {
+  const constant = g.constant('im2col_rows', {
     dtype: 'int64',
     dims: [neighbours.length],
     data: BigInt64Array.from(neighbours.map(BigInt)),
   });
+  const indices = after === undefined ? constant : runAfter(g, constant, after);
   const cols = g.node('Gather', [rows, indices], [BATCH, neighbours.length, d.cin], {
     axis: attr.int(1),
   });
   return g.node('Reshape', [cols, g.int64s([-1, 9 * d.cin])], [BATCH, 9 * d.cin]);
+}
+
+/**
+ * `indices` (int64) unchanged, but only computable once `dependency` (float) exists: plus 0, where
+ * the 0 is derived from dependency's first element (`> +inf` is false even for NaN). ONNX Runtime
+ * runs independent nodes in an order of its own; this is how a strip's gather is made to wait for
+ * the previous strip's GEMM, so the strips' column matrices are never alive together.
+ */
+export function runAfter(g: GraphBuilder, indices: Sym, dependency: Sym): Sym {
+  const rank = dependency.shape.length;
+  const first = g.node(
+    'Slice',
+    [dependency, g.int64s(Array(rank).fill(0)), g.int64s(Array(rank).fill(1))],
+    Array(rank).fill(1),
+  );
+  const never = g.node('Greater', [first, g.scalar(Infinity, 'infinity')], first.shape, {}, 'bool');
+  const zero = g.node(
+    'Reshape',
+    [g.node('Cast', [never], first.shape, { to: attr.int(7) }, 'int64'), g.int64s([1])],
+    [1],
+    {},
+    'int64',
+  );
+  return g.node('Add', [indices, zero], indices.shape, {}, 'int64');
 }
 
 export const conv3x3: OpDef<void> = {
