@@ -26,6 +26,7 @@ import { MODEL_FILE } from '../model/model-folder.js';
 import type { Precision } from '../model/precision.js';
 import { resolveWeightsSource } from '../model/weights-source.js';
 import { UsageError, VggkitError } from '../util/errors.js';
+import { classProbabilities } from './probabilities.js';
 
 export type { ClassName } from '../model/imagenet-classes.js';
 
@@ -255,16 +256,6 @@ async function predictWith(
     });
   }
   return { predictions, skipped };
-}
-
-/**
- * One probability per class. A binary cross-entropy model has a single sigmoid output, the
- * probability of the second class; the first class gets the rest.
- */
-function classProbabilities(scores: Float32Array, classCount: number): Float32Array {
-  if (scores.length === 1 && classCount === 2)
-    return Float32Array.of(1 - (scores[0] as number), scores[0] as number);
-  return scores;
 }
 
 /** The k highest scores, best first; ties keep the lower class index first. */
