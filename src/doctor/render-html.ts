@@ -9,6 +9,7 @@ import { chart, type LineChartSpec } from '../report/chart-spec.js';
 import { epochCharts, lrRangeChart, LR_COLOR, VAL_COLOR } from '../report/curves.js';
 import { escapeHtml, page } from '../report/html.js';
 import { findingCard } from '../report/tables.js';
+import { fixLabel } from './combine.js';
 import type { TrainingHistory } from './history.js';
 import type { DoctorReport } from './run.js';
 import type { Finding } from './types.js';
@@ -48,7 +49,7 @@ async function renderFinding(f: Finding): Promise<string> {
     const src = await thumbnail(file);
     if (src !== undefined) thumbs.push({ src, title: file });
   }
-  return findingCard(f, thumbs);
+  return findingCard({ ...f, fix: { ...f.fix, label: fixLabel(f) } }, thumbs);
 }
 
 /**
