@@ -7,9 +7,11 @@ import { lazyAction } from './run-command.js';
 /** The CLI's flags: the library's inputs as commander delivers them, plus output options. */
 export type DoctorFlags = Omit<
   DoctorInputs,
-  'dataDir' | 'probeImages' | 'cacheDir' | 'onScanProgress' | 'log'
+  'dataDir' | 'probeImages' | 'cacheDir' | 'onScanProgress' | 'log' | 'history' | 'classes'
 > & {
   readonly probeImages?: string;
+  readonly history?: readonly string[];
+  readonly classes?: string;
   readonly json?: boolean;
   readonly html?: string;
   readonly fixConfig?: string;
@@ -26,7 +28,12 @@ export function registerDoctorCommand(program: Command): void {
     .option('--config <file>', 'vggkit training config JSON (partial allowed)')
     .option(
       '--history <file>',
-      'training log: vggkit history.json, Keras CSVLogger CSV or Keras History.history JSON',
+      'training log: vggkit history.json, Keras CSVLogger CSV, Keras History.history JSON or a pandas dump of it; give it twice for phase 1 then phase 2 of a fine-tune',
+      (file: string, previous: readonly string[] | undefined) => [...(previous ?? []), file],
+    )
+    .option(
+      '--classes <n>',
+      'number of classes, for the chance level when no data folder or model is given',
     )
     .option('--batch <file>', 'a .npy batch your pipeline fed the model (NHWC or NCHW)')
     .option('--expect <mode>', 'preprocessing the batch should have: caffe, torch, tf, none')

@@ -29,13 +29,24 @@ export function classCounts(ctx: DoctorContext, split: Split = 'train'): Map<str
   return counts;
 }
 
-/** Classes the model is trained on: data folders with images, else the model's metadata, else the training log's. */
-export function classCount(ctx: DoctorContext): number | undefined {
+/** The class count the inputs themselves show (data folders with images, the model's metadata, the log's class names) and which one showed it. */
+export function classCountWithout(
+  ctx: DoctorContext,
+): { count: number; source: string } | undefined {
   if (ctx.scan !== undefined) {
     const n = [...classCounts(ctx).values()].filter((c) => c > 0).length;
-    if (n > 0) return n;
+    if (n > 0) return { count: n, source: 'the data folder' };
   }
-  return ctx.model?.classes?.length ?? ctx.history?.classNames?.length;
+  const model = ctx.model?.classes?.length;
+  if (model !== undefined) return { count: model, source: 'the model folder' };
+  const log = ctx.history?.classNames?.length;
+  if (log !== undefined) return { count: log, source: `the training log (${ctx.history?.file})` };
+  return undefined;
+}
+
+/** Classes the model is trained on: data folders with images, else the model's metadata, else the training log's, else `--classes`. */
+export function classCount(ctx: DoctorContext): number | undefined {
+  return classCountWithout(ctx)?.count ?? ctx.classes;
 }
 
 /** Training images after the automatic validation split (all of them when --val is given). */

@@ -7,7 +7,7 @@ import type { TrainConfig } from '../train/config.js';
 import { readTrainConfigFile } from '../train/config-file.js';
 import { invalidOption, oneOf, UsageError, VggkitError } from '../util/errors.js';
 import { batchStats } from './batch-stats.js';
-import { readHistory } from './history.js';
+import { readHistories } from './history.js';
 import { scanDataset, type ScanOptions } from './scan.js';
 import type { DoctorContext, KerasInfo, ModelEvaluation, ModelInfo } from './types.js';
 import { analyse } from '../model/keras/analyse.js';
@@ -22,12 +22,16 @@ import { imageFeatures } from './image-features.js';
 import { evaluateOnScan } from './model-eval.js';
 import { runProbes } from './probe.js';
 import type { DataScan } from './scan.js';
+import { classCountWithout } from './context.js';
 
 export interface DoctorInputs {
   readonly dataDir?: string;
   readonly val?: string;
   readonly config?: string;
-  readonly history?: string;
+  /** One training log, or several in order (phase 1 then phase 2 of a fine-tune). */
+  readonly history?: string | readonly string[];
+  /** The class count, for the chance level when no data folder, model or class-naming log gives it. */
+  readonly classes?: number;
   readonly batch?: string;
   /** A preprocess mode the batch should follow (caffe, torch, tf, none). */
   readonly expect?: string;
@@ -91,6 +95,8 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
     );
   if (inputs.val !== undefined && inputs.dataDir === undefined)
     throw new UsageError('MISSING_OPTION', 'doctor: --val needs the training data folder too');
+  if (inputs.classes !== undefined && (!Number.isInteger(inputs.classes) || inputs.classes < 2))
+    throw invalidOption('--classes', 'a whole number of classes >= 2', inputs.classes);
   const loaded = inputs.config === undefined ? undefined : await readTrainConfigFile(inputs.config);
   const config = loaded?.config;
   const keras =
@@ -160,7 +166,8 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
         )
       : config;
   const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, probeConfig);
-  const history = inputs.history === undefined ? undefined : await readHistory(inputs.history);
+  const historyFiles = inputs.history === undefined ? [] : [inputs.history].flat();
+  const history = historyFiles.length === 0 ? undefined : await readHistories(historyFiles);
   const batch =
     inputs.batch === undefined
       ? undefined
@@ -169,7 +176,7 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
           contract ?? makeContract({ mode: 'caffe', inputSize: 224 }),
           inputs.batch,
         );
-  return {
+  const ctx: DoctorContext = {
     ...(scan === undefined ? {} : { scan }),
     ...(config === undefined ? {} : { config, rawConfig: loaded?.raw }),
     ...(keras === undefined ? {} : { keras }),
@@ -180,8 +187,22 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
     ...(batch === undefined ? {} : { batch }),
     ...(contract === undefined ? {} : { contract }),
     ...(model === undefined ? {} : { model }),
+    ...(inputs.classes === undefined ? {} : { classes: inputs.classes }),
     ...computed,
   };
+  checkClassCount(ctx);
+  return ctx;
+}
+
+/** `--classes` is for when nothing else knows the class count; when something does, the two must agree. */
+function checkClassCount(ctx: DoctorContext): void {
+  if (ctx.classes === undefined) return;
+  const known = classCountWithout(ctx);
+  if (known !== undefined && known.count !== ctx.classes)
+    throw new UsageError(
+      'OPTION_DATA_CONFLICT',
+      `doctor: --classes ${ctx.classes} contradicts ${known.source}, which has ${known.count} classes`,
+    );
 }
 
 /**

@@ -81,6 +81,8 @@ export interface ProbeResults {
   /** The first stage's name, trainable blocks and learning rate. */
   readonly stage: { readonly name: string; readonly trainableBlocks: number; readonly lr: number };
   readonly optimizer: string;
+  /** The weights file whose own (trained) head the probes start from; absent: a fresh head. */
+  readonly headFrom?: string;
   /** Mean loss over the sample at initialisation (dropout off). */
   readonly initialLoss: number;
   readonly overfit: OverfitProbe;

@@ -9,7 +9,7 @@ import type { WeightMap } from '../model/weight-map.js';
 import type { TrainHead } from '../engine/train-step.js';
 import type { PreprocessContract } from '../image/contract.js';
 import type { TrainConfig } from '../train/config.js';
-import { headSpecFor, initialParams, loadBase, trainHead } from '../train/recipe.js';
+import { headSpecFor, initialParams, loadBase, sameHead, trainHead } from '../train/recipe.js';
 import { UsageError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import { readable } from './context.js';
@@ -28,6 +28,8 @@ export interface ProbeModel {
   readonly weightsId: string;
   readonly head: TrainHead;
   readonly headSpec: HeadSpec;
+  /** The weights file whose own head the probes start from (a Keras model's); absent: a fresh head. */
+  readonly headFrom?: string;
 }
 
 export interface SetupOptions {
@@ -81,5 +83,13 @@ export async function probeModel(
   const head = trainHead({ ...config, classWeights: 'none' }, classCount, []);
   const headSpec = headSpecFor(config, head);
   const params = initialParams(config, base, headSpec);
-  return { contract: base.contract, params, weightsId: base.weightsId, head, headSpec };
+  const own = base.head !== undefined && sameHead(base.head.spec, headSpec);
+  return {
+    contract: base.contract,
+    params,
+    weightsId: base.weightsId,
+    head,
+    headSpec,
+    ...(own ? { headFrom: base.source } : {}),
+  };
 }

@@ -250,6 +250,7 @@ export async function runProbes(options: ProbeOptions): Promise<ProbeResults> {
       sampleSize: sample.length,
       stage: { name: first.name, trainableBlocks: firstBlocks, lr: config.lr },
       optimizer: config.optimizer,
+      ...(model.headFrom === undefined ? {} : { headFrom: model.headFrom }),
       initialLoss,
       overfit,
       lrRange,

@@ -7,12 +7,13 @@ import { writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import { chart, type LineChartSpec } from '../report/chart-spec.js';
 import { epochCharts, lrRangeChart, LR_COLOR, VAL_COLOR } from '../report/curves.js';
-import { page } from '../report/html.js';
+import { escapeHtml, page } from '../report/html.js';
 import { findingCard } from '../report/tables.js';
 import type { TrainingHistory } from './history.js';
 import type { DoctorReport } from './run.js';
 import type { Finding } from './types.js';
 import type { LrRangeProbe } from './probe-results.js';
+import { describeReading } from './trainings.js';
 
 /** Thumbnail edge in pixels and how many per finding: enough to recognise, small enough to keep the file light. */
 const THUMB_SIZE = 96;
@@ -80,7 +81,24 @@ export function historyCharts(
       ...(stage === undefined ? {} : { stage }),
     };
   });
-  return epochCharts(points, { highlights });
+  return epochCharts(points, { highlights }).map((c) =>
+    c.id === 'loss' && spansDecades(c) ? { ...c, yLog: true, yLabel: 'loss (log)' } : c,
+  );
+}
+
+/**
+ * Losses spanning more than this factor are drawn on a log axis: on a linear one a validation
+ * loss of 109816 (saitejagaje_mri4 resnet50) flattens a training loss near 1 onto the x axis.
+ */
+const LOG_LOSS_SPAN = 100;
+
+function spansDecades(spec: LineChartSpec): boolean {
+  const values = spec.series.flatMap((s) => s.values).filter((v): v is number => v !== null);
+  return (
+    values.length > 0 &&
+    values.every((v) => v > 0) &&
+    Math.max(...values) / Math.min(...values) > LOG_LOSS_SPAN
+  );
 }
 
 function curves(history: TrainingHistory, findings: readonly Finding[]): string {
@@ -123,7 +141,13 @@ export async function renderHtml(report: DoctorReport, inputs: HtmlInputs = {}):
   const sections: string[] = [];
   for (const f of report.findings) sections.push(await renderFinding(f));
   const charts = `${inputs.history === undefined ? '' : curves(inputs.history, report.findings)}${inputs.lrRange === undefined ? '' : lrRangeSection(inputs.lrRange, inputs.configuredLr)}`;
-  const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${charts}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}`;
+  const reading =
+    report.summary.history === undefined
+      ? ''
+      : `<p class="reading">${describeReading(report.summary.history, report.summary.classes)
+          .map((line) => escapeHtml(line.trim()))
+          .join('<br>')}</p>`;
+  const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${reading}${charts}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}`;
   return page('vggkit doctor report', body);
 }
 

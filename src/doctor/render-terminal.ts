@@ -1,5 +1,6 @@
 /** The terminal report: findings grouped by severity (most important first), each with its fix, then a counts line. */
 import type { DoctorReport } from './run.js';
+import { describeReading } from './trainings.js';
 import { SEVERITIES, type Finding, type Severity } from './types.js';
 
 const HEADINGS: Record<Severity, string> = { error: 'Errors', warning: 'Warnings', info: 'Notes' };
@@ -48,7 +49,10 @@ function renderFinding(f: Finding): string[] {
 }
 
 export function renderTerminal(report: DoctorReport): string {
-  const lines: string[] = [];
+  const lines: string[] =
+    report.summary.history === undefined
+      ? []
+      : [...describeReading(report.summary.history, report.summary.classes), ''];
   for (const severity of SEVERITIES) {
     const group = report.findings.filter((f) => f.severity === severity);
     if (group.length === 0) continue;

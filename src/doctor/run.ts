@@ -1,5 +1,7 @@
 /** Runs the checks over a context and orders the findings: severity first, then family order, then check order. */
 import { ALL_CHECKS } from './checks/index.js';
+import { classCount } from './context.js';
+import { readingOf, type HistoryReading } from './trainings.js';
 import { withSweepCommands } from './sweep-commands.js';
 import {
   SEVERITIES,
@@ -21,7 +23,10 @@ export interface DoctorSummary {
     readonly model: boolean;
   };
   readonly images?: number;
+  /** The class count the checks used (data folder, model, log or --classes). */
   readonly classes?: number;
+  /** How the training log was read: epochs, stages, trainings, repairs. */
+  readonly history?: HistoryReading;
 }
 
 export interface DoctorReport {
@@ -60,9 +65,9 @@ export async function runDoctor(
         batch: ctx.batch !== undefined,
         model: ctx.model !== undefined,
       },
-      ...(ctx.scan === undefined
-        ? {}
-        : { images: ctx.scan.records.length, classes: ctx.scan.train.classes.length }),
+      ...(ctx.scan === undefined ? {} : { images: ctx.scan.records.length }),
+      ...(classCount(ctx) === undefined ? {} : { classes: classCount(ctx) }),
+      ...(ctx.history === undefined ? {} : { history: readingOf(ctx.history) }),
     },
   };
 }

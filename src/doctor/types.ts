@@ -98,6 +98,8 @@ export interface DoctorContext {
   /** The JSON the user wrote (partial), which `--fix-config` patches. */
   readonly rawConfig?: Record<string, unknown>;
   readonly history?: TrainingHistory;
+  /** The class count the user gave (`--classes`), used only when nothing else shows it. */
+  readonly classes?: number;
   readonly batch?: BatchStats;
   readonly model?: ModelInfo;
   readonly keras?: KerasInfo;

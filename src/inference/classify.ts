@@ -15,6 +15,7 @@ import { loadWeights } from '../model/load-weights.js';
 import { buildVggInference } from '../model/vgg-graph.js';
 import { resolveWeightsSource } from '../model/weights-source.js';
 import { VggkitError } from '../util/errors.js';
+import { classProbabilities } from './probabilities.js';
 
 export type { ClassName } from '../model/imagenet-classes.js';
 
@@ -178,16 +179,6 @@ async function predictWith(
     });
   }
   return { predictions, skipped };
-}
-
-/**
- * One probability per class. A binary cross-entropy model has a single sigmoid output, the
- * probability of the second class; the first class gets the rest.
- */
-function classProbabilities(scores: Float32Array, classCount: number): Float32Array {
-  if (scores.length === 1 && classCount === 2)
-    return Float32Array.of(1 - (scores[0] as number), scores[0] as number);
-  return scores;
 }
 
 /** The k highest scores, best first; ties keep the lower class index first. */

@@ -1,10 +1,19 @@
 /**
- * Report components for a set of trials (the sweep report, and the dashboard's sweep page): a
- * parallel-coordinates chart of settings and result, the result against each numeric setting, and
- * a trial table that sorts by any column when its header is clicked. Inputs are neutral rows, so
- * any page with trials can use them.
+ * Report components for a set of trials: a parallel-coordinates chart of settings and result, the
+ * result against each numeric setting, every trial's learning curves, and a trial table that sorts
+ * by any column when its header is clicked. The chart components take neutral rows; `sweepCharts`
+ * is the one place a sweep.json becomes its charts, so the sweep's report.html and the dashboard's
+ * sweep page draw the same charts from the same file.
  */
-import { finiteOrNull, type LineChartSpec, type ParallelChartSpec } from './chart-spec.js';
+import type { SweepView } from '../sweep/results.js';
+import { epochPoints } from '../train/report.js';
+import {
+  finiteOrNull,
+  type ChartSpec,
+  type LineChartSpec,
+  type ParallelChartSpec,
+} from './chart-spec.js';
+import { overlayCharts } from './curves.js';
 import { escapeHtml } from './html.js';
 import { formatNumber } from './tables.js';
 
@@ -41,19 +50,41 @@ function resultColor(value: number, lo: number, hi: number, direction: 'min' | '
   return `rgb(${r},${g},60)`;
 }
 
-/** One vertical axis per setting plus the result; one line per trial, coloured by result, pruned dashed. */
+/**
+ * One vertical axis per setting plus the result; one line per trial, coloured by result, pruned
+ * dashed, the best trial (if given) wider and drawn last, on top.
+ */
 export function parallelCoordinatesChart(
   axes: readonly TrialAxis[],
   rows: readonly TrialRow[],
   result: ResultAxis,
-  id = 'sweep-parallel',
+  bestId?: string,
 ): ParallelChartSpec {
   const finite = rows.map((r) => r.value).filter(Number.isFinite);
   const lo = Math.min(...finite);
   const hi = Math.max(...finite);
+  const lines = rows.map((r) => ({
+    label: r.id,
+    values: [
+      ...axes.map((a) => {
+        const v = r.params[a.name];
+        if (v === undefined) return null;
+        if (a.categories !== undefined) {
+          const i = a.categories.indexOf(String(v));
+          return i === -1 ? null : i;
+        }
+        return typeof v === 'number' ? v : null;
+      }),
+      finiteOrNull(r.value),
+    ],
+    color: resultColor(r.value, lo, hi, result.direction),
+    ...(r.status === 'pruned' ? { dashed: true } : {}),
+    ...(r.id === bestId ? { width: 3 } : {}),
+  }));
+  lines.sort((a, b) => Number(a.label === bestId) - Number(b.label === bestId));
   return {
     kind: 'parallel',
-    id,
+    id: 'sweep-parallel',
     title: `Settings and ${result.name} of every trial`,
     axes: [
       ...axes.map((a) => ({
@@ -63,21 +94,8 @@ export function parallelCoordinatesChart(
       })),
       { label: result.name },
     ],
-    lines: rows.map((r) => ({
-      label: r.id,
-      values: [
-        ...axes.map((a) => {
-          const v = r.params[a.name];
-          if (v === undefined) return null;
-          if (a.categories !== undefined) return a.categories.indexOf(String(v));
-          return typeof v === 'number' ? v : null;
-        }),
-        finiteOrNull(r.value),
-      ],
-      color: resultColor(r.value, lo, hi, result.direction),
-      ...(r.status === 'pruned' ? { dashed: true } : {}),
-    })),
-    caption: `One line per trial: green is the best ${result.name}, red the worst; dashed lines are trials ASHA pruned (their ${result.name} is at the epoch they stopped).`,
+    lines,
+    caption: `One line per trial: green is the best ${result.name}, red the worst, grey none (failed); the widest line is the best trial; dashed lines are trials ASHA pruned (their ${result.name} is at the epoch they stopped).`,
   };
 }
 
@@ -114,6 +132,48 @@ export function resultVsSettingChart(
       series('pruned', 'pruned (value where it stopped)', '#ef6c00'),
     ],
   };
+}
+
+/** A sweep's searched settings as chart axes. */
+export function sweepAxes(sweep: Pick<SweepView, 'space'>): TrialAxis[] {
+  return sweep.space.map((d) =>
+    d.kind === 'categorical'
+      ? { name: d.name, kind: 'categorical', categories: (d.choices ?? []).map(String) }
+      : { name: d.name, kind: 'numeric', log: d.log === true },
+  );
+}
+
+/**
+ * Every chart of a sweep: `settings`, parallel coordinates (when something was searched) then the
+ * result against each numeric setting; `curves`, each metric's learning curves of every trial.
+ */
+export function sweepCharts(sweep: SweepView): {
+  settings: ChartSpec[];
+  curves: LineChartSpec[];
+} {
+  const axes = sweepAxes(sweep);
+  const rows: TrialRow[] = sweep.trials.map((t) => ({
+    id: t.id,
+    status: t.status,
+    params: t.params,
+    value: t.value,
+  }));
+  const result = { name: sweep.monitor.name, direction: sweep.monitor.direction };
+  const curves = overlayCharts(
+    sweep.trials
+      .filter((t) => t.history.length > 0)
+      .map((t) => ({
+        name: `${t.id}${t.status === 'pruned' ? ' (pruned)' : ''}`,
+        points: epochPoints(t.history),
+        ...(t.status === 'pruned' ? { dashed: true } : {}),
+      })),
+    'sweep-curves-',
+  ).map((c) => ({ ...c, caption: 'One line per trial; dashed: pruned by the scheduler.' }));
+  const settings: ChartSpec[] = [
+    ...(axes.length > 0 ? [parallelCoordinatesChart(axes, rows, result, sweep.best?.trialId)] : []),
+    ...axes.filter((a) => a.kind === 'numeric').map((a) => resultVsSettingChart(a, rows, result)),
+  ];
+  return { settings, curves };
 }
 
 /** A table whose rows sort by a column when its header is clicked (numbers numerically). */

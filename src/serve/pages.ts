@@ -13,7 +13,7 @@ import { chart, scriptJson } from '../report/chart-spec.js';
 import type { EpochPoint } from '../report/curves.js';
 import { overlayCharts } from '../report/curves.js';
 import { escapeHtml, page } from '../report/html.js';
-import { parallelCoordinates, trialCurves } from '../report/sweep-charts.js';
+import { sweepCharts } from '../report/sweep.js';
 import {
   confusionMatrixTable,
   dataTable,
@@ -31,10 +31,10 @@ import {
   type MetricsFile,
   type PredictionsFile,
 } from '../train/predictions.js';
+import { BEST_CONFIG_FILE, parseSweepView, SWEEP_FILE, type SweepView } from '../sweep/results.js';
 import { REPORTED_SETTINGS } from '../train/report.js';
 import type { RunView } from './live.js';
 import { historyPoints } from './runs.js';
-import { BEST_CONFIG_FILE, parseSweep, SWEEP_FILE, type SweepView } from './sweep-file.js';
 
 const DASHBOARD_CSS = `nav{margin-bottom:1rem;font-size:13px}nav a{margin-right:1rem}
 .live{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:baseline;margin:.5rem 0 1rem}
@@ -218,39 +218,17 @@ export async function comparePage(
   return dashboardPage('vggkit compare', body, { page: 'compare' });
 }
 
-function trialPoints(sweep: SweepView): {
-  id: string;
-  params: SweepView['trials'][number]['params'];
-  status: string;
-  value: number | null;
-  points: EpochPoint[];
-}[] {
-  return sweep.trials.map((t) => ({
-    id: t.id,
-    params: t.params,
-    status: t.status,
-    value: t.value,
-    points: historyPoints({ epochs: t.history }),
-  }));
-}
-
 export async function sweepPage(dir: string, urlPath: string): Promise<string> {
   let sweep: SweepView;
   try {
-    sweep = parseSweep(await readFile(join(dir, SWEEP_FILE), 'utf8'));
+    sweep = parseSweepView(await readFile(join(dir, SWEEP_FILE), 'utf8'));
   } catch (error) {
     return dashboardPage(
       'vggkit sweep',
       `<h1>${escapeHtml(urlPath)}</h1><p class="problem">${SWEEP_FILE} could not be read (${escapeHtml((error as Error).message)}); it may be being written — reload in a moment.</p>`,
     );
   }
-  const trials = trialPoints(sweep);
   const bestId = sweep.best?.trialId;
-  const dims = sweep.space.map((d) => ({
-    name: d.name,
-    ...(d.log === true ? { log: true } : {}),
-    ...(d.kind === 'categorical' && d.choices !== undefined ? { choices: d.choices } : {}),
-  }));
   const paramNames = sweep.space.map((d) => d.name);
   const table = dataTable(
     ['trial', 'status', ...paramNames, sweep.monitor.name, 'epochs', 'seconds'],
@@ -263,7 +241,7 @@ export async function sweepPage(dir: string, urlPath: string): Promise<string> {
         const v = t.params[n];
         return typeof v === 'number' ? v : v === undefined ? undefined : String(v);
       }),
-      t.value ?? undefined,
+      Number.isFinite(t.value) ? t.value : undefined,
       t.epochs,
       t.seconds === undefined ? undefined : Math.round(t.seconds),
     ]),
@@ -275,15 +253,12 @@ export async function sweepPage(dir: string, urlPath: string): Promise<string> {
     sweep.best === null
       ? '<p class="muted">No trial has finished yet.</p>'
       : `<p>Trial <b>${escapeHtml(sweep.best.trialId)}</b>: ${escapeHtml(sweep.monitor.name)} = <b>${formatNumber(sweep.best.value)}</b>. Train it again with</p><pre>vggkit train ${escapeHtml(sweep.data ?? 'DATA')} --config ${escapeHtml(configPath)}</pre>${bestConfig === undefined ? '' : `<details><summary>best-config.json</summary><pre>${escapeHtml(JSON.stringify(bestConfig, null, 2))}</pre></details>`}`;
-  const charts = [
-    ...(dims.length > 0 ? [parallelCoordinates(dims, trials, sweep.monitor.name, bestId)] : []),
-    ...trialCurves(trials),
-  ];
+  const charts = sweepCharts(sweep);
   const planned = sweep.trialsPlanned === undefined ? '' : ` of ${sweep.trialsPlanned}`;
   const body = `<h1>Sweep ${escapeHtml(urlPath)}</h1><p>${sweep.trials.length}${planned} trials, ${escapeHtml(sweep.monitor.name)} (${sweep.monitor.direction === 'min' ? 'lower' : 'higher'} is better)${sweep.finished === false ? ', still running' : ''}.</p>
 <h2>Best</h2>${best}
 <h2>Trials</h2>${table}
 <h2>How the parameters did</h2>
-<div class="vk-charts">${charts.map(chart).join('')}</div>`;
+<div class="vk-charts">${[...charts.settings, ...charts.curves].map(chart).join('')}</div>`;
   return dashboardPage(`vggkit sweep ${urlPath}`, body, { page: 'sweep' });
 }

@@ -15,7 +15,7 @@ import type { EpochPoint } from '../report/curves.js';
 import { EVENTS_FILE, parseEventLine, type EventRecord } from '../train/callbacks/events-log.js';
 import { findLastLine, readHeadAndTail } from './events-tail.js';
 import { bestOf, RunState, type RunStatus } from './run-state.js';
-import { SWEEP_FILE } from './sweep-file.js';
+import { SWEEP_FILE } from '../sweep/results.js';
 
 export interface RunSummary {
   /** Path under the served folder, with `/` separators ('' for the folder itself). */

@@ -25,7 +25,7 @@ import { LiveRuns, RunTail } from './live.js';
 import { comparePage, runPage, runsListPage, sweepPage } from './pages.js';
 import { FolderIndex } from './runs.js';
 import { resolveUnder } from './safe-path.js';
-import { SWEEP_FILE } from './sweep-file.js';
+import { SWEEP_FILE } from '../sweep/results.js';
 
 export interface ServeOptions {
   /** The folder to serve. */

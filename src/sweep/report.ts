@@ -6,47 +6,15 @@
  * src/report/, so it is one self-contained file that opens offline.
  */
 import { chart } from '../report/chart-spec.js';
-import { overlayCharts, type EpochPoint } from '../report/curves.js';
 import { escapeHtml, page } from '../report/html.js';
-import {
-  parallelCoordinatesChart,
-  resultVsSettingChart,
-  sortableTable,
-  type TrialAxis,
-  type TrialRow,
-} from '../report/sweep.js';
+import { sortableTable, sweepCharts } from '../report/sweep.js';
 import type { Monitor } from './monitor.js';
-import type { SweepFile, TrialRecord } from './results.js';
+import type { SweepFile } from './results.js';
 import { formatParams } from './space.js';
 import { summarize } from './summary.js';
 
-function points(t: TrialRecord): EpochPoint[] {
-  return t.history.map((h, i) => ({
-    epoch: i + 1,
-    loss: h.loss,
-    accuracy: h.accuracy,
-    ...(h.val_loss === undefined ? {} : { valLoss: h.val_loss }),
-    ...(h.val_accuracy === undefined ? {} : { valAccuracy: h.val_accuracy }),
-    lr: h.lr,
-  }));
-}
-
 export function renderSweepReport(sweep: SweepFile, commands: { readonly train: string }): string {
   const monitor = sweep.monitor as Monitor;
-  const axes: TrialAxis[] = sweep.space.map((d) =>
-    d.kind === 'categorical'
-      ? { name: d.name, kind: 'categorical', categories: d.choices.map(String) }
-      : { name: d.name, kind: 'numeric', log: d.log },
-  );
-  const rows: TrialRow[] = sweep.trials.map((t) => ({
-    id: t.id,
-    status: t.status,
-    params: Object.fromEntries(
-      Object.entries(t.params).map(([k, v]) => [k, typeof v === 'boolean' ? String(v) : v]),
-    ),
-    value: t.value,
-  }));
-  const result = { name: monitor.name, direction: monitor.direction };
   const table = sortableTable(
     [
       'trial',
@@ -70,22 +38,7 @@ export function renderSweepReport(sweep: SweepFile, commands: { readonly train: 
       Number(t.seconds.toFixed(1)),
     ]),
   );
-  const numericCharts = axes
-    .filter((a) => a.kind === 'numeric')
-    .map((a) => chart(resultVsSettingChart(a, rows, result)))
-    .join('');
-  const curves = overlayCharts(
-    sweep.trials
-      .filter((t) => t.history.length > 0)
-      .map((t) => ({
-        name: `${t.id}${t.status === 'pruned' ? ' (pruned)' : ''}`,
-        points: points(t),
-        ...(t.status === 'pruned' ? { dashed: true } : {}),
-      })),
-    'sweep-curves-',
-  )
-    .map((c) => chart(c))
-    .join('');
+  const charts = sweepCharts(sweep);
   const best = sweep.trials.find((t) => t.id === sweep.best?.trialId);
   const body = [
     `<h1>Sweep of ${sweep.trials.length} trials</h1>`,
@@ -97,8 +50,8 @@ export function renderSweepReport(sweep: SweepFile, commands: { readonly train: 
       ? ''
       : `<p>Train the best configuration (${escapeHtml(formatParams(best.params))}) again, or on more data: <code>${escapeHtml(commands.train)}</code>; its model is in <code>trials/${escapeHtml(best.id)}/</code>.</p>`,
     `<h2>Trials</h2><p class="muted">Click a column to sort.</p>${table}`,
-    `<h2>Settings against ${escapeHtml(monitor.name)}</h2><div class="vk-charts">${chart(parallelCoordinatesChart(axes, rows, result))}${numericCharts}</div>`,
-    `<h2>Learning curves</h2><p class="muted">Every trial; pruned trials dashed.</p><div class="vk-charts">${curves}</div>`,
+    `<h2>Settings against ${escapeHtml(monitor.name)}</h2><div class="vk-charts">${charts.settings.map(chart).join('')}</div>`,
+    `<h2>Learning curves</h2><p class="muted">Every trial; pruned trials dashed.</p><div class="vk-charts">${charts.curves.map(chart).join('')}</div>`,
   ].join('\n');
   return page(`vggkit sweep: ${sweep.data}`, body);
 }

@@ -11,6 +11,8 @@
  *                     and of the others once the sweep is done, are deleted: at 224 pixels a
  *                     flatten head's checkpoint is ~77 MB.
  *   report.html       the sweep report (report.ts).
+ *
+ * `readSweepFile` is the strict reader (`--resume`); `parseSweepView` the tolerant one for pages.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -100,6 +102,88 @@ export async function writeSweepFile(dir: string, sweep: SweepFile): Promise<voi
     join(dir, SWEEP_FILE),
     JSON.parse(JSON.stringify(sweep, encode)) as unknown,
   );
+}
+
+/**
+ * What a reader of any sweep.json can count on (the dashboard may open one being rewritten, or one
+ * an older vggkit wrote): the parts pages and charts use, each of a SweepFile's own type.
+ */
+export type TrialView = Pick<
+  TrialRecord,
+  'id' | 'params' | 'status' | 'epochs' | 'history' | 'value'
+> &
+  Partial<Pick<TrialRecord, 'bestEpoch' | 'seconds' | 'workers' | 'stoppedBy'>>;
+
+export type SweepView = Pick<SweepFile, 'space' | 'monitor'> &
+  Partial<
+    Pick<SweepFile, 'data' | 'sampler' | 'scheduler' | 'trialsPlanned' | 'cacheFilled' | 'finished'>
+  > & {
+    readonly trials: readonly TrialView[];
+    readonly best: Pick<NonNullable<SweepFile['best']>, 'trialId' | 'value'> | null;
+  };
+
+const STATUSES: readonly TrialStatus[] = ['waiting', 'running', 'completed', 'pruned', 'failed'];
+
+/**
+ * sweep.json read tolerantly: a missing or malformed field is left out (or empty, or NaN for a
+ * value), never an error; throws SyntaxError only on text that is not JSON.
+ */
+export function parseSweepView(text: string): SweepView {
+  const raw = JSON.parse(text, decode) as Record<string, unknown>;
+  const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+  const object = (v: unknown): Record<string, unknown> | undefined =>
+    typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  const monitor = object(raw.monitor) ?? {};
+  const trials = list<unknown>(raw.trials).map((value, i): TrialView => {
+    const t = object(value) ?? {};
+    const history = list<EpochLogs>(t.history);
+    return {
+      id: typeof t.id === 'string' ? t.id : String(i),
+      params: (object(t.params) ?? {}) as Params,
+      status: STATUSES.find((s) => s === t.status) ?? 'waiting',
+      epochs: typeof t.epochs === 'number' ? t.epochs : history.length,
+      history,
+      value: typeof t.value === 'number' ? t.value : NaN,
+      ...(typeof t.bestEpoch === 'number' ? { bestEpoch: t.bestEpoch } : {}),
+      ...(typeof t.seconds === 'number' ? { seconds: t.seconds } : {}),
+      ...(Array.isArray(t.workers) ? { workers: t.workers.map(String) } : {}),
+      ...(typeof t.stoppedBy === 'string' ? { stoppedBy: t.stoppedBy } : {}),
+    };
+  });
+  const best = object(raw.best);
+  const sampler = object(raw.sampler);
+  const scheduler = object(raw.scheduler);
+  return {
+    space: list<Dimension | undefined>(raw.space).filter(
+      (d): d is Dimension => typeof d?.name === 'string',
+    ),
+    monitor: {
+      name: typeof monitor.name === 'string' ? monitor.name : 'val_loss',
+      direction: monitor.direction === 'max' ? 'max' : 'min',
+    },
+    trials,
+    best:
+      best !== undefined && typeof best.trialId === 'string'
+        ? { trialId: best.trialId, value: typeof best.value === 'number' ? best.value : NaN }
+        : null,
+    ...(typeof raw.data === 'string' ? { data: raw.data } : {}),
+    ...(sampler !== undefined && typeof sampler.name === 'string'
+      ? {
+          sampler: {
+            name: sampler.name,
+            seed: typeof sampler.seed === 'number' ? sampler.seed : 0,
+          },
+        }
+      : {}),
+    ...(scheduler !== undefined && typeof scheduler.name === 'string'
+      ? { scheduler: scheduler as SweepFile['scheduler'] }
+      : {}),
+    ...(typeof raw.trialsPlanned === 'number' ? { trialsPlanned: raw.trialsPlanned } : {}),
+    ...(typeof raw.cacheFilled === 'number' ? { cacheFilled: raw.cacheFilled } : {}),
+    ...(typeof raw.finished === 'boolean' ? { finished: raw.finished } : {}),
+  };
 }
 
 export async function readSweepFile(dir: string): Promise<SweepFile | undefined> {

@@ -4,7 +4,7 @@
  * weighting it by the batch's size makes the mean over images, whatever the last batch's size
  * (Keras' running means and `evaluate` do the same).
  */
-import type { Float32Tensor } from '../util/tensor.js';
+import { concatRows, type Float32Tensor } from '../util/tensor.js';
 
 export class BatchMean {
   private lossSum = 0;
@@ -36,24 +36,41 @@ export interface LabeledBatch {
   readonly y: Float32Tensor;
 }
 
-/** What evaluating needs of a TrainStep: the loss and right answers of one batch, no update. */
+/**
+ * What evaluating needs of a TrainStep: the loss, right answers and the head's outputs
+ * ([n, outputs]) of one batch, no update.
+ */
 export interface Evaluator {
-  evaluate(x: Float32Tensor, y: Float32Tensor): Promise<{ loss: number; correct: number }>;
+  evaluate(
+    x: Float32Tensor,
+    y: Float32Tensor,
+  ): Promise<{ loss: number; correct: number; probabilities: Float32Tensor }>;
 }
 
-/** Mean loss and accuracy of `step` over `items`, `batchSize` at a time, in order. */
+export interface Evaluation {
+  readonly loss: number;
+  readonly accuracy: number;
+  /** The head's outputs for every item, in order ([items, outputs]). */
+  readonly outputs: Float32Tensor;
+}
+
+/** Mean loss and accuracy of `step` over `items`, `batchSize` at a time, in order, and its outputs. */
 export async function evaluateInBatches<T>(
   step: Evaluator,
   items: readonly T[],
   batchSize: number,
   toBatch: (items: readonly T[]) => Promise<LabeledBatch>,
-): Promise<{ loss: number; accuracy: number }> {
+): Promise<Evaluation> {
   const mean = new BatchMean();
+  const outputs: Float32Array[] = [];
+  let width = 0;
   for (let i = 0; i < items.length; i += batchSize) {
     const slice = items.slice(i, i + batchSize);
     const { x, y } = await toBatch(slice);
     const result = await step.evaluate(x, y);
     mean.add(result.loss, result.correct, slice.length);
+    width = result.probabilities.dims[1] ?? 0;
+    outputs.push(result.probabilities.data.slice(0, slice.length * width));
   }
-  return { loss: mean.loss, accuracy: mean.accuracy };
+  return { loss: mean.loss, accuracy: mean.accuracy, outputs: concatRows(outputs, width) };
 }

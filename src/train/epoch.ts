@@ -2,12 +2,14 @@
 import { epochBatches } from '../data/batches.js';
 import type { LabeledFile } from '../data/dataset.js';
 import type { TrainHead, TrainStep } from '../engine/train-step.js';
+import { batchProbabilities } from '../inference/probabilities.js';
 import { Random } from '../util/random.js';
 import { BatchMean, evaluateInBatches } from './batch-mean.js';
 import type { TrainConfig } from './config.js';
 import type { CallbackList, TrainingControl } from './events.js';
 import type { FeatureSource } from './features.js';
 import { groupRates, targets } from './recipe.js';
+import type { ValidationOutputs } from './predictions.js';
 
 export interface EpochRun {
   readonly epoch: number;
@@ -71,16 +73,30 @@ export async function trainEpoch(
   return { loss: mean.loss, accuracy: mean.accuracy, steps: batches.length };
 }
 
+/** Validation loss and accuracy, and the class probabilities behind them (predictions.json's). */
 export async function validate(
   step: TrainStep,
   features: FeatureSource,
   val: readonly LabeledFile[],
   head: TrainHead,
-  batchSize: number,
-): Promise<{ val_loss: number; val_accuracy: number }> {
-  const { loss, accuracy } = await evaluateInBatches(step, val, batchSize, async (items) => ({
-    x: await features.batch(items.map((v) => v.file)),
-    y: targets(items, head),
-  }));
-  return { val_loss: loss, val_accuracy: accuracy };
+  config: { readonly batchSize: number; readonly classCount: number },
+): Promise<{ logs: { val_loss: number; val_accuracy: number }; outputs: ValidationOutputs }> {
+  const { loss, accuracy, outputs } = await evaluateInBatches(
+    step,
+    val,
+    config.batchSize,
+    async (items) => ({
+      x: await features.batch(items.map((v) => v.file)),
+      y: targets(items, head),
+    }),
+  );
+  const probabilities = batchProbabilities(outputs, config.classCount);
+  if (probabilities === undefined)
+    throw new Error(
+      `the head gave ${String(outputs.dims[1])} outputs for ${config.classCount} classes`,
+    );
+  return {
+    logs: { val_loss: loss, val_accuracy: accuracy },
+    outputs: { files: val.map((v) => v.file), labels: val.map((v) => v.label), probabilities },
+  };
 }

@@ -7,10 +7,11 @@
 import { scanClassFolders } from '../data/dataset.js';
 import { inferBatches } from '../engine/inference.js';
 import { Session } from '../engine/session.js';
+import { batchProbabilities } from '../inference/probabilities.js';
 import type { SkippedFile } from '../image/index.js';
 import { readModelFolder, type LoadedModelFolder } from '../model/model-folder.js';
 import { resolveWeightsSource } from '../model/weights-source.js';
-import type { Float32Tensor } from '../util/tensor.js';
+import { concatRows, type Float32Tensor } from '../util/tensor.js';
 import { VggkitError } from '../util/errors.js';
 import { evaluationReport, type EvaluationReport } from './metrics.js';
 
@@ -119,7 +120,7 @@ export async function predictLabelled(
   const { classNames, contract } = folder.metadata;
   const labelOf = new Map(items.map((item) => [item.file, item.label]));
   const k = classNames.length;
-  const probabilities: number[] = [];
+  const probabilities: Float32Array[] = [];
   const labels: number[] = [];
   const skipped: SkippedFile[] = [];
   const session = await Session.create(folder.model);
@@ -130,25 +131,16 @@ export async function predictLabelled(
       batchSize: options.batchSize ?? 16,
     })) {
       skipped.push(...batch.skipped);
-      const width = batch.output.dims[1];
-      // A binary cross-entropy model has one sigmoid output: the probability of the second class.
-      const sigmoid = width === 1 && k === 2;
-      if (batch.files.length > 0 && width !== k && !sigmoid) {
+      const rows = batchProbabilities(batch.output, k);
+      if (batch.files.length > 0 && rows === undefined) {
         throw new VggkitError(
           'MODEL_METADATA',
-          `${folder.file}: expected ${k} outputs (one per class name), received ${String(width)}`,
+          `${folder.file}: expected ${k} outputs (one per class name), received ${String(batch.output.dims[1])}`,
           { file: folder.file },
         );
       }
-      batch.files.forEach((file, row) => {
-        labels.push(labelOf.get(file) as number);
-        if (sigmoid) {
-          const p = batch.output.data[row] as number;
-          probabilities.push(1 - p, p);
-        } else {
-          for (let c = 0; c < k; c++) probabilities.push(batch.output.data[row * k + c] as number);
-        }
-      });
+      for (const file of batch.files) labels.push(labelOf.get(file) as number);
+      if (rows !== undefined) probabilities.push(rows.data.slice(0, batch.files.length * k));
       done += batch.files.length + batch.skipped.length;
       options.onProgress?.(done, files.length);
     }
@@ -156,7 +148,7 @@ export async function predictLabelled(
     await session.release();
   }
   return {
-    probabilities: { dims: [labels.length, k], data: Float32Array.from(probabilities) },
+    probabilities: concatRows(probabilities, k),
     labels,
     skipped,
   };

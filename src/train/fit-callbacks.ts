@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { isValidationEntry, readValidationEntries, validationEntries } from './checkpoint.js';
 import { CSVLogger } from './callbacks/csv-logger.js';
 import { EarlyStopping } from './callbacks/early-stopping.js';
 import { EVENTS_FILE, EventsLog } from './callbacks/events-log.js';
@@ -25,14 +26,23 @@ export function builtInCallbacks(run: TrainingRun): CallbackList {
     ...(config.earlyStopping.enabled
       ? [
           new EarlyStopping<string>(config.earlyStopping, {
+            // The epoch's validation outputs go with its parameters: restored, they are the model's.
             snapshot: async () => {
-              await writeFileAtomic(run.files.bestWeights, encodeSafetensors(run.trainedParams()));
+              const validation = validationEntries(run.validation);
+              await writeFileAtomic(
+                run.files.bestWeights,
+                encodeSafetensors(
+                  new Map([...run.trainedParams(), ...validation.tensors]),
+                  validation.metadata,
+                ),
+              );
               return run.files.bestWeights;
             },
             restore: async (file) => {
-              const { tensors } = await readSafetensors(file);
-              for (const [key, t] of tensors) run.params.set(key, t);
+              const { tensors, metadata } = await readSafetensors(file);
+              for (const [key, t] of tensors) if (!isValidationEntry(key)) run.params.set(key, t);
               run.trainStep?.setParameters(run.params);
+              run.validation = readValidationEntries(tensors, metadata);
             },
           }),
         ]

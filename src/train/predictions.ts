@@ -2,7 +2,8 @@
  * What a model folder says about how well it classifies, for the run page and anyone else:
  *
  *   predictions.json  written by fineTune at the end of a run with a validation set: the final
- *                     model's metrics on it and its top losses — the validation images it is most
+ *                     model's metrics on it (from the probabilities its last validation pass
+ *                     computed on the cached features: ValidationOutputs) and its top losses — the validation images it is most
  *                     confidently wrong about (fastai's plot_top_losses) — with small thumbnails
  *                     in top-losses/ (the images themselves live outside the run folder).
  *   evaluation.json   written by `vggkit evaluate` beside the model it measured: the same metrics
@@ -21,7 +22,8 @@ import sharp from 'sharp';
 import { readModelFolder } from '../model/model-folder.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { predictLabelled, type EvaluationResult } from './evaluate.js';
-import { evaluationReport, type ClassMetrics } from './metrics.js';
+import { evaluationReport, predictedClasses, type ClassMetrics } from './metrics.js';
+import type { Float32Tensor } from '../util/tensor.js';
 
 export const PREDICTIONS_FILE = 'predictions.json';
 export const EVALUATION_FILE = 'evaluation.json';
@@ -76,27 +78,59 @@ async function thumbnail(file: string, out: string): Promise<boolean> {
   }
 }
 
-/** Runs the model folder on the validation images and writes predictions.json and top-losses/. */
-export async function writeValPredictions(
+/**
+ * The final model's class probabilities on the readable validation images, in the order of
+ * `files`. fineTune keeps them from its last validation pass (the head on the cached features),
+ * so writing predictions.json runs no network.
+ */
+export interface ValidationOutputs {
+  readonly files: readonly string[];
+  /** Each file's true class (an index into the class names). */
+  readonly labels: readonly number[];
+  /** [files, classes], in the class names' order. */
+  readonly probabilities: Float32Tensor;
+}
+
+/**
+ * The model folder run on labelled images: for a finished run whose validation outputs were never
+ * recorded (resumed from a checkpoint written before they were kept). Unreadable files are left out.
+ */
+export async function modelValidationOutputs(
   modelDir: string,
   val: readonly { readonly file: string; readonly label: number }[],
-  dataDir: string,
+): Promise<ValidationOutputs> {
+  const { probabilities, labels, skipped } = await predictLabelled(
+    await readModelFolder(modelDir),
+    val,
+  );
+  const unreadable = new Set(skipped.map((s) => s.file));
+  return { files: val.map((v) => v.file).filter((f) => !unreadable.has(f)), labels, probabilities };
+}
+
+/**
+ * predictions.json and top-losses/ from the validation outputs; only the top-loss images are read
+ * again, for their thumbnails. `skipped` counts the validation images that could not be read.
+ */
+export async function writeValPredictions(
+  modelDir: string,
+  outputs: ValidationOutputs,
+  options: {
+    readonly classNames: readonly string[];
+    readonly data: string;
+    readonly skipped: number;
+  },
 ): Promise<PredictionsFile> {
-  const folder = await readModelFolder(modelDir);
-  const { probabilities, labels, skipped } = await predictLabelled(folder, val);
-  const report = evaluationReport(probabilities, labels, folder.metadata.classNames);
-  const k = probabilities.dims[1];
-  const readable = val.filter((v) => !skipped.some((s) => s.file === v.file));
+  const { probabilities, labels, files } = outputs;
+  const report = evaluationReport(probabilities, labels, options.classNames);
+  const k = probabilities.dims[1] as number;
+  const predicted = predictedClasses(probabilities);
   const rows = labels.map((label, i) => {
-    const row = probabilities.data.subarray(i * k, (i + 1) * k);
-    let predicted = 0;
-    for (let c = 1; c < k; c++) if ((row[c] as number) > (row[predicted] as number)) predicted = c;
-    const trueProbability = row[label] as number;
+    const trueProbability = probabilities.data[i * k + label] as number;
     return {
-      file: (readable[i] as { file: string }).file,
+      file: files[i] as string,
       label,
-      predicted,
-      probability: row[predicted] as number,
+      predicted: predicted[i] as number,
+      probability: probabilities.data[i * k + (predicted[i] as number)] as number,
       trueProbability,
       loss: -Math.log(Math.min(1 - EPSILON, Math.max(EPSILON, trueProbability))),
     };
@@ -112,7 +146,7 @@ export async function writeValPredictions(
     topLosses.push({ ...row, ...(ok ? { thumbnail: name } : {}) });
   }
   const file: PredictionsFile = {
-    ...metricsFile('validation', dataDir, report, labels.length, skipped.length),
+    ...metricsFile('validation', options.data, report, labels.length, options.skipped),
     split: 'validation',
     topLosses,
   };

@@ -9,7 +9,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { checkpointExists } from './checkpoint.js';
 import type { EpochLogs, StopTraining } from './events.js';
 import { writeModel } from './model-output.js';
-import { writeValPredictions } from './predictions.js';
+import { modelValidationOutputs, writeValPredictions } from './predictions.js';
 import { renderTrainingReport } from './report.js';
 import type { TrainingRun } from './run.js';
 
@@ -59,8 +59,17 @@ export async function writeRunOutputs(
   await writeJsonAtomic(historyFile(run), historyJson(run));
   // The run page's top losses and per-class metrics: the final model on the validation set.
   const readableVal = run.dataset.val.filter((f) => !run.skipped.some((k) => k.file === f.file));
-  if (readableVal.length > 0)
-    await writeValPredictions(run.out, readableVal, run.config.val ?? run.options.data);
+  const validation =
+    run.validation ??
+    (readableVal.length > 0 ? await modelValidationOutputs(run.out, readableVal) : undefined);
+  if (validation !== undefined && validation.files.length > 0) {
+    const measured = new Set(validation.files);
+    await writeValPredictions(run.out, validation, {
+      classNames: run.classNames,
+      data: run.config.val ?? run.options.data,
+      skipped: run.dataset.val.filter((f) => !measured.has(f.file)).length,
+    });
+  }
   await writeFileAtomic(
     join(run.out, 'report.html'),
     renderTrainingReport({

@@ -31,6 +31,7 @@ import { StopTraining, type CallbackList, type TrainingControl } from './events.
 import type { FineTuneOptions } from './fit-options.js';
 import { checkTrainingMemory, type StageMemory } from './memory-check.js';
 import type { ModelDescription } from './model-output.js';
+import type { ValidationOutputs } from './predictions.js';
 import { FRESH_RESOURCES, type TrainingResources } from './resources.js';
 import { headSpecFor, initialParams, sameHead, trainHead, type LoadedBase } from './recipe.js';
 import { plateauReduction } from './schedules.js';
@@ -53,6 +54,11 @@ export class TrainingRun {
   trainStep: TrainStep | undefined;
   callbacks: CallbackList | undefined;
   readonly skipped: SkippedFile[] = [];
+  /**
+   * The class probabilities of the model in `params` on the readable validation images, from the
+   * last validation pass (or the snapshot EarlyStopping restored): predictions.json's source.
+   */
+  validation: ValidationOutputs | undefined;
   readonly files: RunFiles;
   readonly control: TrainingControl = {
     getLr: () => this.loop.baseLr,
@@ -86,6 +92,7 @@ export class TrainingRun {
       callbacks: {},
     };
     if (checkpoint !== undefined) for (const [key, t] of checkpoint.params) this.params.set(key, t);
+    this.validation = checkpoint?.validation;
     this.files = {
       checkpoint: join(out, CHECKPOINT_FILE),
       best: join(out, 'best.safetensors'),

@@ -127,12 +127,19 @@ export async function trainStage(
           control: run.control,
         });
         run.loop = { ...run.loop, globalStep: run.loop.globalStep + trained.steps };
+        const validation =
+          val.length > 0
+            ? await validate(step, features, val, run.head, {
+                batchSize: config.batchSize,
+                classCount: run.classNames.length,
+              })
+            : undefined;
+        // The model after this epoch is the run's model until training changes it again.
+        run.validation = validation?.outputs;
         const logs: EpochLogs = {
           loss: trained.loss,
           accuracy: trained.accuracy,
-          ...(val.length > 0
-            ? await validate(step, features, val, run.head, config.batchSize)
-            : {}),
+          ...validation?.logs,
           lr: lrAt(Math.max(0, run.loop.globalStep - 1)),
         };
         await callbacks.dispatch({ type: 'epoch_end', epoch, logs }, run.control);
@@ -218,6 +225,7 @@ async function endEpoch(
     params: run.trainedParams(run.params),
     optimizer: step.getOptimizerState(),
     loop: run.loop,
+    ...(run.validation === undefined ? {} : { validation: run.validation }),
   });
   await writeJsonAtomic(historyFile(run), historyJson(run));
 }

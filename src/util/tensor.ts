@@ -17,3 +17,14 @@ export function tensor(dims: readonly number[], data?: Float32Array): Float32Ten
   }
   return { dims: [...dims], data: data ?? new Float32Array(n) };
 }
+
+/** Rows of `width` values each, batch after batch, as one [rows, width] tensor. */
+export function concatRows(parts: readonly Float32Array[], width: number): Float32Tensor {
+  const data = new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    data.set(part, offset);
+    offset += part.length;
+  }
+  return { dims: [width === 0 ? 0 : data.length / width, width], data };
+}

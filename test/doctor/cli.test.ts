@@ -182,3 +182,32 @@ test('an image whose thumbnail is shown in the HTML report is embedded as a data
   assert.match(page, /too-few-images/);
   assert.match(page, /small-images[\s\S]*<img src="data:image\/jpeg;base64,/);
 });
+
+test('--history twice reads phase 1 then phase 2; --classes sets the chance level and is validated', async () => {
+  const dir = await tempDir('cli-');
+  const phase1 = join(dir, 'phase1.csv');
+  const phase2 = join(dir, 'phase2.json');
+  await writeFile(
+    phase1,
+    'epoch,accuracy,loss,val_accuracy,val_loss\n0,0.25,1.39,0.25,1.39\n1,0.26,1.39,0.25,1.39\n2,0.24,1.39,0.25,1.39\n',
+  );
+  await writeFile(
+    phase2,
+    JSON.stringify({ loss: [1.39, 1.39, 1.39], accuracy: [0.25, 0.24, 0.26] }),
+  );
+  const run = doctor(['--history', phase1, '--history', phase2, '--classes', '4']);
+  assert.equal(run.status, 1, run.stderr);
+  assert.match(
+    run.stdout,
+    /^Read 2 logs as the phases of one fine-tune: 6 epochs; phase 1 = .*phase1\.csv \(3 epochs\), phase 2 = .*phase2\.json \(3 epochs\)\./,
+  );
+  assert.match(run.stdout, /Chance level: 1\/4/);
+  assert.match(run.stdout, /\[stuck-at-chance\]/);
+  const json = JSON.parse(doctor(['--history', phase1, '--classes', '4', '--json']).stdout) as {
+    summary: { classes: number; history: { stages: string[]; trainings: string[] } };
+  };
+  assert.equal(json.summary.classes, 4);
+  const bad = doctor(['--history', phase1, '--classes', 'four']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--classes: expected a whole number of classes >= 2, received "four"/);
+});

@@ -122,6 +122,23 @@ test('runs list, run page, compare and sweep page render without console errors'
       fs.map((f) => f.getAttribute('data-chart-id')),
     );
     assert.ok(sweepCharts.includes('sweep-parallel'), sweepCharts.join());
+    // Every trial's dot is inside the log lr axis, the best one (lr 1e-4, at a power of 10) too.
+    const vsLr = await page.evaluate(() => {
+      const c = (
+        window as unknown as {
+          vggkit: {
+            charts: Map<
+              string,
+              { spec: { x: number[] }; plot?: { scales: { x: { min: number; max: number } } } }
+            >;
+          };
+        }
+      ).vggkit.charts.get('sweep-vs-lr');
+      return { x: c?.spec.x ?? [], scale: c?.plot?.scales.x };
+    });
+    assert.ok(vsLr.scale !== undefined && vsLr.x.length === 5, JSON.stringify(vsLr));
+    for (const x of vsLr.x)
+      assert.ok(x >= vsLr.scale.min && x <= vsLr.scale.max, JSON.stringify(vsLr));
     await page.screenshot({ path: join(ARTEFACTS_DIR, 'dashboard-sweep.png'), fullPage: true });
     assert.deepEqual(errors, []);
   });

@@ -7,14 +7,17 @@ import { createProgress, type Progress } from '../../report/progress.js';
 import type { DoctorFlags } from '../doctor.js';
 
 export async function doctor(dataDir: string | undefined, flags: DoctorFlags): Promise<number> {
-  const { probeImages, ...rest } = flags;
+  const { probeImages, classes, ...rest } = flags;
   const images = Number(probeImages);
   if (probeImages !== undefined && !/^\d+$/.test(probeImages))
     throw invalidOption('--probe-images', 'a whole number of images >= 2', probeImages);
+  if (classes !== undefined && !/^\d+$/.test(classes))
+    throw invalidOption('--classes', 'a whole number of classes >= 2', classes);
   let scanBar: Progress | undefined;
   const report = await diagnose({
     ...rest,
     ...(probeImages === undefined ? {} : { probeImages: images }),
+    ...(classes === undefined ? {} : { classes: Number(classes) }),
     ...(dataDir === undefined ? {} : { dataDir }),
     ...(flags.json === true
       ? {}

@@ -156,7 +156,7 @@ const tooMuchFrozen: Check = {
       {
         id: 'too-much-frozen',
         severity: 'warning',
-        title: `The whole VGG base is frozen and training accuracy stalls at ${(evidence.finalAccuracy * 100).toFixed(0)}%`,
+        title: `The whole VGG base is frozen and training ${evidence.finalAccuracy === undefined ? `loss stalls at ${evidence.finalLoss?.toFixed(3)}` : `accuracy stalls at ${(evidence.finalAccuracy * 100).toFixed(0)}%`}`,
         explanation:
           "ImageNet features alone do not separate these classes; the head has reached what it can do on them. The seed's remedy: unfreeze the top block after the head has trained, at a much lower rate.",
         evidence: { ...evidence, stages: stageRates(config) },

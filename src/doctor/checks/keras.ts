@@ -603,7 +603,7 @@ const frozen: Check = {
       {
         id: 'too-much-frozen',
         severity: 'warning',
-        title: `The whole VGG base is frozen and training accuracy stalls at ${(evidence.finalAccuracy * 100).toFixed(0)}%`,
+        title: `The whole VGG base is frozen and training ${evidence.finalAccuracy === undefined ? `loss stalls at ${evidence.finalLoss?.toFixed(3)}` : `accuracy stalls at ${(evidence.finalAccuracy * 100).toFixed(0)}%`}`,
         explanation:
           'ImageNet features alone do not separate these classes; the head has reached what it can. Unfreeze the top block after the head has trained, at a much lower rate.',
         evidence: { ...evidence, trainableBlocks: [] },

@@ -3,6 +3,7 @@
  * evaluation of a `--model` folder on the data (ctx.model.evaluation). Every check returns [] when
  * its measurement is absent.
  */
+import { basename } from 'node:path';
 import { classCount } from '../context.js';
 import type { ProbeResults } from '../probe-results.js';
 import { CHANCE_MARGIN } from '../trends.js';
@@ -45,7 +46,9 @@ const initialLoss: Check = {
         severity: 'warning',
         title: `Loss at initialisation is ${p.initialLoss.toPrecision(3)}, far above ln(${p.classes}) = ${expected.toFixed(3)}`,
         explanation:
-          'Before any step, a fresh head should guess uniformly (loss ≈ ln(classes)). Far more means its outputs are huge and confidently wrong: the features feeding it are out of scale, usually from wrong preprocessing or broken weights.',
+          p.headFrom === undefined
+            ? 'Before any step, a fresh head should guess uniformly (loss ≈ ln(classes)). Far more means its outputs are huge and confidently wrong: the features feeding it are out of scale, usually from wrong preprocessing or broken weights.'
+            : `The probes start from ${basename(p.headFrom)}'s own head, as it was trained. On its own training images it does worse than guessing uniformly (loss ≈ ln(classes)): its outputs are confidently wrong, so it has not learned these images, or it sees them preprocessed differently from how it was trained.`,
         evidence: {
           initialLoss: p.initialLoss,
           expected,

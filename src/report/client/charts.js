@@ -89,11 +89,27 @@
     return splits.map(tick);
   }
 
+  /**
+   * uPlot's log range snaps to powers of 10 in floating point: 10 ** -4 computed as
+   * 0.00009999999999999999 falls just outside [0.0001, …] and its point is neither drawn nor
+   * counted in the other axis' range. The snapped range, widened to hold every value.
+   */
+  function logRange(u, min, max) {
+    var r = window.uPlot.rangeLog(min, max, 10, true);
+    return [Math.min(r[0], min), Math.max(r[1], max)];
+  }
+
   function lineOptions(spec, width) {
     var x = { time: false };
-    if (spec.xLog) x.distr = 3;
+    if (spec.xLog) {
+      x.distr = 3;
+      x.range = logRange;
+    }
     var y = {};
-    if (spec.yLog) y.distr = 3;
+    if (spec.yLog) {
+      y.distr = 3;
+      y.range = logRange;
+    }
     if (spec.yRange) y.range = [spec.yRange[0], spec.yRange[1]];
     return {
       width: width,
