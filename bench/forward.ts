@@ -2,9 +2,13 @@
  * VGG16 conv base forward at 224x224: ONNX Runtime images/s and GFLOP/s at batch 1 and 8, PyTorch
  * (Debian's python3-torch) in the same run when it imports — default and with glibc huge-page
  * malloc — and the whole extract path (decode + resize + preprocess + forward) on generated
- * photo-sized JPEGs against raw ORT.
+ * photo-sized JPEGs against raw ORT. Then int8 (bench/int8.ts): fp32 / U8S8 / S8S8 QDQ graphs
+ * interleaved in rounds, the int8 extract path against fp32, ORT's fusion count, and the seed
+ * recipe's head trained on int8 vs fp32 features of real Fashion-MNIST folders.
  *
- *   node --import tsx bench/forward.ts [--iters 10] [--images 64] [--width 640] [--height 480] [--no-torch] [--json]
+ *   node --import tsx bench/forward.ts [--iters 10] [--images 64] [--width 640] [--height 480]
+ *     [--rounds 5] [--recipe-train 300] [--recipe-val 300] [--recipe-size 64] [--recipe-epochs 10]
+ *     [--no-torch] [--no-int8] [--no-recipe] [--json]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -20,6 +24,20 @@ import { modelLayers } from '../src/model/head.js';
 import { initWeights } from '../src/model/init.js';
 import { buildVggInference } from '../src/model/vgg-graph.js';
 import { Random } from '../src/util/random.js';
+import { int8Kernels } from '../src/engine/cpu.js';
+import { fashionMnistAvailable } from './fashion-mnist.js';
+import {
+  heScaled,
+  INT8_TARGET_AVX2,
+  INT8_TARGET_VNNI,
+  type Int8Sessions,
+  int8Sessions,
+  interleaved,
+  median,
+  RECIPE_TARGET_POINTS,
+  recipeAccuracy,
+  type SpeedRow,
+} from './int8.js';
 import { describeMachine, machineInfo } from './machine.js';
 
 /** 15.35 G multiply-adds per 224x224 image in the conv base. */
@@ -35,7 +53,14 @@ const { values: args } = parseArgs({
     images: { type: 'string', default: '64' },
     width: { type: 'string', default: '640' },
     height: { type: 'string', default: '480' },
+    rounds: { type: 'string', default: '5' },
+    'recipe-train': { type: 'string', default: '300' },
+    'recipe-val': { type: 'string', default: '300' },
+    'recipe-size': { type: 'string', default: '64' },
+    'recipe-epochs': { type: 'string', default: '10' },
     'no-torch': { type: 'boolean', default: false },
+    'no-int8': { type: 'boolean', default: false },
+    'no-recipe': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -127,7 +152,6 @@ async function writePhotos(
 }
 
 async function extractPath(session: Session, files: readonly string[]): Promise<number> {
-  const contract = makeContract({ mode: 'caffe', inputSize: 224 });
   const start = performance.now();
   let rows = 0;
   for await (const batch of inferBatches(session, files, contract, { batchSize: 8 }))
@@ -142,10 +166,8 @@ const options: VggOptions = {
   pooling: 'none',
   classes: 1000,
 };
-const session = await Session.create(
-  buildVggInference({ options, weights: initWeights(modelLayers(options), new Random(0)) }),
-  { threads },
-);
+const weights = heScaled(initWeights(modelLayers(options), new Random(0)));
+const session = await Session.create(buildVggInference({ options, weights }), { threads });
 const rows: Row[] = [];
 for (const batch of BATCHES)
   rows.push({ engine: 'onnxruntime', batch, imagesPerSecond: await ortForward(session, batch) });
@@ -167,10 +189,13 @@ if (!args['no-torch'] && torchAvailable()) {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'vggkit-bench-'));
+const contract = makeContract({ mode: 'caffe', inputSize: 224 });
 let extract: number;
+let int8: Int8Figures | undefined;
 try {
   const files = await writePhotos(dir, imageCount, Number(args.width), Number(args.height));
   extract = await extractPath(session, files);
+  if (!args['no-int8']) int8 = await measureInt8(files);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }
@@ -181,6 +206,61 @@ rows.push({
 });
 await session.release();
 
+interface Int8Figures {
+  readonly rows: SpeedRow[];
+  readonly extract: { readonly fp32: number; readonly int8: number };
+  readonly fused: Int8Sessions['fused'];
+  readonly kernels: ReturnType<typeof int8Kernels>;
+}
+
+/** fp32, U8S8 and S8S8 interleaved; then the extract path in int8 and fp32, alternating. */
+async function measureInt8(files: readonly string[]): Promise<Int8Figures> {
+  const q = await int8Sessions(options, weights, contract, files, threads);
+  try {
+    const engines = [
+      ['fp32', session],
+      ['int8 U8S8', q.u8s8],
+      ['int8 S8S8', q.s8s8],
+    ] as const;
+    const speed = await interleaved(engines, BATCHES, Number(args.rounds));
+    const fp32Extract: number[] = [];
+    const int8Extract: number[] = [];
+    for (let r = 0; r < 2; r++) {
+      fp32Extract.push(await extractPath(session, files));
+      int8Extract.push(await extractPath(q.u8s8, files));
+    }
+    return {
+      rows: speed,
+      extract: { fp32: median(fp32Extract), int8: median(int8Extract) },
+      fused: q.fused,
+      kernels: int8Kernels(),
+    };
+  } finally {
+    await q.u8s8.release();
+    await q.s8s8.release();
+  }
+}
+
+const recipe =
+  args['no-recipe'] || !(await fashionMnistAvailable())
+    ? undefined
+    : await recipeAccuracy({
+        perClassTrain: Number(args['recipe-train']),
+        perClassVal: Number(args['recipe-val']),
+        inputSize: Number(args['recipe-size']),
+        epochs: Number(args['recipe-epochs']),
+        weights: heScaled(
+          initWeights(
+            modelLayers({
+              ...options,
+              inputSize: [Number(args['recipe-size']), Number(args['recipe-size'])],
+            }),
+            new Random(0),
+          ),
+        ),
+        log: () => undefined,
+      });
+
 const ortAt = (batch: number): number =>
   rows.find((r) => r.engine === 'onnxruntime' && r.batch === batch)?.imagesPerSecond ?? Number.NaN;
 const report = rows.map((r) => ({
@@ -189,9 +269,14 @@ const report = rows.map((r) => ({
   ortOverThis: ortAt(r.batch) / r.imagesPerSecond,
 }));
 
+const vnni = machineInfo().flags.avx512_vnni || machineInfo().flags.avx_vnni;
+const int8Target = vnni ? INT8_TARGET_VNNI : INT8_TARGET_AVX2;
+const int8At = (engine: string, batch: number): number =>
+  int8?.rows.find((r) => r.engine === engine && r.batch === batch)?.imagesPerSecond ?? Number.NaN;
+
 if (args.json) {
   process.stdout.write(
-    `${JSON.stringify({ machine: machineInfo(), threads, iters, rows: report }, null, 2)}\n`,
+    `${JSON.stringify({ machine: machineInfo(), threads, iters, rows: report, int8, int8Target, recipe }, null, 2)}\n`,
   );
 } else {
   process.stdout.write(`${describeMachine()}\n`);
@@ -216,4 +301,37 @@ if (args.json) {
     process.stdout.write(
       `extract / PyTorch default: ${(extract / torchDefault).toFixed(2)}x (target >= 2); / PyTorch tuned: ${(extract / torchTuned).toFixed(2)}x (target >= 1.2)\n`,
     );
+}
+if (!args.json && int8 !== undefined) {
+  process.stdout.write(
+    `\nint8 (QDQ, per-channel int8 weights of ${int8.kernels.weightBits} bits by ${int8.kernels.basis}; percentile calibration on the ${imageCount} JPEGs), ${args.rounds} interleaved rounds, medians\n`,
+  );
+  process.stdout.write(
+    `ORT fused ${int8.fused.u8s8}/${int8.fused.convs} convs into QLinearConv (U8S8), ${int8.fused.s8s8}/${int8.fused.convs} (S8S8)\n`,
+  );
+  process.stdout.write(
+    `${'engine'.padEnd(16)}${'batch'.padStart(6)}${'img/s'.padStart(9)}${'/ fp32'.padStart(9)}\n`,
+  );
+  for (const r of int8.rows)
+    process.stdout.write(
+      `${r.engine.padEnd(16)}${String(r.batch).padStart(6)}${r.imagesPerSecond.toFixed(2).padStart(9)}${(r.imagesPerSecond / int8At('fp32', r.batch)).toFixed(2).padStart(9)}\n`,
+    );
+  const ratio = int8At('int8 U8S8', 8) / int8At('fp32', 8);
+  process.stdout.write(
+    `int8 U8S8 / fp32 forward, batch 8: ${ratio.toFixed(2)}x (target >= ${int8Target}x on this CPU: ${vnni ? 'VNNI' : 'AVX2 only'}); S8S8 / U8S8: ${(int8At('int8 S8S8', 8) / int8At('int8 U8S8', 8)).toFixed(2)}\n`,
+  );
+  process.stdout.write(
+    `int8 extract path / fp32 extract path: ${(int8.extract.int8 / int8.extract.fp32).toFixed(2)}x (${int8.extract.int8.toFixed(2)} vs ${int8.extract.fp32.toFixed(2)} img/s; target >= ${int8Target}x)\n`,
+  );
+}
+if (!args.json && recipe !== undefined) {
+  process.stdout.write(
+    `\nseed-recipe head on frozen VGG16 features (random He-scaled weights), ${recipe.source}: ${recipe.trainImages} training, ${recipe.valImages} validation images at ${recipe.inputSize}x${recipe.inputSize}, ${recipe.epochs} epochs\n`,
+  );
+  process.stdout.write(
+    `val accuracy: fp32 features ${(100 * recipe.fp32.valAccuracy).toFixed(2)}% (best ${(100 * recipe.fp32.bestValAccuracy).toFixed(2)}%), int8 features ${(100 * recipe.int8.valAccuracy).toFixed(2)}% (best ${(100 * recipe.int8.bestValAccuracy).toFixed(2)}%; prefix ran ${recipe.int8.precisionUsed}, ${recipe.int8.figures})\n`,
+  );
+  process.stdout.write(
+    `|int8 - fp32| = ${recipe.points.toFixed(2)} points (target <= ${RECIPE_TARGET_POINTS})\n`,
+  );
 }

@@ -2,8 +2,9 @@
  * vggkit's public library API, the package's only entry point (package.json "exports"). It offers
  * what the CLI does, typed: train (`fineTune`), evaluate (`evaluateModel`), predict
  * (`openClassifier`), extract (`extractFeatures`), the doctor (`diagnose`), the weights registry
- * and contract resolution (`WEIGHTS`, `resolveWeightsSource`, `resolveContract`), the config
- * schema and its closed name lists. Everything else under src/ is internal and may change between
+ * and contract resolution (`WEIGHTS`, `resolveWeightsSource`, `resolveContract`), precision
+ * (`PRECISIONS`: `precision` on the inference options and in TrainConfig; the int8 decision's
+ * report and where it is recorded), the config schema and its closed name lists. Everything else under src/ is internal and may change between
  * versions; src/cli/ only parses flags, calls these and prints.
  */
 
@@ -21,6 +22,7 @@ export {
   type LossName,
   type MonitorMode,
   type OptimizerName,
+  type Precision,
   type ReduceLrConfig,
   type ScheduleConfig,
   type ScheduleName,
@@ -74,10 +76,34 @@ export {
   type Predictions,
 } from './inference/classify.js';
 export { extractFeatures, type ExtractOptions, type ExtractResult } from './inference/extract.js';
+export {
+  EVALUATION_FILE,
+  PREDICTIONS_FILE,
+  type EvaluationFile,
+  type MetricsFile,
+} from './train/predictions.js';
+
+// Precision: int8 for frozen layers, its calibration and accuracy guard
+export {
+  DEFAULT_CALIBRATION_IMAGES,
+  DEFAULT_HELD_OUT_IMAGES,
+  PRECISIONS,
+} from './model/precision.js';
+export { MIN_INT8_IMAGES, type Int8Report } from './engine/int8/prepare.js';
+export { COSINE_THRESHOLD, TOP1_THRESHOLD, type GuardFigures } from './engine/int8/guard.js';
+export { CALIBRATION_METHODS, type CalibrationMethod } from './engine/int8/histogram.js';
+export type { Int8Kernels } from './engine/cpu.js';
+export { describeInt8 } from './engine/int8/describe.js';
+export {
+  PRECISION_FILE,
+  type PrecisionRecord,
+  type StagePrecision,
+} from './train/precision-record.js';
 
 // The doctor
 export {
   diagnose,
+  measureDiagnosis,
   writeDiagnosisFixes,
   writeDiagnosisHtml,
   type Diagnosis,
@@ -85,6 +111,8 @@ export {
 export type { DoctorInputs } from './doctor/inputs.js';
 export { toJson as diagnosisJson, type DoctorReport, type DoctorSummary } from './doctor/run.js';
 export type { FixResult } from './doctor/fix-config.js';
+export { fixIsProven, type MeasureOptions } from './doctor/fix-loop/measure.js';
+export type { FixLoopResult, TriedCandidate, Verification } from './doctor/fix-loop/types.js';
 export type { ConfigPatch, Finding, Fix, Severity } from './doctor/types.js';
 
 // Weights, contracts, architectures

@@ -4,6 +4,8 @@
  * Light on purpose: command declarations import it (see run-command.ts).
  */
 import type { Command } from 'commander';
+import { COSINE_THRESHOLD, TOP1_THRESHOLD } from '../engine/int8/guard.js';
+import { DEFAULT_CALIBRATION_IMAGES, PRECISIONS } from '../model/precision.js';
 import { invalidOption } from '../util/errors.js';
 
 export interface ContractFlags {
@@ -31,6 +33,26 @@ export function addImageOptions(command: Command): Command {
     )
     .option('--offline', 'never use the network; weights must already be in the cache')
     .option('--json', 'print results as JSON on stdout');
+}
+
+export interface PrecisionFlags {
+  readonly precision?: string;
+  readonly calibrationImages?: string;
+}
+
+/** `--precision` and `--calibration-images`, for every command that runs a frozen network. */
+export function addPrecisionOptions(command: Command): Command {
+  return command
+    .option(
+      '--precision <kind>',
+      `${PRECISIONS.join(' or ')}; int8 runs the convolutions in 8 bits, calibrated on a sample of these images, and only if it agrees with fp32 on held-out ones (feature cosine >= ${COSINE_THRESHOLD}, top-1 agreement >= ${100 * TOP1_THRESHOLD}%); otherwise fp32, saying why`,
+      'fp32',
+    )
+    .option(
+      '--calibration-images <n>',
+      'images int8 calibrates on (a seeded sample; all of them when fewer)',
+      String(DEFAULT_CALIBRATION_IMAGES),
+    );
 }
 
 export function parseInteger(

@@ -15,6 +15,9 @@ export type DoctorFlags = Omit<
   readonly json?: boolean;
   readonly html?: string;
   readonly fixConfig?: string;
+  readonly verify?: boolean;
+  /** false with --no-measure: write the rules' fixes without measuring them. */
+  readonly measure?: boolean;
 };
 
 export function registerDoctorCommand(program: Command): void {
@@ -59,6 +62,14 @@ export function registerDoctorCommand(program: Command): void {
     .option('--offline', 'never download weights')
     .option('--json', 'print {findings, summary} as JSON')
     .option('--html <file>', 'write a self-contained HTML report')
-    .option('--fix-config <out>', 'write the config with every fixable finding applied')
+    .option(
+      '--fix-config <out>',
+      'write the fixed config; with the data folder and --config, its values are measured first: candidate fixes (your config among them) trained briefly on your images, the best written only if it beats yours',
+    )
+    .option(
+      '--verify',
+      'train the chosen fix and your config for your whole epoch budget and report both (written only if the fix still wins)',
+    )
+    .option('--no-measure', "write the rules' fixes without training candidates (advice)")
     .action(lazyAction(async () => (await import('./actions/doctor.js')).doctor));
 }

@@ -5,23 +5,25 @@
  * dashboard's run page shows it).
  */
 import type { Command } from 'commander';
+import { addPrecisionOptions, type PrecisionFlags } from './common.js';
 import { lazyAction } from './run-command.js';
 
-export interface EvaluateFlags {
+export interface EvaluateFlags extends PrecisionFlags {
   readonly batchSize?: string;
   readonly json?: boolean;
 }
 
 export function registerEvaluate(program: Command): void {
-  program
-    .command('evaluate')
-    .description('measure a trained model folder on images in class sub-folders')
-    .argument(
-      '<model>',
-      'model folder written by vggkit train, or your Keras model (.keras, model.save .h5, TF.js model.json)',
-    )
-    .argument('<dir>', "images, one sub-folder per class (names as the model's classes)")
-    .option('--batch-size <n>', 'images per forward pass', '16')
-    .option('--json', 'print the report as JSON on stdout')
-    .action(lazyAction(async () => (await import('./actions/evaluate.js')).evaluate));
+  addPrecisionOptions(
+    program
+      .command('evaluate')
+      .description('measure a trained model folder on images in class sub-folders')
+      .argument(
+        '<model>',
+        'model folder written by vggkit train, or your Keras model (.keras, model.save .h5, TF.js model.json)',
+      )
+      .argument('<dir>', "images, one sub-folder per class (names as the model's classes)")
+      .option('--batch-size <n>', 'images per forward pass', '16')
+      .option('--json', 'print the report as JSON on stdout'),
+  ).action(lazyAction(async () => (await import('./actions/evaluate.js')).evaluate));
 }

@@ -3,10 +3,15 @@
  * a vggkit model folder (its own class names and contract, read from the model's metadata).
  */
 import type { Command } from 'commander';
-import { addImageOptions, type CommonFlags } from './common.js';
+import {
+  addImageOptions,
+  addPrecisionOptions,
+  type CommonFlags,
+  type PrecisionFlags,
+} from './common.js';
 import { lazyAction } from './run-command.js';
 
-export interface PredictFlags extends CommonFlags {
+export interface PredictFlags extends CommonFlags, PrecisionFlags {
   readonly weights: string;
   readonly arch: string;
   readonly top?: string;
@@ -15,17 +20,19 @@ export interface PredictFlags extends CommonFlags {
 
 export function registerPredict(program: Command): void {
   addImageOptions(
-    program
-      .command('predict')
-      .description('classify images: the top classes per image')
-      .argument('<paths...>', 'image files and directories (walked recursively)')
-      .option(
-        '--weights <tag|file|dir>',
-        'with-top weights (tag or .h5/.hdf5/.safetensors file), a vggkit model folder, or your Keras model (.keras, model.save .h5, TF.js model.json)',
-        'imagenet-top',
-      )
-      .option('--arch <name>', 'architecture of the weights', 'vgg16')
-      .option('--top <k>', 'classes to show per image', '5')
-      .option('--batch-size <n>', 'images per forward pass', '8'),
+    addPrecisionOptions(
+      program
+        .command('predict')
+        .description('classify images: the top classes per image')
+        .argument('<paths...>', 'image files and directories (walked recursively)')
+        .option(
+          '--weights <tag|file|dir>',
+          'with-top weights (tag or .h5/.hdf5/.safetensors file), a vggkit model folder, or your Keras model (.keras, model.save .h5, TF.js model.json)',
+          'imagenet-top',
+        )
+        .option('--arch <name>', 'architecture of the weights', 'vgg16')
+        .option('--top <k>', 'classes to show per image', '5')
+        .option('--batch-size <n>', 'images per forward pass', '8'),
+    ),
   ).action(lazyAction(async () => (await import('./actions/predict.js')).predict));
 }

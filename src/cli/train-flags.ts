@@ -86,6 +86,8 @@ const HELP: Record<TrainSettingPath, string> = {
   blockLrDecay:
     'learning-rate multiplier per unfrozen block below the head (block5 x d, block4 x d^2 ...)',
   augment: 'comma-separated augmentations',
+  precision:
+    'precision of the frozen base computing the cached features (int8: calibrated on a sample of the training images, used only if it agrees with fp32 on held-out ones)',
   'reduceLr.enabled': 'ReduceLROnPlateau',
   'reduceLr.monitor': 'metric ReduceLROnPlateau watches',
   'reduceLr.mode': 'ReduceLROnPlateau direction (auto: from the metric name)',

@@ -3,7 +3,8 @@
  *
  * An entry is keyed by the image file's content hash and lives under a "producer" folder whose name
  * hashes everything that determines the features: the weights' identity, the preprocessing
- * contract and the layer the network is cut at. Change any of them and every lookup misses.
+ * contract, the layer the network is cut at and, for an int8 prefix, its calibration. Change any of
+ * them and every lookup misses.
  *
  * Layout: `<cacheDir>/features/<producerHash>/<aa>/<fileHash>.f32` where `aa` is the first two hex
  * digits of the file hash. Each entry is
@@ -35,10 +36,15 @@ export interface FeatureProducer {
   readonly contract: unknown;
   /** Keras name of the last layer of the frozen prefix, e.g. `block5_pool`. */
   readonly layer: string;
+  /**
+   * Set when the prefix runs in int8: the calibration's key (src/engine/int8/prepare.ts), which
+   * hashes its scales' inputs. Absent for fp32, so fp32 entries keep the keys they always had.
+   */
+  readonly int8?: string;
 }
 
 /** JSON with object keys sorted, so equal producers hash equally whatever their key order. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === 'object' && !Array.isArray(v)
       ? Object.fromEntries(
@@ -55,6 +61,7 @@ export function producerHash(producer: FeatureProducer): string {
     weightsId: producer.weightsId,
     contract: producer.contract,
     layer: producer.layer,
+    ...(producer.int8 === undefined ? {} : { int8: producer.int8 }),
   });
   return createHash('sha256').update(identity).digest('hex');
 }
@@ -73,9 +80,20 @@ export class FeatureCache {
   private readonly producer: FeatureProducer;
   private described = false;
 
-  /** `dims` is the shape of one image's features (e.g. [7, 7, 512]); entries of any other shape are misses. */
-  constructor(cacheDir: string, producer: FeatureProducer, dims: readonly number[]) {
+  private readonly details: Readonly<Record<string, unknown>>;
+
+  /**
+   * `dims` is the shape of one image's features (e.g. [7, 7, 512]); entries of any other shape are
+   * misses. `details` go into producer.json without keying anything (e.g. the int8 guard's figures).
+   */
+  constructor(
+    cacheDir: string,
+    producer: FeatureProducer,
+    dims: readonly number[],
+    details: Readonly<Record<string, unknown>> = {},
+  ) {
     this.producer = producer;
+    this.details = details;
     this.dir = join(cacheDir, 'features', producerHash(producer));
     this.dims = [...dims];
     this.size = sizeOf(dims);
@@ -146,7 +164,11 @@ export class FeatureCache {
   private async describe(): Promise<void> {
     if (this.described) return;
     await mkdir(this.dir, { recursive: true });
-    await writeJsonAtomic(join(this.dir, 'producer.json'), { ...this.producer, dims: this.dims });
+    await writeJsonAtomic(join(this.dir, 'producer.json'), {
+      ...this.producer,
+      dims: this.dims,
+      ...this.details,
+    });
     this.described = true;
   }
 }

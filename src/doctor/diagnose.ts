@@ -5,6 +5,7 @@
  * report and the fixed config are written from a diagnosis. What `vggkit doctor` runs.
  */
 import { writeFixedConfig, type FixResult } from './fix-config.js';
+import { measureFixes, type MeasureOptions } from './fix-loop/measure.js';
 import { buildContext, type DoctorInputs } from './inputs.js';
 import { writeHtmlReport } from './render-html.js';
 import { runDoctor, type DoctorReport } from './run.js';
@@ -18,6 +19,24 @@ export interface Diagnosis extends DoctorReport {
 export async function diagnose(inputs: DoctorInputs): Promise<Diagnosis> {
   const context = await buildContext(inputs);
   return { ...(await runDoctor(context)), context };
+}
+
+/**
+ * The diagnosis with its fixes measured on the data (the fix loop, fix-loop/): candidate fixes
+ * trained briefly on the user's images, the winner stated by `measured-fix` and every rule about
+ * the same settings deferring to it. Unchanged when there is no data, no config or nothing to fix.
+ */
+export async function measureDiagnosis(
+  diagnosis: Diagnosis,
+  options: MeasureOptions,
+): Promise<Diagnosis> {
+  const { context } = diagnosis;
+  const report = await measureFixes(context, diagnosis, options);
+  if (report === diagnosis) return diagnosis;
+  return {
+    ...report,
+    context: { ...context, ...(report.fixLoop === undefined ? {} : { fixLoop: report.fixLoop }) },
+  };
 }
 
 /** A self-contained HTML report: findings, training curves and the LR range test when present. */

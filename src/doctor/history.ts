@@ -477,6 +477,16 @@ export async function readHistories(files: readonly string[]): Promise<TrainingH
   return combineHistories(histories);
 }
 
+/**
+ * The epoch as a person counts it. Logs number epochs from 0 (Keras' CSVLogger, pandas' index,
+ * vggkit's history.json; History.history has no numbers and is read by position), while the Keras
+ * and vggkit consoles print "Epoch 1/N" for it and the doctor's charts count from 1: findings name
+ * epochs as the consoles do.
+ */
+export function epochNumber(e: EpochRecord): number {
+  return e.epoch + 1;
+}
+
 /** The values of one metric in epoch order, with the epoch index of each. */
 export function series(
   history: TrainingHistory,

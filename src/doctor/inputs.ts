@@ -144,13 +144,17 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
             classes: kerasRun.folder.metadata.classNames,
             contract: kerasRun.folder.metadata.contract,
             inputSize: kerasRun.folder.metadata.inputSize,
-            ...(scan === undefined ? {} : await evaluation(kerasRun.folder, scan)),
+            ...(scan === undefined
+              ? {}
+              : await evaluation(kerasRun.folder, scan, inputs.cacheDir ?? defaultCacheDir())),
           }
       : {
           classes: folder.metadata.classNames,
           contract: folder.metadata.contract,
           inputSize: folder.metadata.inputSize,
-          ...(scan === undefined ? {} : await evaluation(folder, scan)),
+          ...(scan === undefined
+            ? {}
+            : await evaluation(folder, scan, inputs.cacheDir ?? defaultCacheDir())),
         };
   // Probes of a Keras model start from its own weights, with the setup it was trained with.
   const probeConfig =
@@ -260,8 +264,9 @@ async function runnableKeras(
 async function evaluation(
   folder: LoadedModelFolder,
   scan: DataScan,
+  cacheDir: string,
 ): Promise<{ evaluation?: ModelEvaluation }> {
-  const result = await evaluateOnScan(folder, scan);
+  const result = await evaluateOnScan(folder, scan, cacheDir);
   return result === undefined ? {} : { evaluation: result };
 }
 

@@ -13,13 +13,14 @@ import type { ModelEvaluation } from './types.js';
 export async function evaluateOnScan(
   folder: LoadedModelFolder,
   scan: DataScan,
+  cacheDir: string,
 ): Promise<ModelEvaluation | undefined> {
   const { classNames } = folder.metadata;
   const items = readable(scan.records)
     .map((r) => ({ file: r.file, label: classNames.indexOf(r.className as string) }))
     .filter((item) => item.label >= 0);
   if (items.length === 0) return undefined;
-  const { probabilities, labels } = await predictLabelled(folder, items);
+  const { probabilities, labels } = await predictLabelled(folder, items, { cacheDir });
   if (labels.length === 0) return undefined;
   const report = evaluationReport(probabilities, labels, classNames);
   const perClassRecall: Record<string, number> = {};

@@ -1,6 +1,12 @@
-/** Runs the checks over a context and orders the findings: severity first, then family order, then check order. */
+/**
+ * Runs the checks over a context, orders the findings (severity first, then family order, then
+ * check order) and combines them into one plan: one fix per setting, measured fixes first
+ * (combine.ts).
+ */
 import { ALL_CHECKS } from './checks/index.js';
+import { combineFindings, fixLabel } from './combine.js';
 import { classCount } from './context.js';
+import type { FixLoopResult } from './fix-loop/types.js';
 import { readingOf, type HistoryReading } from './trainings.js';
 import { withSweepCommands } from './sweep-commands.js';
 import {
@@ -32,6 +38,10 @@ export interface DoctorSummary {
 export interface DoctorReport {
   readonly findings: readonly Finding[];
   readonly summary: DoctorSummary;
+  /** What the fix loop tried and measured, when it ran (fix-loop/types.ts). */
+  readonly fixLoop?: FixLoopResult;
+  /** The command that would measure the report's rule-of-thumb fixes on the data, when it has some and nothing measured them. */
+  readonly advice?: string;
 }
 
 export async function runDoctor(
@@ -48,12 +58,19 @@ export async function runDoctor(
   }
   const rank = (s: Severity): number => SEVERITIES.indexOf(s);
   // Array.prototype.sort is stable, so check order breaks ties.
-  const findings = withSweepCommands(found, ctx).sort(
-    (a, b) => rank(a.severity) - rank(b.severity),
+  const findings = combineFindings(
+    withSweepCommands(found, ctx).sort((a, b) => rank(a.severity) - rank(b.severity)),
+    (ctx.config ?? {}) as unknown as Readonly<Record<string, unknown>>,
   );
   const count = (s: Severity): number => findings.filter((f) => f.severity === s).length;
+  const advice =
+    ctx.fixLoop === undefined && findings.some((f) => fixLabel(f) === 'Fix (rule of thumb)')
+      ? measureCommand(ctx)
+      : undefined;
   return {
     findings,
+    ...(ctx.fixLoop === undefined ? {} : { fixLoop: ctx.fixLoop }),
+    ...(advice === undefined ? {} : { advice }),
     summary: {
       errors: count('error'),
       warnings: count('warning'),
@@ -72,14 +89,22 @@ export async function runDoctor(
   };
 }
 
+/** `vggkit doctor` with the fix loop on the data the report is about (placeholders for what it was not given). */
+export function measureCommand(ctx: DoctorContext): string {
+  const data = ctx.scan?.train.root ?? '<data-dir>';
+  const val = ctx.scan?.val === undefined ? '' : ` --val ${ctx.scan.val.root}`;
+  return `vggkit doctor ${data}${val} --config <your config.json> --fix-config fixed.json --verify`;
+}
+
 export function exitCodeFor(report: DoctorReport): number {
   return report.summary.errors > 0 ? 1 : 0;
 }
 
-/** The `--json` shape: ids, severities, titles, evidence and fixes, nothing else. */
+/** The `--json` shape: ids, severities, titles, evidence and fixes, the summary, and what the fix loop measured. */
 export function toJson(report: DoctorReport): {
   findings: Array<Pick<Finding, 'id' | 'severity' | 'title' | 'evidence' | 'fix'>>;
   summary: DoctorSummary;
+  fixLoop?: FixLoopResult;
 } {
   return {
     findings: report.findings.map((f) => ({
@@ -90,5 +115,6 @@ export function toJson(report: DoctorReport): {
       fix: f.fix,
     })),
     summary: report.summary,
+    ...(report.fixLoop === undefined ? {} : { fixLoop: report.fixLoop }),
   };
 }

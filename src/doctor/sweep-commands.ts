@@ -28,6 +28,13 @@ const SWEEPS: Readonly<Record<string, Command>> = {
   'slow-convergence': (c) => `${lrRange(c.lr, c.lr * 100)} --optimizer adam,sgd`,
   'oscillating-loss': (c) => `${lrRange(c.lr / 100, c.lr)} --batch-size 16,32,64`,
   'plateau-without-lr-decay': () => '--schedule none,cosine,step --reduce-lr-patience 2,3,5',
+  // Momentum and the optimizer each move the rate that works: the range spans both optimizers' usual rates.
+  'sgd-without-momentum': (c) =>
+    `--optimizer sgd,adam --momentum ${[...new Set([0, c.momentum, 0.9])].map(formatNumber).join(',')} ${lrRange(1e-5, 0.1)}`,
+  'label-smoothing-too-high': (c) =>
+    `--label-smoothing 0,0.1,${formatNumber(c.labelSmoothing)} ${lrRange(c.lr, Math.max(c.lr * 100, 1e-2))}`,
+  'batch-larger-than-dataset': (c) =>
+    `--batch-size 8,16,32 ${lrRange(Math.min(c.lr, 1e-4) / 3, Math.max(c.lr, 1e-2))}`,
 };
 
 export const MEASURED_BY_SWEEP: readonly string[] = Object.keys(SWEEPS);
@@ -36,7 +43,8 @@ export const MEASURED_BY_SWEEP: readonly string[] = Object.keys(SWEEPS);
 export function withSweepCommands(findings: readonly Finding[], ctx: DoctorContext): Finding[] {
   return findings.map((f) => {
     const sweep = SWEEPS[f.id];
-    if (sweep === undefined) return f;
+    // A fix measured on the data (the LR range test, the fix loop) needs no command to measure it.
+    if (sweep === undefined || (f.fix.basis ?? 'rule') !== 'rule') return f;
     const config = ctx.config;
     const epochs = config?.epochs ?? 20;
     const data = ctx.scan?.train.root ?? '<data-dir>';

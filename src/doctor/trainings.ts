@@ -107,12 +107,12 @@ export function trainingsOf(history: TrainingHistory): Training[] {
   });
 }
 
-/** "fit 2 + fit 3", or "epochs 4-9" for a log without stage labels. */
+/** "fit 2 + fit 3", or "epochs 5-10" (counted from 1, as the charts do) for a log without stage labels. */
 export function trainingLabel(training: Training): string {
   const names = training.stages.map((s) => s.name).filter((n): n is string => n !== undefined);
   if (names.length > 0) return names.join(' + ');
   const epochs = training.history.epochs;
-  return `epochs ${epochs[0]?.index ?? 0}-${epochs[epochs.length - 1]?.index ?? 0}`;
+  return `epochs ${(epochs[0]?.index ?? 0) + 1}-${(epochs[epochs.length - 1]?.index ?? 0) + 1}`;
 }
 
 /** How the doctor read a log, for the report's header (`summary.history` in --json). */

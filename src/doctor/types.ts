@@ -26,6 +26,7 @@ import type { KerasAnalysis } from '../model/keras/analyse.js';
 import type { KerasModel } from '../model/keras/model.js';
 import type { TrainConfig } from '../train/config.js';
 import type { BatchStats } from './batch-stats.js';
+import type { FixLoopResult } from './fix-loop/types.js';
 import type { TrainingHistory } from './history.js';
 import type { ProbeResults } from './probe-results.js';
 import type { DataScan } from './scan.js';
@@ -33,7 +34,29 @@ import type { DataScan } from './scan.js';
 export type Severity = 'error' | 'warning' | 'info';
 export const SEVERITIES: readonly Severity[] = ['error', 'warning', 'info'];
 
-export type Family = 'preprocessing' | 'data' | 'config' | 'keras' | 'dynamics' | 'probe';
+export type Family = 'preprocessing' | 'data' | 'config' | 'keras' | 'dynamics' | 'probe' | 'fix';
+
+/**
+ * Where a fix's values come from, weakest first: `rule` (a constant or a factor of the configured
+ * value: advice), `probe` (measured on a sample of the user's data: the LR range test), `sweep`
+ * (candidate fixes trained on the user's data by the fix loop, fix-loop/). When findings disagree
+ * about a setting, the strongest basis decides (combine.ts).
+ */
+export type FixBasis = 'rule' | 'probe' | 'sweep';
+export const FIX_BASES: readonly FixBasis[] = ['rule', 'probe', 'sweep'];
+
+/** A setting whose value a finding proposed but another finding's stronger (or more important) fix decides. */
+export interface Deferral {
+  /** The top-level config key (`lr`, `stages`, `reduceLr` …). */
+  readonly setting: string;
+  /** The id of the finding whose fix decides it. */
+  readonly to: string;
+  /** The value that finding sets (JSON), or undefined when it only speaks about the setting. */
+  readonly value: unknown;
+  readonly basis: FixBasis;
+  /** What this finding's own rule would have set (absent when it gave no value). */
+  readonly instead?: unknown;
+}
 
 /** A deep-partial config patch: nested sections (reduceLr, earlyStopping, schedule) may be partial too. */
 export type ConfigPatch = {
@@ -52,6 +75,10 @@ export interface Fix {
   readonly flag?: string;
   /** The `vggkit sweep` command that would measure the answer on the data (sweep-commands.ts). */
   readonly measure?: string;
+  /** Where the values come from; absent means `rule`. */
+  readonly basis?: FixBasis;
+  /** Settings this fix leaves to another finding's fix (set by combine.ts). */
+  readonly deferred?: readonly Deferral[];
   /** The line of Keras code to change, for findings about the user's own Keras model. */
   readonly keras?: string;
 }
@@ -105,6 +132,8 @@ export interface DoctorContext {
   readonly keras?: KerasInfo;
   /** The preprocessing the weights expect (from --expect, --weights, the model or the config). */
   readonly contract?: PreprocessContract;
+  /** Filled by the fix loop (fix-loop/run.ts, `--fix-config` or `--verify` with data); absent otherwise. */
+  readonly fixLoop?: FixLoopResult;
   /** Filled by the probe runner (probe.ts, `--probe`); absent in static runs. */
   readonly probes?: ProbeResults;
   /** Per-image feature vectors for neighbour-based checks; absent in static runs. */

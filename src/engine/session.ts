@@ -29,6 +29,14 @@ export interface SessionOptions {
    * `endProfiling()` is called (benchmarks use it to see where a step's time goes).
    */
   readonly profileFilePrefix?: string;
+  /** ORT session configuration entries (`session.*` keys), e.g. how int8 kernels are chosen. */
+  readonly config?: Readonly<Record<string, string>>;
+  /** Where ORT writes the graph it optimised (the fused int8 kernels can be checked there). */
+  readonly optimizedModelFilePath?: string;
+  /** Graph optimisation; default all. `disabled` for a graph ORT already optimised. */
+  readonly optimization?: 'all' | 'disabled';
+  /** Hide ORT's warnings (e.g. that a saved optimised graph is specific to this CPU). */
+  readonly quiet?: boolean;
   /**
    * ORT's memory pattern (default on): after the first run of an input shape, one block sized for
    * the whole run's planned peak is taken from the arena — on top of the arena chunks the first
@@ -53,20 +61,27 @@ export type Feeds = Readonly<
 export class Session {
   private constructor(private readonly session: ort.InferenceSession) {}
 
-  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<Session> {
-    const session = await ort.InferenceSession.create(model, {
+  /** `model`: ONNX bytes, or a file path (needed when the model keeps weights in external data). */
+  static async create(model: Uint8Array | string, options: SessionOptions = {}): Promise<Session> {
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
       intraOpNumThreads: options.threads ?? defaultThreads(),
       interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: options.optimization ?? 'all',
+      ...(options.quiet === true ? { logSeverityLevel: 3 as const } : {}),
       ...(options.memoryPattern === false ? { enableMemPattern: false } : {}),
       executionMode: 'sequential',
-      ...(options.spinning === false
-        ? { extra: { session: { intra_op: { allow_spinning: '0' } } } }
-        : {}),
+      ...(options.optimizedModelFilePath === undefined
+        ? {}
+        : { optimizedModelFilePath: options.optimizedModelFilePath }),
       ...(options.profileFilePrefix === undefined
         ? {}
         : { enableProfiling: true, profileFilePrefix: options.profileFilePrefix }),
-    });
+      extra: configEntries(options),
+    };
+    const session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : await ort.InferenceSession.create(model, sessionOptions);
     return new Session(session);
   }
 
@@ -113,6 +128,22 @@ export class Session {
   async release(): Promise<void> {
     await this.session.release();
   }
+}
+
+/** ORT's `extra` config tree: dotted keys become nested objects. */
+function configEntries(options: SessionOptions): Record<string, unknown> {
+  const flat: Record<string, string> = {
+    ...(options.spinning === false ? { 'session.intra_op.allow_spinning': '0' } : {}),
+    ...options.config,
+  };
+  const tree: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const parts = key.split('.');
+    let node = tree;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    node[parts[parts.length - 1] as string] = value;
+  }
+  return tree;
 }
 
 function toOrtFeeds(feeds: Feeds): Record<string, ort.Tensor> {

@@ -10,12 +10,16 @@ const { onnx } = onnxProto;
 export const ONNX_IR_VERSION = 8;
 export const ONNX_OPSET = 18;
 
-export type DType = 'float32' | 'int64' | 'bool';
+/** int8, uint8 and int32 carry quantized weights, activations and biases (QDQ graphs). */
+export type DType = 'float32' | 'int64' | 'bool' | 'int8' | 'uint8' | 'int32';
 
 const DATA_TYPE: Record<DType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   int64: onnx.TensorProto.DataType.INT64,
   bool: onnx.TensorProto.DataType.BOOL,
+  int8: onnx.TensorProto.DataType.INT8,
+  uint8: onnx.TensorProto.DataType.UINT8,
+  int32: onnx.TensorProto.DataType.INT32,
 };
 
 /** A dimension: a number, or a name for a dimension only known at run time (the batch). */
@@ -41,7 +45,7 @@ export type Attrs = Readonly<Record<string, AttrValue>>;
 export interface ConstantData {
   readonly dtype: DType;
   readonly dims: readonly number[];
-  readonly data: Float32Array | BigInt64Array | Uint8Array;
+  readonly data: Float32Array | BigInt64Array | Uint8Array | Int8Array | Int32Array;
 }
 
 interface ValueInfo {

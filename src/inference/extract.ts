@@ -7,27 +7,33 @@
  *     skipped: {file, reason, code}[]   files that could not be decoded (no row),
  *     contract                   the PreprocessContract the images were fed with,
  *     layer, featureShape        the Keras layer cut at and its output shape,
- *     weights }                  where the weights came from.
+ *     weights,                   where the weights came from,
+ *     precision                  what computed the rows: fp32, or int8 when it was asked for and
+ *                                the accuracy guard accepted it,
+ *     int8? }                    with precision int8 asked for: the calibration and the guard's
+ *                                figures (Int8Report, src/engine/int8/prepare.ts), and why not
+ *                                when fp32 ran instead.
  *
  * The network comes from pretrained weights (a tag, a file, `none`; with or without the top) or
- * from a vggkit model folder (base + head rebuilt from weights.h5, so any layer can be cut:
- * `dense` is the fine-tuned embedding). What `vggkit extract` runs; the library exports it.
+ * from a vggkit model folder (base + head rebuilt from weights.h5 by folder-network.ts, so any
+ * layer can be cut: `dense` is the fine-tuned embedding, the default `dense_1` the probabilities). What `vggkit extract` runs; the library exports it.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listImageFiles } from '../data/files.js';
 import { NpyRowWriter } from '../data/npy-writer.js';
 import { inferBatches } from '../engine/inference.js';
+import type { Int8Report, Int8Request } from '../engine/int8/prepare.js';
+import { precisionGraph } from '../engine/precision-graph.js';
 import { Session } from '../engine/session.js';
 import { resolveContract, type PreprocessContract } from '../image/contract.js';
 import type { SkippedFile } from '../image/index.js';
-import type { ArchName, Pooling, VggOptions } from '../model/architectures.js';
-import { modelLayers, type HeadSpec } from '../model/head.js';
-import { readKerasWeights } from '../model/keras-h5.js';
+import type { ArchName, Pooling } from '../model/architectures.js';
+import { defaultCacheDir } from '../model/download.js';
+import { folderNetwork, type Network } from '../model/folder-network.js';
+import { modelLayers } from '../model/head.js';
 import { loadWeights } from '../model/load-weights.js';
-import { readModelFolder } from '../model/model-folder.js';
-import { buildVggInference } from '../model/vgg-graph.js';
-import type { WeightMap } from '../model/weight-map.js';
+import type { Precision } from '../model/precision.js';
 import { resolveWeightsSource, type WeightsSource } from '../model/weights-source.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { UsageError, VggkitError } from '../util/errors.js';
@@ -52,7 +58,19 @@ export interface ExtractOptions {
   readonly inputSize?: number;
   readonly batchSize?: number;
   readonly contract?: ContractOverrides;
+  /**
+   * fp32 (default) or int8: int8 calibrates on a sample of these images and computes the rows
+   * only if it agrees with fp32 on held-out ones (the result's `int8` has the figures either way).
+   */
+  readonly precision?: Precision;
+  /** Images int8 calibrates on (a seeded sample); default DEFAULT_CALIBRATION_IMAGES. */
+  readonly calibrationImages?: number;
+  /** With precision int8: images done of total while it calibrates, then while it is checked. */
+  readonly onInt8Progress?: Int8Request['onProgress'];
+  /** With precision int8: the decision, as soon as it is made (before any row is computed). */
+  readonly onInt8Decision?: (report: Int8Report) => void;
   readonly offline?: boolean;
+  /** Weights, int8 calibrations; default `$VGGKIT_HOME` or ~/.cache/vggkit. */
   readonly cacheDir?: string;
   readonly onDownloadProgress?: (received: number, total: number | undefined) => void;
   /** Images done of total, and the layer being extracted. */
@@ -70,6 +88,10 @@ export interface ExtractResult {
   readonly contract: PreprocessContract;
   readonly skipped: readonly SkippedFile[];
   readonly source: string;
+  /** What computed the rows: int8 only when asked for and the accuracy guard accepted it. */
+  readonly precision: Precision;
+  /** With precision int8 asked for: the calibration and the guard's figures, or why fp32 ran. */
+  readonly int8: Int8Report | undefined;
   /** The convention the contract rests on when the weights record none (and it is not overridden). */
   readonly assumption: string | undefined;
   /** One line per override that contradicts the weights' contract. */
@@ -78,14 +100,8 @@ export interface ExtractResult {
 
 const TOP_LAYERS: ReadonlySet<string> = new Set(['flatten', 'fc1', 'fc2', 'predictions']);
 
-interface Network {
-  readonly options: VggOptions;
-  readonly head?: HeadSpec;
-  readonly weights: WeightMap;
-  readonly contract: PreprocessContract;
-  readonly source: string;
-  readonly assumption?: string | undefined;
-}
+/** A network and the convention its contract rests on, when its weights record none. */
+type SourcedNetwork = Network & { readonly assumption?: string | undefined };
 
 export async function extractFeatures(options: ExtractOptions): Promise<ExtractResult> {
   const files = await listImageFiles(options.paths);
@@ -97,20 +113,25 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
   const weights = options.weights ?? 'imagenet';
   const arch = options.arch ?? 'vgg16';
   const source = await resolveWeightsSource(arch, weights);
-  const network =
+  const network: SourcedNetwork =
     source.kind === 'model-folder'
-      ? await fineTunedNetwork(weights)
+      ? await folderNetwork(weights)
       : await pretrainedNetwork(options, weights, arch, source);
   const overrides = options.contract ?? {};
   const { contract, warnings } = resolveContract(network.contract, overrides);
   const layers = modelLayers(network.options, network.head);
   const layer = options.layer ?? (layers[layers.length - 1]?.name as string);
-  const graph = buildVggInference({
-    options: network.options,
-    weights: network.weights,
-    outputLayer: layer,
-    ...(network.head === undefined ? {} : { head: network.head }),
+  const { graph, int8 } = await precisionGraph({ ...network, contract }, layer, {
+    precision: options.precision ?? 'fp32',
+    files,
+    cacheDir: options.cacheDir ?? defaultCacheDir(),
+    ...(options.calibrationImages === undefined
+      ? {}
+      : { calibrationImages: options.calibrationImages }),
+    ...(options.onInt8Progress === undefined ? {} : { onProgress: options.onInt8Progress }),
   });
+  if (int8 !== undefined) options.onInt8Decision?.(int8);
+  const precision = int8?.precision ?? 'fp32';
   const featureShape = layers.find((l) => l.name === layer)?.outputShape ?? [];
   const columns = featureShape.reduce((a, b) => a * b, 1);
 
@@ -144,6 +165,8 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     layer,
     featureShape,
     weights: network.source,
+    precision,
+    ...(int8 === undefined ? {} : { int8 }),
   });
   return {
     featuresFile,
@@ -155,6 +178,8 @@ export async function extractFeatures(options: ExtractOptions): Promise<ExtractR
     contract,
     skipped,
     source: network.source,
+    precision,
+    int8,
     assumption: overrides.preprocess === undefined ? network.assumption : undefined,
     warnings,
   };
@@ -166,7 +191,7 @@ async function pretrainedNetwork(
   weights: string,
   arch: ArchName,
   source: WeightsSource,
-): Promise<Network> {
+): Promise<SourcedNetwork> {
   const includeTop = wantsTop(options, source);
   const size = options.inputSize ?? 224;
   if (includeTop && size !== 224)
@@ -196,31 +221,6 @@ async function pretrainedNetwork(
     source: loaded.source,
     assumption: loaded.assumption,
   };
-}
-
-/**
- * A model folder `vggkit train` wrote: base + head rebuilt from its weights.h5 and metadata, so any
- * layer can be cut — `dense` gives the fine-tuned embedding, the default `dense_1` the class
- * probabilities. Architecture, input size and contract come from the folder.
- */
-async function fineTunedNetwork(dir: string): Promise<Network> {
-  const { metadata, file } = await readModelFolder(dir);
-  const head = metadata.head;
-  if (head === undefined)
-    throw new VggkitError(
-      'MODEL_METADATA',
-      `${file}: expected a head description (vggkit.head) in the metadata, found none; retrain the model with this version`,
-      { file },
-    );
-  const options: VggOptions = {
-    arch: metadata.arch,
-    includeTop: false,
-    inputSize: metadata.inputSize,
-    pooling: 'none',
-    classes: head.classes,
-  };
-  const weights = await readKerasWeights(join(dir, 'weights.h5'), modelLayers(options, head));
-  return { options, head, weights, contract: metadata.contract, source: `model folder ${dir}` };
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import onnxProto from 'onnx-proto';
+import { readOnnxMetadata } from '../graph/onnx-metadata.js';
 import {
   INTERPOLATIONS,
   makeContract,
@@ -54,14 +54,6 @@ export function modelMetadata(m: ModelMetadata): Record<string, string> {
     [METADATA_KEYS.arch]: m.arch,
     ...(m.head === undefined ? {} : { [METADATA_KEYS.head]: JSON.stringify(m.head) }),
   };
-}
-
-/** The metadata_props of an ONNX model as a plain record. */
-export function readOnnxMetadata(model: Uint8Array): Record<string, string> {
-  const decoded = onnxProto.onnx.ModelProto.decode(model);
-  const out: Record<string, string> = {};
-  for (const prop of decoded.metadataProps) if (prop.key != null) out[prop.key] = prop.value ?? '';
-  return out;
 }
 
 export function parseModelMetadata(

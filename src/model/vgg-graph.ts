@@ -4,10 +4,17 @@
  * preprocessed, and returns `output`: the output of `outputLayer` (default: the last layer).
  * Spatial outputs (conv, pool) leave in NHWC, Keras' layout, so features match what Keras'
  * `Model(inputs, model.get_layer(name).output)` returns and the trainer consumes them unchanged.
+ *
+ * With an `int8` plan every convolution is emitted in QDQ form (src/graph/ops/qdq.ts): the
+ * image and each conv's ReLU output pass through QuantizeLinear -> DequantizeLinear at the plan's
+ * calibrated per-tensor scale, kernels are int8 per output channel and biases int32, so ONNX
+ * Runtime runs QLinearConv and 8-bit MaxPool; the dense layers stay float32 (under 1% of the
+ * multiply-adds). Outputs are float32 either way.
  */
 import { BATCH, GraphBuilder, type Sym } from '../graph/ir.js';
 import { attr } from '../graph/onnx.js';
 import { dense } from '../graph/ops/dense.js';
+import { dequantizedConstant, quantizeDequantize } from '../graph/ops/qdq.js';
 import { relu } from '../graph/ops/elementwise.js';
 import {
   activation,
@@ -23,6 +30,14 @@ import type { Float32Tensor } from '../util/tensor.js';
 import type { LayerKind, LayerSpec, VggOptions } from './architectures.js';
 import { type HeadSpec, modelLayers } from './head.js';
 import { METADATA_KEYS } from './model-folder.js';
+import {
+  type ActivationRange,
+  type ActivationType,
+  activationParams,
+  quantizeBias,
+  quantizeKernel,
+  type QuantParams,
+} from './quantize.js';
 import { biasKey, kernelKey, type WeightMap } from './weight-map.js';
 
 export interface VggGraphOptions {
@@ -45,12 +60,31 @@ export interface VggGraphOptions {
     readonly scale: readonly number[];
     readonly offset: readonly number[];
   };
+  /** Emit the convolutions in int8 QDQ form with these calibrated scales. */
+  readonly int8?: Int8Plan;
 }
+
+/** What an int8 graph needs beyond the float weights. */
+export interface Int8Plan {
+  readonly activations: ActivationType;
+  /** 8, or 7 ("reduce range") where the int8 kernels would saturate (AVX2 without VNNI). */
+  readonly weightBits: 7 | 8;
+  /**
+   * Float range of each quantized tensor: `input` (the preprocessed image) and, by conv layer
+   * name, that conv's ReLU output. Every conv up to the cut needs one.
+   */
+  readonly ranges: Readonly<Record<string, ActivationRange>>;
+}
+
+/** The range key of the preprocessed image in an Int8Plan. */
+export const INPUT_RANGE = 'input';
 
 interface Value {
   readonly sym: Sym;
   /** NCHW spatial tensor, or [N, features]. */
   readonly spatial: boolean;
+  /** Set when the value is the output of a DequantizeLinear with these parameters. */
+  readonly quant?: QuantParams;
 }
 
 type Emit = (
@@ -58,7 +92,59 @@ type Emit = (
   x: Value,
   layer: LayerSpec,
   weight: (role: 'kernel' | 'bias') => Float32Tensor,
+  int8: Int8Plan | undefined,
 ) => Value;
+
+function rangeOf(plan: Int8Plan, key: string): ActivationRange {
+  const range = plan.ranges[key];
+  if (range === undefined)
+    throw new RangeError(`int8 plan: expected a calibrated range for ${key}, found none`);
+  return range;
+}
+
+/** A conv in QDQ form: DQ(input) * DQ(int8 kernel) + DQ(int32 bias) -> Relu -> Q -> DQ. */
+function int8Conv(
+  g: GraphBuilder,
+  x: Value,
+  layer: LayerSpec,
+  weight: (role: 'kernel' | 'bias') => Float32Tensor,
+  plan: Int8Plan,
+): Value {
+  if (layer.activation !== 'relu')
+    throw new RangeError(`int8: ${layer.name} must end in relu, has ${layer.activation ?? 'none'}`);
+  const input =
+    x.quant === undefined
+      ? quantized(
+          g,
+          x,
+          activationParams(rangeOf(plan, INPUT_RANGE), plan.activations),
+          'input',
+          plan,
+        )
+      : x;
+  const kernel = quantizeKernel(hwioToOihw(weight('kernel')), plan.weightBits);
+  const bias = quantizeBias(weight('bias').data, (input.quant as QuantParams).scale, kernel.scales);
+  const w = dequantizedConstant(g, { hint: `${layer.name}_kernel`, ...kernel });
+  const b = dequantizedConstant(g, {
+    hint: `${layer.name}_bias`,
+    dims: [bias.data.length],
+    ...bias,
+  });
+  const y = withActivation(g, one(g.apply(conv2d3x3, [input.sym, w, b], undefined)), layer);
+  const params = activationParams(rangeOf(plan, layer.name), plan.activations);
+  return quantized(g, { sym: y, spatial: true }, params, layer.name, plan);
+}
+
+function quantized(
+  g: GraphBuilder,
+  x: Value,
+  params: QuantParams,
+  hint: string,
+  plan: Int8Plan,
+): Value {
+  const sym = one(g.apply(quantizeDequantize, [x.sym], { params, type: plan.activations, hint }));
+  return { sym, spatial: x.spatial, quant: params };
+}
 
 function one(outputs: Sym[]): Sym {
   return outputs[0] as Sym;
@@ -73,7 +159,8 @@ function withActivation(g: GraphBuilder, y: Sym, layer: LayerSpec): Sym {
 
 /** How each kind of layer lowers; a new layer kind is one entry. */
 const EMIT: Record<Exclude<LayerKind, 'input'>, Emit> = {
-  conv: (g, x, layer, weight) => {
+  conv: (g, x, layer, weight, int8) => {
+    if (int8 !== undefined) return int8Conv(g, x, layer, weight, int8);
     const w = g.constant(`${layer.name}_kernel`, {
       dtype: 'float32',
       ...hwioToOihw(weight('kernel')),
@@ -84,7 +171,13 @@ const EMIT: Record<Exclude<LayerKind, 'input'>, Emit> = {
       spatial: true,
     };
   },
-  pool: (g, x) => ({ sym: one(g.apply(maxPool2x2, [x.sym], undefined)), spatial: true }),
+  // Q -> DQ after the pool at the input's scale: ORT drops both and pools the 8-bit values.
+  pool: (g, x, layer, _weight, int8) => {
+    const pooled: Value = { sym: one(g.apply(maxPool2x2, [x.sym], undefined)), spatial: true };
+    return int8 === undefined || x.quant === undefined
+      ? pooled
+      : quantized(g, pooled, x.quant, layer.name, int8);
+  },
   flatten: (g, x) => ({ sym: one(g.apply(flattenKeras, [x.sym], undefined)), spatial: false }),
   'global-avg': (g, x) => ({
     sym: one(g.apply(globalPool, [x.sym], { kind: 'avg' })),
@@ -106,10 +199,13 @@ const EMIT: Record<Exclude<LayerKind, 'input'>, Emit> = {
   dropout: (_g, x) => x,
 };
 
-export function buildVggInference(spec: VggGraphOptions): Uint8Array {
-  const layers = modelLayers(spec.options, spec.head);
+/**
+ * Index in `layers` of the layer a graph ends at (default the last); an unknown name is a usage
+ * error listing the ones there are.
+ */
+export function outputIndex(layers: readonly LayerSpec[], outputLayer?: string): number {
   const selectable = layers.filter((layer) => layer.kind !== 'input');
-  const target = spec.outputLayer ?? (selectable[selectable.length - 1] as LayerSpec).name;
+  const target = outputLayer ?? (selectable[selectable.length - 1] as LayerSpec).name;
   const stop = layers.findIndex((layer) => layer.name === target && layer.kind !== 'input');
   if (stop < 0) {
     throw new UsageError(
@@ -117,7 +213,17 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
       `--layer: expected one of ${selectable.map((l) => l.name).join(', ')}, received ${JSON.stringify(target)}`,
     );
   }
+  return stop;
+}
+
+export function buildVggInference(spec: VggGraphOptions): Uint8Array {
+  const layers = modelLayers(spec.options, spec.head);
+  const stop = outputIndex(layers, spec.outputLayer);
+  const target = (layers[stop] as LayerSpec).name;
   const [height, width] = spec.options.inputSize;
+  // The int8 plan's image range is the contract's; a transform inside the graph would change it.
+  if (spec.int8 !== undefined && spec.inputTransform !== undefined)
+    throw new RangeError('int8: a graph with an input transform cannot be quantized');
   const g = new GraphBuilder();
   let x: Value = { sym: g.input('input', [BATCH, 3, height, width]), spatial: true };
   if (spec.inputTransform !== undefined)
@@ -126,8 +232,12 @@ export function buildVggInference(spec: VggGraphOptions): Uint8Array {
   const asOutput = (value: Value): Sym =>
     value.spatial ? one(g.apply(toNhwc, [value.sym], undefined)) : value.sym;
   for (const layer of layers.slice(1, stop + 1)) {
-    x = EMIT[layer.kind as Exclude<LayerKind, 'input'>](g, x, layer, (role) =>
-      weightFor(spec.weights, layer, role),
+    x = EMIT[layer.kind as Exclude<LayerKind, 'input'>](
+      g,
+      x,
+      layer,
+      (role) => weightFor(spec.weights, layer, role),
+      spec.int8,
     );
     if (extra.delete(layer.name)) g.output(asOutput(x), layer.name);
   }

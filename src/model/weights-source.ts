@@ -26,14 +26,12 @@ import { makeContract, type PreprocessContract } from '../image/contract.js';
 import { UsageError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import type { ArchName, LayerSpec } from './architectures.js';
-import { ensureWeightsFile, type DownloadOptions } from './download.js';
-import { initWeights } from './init.js';
-import { readKerasWeights } from './keras-h5.js';
+import type { DownloadOptions } from './download.js';
+import type { Network } from './folder-network.js';
 import type { HeadSpec } from './head.js';
 import { KERAS_MODEL_SOURCE } from './keras/source.js';
 import { isModelFolder, readModelFolder, type LoadedModelFolder } from './model-folder.js';
 import { WEIGHTS, type WeightsEntry } from './registry.js';
-import { readTorchvisionWeights } from './torchvision-weights.js';
 import type { WeightMap } from './weight-map.js';
 
 /** What a reader needs: the layers to fill (at this size, with or without the top), a seed, how to download. */
@@ -67,6 +65,11 @@ export interface ReadWeights {
 export interface RunnableModel {
   readonly folder: LoadedModelFolder;
   readonly notes: readonly string[];
+  /**
+   * The network behind the folder's graph (architecture, head, weights, contract), for building
+   * it again at another precision; its weights are read only when this is called.
+   */
+  readonly network: () => Promise<Network>;
 }
 
 export interface WeightsSource {
@@ -171,7 +174,7 @@ export const WEIGHTS_SOURCES: readonly WeightsSourceEntry[] = [
         weights,
         contract: makeContract({ mode: 'caffe', inputSize: NATURAL_SIZE }),
         read: async ({ layers, seed }) => ({
-          weights: initWeights(layers, new Random(seed)),
+          weights: (await import('./init.js')).initWeights(layers, new Random(seed)),
           origin: `random init (Glorot-uniform kernels, zero biases, seed ${seed})`,
         }),
       }),
@@ -189,7 +192,11 @@ export const WEIGHTS_SOURCES: readonly WeightsSourceEntry[] = [
         contract: folder.metadata.contract,
         fixedInputSize: true,
         includesTop: true,
-        open: async () => ({ folder, notes: [] }),
+        open: async () => ({
+          folder,
+          notes: [],
+          network: async () => (await import('./folder-network.js')).folderNetwork(weights, folder),
+        }),
       });
     },
   },
@@ -200,7 +207,7 @@ export const WEIGHTS_SOURCES: readonly WeightsSourceEntry[] = [
     extensions: ['.h5', '.hdf5'],
     contract: makeContract({ mode: 'caffe', inputSize: NATURAL_SIZE, resize: 'stretch' }),
     convention: "Keras' caffe contract (BGR, ImageNet mean, stretch)",
-    read: readKerasWeights,
+    read: readKerasWeightsLazily,
   }),
   localFile({
     kind: 'torchvision-safetensors',
@@ -208,7 +215,7 @@ export const WEIGHTS_SOURCES: readonly WeightsSourceEntry[] = [
     extensions: ['.safetensors'],
     contract: makeContract({ mode: 'torch', inputSize: NATURAL_SIZE, resize: 'center-crop' }),
     convention: "torchvision's torch contract (RGB, ImageNet mean/std, center-crop)",
-    read: readTorchvisionWeights,
+    read: readTorchvisionWeightsLazily,
   }),
   {
     kind: 'registry',
@@ -226,7 +233,10 @@ export const WEIGHTS_SOURCES: readonly WeightsSourceEntry[] = [
         classes: entry.classes,
         entry,
         read: async ({ layers, download }) => ({
-          weights: await read(await ensureWeightsFile(entry, download), layers),
+          weights: await read(
+            await (await import('./download.js')).ensureWeightsFile(entry, download),
+            layers,
+          ),
           origin: `${arch}.${entry.tag} (${entry.url})`,
         }),
       });
@@ -234,12 +244,28 @@ export const WEIGHTS_SOURCES: readonly WeightsSourceEntry[] = [
   },
 ];
 
+// The readers (h5wasm, safetensors) load when weights are read, not when a value is resolved:
+// a one-image predict on a model folder resolves its --weights and never reads a weights file.
+async function readKerasWeightsLazily(
+  file: string,
+  layers: readonly LayerSpec[],
+): Promise<WeightMap> {
+  return (await import('./keras-h5.js')).readKerasWeights(file, layers);
+}
+
+async function readTorchvisionWeightsLazily(
+  file: string,
+  layers: readonly LayerSpec[],
+): Promise<WeightMap> {
+  return (await import('./torchvision-weights.js')).readTorchvisionWeights(file, layers);
+}
+
 const READ_LAYOUT: Record<
   WeightsEntry['layout'],
   (file: string, layers: readonly LayerSpec[]) => Promise<WeightMap>
 > = {
-  'keras-h5': readKerasWeights,
-  'torchvision-safetensors': readTorchvisionWeights,
+  'keras-h5': readKerasWeightsLazily,
+  'torchvision-safetensors': readTorchvisionWeightsLazily,
 };
 
 /** The first entry of WEIGHTS_SOURCES that claims `weights`, and what it says about them. */

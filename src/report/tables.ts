@@ -55,6 +55,8 @@ export interface FindingView {
     readonly summary: string;
     readonly flag?: string;
     readonly config?: unknown;
+    /** How the fix is introduced (default `Fix`), e.g. `Fix (measured)` or `Fix (rule of thumb)`. */
+    readonly label?: string;
     /** A command that measures the answer (`vggkit sweep …`). */
     readonly measure?: string;
     /** The line of Keras code to change (findings about a user's Keras model). */
@@ -74,7 +76,7 @@ export function findingCard(
     )
     .join('');
   const fix = `${escapeHtml(f.fix.summary)}${f.fix.flag === undefined ? '' : ` <code>${escapeHtml(f.fix.flag)}</code>`}${f.fix.config === undefined ? '' : ` — config patch <code>${escapeHtml(JSON.stringify(f.fix.config))}</code>`}${f.fix.keras === undefined ? '' : `<br>In Keras: <code>${escapeHtml(f.fix.keras)}</code>`}`;
-  return `<section class="finding ${f.severity}"><div class="sev">${f.severity} · ${escapeHtml(f.id)}</div><h3>${escapeHtml(f.title)}</h3><p>${escapeHtml(f.explanation)}</p>${thumbs === '' ? '' : `<div class="thumbs">${thumbs}</div>`}<details><summary>Evidence</summary><pre>${escapeHtml(JSON.stringify(f.evidence, null, 2))}</pre></details><div class="fix"><b>Fix:</b> ${fix}</div>${f.fix.measure === undefined ? '' : `<div class="fix"><b>Measure it:</b> <code>${escapeHtml(f.fix.measure)}</code></div>`}</section>`;
+  return `<section class="finding ${f.severity}"><div class="sev">${f.severity} · ${escapeHtml(f.id)}</div><h3>${escapeHtml(f.title)}</h3><p>${escapeHtml(f.explanation)}</p>${thumbs === '' ? '' : `<div class="thumbs">${thumbs}</div>`}<details><summary>Evidence</summary><pre>${escapeHtml(JSON.stringify(f.evidence, null, 2))}</pre></details><div class="fix"><b>${escapeHtml(f.fix.label ?? 'Fix')}:</b> ${fix}</div>${f.fix.measure === undefined ? '' : `<div class="fix"><b>Measure it:</b> <code>${escapeHtml(f.fix.measure)}</code></div>`}</section>`;
 }
 
 export interface ClassMetricsView {

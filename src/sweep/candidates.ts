@@ -31,6 +31,8 @@ export interface CandidateOptions {
   readonly offline?: boolean;
   /** What `value` measures; default val_loss, minimised. */
   readonly monitor?: Monitor;
+  /** Called as each candidate finishes (for progress), with its index in `candidates`. */
+  readonly onResult?: (index: number, result: CandidateResult) => void;
 }
 
 export interface CandidateResult {
@@ -89,6 +91,7 @@ export async function trainCandidates(options: CandidateOptions): Promise<Candid
           ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
           ...(outcome.error === undefined ? {} : { error: outcome.error }),
         };
+        options.onResult?.(i, results[i] as CandidateResult);
       }
     };
     await Promise.all(Array.from({ length: executor.slots }, worker));

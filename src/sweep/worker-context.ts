@@ -57,6 +57,7 @@ export class WorkerContext {
       spec.weightsId,
       spec.contract,
       spec.trainableBlocks,
+      spec.precision ?? 'fp32',
       options.cacheDir,
     ]);
     let source = this.sources.get(key);

@@ -13,6 +13,7 @@
  */
 import { ARCH_NAMES } from '../model/architectures.js';
 import { INTERPOLATIONS, PREPROCESS_MODES, RESIZE_MODES } from '../image/contract.js';
+import { PRECISIONS } from '../model/precision.js';
 import { invalidOption, oneOf, UsageError } from '../util/errors.js';
 import { didYouMean } from '../util/suggest.js';
 import { OPTIMIZER_NAMES } from '../graph/optimizers/types.js';
@@ -227,6 +228,7 @@ const SCHEMA: Schema = {
   stageLrFactor: positive,
   blockLrDecay: number('number', (n) => n > 0 && n <= 1, 'a number in (0, 1]'),
   augment,
+  precision: choice(PRECISIONS),
   reduceLr: {
     enabled: boolean,
     monitor: text,

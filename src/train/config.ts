@@ -9,12 +9,13 @@ import type { AugmentName } from '../image/augment.js';
 import type { Interpolation, PreprocessMode, ResizeMode } from '../image/contract.js';
 import type { ArchName } from '../model/architectures.js';
 import type { HeadKind } from '../model/head.js';
+import type { Precision } from '../model/precision.js';
 import type { MonitorMode } from './callbacks/monitor.js';
 import type { ScheduleName } from './schedules.js';
 
 // Each closed list of names has one owner module (the one that acts on the names); the schema,
 // the flag help and the checks import the list from there.
-export type { AugmentName, HeadKind, MonitorMode, OptimizerName, ScheduleName };
+export type { AugmentName, HeadKind, MonitorMode, OptimizerName, Precision, ScheduleName };
 
 export const LOSS_NAMES = ['categorical_crossentropy', 'binary_crossentropy'] as const;
 export type LossName = (typeof LOSS_NAMES)[number];
@@ -94,6 +95,12 @@ export interface TrainConfig {
   /** Per-block learning-rate multiplier for unfrozen blocks below the top one (deeper = lower). */
   readonly blockLrDecay: number;
   readonly augment: readonly AugmentName[];
+  /**
+   * Precision of the frozen prefix that computes the cached features: `int8` calibrates on a
+   * sample of the training images and is used only if the accuracy guard passes (fp32 otherwise,
+   * logged with the figures); the trainable blocks and the head always train in fp32.
+   */
+  readonly precision: Precision;
   readonly reduceLr: ReduceLrConfig;
   readonly earlyStopping: EarlyStoppingConfig;
   readonly schedule: ScheduleConfig;
@@ -132,6 +139,7 @@ export const DEFAULT_CONFIG: TrainConfig = {
   stageLrFactor: 0.1,
   blockLrDecay: 1,
   augment: [],
+  precision: 'fp32',
   reduceLr: {
     enabled: true,
     monitor: 'val_loss',

@@ -6,10 +6,14 @@
  * hash, the weights, the contract and the cut layer): 20 epochs cost one forward pass of the base,
  * and a second run on the same data costs none. With augmentation the prefix runs on every batch.
  * When every block is trainable there is no prefix: the input is the preprocessed image in NHWC.
+ * With precision int8 the prefix is the calibrated int8 network when the accuracy guard accepts
+ * it (its calibration then keys the cache); otherwise the fp32 one, whose cache entries it shares.
  */
 import { availableParallelism } from 'node:os';
 import { FeatureCache, hashFile } from '../data/feature-cache.js';
-import { buildVggInference } from '../model/vgg-graph.js';
+import { decideInt8, type Int8Report, type Int8Request } from '../engine/int8/prepare.js';
+import type { Precision } from '../model/precision.js';
+import { buildVggInference, type Int8Plan } from '../model/vgg-graph.js';
 import type { WeightMap } from '../model/weight-map.js';
 import { vggLayers, type ArchName } from '../model/architectures.js';
 import { inferBatches } from '../engine/inference.js';
@@ -35,12 +39,17 @@ export interface PrefixSpec {
   readonly contract: PreprocessContract;
   /** Conv blocks trainable from the top (0..5); the prefix is everything below them. */
   readonly trainableBlocks: number;
+  /** The prefix's precision; default fp32. int8 needs `calibrationFiles`. */
+  readonly precision?: Precision;
 }
 
 export interface FeatureSourceOptions {
   readonly cacheDir: string;
   readonly batchSize: number;
   readonly onProgress?: (done: number, total: number) => void;
+  /** The images an int8 prefix calibrates and is checked on (the training images). */
+  readonly calibrationFiles?: readonly string[];
+  readonly onInt8Progress?: Int8Request['onProgress'];
   /** Largest total of features kept in memory between epochs (default 4 GB); beyond it they are read from the cache. */
   readonly memoryBudgetBytes?: number;
 }
@@ -61,11 +70,17 @@ export class FeatureSource {
   computed = 0;
   /** Built on first need: when every feature is cached, the base never has to be compiled. */
   private session: Promise<Session> | undefined;
+  /** With precision int8: whether the prefix runs in int8, and the guard's figures. */
+  readonly int8: Int8Report | undefined;
+  private readonly plan: Int8Plan | undefined;
 
   private constructor(
     private readonly spec: PrefixSpec,
     private readonly options: FeatureSourceOptions,
+    int8?: { readonly report: Int8Report; readonly plan?: Int8Plan },
   ) {
+    this.int8 = int8?.report;
+    this.plan = int8?.plan;
     const [h, w] = spec.contract.inputSize;
     const layers = vggLayers({
       arch: spec.arch,
@@ -84,13 +99,44 @@ export class FeatureSource {
     this.dims = [ch, cw, cc];
     this.cache = new FeatureCache(
       options.cacheDir,
-      { weightsId: spec.weightsId, contract: spec.contract, layer: this.cutLayer },
+      {
+        weightsId: spec.weightsId,
+        contract: spec.contract,
+        layer: this.cutLayer,
+        ...(this.plan === undefined || this.int8 === undefined ? {} : { int8: this.int8.key }),
+      },
       this.dims,
+      this.plan === undefined ? {} : { int8Report: this.int8 },
     );
   }
 
+  /**
+   * With precision int8 the decision comes first (calibration, or its cached result): it keys the
+   * feature cache. The prefix's session itself is still built only when a feature is missing.
+   */
   static async create(spec: PrefixSpec, options: FeatureSourceOptions): Promise<FeatureSource> {
-    return Promise.resolve(new FeatureSource(spec, options));
+    if ((spec.precision ?? 'fp32') === 'fp32' || spec.trainableBlocks === 5)
+      return new FeatureSource(spec, options);
+    const [h, w] = spec.contract.inputSize;
+    const decision = await decideInt8({
+      options: {
+        arch: spec.arch,
+        includeTop: false,
+        inputSize: [h, w],
+        pooling: 'none',
+        classes: 0,
+      },
+      weights: spec.weights,
+      outputLayer: `block${5 - spec.trainableBlocks}_pool`,
+      contract: spec.contract,
+      files: options.calibrationFiles ?? [],
+      cacheDir: options.cacheDir,
+      ...(options.onInt8Progress === undefined ? {} : { onProgress: options.onInt8Progress }),
+    });
+    return new FeatureSource(spec, options, {
+      report: decision.report,
+      ...(decision.plan === undefined ? {} : { plan: decision.plan }),
+    });
   }
 
   /** The prefix's inference session, or undefined when there is no prefix (every block trains). */
@@ -108,6 +154,7 @@ export class FeatureSource {
         },
         weights: this.spec.weights,
         outputLayer: `block${5 - this.spec.trainableBlocks}_pool`,
+        ...(this.plan === undefined ? {} : { int8: this.plan }),
       }),
     );
     return this.session;

@@ -4,6 +4,7 @@
  * and the hooks a caller adds (callbacks, log lines, progress, resources shared between runs).
  */
 import type { FolderDataset } from '../data/dataset.js';
+import type { Int8Request } from '../engine/int8/prepare.js';
 import type { PreprocessContract } from '../image/contract.js';
 import type { SkippedFile } from '../image/index.js';
 import type { WeightMap } from '../model/weight-map.js';
@@ -41,6 +42,8 @@ export interface FineTuneOptions {
   readonly onDownloadProgress?: (received: number, total: number | undefined) => void;
   /** Feature-extraction progress: images done of total. */
   readonly onFeatureProgress?: (done: number, total: number) => void;
+  /** With precision int8: calibration and checking progress of the frozen prefix. */
+  readonly onInt8Progress?: Int8Request['onProgress'];
 }
 
 export interface FineTuneResult {

@@ -14,15 +14,25 @@
  * perClass [{ name, precision, recall, f1, support }], confusionMatrix (rows: true class, columns:
  * predicted). predictions.json adds topLosses [{ file, thumbnail (path relative to the model
  * folder, absent when the image could not be read), label, predicted, probability (of the
- * predicted class), trueProbability, loss }], worst first.
+ * predicted class), trueProbability, loss }], worst first. evaluation.json adds precision (what
+ * ran: fp32, or int8 when `--precision int8` was asked for and its accuracy guard passed) and,
+ * when int8 was asked for, int8 (the calibration and the guard's figures: Int8Report,
+ * src/engine/int8/prepare.ts).
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
+import type { Int8Report } from '../engine/int8/prepare.js';
 import { readModelFolder } from '../model/model-folder.js';
+import type { Precision } from '../model/precision.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { predictLabelled, type EvaluationResult } from './evaluate.js';
-import { evaluationReport, predictedClasses, type ClassMetrics } from './metrics.js';
+import {
+  evaluationReport,
+  predictedClasses,
+  type ClassMetrics,
+  type EvaluationReport,
+} from './metrics.js';
 import type { Float32Tensor } from '../util/tensor.js';
 
 export const PREDICTIONS_FILE = 'predictions.json';
@@ -56,6 +66,12 @@ export interface TopLoss {
   readonly probability: number;
   readonly trueProbability: number;
   readonly loss: number;
+}
+
+export interface EvaluationFile extends MetricsFile {
+  readonly split: 'evaluation';
+  readonly precision: Precision;
+  readonly int8?: Int8Report;
 }
 
 export interface PredictionsFile extends MetricsFile {
@@ -157,7 +173,7 @@ export async function writeValPredictions(
 function metricsFile(
   split: MetricsFile['split'],
   data: string,
-  report: Omit<EvaluationResult, 'skipped'>,
+  report: EvaluationReport,
   images: number,
   skipped: number,
 ): MetricsFile {
@@ -183,8 +199,11 @@ export async function writeEvaluation(
   result: EvaluationResult,
 ): Promise<void> {
   const images = result.confusionMatrix.flat().reduce((a, b) => a + b, 0);
-  await writeJsonAtomic(
-    join(modelDir, EVALUATION_FILE),
-    metricsFile('evaluation', data, result, images, result.skipped.length),
-  );
+  const file: EvaluationFile = {
+    ...metricsFile('evaluation', data, result, images, result.skipped.length),
+    split: 'evaluation',
+    precision: result.precision,
+    ...(result.int8 === undefined ? {} : { int8: result.int8 }),
+  };
+  await writeJsonAtomic(join(modelDir, EVALUATION_FILE), file);
 }

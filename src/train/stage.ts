@@ -5,6 +5,7 @@
  * after each, and the sessions released whatever happens.
  */
 import type { LabeledFile } from '../data/dataset.js';
+import { describeInt8 } from '../engine/int8/describe.js';
 import { TrainStep } from '../engine/train-step.js';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { VggkitError } from '../util/errors.js';
@@ -14,6 +15,7 @@ import { trainEpoch, validate } from './epoch.js';
 import type { CallbackList, EpochLogs } from './events.js';
 import type { FeatureSource, PrefixSpec } from './features.js';
 import { featureMemoryBudget } from './memory-check.js';
+import { recordStagePrecision } from './precision-record.js';
 import { optimizerSpec } from './recipe.js';
 import { historyFile, historyJson } from './run-output.js';
 import type { TrainingRun } from './run.js';
@@ -35,6 +37,7 @@ function prefixSpec(run: TrainingRun, trainableBlocks: number): PrefixSpec {
     weightsId: base.weightsId,
     contract: base.contract,
     trainableBlocks,
+    precision: config.precision,
   };
 }
 
@@ -60,13 +63,19 @@ export async function trainStage(
   const lease = await run.resources.features(prefixSpec(run, trainableBlocks), {
     cacheDir: run.cacheDir,
     batchSize: config.batchSize,
+    // An int8 prefix is calibrated and checked on the training images, never the validation ones.
+    calibrationFiles: run.dataset.train.map((f) => f.file),
     memoryBudgetBytes: featureMemoryBudget(run.stepMemory.estimate.bytes),
     ...(run.options.onFeatureProgress === undefined
       ? {}
       : { onProgress: run.options.onFeatureProgress }),
+    ...(run.options.onInt8Progress === undefined
+      ? {}
+      : { onInt8Progress: run.options.onInt8Progress }),
   });
   const features = lease.value;
   try {
+    await recordPrecision(run, stage, features);
     const { train, val } = await readableFiles(run, stage, features);
     run.trainStep = await TrainStep.create({
       arch: config.arch,
@@ -153,6 +162,21 @@ export async function trainStage(
   } finally {
     await lease.release();
   }
+}
+
+/** With precision int8: the prefix's decision, logged and written to the run's precision.json. */
+async function recordPrecision(
+  run: TrainingRun,
+  stage: StageSpec,
+  features: FeatureSource,
+): Promise<void> {
+  if (features.int8 === undefined) return;
+  run.log(`stage ${stage.name}: ${describeInt8(features.int8)}`);
+  await recordStagePrecision(run.out, run.config.precision, {
+    stage: stage.name,
+    cutLayer: features.cutLayer,
+    int8: features.int8,
+  });
 }
 
 /**

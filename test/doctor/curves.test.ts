@@ -169,7 +169,7 @@ test('forgetting across two logs of a two-phase fine-tune: a lasting drop warns,
     (f) => f.id === 'forgetting-after-unfreeze',
   );
   assert.equal(dip?.severity, 'info');
-  assert.match(dip?.title ?? '', /and was back by epoch 2 of phase 2$/);
+  assert.match(dip?.title ?? '', /and was back by epoch 3 of phase 2$/);
   assert.equal(dip?.fix.config, undefined, 'a recovered dip changes nothing');
   assert.ok(
     !(await phase2([0.85, 0.87, 0.88, 0.89, 0.9, 0.9])).some(
@@ -178,7 +178,7 @@ test('forgetting across two logs of a two-phase fine-tune: a lasting drop warns,
   );
 });
 
-test('a rate step inside one log names the step: "the learning rate went from 0.001 to 0.0001 at epoch 4"', async () => {
+test('a rate step inside one log names the step: "the learning rate went from 0.001 to 0.0001 at epoch 5"', async () => {
   const stepped = keras({
     loss: [1.2, 0.8, 0.6, 0.5, 0.45, 0.42, 0.4, 0.39],
     accuracy: [0.5, 0.7, 0.78, 0.82, 0.84, 0.85, 0.86, 0.87],
@@ -190,7 +190,7 @@ test('a rate step inside one log names the step: "the learning rate went from 0.
   assert.equal(forgot?.severity, 'warning');
   assert.match(
     forgot?.title ?? '',
-    /from 84% to 71% right after the learning rate went from 0\.001 to 0\.0001 at epoch 4$/,
+    /from 84% to 71% right after the learning rate went from 0\.001 to 0\.0001 at epoch 5$/,
   );
 });
 

@@ -108,7 +108,11 @@ test('nan-loss', async () => {
   epochs[5] = { ...epochs[5], loss: Number.NaN };
   const finding = await only('nan-loss', csv(epochs), { config: DEFAULT_CONFIG });
   assert.equal(finding.severity, 'error');
-  assert.equal(finding.evidence.firstEpoch, 5);
+  assert.equal(
+    finding.evidence.firstEpoch,
+    6,
+    'the sixth epoch: findings count epochs from 1, as the consoles do',
+  );
   assert.equal(finding.fix.config?.clipNorm, 1);
 });
 
@@ -192,6 +196,9 @@ test('overfitting: validation loss turns up at epoch 4 while training loss keeps
   }));
   const finding = await only('overfitting', csv(epochs));
   assert.deepEqual(finding.evidence.epochRange, [4, 11]);
+  // Position 4 is the fifth epoch, "Epoch 5/12" on the Keras console and on the HTML chart.
+  assert.match(finding.title, /^Validation loss bottomed out at epoch 5 and has risen/);
+  assert.equal(finding.evidence.bestEpoch, 5);
   assert.ok(!(await dynamics(csv(healthyEpochs()))).some((f) => f.id === 'overfitting'));
 });
 

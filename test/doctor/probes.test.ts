@@ -180,7 +180,7 @@ function withLrRange(lr: number, suggestion: number): ProbeResults {
   };
 }
 
-test('lr-too-high / lr-too-low from the LR range test, quiet within the factors and when the static limits already fire', async () => {
+test('lr-too-high / lr-too-low from the LR range test, quiet within the factors; beyond the static limits too, one finding with the measured fix', async () => {
   const config = parseTrainConfig({ lr: 1e-3 }, 'test');
   const run = async (lr: number, suggestion: number): Promise<string[]> =>
     ids(
@@ -192,6 +192,16 @@ test('lr-too-high / lr-too-low from the LR range test, quiet within the factors 
   assert.deepEqual(await run(2e-6, 1e-2), ['lr-too-low']);
   assert.deepEqual(await run(1e-4, 1e-3), []);
   assert.deepEqual(await run(1e-3, 1e-3), []);
-  // 1 is beyond Adam's static limit: the config family reports it, the sweep does not repeat it.
-  assert.deepEqual(await run(1, 1e-3), []);
+  // 1 is beyond Adam's static limit as well: the rule's finding and the measured one are one, with the measured rate.
+  assert.deepEqual(await run(1, 1e-3), ['lr-too-high']);
+  const { findings } = await runDoctor({
+    config: { ...config, lr: 1 },
+    probes: withLrRange(1, 1e-3),
+  });
+  const high = findings.filter((f) => f.id === 'lr-too-high');
+  assert.equal(high.length, 1);
+  assert.deepEqual(
+    [high[0]?.fix.config, high[0]?.fix.basis, high[0]?.severity],
+    [{ lr: 1e-3 }, 'probe', 'error'],
+  );
 });

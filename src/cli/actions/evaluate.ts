@@ -4,17 +4,25 @@ import { evaluateModel, type EvaluationResult } from '../../train/evaluate.js';
 import { EVALUATION_FILE, writeEvaluation } from '../../train/predictions.js';
 import { parseInteger, printJson } from '../common.js';
 import type { EvaluateFlags } from '../evaluate.js';
+import { Int8Progress, parsePrecisionFlags } from './precision.js';
 
 export async function evaluate(model: string, dir: string, flags: EvaluateFlags): Promise<void> {
   const batchSize = parseInteger('--batch-size', flags.batchSize, 16);
+  const precision = parsePrecisionFlags(flags);
   let progress: Progress | undefined;
+  const int8Progress = new Int8Progress(flags.json === true);
   let result: EvaluationResult;
   try {
     result = await evaluateModel({
       model,
       data: dir,
       batchSize,
-      log: (line) => process.stderr.write(`vggkit: ${line}\n`),
+      ...precision,
+      onInt8Progress: int8Progress.update,
+      log: (line) => {
+        int8Progress.stop();
+        process.stderr.write(`vggkit: ${line}\n`);
+      },
       onProgress: (done, total) => {
         progress ??= createProgress({
           label: 'evaluating',
@@ -26,6 +34,7 @@ export async function evaluate(model: string, dir: string, flags: EvaluateFlags)
       },
     });
   } finally {
+    int8Progress.stop();
     progress?.stop();
   }
   // Beside the model, for the run page; a read-only model folder is not an error.
@@ -37,6 +46,8 @@ export async function evaluate(model: string, dir: string, flags: EvaluateFlags)
   if (flags.json === true) {
     const { accuracy, loss, perClass, confusionMatrix, classNames, skipped } = result;
     printJson({
+      precision: result.precision,
+      ...(result.int8 === undefined ? {} : { int8: result.int8 }),
       accuracy,
       loss,
       perClass,
@@ -80,6 +91,12 @@ export function renderReport(result: EvaluationResult): string {
     `images    ${images}${result.skipped.length > 0 ? ` (${result.skipped.length} skipped)` : ''}`,
     `accuracy  ${result.accuracy.toFixed(4)}`,
     `loss      ${result.loss.toFixed(4)}`,
+    // Only when int8 was asked for: whether it ran (the reason is on stderr).
+    ...(result.int8 === undefined
+      ? []
+      : [
+          `precision ${result.precision}${result.int8.reason === undefined ? '' : ' (int8 rejected by the accuracy guard)'}`,
+        ]),
     '',
     perClass,
     '',

@@ -18,6 +18,11 @@ import type { ExtractFlags } from '../extract.js';
 export async function extractQueued(files: readonly string[], flags: ExtractFlags): Promise<void> {
   const layer = flags.layer ?? 'block5_pool';
   const cut = /^block([1-5])_pool$/.exec(layer);
+  if ((flags.precision ?? 'fp32') !== 'fp32')
+    throw new UsageError(
+      'CONFLICTING_OPTIONS',
+      `--queue: the workers compute fp32 features; received --precision ${flags.precision ?? ''} (run int8 without --queue)`,
+    );
   if (
     cut === null ||
     flags.includeTop === true ||

@@ -8,6 +8,7 @@ import { contractFlags, parseInteger, printContractNotes, printJson } from '../c
 import type { ExtractFlags } from '../extract.js';
 import { extractQueued } from './extract-queued.js';
 import { downloadBar } from './load-weights.js';
+import { Int8Progress, parsePrecisionFlags, reportInt8 } from './precision.js';
 
 export async function extract(paths: string[], flags: ExtractFlags): Promise<void> {
   if (flags.queue !== undefined) {
@@ -21,6 +22,7 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
   const inputSize = parseInteger('--input-size', flags.inputSize, 224, 32);
   const json = flags.json === true;
   const bar = downloadBar(json);
+  const int8Progress = new Int8Progress(json);
   let progress: Progress | undefined;
   const result = await extractFeatures({
     paths,
@@ -33,20 +35,32 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
     inputSize,
     batchSize,
     contract: contractFlags(flags),
+    ...parsePrecisionFlags(flags),
+    onInt8Progress: (phase, done, total) => {
+      bar.stop();
+      int8Progress.update(phase, done, total);
+    },
+    // Said before the rows are computed: which precision the wait is for.
+    onInt8Decision: (report) => {
+      int8Progress.stop();
+      reportInt8(report);
+    },
     offline: flags.offline === true,
     onDownloadProgress: bar.onDownloadProgress,
     onProgress: (done, total, layer) => {
       bar.stop();
+      int8Progress.stop();
       progress ??= createProgress({ label: `extracting ${layer}`, total, unit: 'img', json });
       progress.update(done);
     },
   }).finally(() => {
     bar.stop();
+    int8Progress.stop();
     progress?.stop();
   });
   printContractNotes(result);
   for (const s of result.skipped) process.stderr.write(`vggkit: skipped ${s.file}: ${s.reason}\n`);
-  const { featuresFile, indexFile, rows, columns, layer, skipped } = result;
+  const { featuresFile, indexFile, rows, columns, layer, skipped, precision } = result;
   if (json) {
     printJson({
       features: featuresFile,
@@ -54,11 +68,12 @@ export async function extract(paths: string[], flags: ExtractFlags): Promise<voi
       rows,
       columns,
       layer,
+      precision,
       skipped: skipped.length,
     });
   } else {
     process.stdout.write(
-      `${featuresFile}: ${rows} rows x ${columns} features of ${layer}; index in ${indexFile}${skipped.length > 0 ? `; ${skipped.length} skipped` : ''}\n`,
+      `${featuresFile}: ${rows} rows x ${columns} features of ${layer} (${precision}); index in ${indexFile}${skipped.length > 0 ? `; ${skipped.length} skipped` : ''}\n`,
     );
   }
 }

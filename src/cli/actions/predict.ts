@@ -4,19 +4,32 @@ import { parseArch } from '../../model/architectures.js';
 import { contractFlags, parseInteger, printContractNotes, printJson } from '../common.js';
 import type { PredictFlags } from '../predict.js';
 import { downloadBar } from './load-weights.js';
+import { Int8Progress, parsePrecisionFlags, reportInt8 } from './precision.js';
 
 export async function predict(paths: string[], flags: PredictFlags): Promise<void> {
   const top = parseInteger('--top', flags.top, 5);
   const batchSize = parseInteger('--batch-size', flags.batchSize, 8);
   const bar = downloadBar(flags.json === true);
+  const int8Progress = new Int8Progress(flags.json === true);
   const classifier = await openClassifier({
     weights: flags.weights,
     arch: parseArch(flags.arch),
     contract: contractFlags(flags),
+    // int8 calibrates on the images it is asked to classify.
+    ...parsePrecisionFlags(flags),
+    calibration: paths,
+    onInt8Progress: (phase, done, total) => {
+      bar.stop();
+      int8Progress.update(phase, done, total);
+    },
     offline: flags.offline === true,
     onDownloadProgress: bar.onDownloadProgress,
-  }).finally(() => bar.stop());
+  }).finally(() => {
+    bar.stop();
+    int8Progress.stop();
+  });
   printContractNotes(classifier);
+  reportInt8(classifier.int8);
   const { predictions, skipped } = await classifier
     .predict(paths, { top, batchSize })
     .finally(() => classifier.release());
@@ -25,6 +38,8 @@ export async function predict(paths: string[], flags: PredictFlags): Promise<voi
     printJson({
       weights: classifier.source,
       contract: classifier.contract,
+      precision: classifier.precision,
+      ...(classifier.int8 === undefined ? {} : { int8: classifier.int8 }),
       predictions,
       skipped: skipped.map(({ file, code, reason }) => ({ file, code, reason })),
     });

@@ -30,6 +30,7 @@ export async function train(dir: string, flags: TrainFlags): Promise<void> {
       callbacks: [display.callback],
       log: (line) => display.line(line),
       onFeatureProgress: (done, total) => display.features(done, total),
+      onInt8Progress: (phase, done, total) => display.int8(phase, done, total),
       onDownloadProgress: (received, total) => display.download(received, total),
     });
     display.stop();
@@ -60,6 +61,7 @@ class TrainingDisplay {
   readonly callback: Callback;
   private bar: Progress | undefined;
   private featureTotal = -1;
+  private int8Phase = '';
   private epochs = 0;
 
   constructor(private readonly json: boolean) {
@@ -113,6 +115,20 @@ class TrainingDisplay {
         json: this.json,
       });
     this.bar.update(mb(received));
+  }
+
+  /** int8 calibration, then its check against fp32: one bar per phase. */
+  int8(phase: string, done: number, total: number): void {
+    if (phase !== this.int8Phase || this.bar === undefined) {
+      this.stop();
+      this.int8Phase = phase;
+      this.bar = createProgress({ label: `int8 ${phase}`, total, unit: 'img', json: this.json });
+    }
+    this.bar.update(done);
+    if (done >= total) {
+      this.stop();
+      this.int8Phase = '';
+    }
   }
 
   /** Feature extraction: a new bar whenever a new pass starts (train files, then validation files). */

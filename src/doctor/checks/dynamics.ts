@@ -6,7 +6,7 @@
  * validation behaves (overfitting, forgetting) in validation.ts.
  */
 import { classCount } from '../context.js';
-import { series, type TrainingHistory } from '../history.js';
+import { epochNumber, series, type TrainingHistory } from '../history.js';
 import {
   CHANCE_MARGIN,
   divergence,
@@ -89,10 +89,12 @@ export function plateauWindow(epochs: number): number {
 }
 
 export function lrFix(ctx: DoctorContext, factor: number, why: string): Finding['fix'] {
-  // Without a config the rate is unknown: the advice is the factor, not a flag without a value.
+  // Without a config the rate is unknown: the advice is the factor, and the bare flag names the
+  // setting it touches, so a rate measured in the same report can outrank it.
   if (ctx.config === undefined)
     return {
       summary: `${why} ${factor < 1 ? `Divide the learning rate by ${Number((1 / factor).toPrecision(2))}` : `Multiply the learning rate by ${Number(factor.toPrecision(2))}`}.`,
+      flag: '--lr',
     };
   const lr = Number((ctx.config.lr * factor).toPrecision(2));
   return { summary: `${why} Use lr ${lr}.`, config: { lr }, flag: `--lr ${lr}` };
@@ -113,11 +115,11 @@ const nanLoss: Check = {
       {
         id: 'nan-loss',
         severity: 'error',
-        title: `The loss became NaN or infinite at epoch ${first.epoch}`,
+        title: `The loss became NaN or infinite at epoch ${epochNumber(first)}${first.stage === undefined ? '' : ` of ${first.stage}`}`,
         explanation:
           'A NaN loss means the weights overflowed (too high a learning rate, unscaled inputs, or log(0) in the loss); every later epoch trains nothing.',
         evidence: {
-          firstEpoch: first.epoch,
+          firstEpoch: epochNumber(first),
           epochs: bad.length,
           epochRange: [first.index, h.epochs.length - 1],
         },

@@ -3,6 +3,7 @@ import type { Check } from '../types.js';
 import { CONFIG_CHECKS } from './config.js';
 import { DATA_CHECKS } from './data.js';
 import { DYNAMICS_CHECKS } from './dynamics.js';
+import { FIX_CHECKS } from './fix.js';
 import { KERAS_CHECKS } from './keras.js';
 import { NEIGHBOUR_CHECKS } from './neighbours.js';
 import { PREPROCESSING_CHECKS } from './preprocessing.js';
@@ -16,6 +17,7 @@ export const CHECK_FAMILIES = {
   dynamics: DYNAMICS_CHECKS,
   probe: PROBE_CHECKS,
   neighbours: NEIGHBOUR_CHECKS,
+  fix: FIX_CHECKS,
 } as const satisfies Record<string, readonly Check[]>;
 
 /** In report order of importance: a wrong input invalidates everything after it. */

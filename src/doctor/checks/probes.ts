@@ -8,7 +8,6 @@ import { classCount } from '../context.js';
 import type { ProbeResults } from '../probe-results.js';
 import { CHANCE_MARGIN } from '../trends.js';
 import type { Check, DoctorContext, Finding } from '../types.js';
-import { lrLimits } from './config.js';
 import { INITIAL_LOSS_FACTOR } from './dynamics.js';
 
 /** The overfit batch must lose at least 10% of its starting loss in OVERFIT_STEPS steps: a working pipeline at a usable rate memorises 16 images far faster; a rate too small to move anything, or a broken pipeline, stays within ~1%. */
@@ -65,27 +64,51 @@ const initialLoss: Check = {
   },
 };
 
+/** The LR range test's suggestion, rounded as a fix states it; undefined when the test found none. */
+function suggestedLr(p: ProbeResults): number | undefined {
+  const s = p.lrRange.suggestion;
+  return Number.isFinite(s) && s > 0 ? Number(s.toPrecision(2)) : undefined;
+}
+
 const overfit: Check = {
   ids: ['cannot-overfit-batch'],
   family: 'probe',
   run(ctx) {
-    const o = probes(ctx)?.overfit;
-    if (o === undefined) return [];
+    const p = probes(ctx);
+    const o = p?.overfit;
+    if (p === undefined || o === undefined) return [];
     const drop = (o.startLoss - o.endLoss) / o.startLoss;
     if (Number.isFinite(o.endLoss) && drop >= OVERFIT_MIN_DROP) return [];
+    const suggestion = suggestedLr(p);
+    // The direction comes from the measurement: a rate above the LR range test's suggestion
+    // overshoots even on one batch, one far below it does not move.
+    const fix: Finding['fix'] =
+      suggestion === undefined
+        ? {
+            summary:
+              'Run an LR range test (vggkit lr-find) and use its rate, then check the data and preprocessing findings.',
+            flag: '--lr',
+          }
+        : {
+            summary: `${o.lr > suggestion ? 'Lower' : 'Raise'} the learning rate to ${suggestion}, the LR range test's suggestion on your data; if the batch still does not overfit, check the data and preprocessing findings.`,
+            config: { lr: suggestion },
+            flag: `--lr ${suggestion}`,
+            basis: 'probe',
+          };
     return [
       {
         id: 'cannot-overfit-batch',
         severity: 'error',
         title: `The model cannot overfit one batch of ${o.images} images: loss ${o.startLoss.toPrecision(3)} → ${o.endLoss.toPrecision(3)} in ${o.steps} steps at lr ${o.lr}`,
         explanation:
-          'Any working setup memorises a handful of images quickly. If it cannot, full training will not learn either: the learning rate is far too small, or inputs, labels or the trainable part are broken.',
-        evidence: { ...o, relativeDrop: Number(drop.toFixed(4)), minDrop: OVERFIT_MIN_DROP },
-        fix: {
-          summary:
-            'Raise the learning rate (see the LR range test), then check the data and preprocessing findings.',
-          flag: '--lr',
+          'Any working setup memorises a handful of images quickly. If it cannot, full training will not learn either: the learning rate is far off (too small to move anything, or so large the steps overshoot), or inputs, labels or the trainable part are broken.',
+        evidence: {
+          ...o,
+          relativeDrop: Number(drop.toFixed(4)),
+          minDrop: OVERFIT_MIN_DROP,
+          ...(suggestion === undefined ? {} : { suggestedLr: suggestion }),
         },
+        fix,
       },
     ];
   },
@@ -96,13 +119,10 @@ const lrRange: Check = {
   family: 'probe',
   run(ctx) {
     const p = probes(ctx);
-    const config = ctx.config;
-    if (p === undefined || !Number.isFinite(p.lrRange.suggestion)) return [];
+    const suggestion = p === undefined ? undefined : suggestedLr(p);
+    // The config check may report the same rate by its rule; combine.ts merges the two, keeping this measured fix.
+    if (p === undefined || suggestion === undefined) return [];
     const lr = p.stage.lr;
-    const limits = config === undefined ? undefined : lrLimits(config);
-    // The static config check already reports a rate outside its limits; the sweep would only repeat it.
-    if (limits !== undefined && (lr > limits.high || lr < limits.low)) return [];
-    const suggestion = Number(p.lrRange.suggestion.toPrecision(2));
     const evidence = {
       lr,
       suggestion,
@@ -115,6 +135,7 @@ const lrRange: Check = {
       summary: `Use lr ${suggestion}, the LR range test's suggestion.`,
       config: { lr: suggestion },
       flag: `--lr ${suggestion}`,
+      basis: 'probe',
     };
     if (lr > LR_HIGH_FACTOR * p.lrRange.suggestion)
       return [

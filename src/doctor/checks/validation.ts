@@ -5,7 +5,7 @@
  * forgetting at a stage change. Part of the dynamics family; judged per training.
  */
 import { classCount } from '../context.js';
-import { series, type EpochRecord, type TrainingHistory } from '../history.js';
+import { epochNumber, series, type EpochRecord, type TrainingHistory } from '../history.js';
 import {
   finite,
   median,
@@ -104,6 +104,12 @@ function at(h: TrainingHistory, index: number): EpochRecord | undefined {
   return h.epochs.find((e) => e.index === index);
 }
 
+/** "epoch 13", or "epoch 3 of fit 2" in a log with stages (their epochs restart). */
+function epochName(e: EpochRecord | undefined): string {
+  if (e === undefined) return 'an unknown epoch';
+  return `epoch ${epochNumber(e)}${e.stage === undefined ? '' : ` of ${e.stage}`}`;
+}
+
 /** The validation loss has risen well above its smoothed best while training loss kept falling. */
 function risingValidation(h: TrainingHistory): Record<string, unknown> | undefined {
   const val = finite(series(h, 'valLoss'));
@@ -126,7 +132,7 @@ function risingValidation(h: TrainingHistory): Record<string, unknown> | undefin
   if (trainAtBest === undefined || trainLast === undefined || trainLast >= trainAtBest)
     return undefined;
   return {
-    bestEpoch: at(h, best.index)?.epoch,
+    bestEpoch: epochNumber(at(h, best.index) as EpochRecord),
     bestValLoss: best.value,
     finalValLoss: last.value,
     trainLossAtBest: trainAtBest,
@@ -239,7 +245,7 @@ const overfitting: Check = {
     if (rising === undefined && gap === undefined) return [];
     const title =
       rising !== undefined
-        ? `Validation loss bottomed out at epoch ${String(rising.bestEpoch)} and has risen ${((rising.rise as number) * 100).toFixed(0)}% since, while training loss kept falling`
+        ? `Validation loss bottomed out at ${epochName(at(h, (rising.epochRange as number[])[0] as number))} and has risen ${((rising.rise as number) * 100).toFixed(0)}% since, while training loss kept falling`
         : `Training accuracy runs ${(((gap?.meanGap as number) ?? 0) * 100).toFixed(0)} points above validation accuracy (${(((gap?.trainAccuracy as number) ?? 0) * 100).toFixed(0)}% vs ${(((gap?.valAccuracy as number) ?? 0) * 100).toFixed(0)}%) and validation has stopped improving`;
     return [
       {
@@ -249,7 +255,7 @@ const overfitting: Check = {
         explanation:
           rising !== undefined
             ? 'The model is memorising the training images instead of learning what generalises; the weights from the best epoch are better than the final ones.'
-            : `The model fits its training images far better than unseen ones and further epochs only widen the gap: it is memorising. ${stillFallingLoss(gap) ? `The validation loss still fell ${(((gap?.valLossImprovement as number) ?? 0) * 100).toFixed(0)}% between the last two quarters of the run while validation accuracy did not move: a loss that falls while the predictions stay put usually carries a weight penalty (kernel_regularizer) that shrinks with the weights, so accuracy is the measure here.` : 'A flat validation loss does not make this healthy.'}`,
+            : `The model fits its training images far better than unseen ones and further epochs only widen the gap: it is memorising. ${gapLossSentence(gap)}`,
         evidence: { ...(gap ?? {}), ...(rising ?? {}) },
         fix: {
           summary:
@@ -265,10 +271,16 @@ const overfitting: Check = {
   },
 };
 
-/** The gap was judged flat by validation accuracy alone: its loss was still improving. */
-function stillFallingLoss(gap: Record<string, unknown> | undefined): boolean {
+/** What the validation loss did over the gap's epochs, between the last two quarters of the run. */
+function gapLossSentence(gap: Record<string, unknown> | undefined): string {
   const improvement = gap?.valLossImprovement;
-  return typeof improvement === 'number' && improvement >= OVERFIT_FLAT_LOSS;
+  if (typeof improvement !== 'number') return '';
+  const percent = `${(Math.abs(improvement) * 100).toFixed(0)}%`;
+  if (improvement >= OVERFIT_FLAT_LOSS)
+    return `The validation loss still fell ${percent} between the last two quarters of the run while validation accuracy did not move: a loss that falls while the predictions stay put usually carries a weight penalty (kernel_regularizer) that shrinks with the weights, so accuracy is the measure here.`;
+  if (improvement < -OVERFIT_MIN_RISE)
+    return `The validation loss rose ${percent} between the last two quarters of the run.`;
+  return 'A flat validation loss does not make this healthy.';
 }
 
 /** The longest run of consecutive identical validation accuracies, with the validation losses over it. */
@@ -408,7 +420,7 @@ function changeAt(before: EpochRecord, after: EpochRecord): string {
       : undefined;
   if (after.stage !== undefined && after.stage !== before.stage)
     return `${after.stage} began${rate === undefined ? '' : ` (${rate})`}`;
-  return `${rate ?? 'a new fit() began'} at epoch ${after.epoch}`;
+  return `${rate ?? 'a new fit() began'} at ${epochName(after)}`;
 }
 
 const forgetting: Check = {
@@ -463,10 +475,10 @@ const forgetting: Check = {
           : {
               id: 'forgetting-after-unfreeze',
               severity: 'info',
-              title: `Validation accuracy dipped from ${(before * 100).toFixed(0)}% to ${(after * 100).toFixed(0)}% right after ${where}, and was back by epoch ${recoveredAt.epoch}${recoveredAt.stage === undefined ? '' : ` of ${recoveredAt.stage}`}`,
+              title: `Validation accuracy dipped from ${(before * 100).toFixed(0)}% to ${(after * 100).toFixed(0)}% right after ${where}, and was back by ${epochName(recoveredAt)}`,
               explanation:
                 'A short dip when pretrained layers start training (BatchNorm statistics adapting, a rate briefly too high for them) that the model recovered from: no lasting forgetting.',
-              evidence: { ...evidence, recoveredAtEpoch: recoveredAt.epoch },
+              evidence: { ...evidence, recoveredAtEpoch: epochNumber(recoveredAt) },
               fix: {
                 summary:
                   'Nothing required; a lower rate at the change (--stage-lr-factor 0.1, or a short warm-up) avoids even the dip.',

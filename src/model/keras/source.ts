@@ -16,7 +16,10 @@ import type {
   WeightsSourceEntry,
 } from '../weights-source.js';
 import type { KerasVggModel } from './convert.js';
-import { convertKerasFile, isKerasModelPath, runnableKerasModel } from './run.js';
+
+// The reader (h5wasm, the zip and JSON parsers, the converter) loads when a value is looked at as
+// a Keras model, not when the weights sources are listed: resolving a model folder needs none of it.
+const run = (): Promise<typeof import('./run.js')> => import('./run.js');
 
 /** The base (and the top, when asked for) for the layers `vggLayers` lists, shape-checked; its head too. */
 function readConverted(file: string, converted: KerasVggModel, request: ReadRequest): ReadWeights {
@@ -82,9 +85,10 @@ function classNote(file: string, classNames: readonly string[] | undefined): str
 export const KERAS_MODEL_SOURCE: WeightsSourceEntry = {
   kind: 'keras-model',
   accepts: 'your Keras model (.keras, a model.save .h5, a TF.js model.json)',
-  claims: (weights) => isKerasModelPath(weights),
+  claims: async (weights) => (await run()).isKerasModelPath(weights),
   describe: async (weights): Promise<WeightsSource> => {
     const file = resolve(weights);
+    const { convertKerasFile, runnableKerasModel } = await run();
     const converted = await convertKerasFile(file);
     const includesTop = converted.options.includeTop;
     return {
@@ -105,6 +109,8 @@ export const KERAS_MODEL_SOURCE: WeightsSourceEntry = {
             ...(converted.assumption === undefined ? [] : [converted.assumption]),
             classNote(weights, classNames),
           ],
+          network: async () =>
+            (await import('../folder-network.js')).kerasNetwork(converted, weights),
         };
       },
     };

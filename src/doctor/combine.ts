@@ -1,0 +1,175 @@
+/**
+ * One answer per setting. Each check judges one thing, so several findings of one report can
+ * propose fixes for the same setting: a rule says lr 1e-4, the LR range test measured 0.013, a
+ * diverging log says "divide by 10". This module combines a report's findings (in report order,
+ * most important first) so that no two of them give different values for one setting:
+ *
+ * 1. The same problem found twice, once by a rule and once by a measurement (`lr-too-high` from
+ *    the config's limits and from the LR range test), is one finding: the measured fix, the higher
+ *    severity, both evidences (the rule's under `evidence.rule`).
+ * 2. Each setting a fix patches has one owner: the finding with the strongest basis (sweep over
+ *    probe over rule, types.ts FixBasis), the most important one among equals. Every other finding
+ *    that sets it to something else, or names it without a value (`flag: '--lr'`, "raise the
+ *    rate"), defers: its own value is dropped from its patch, the owner and its value are recorded
+ *    in `fix.deferred`, and its summary and flags are restated from what is left, so the report
+ *    reads as one plan. A finding that agrees with the owner is left as it is.
+ *
+ * Measured evidence therefore always outranks rules, and `--fix-config` (fix-config.ts, first
+ * patch wins) writes exactly what the report says.
+ */
+import { describePatch, fixSettings, formatSettingValue, patchFlags } from './fix-settings.js';
+import {
+  FIX_BASES,
+  SEVERITIES,
+  type ConfigPatch,
+  type Deferral,
+  type Finding,
+  type FixBasis,
+} from './types.js';
+
+export function basisOf(f: Finding): FixBasis {
+  return f.fix.basis ?? 'rule';
+}
+
+const strength = (b: FixBasis): number => FIX_BASES.indexOf(b);
+
+/** How a report says where a value comes from. */
+export const BASIS_PHRASES: Readonly<Record<FixBasis, string>> = {
+  rule: 'a rule of thumb, not measured on your data',
+  probe: 'measured by the LR range test on a sample of your data',
+  sweep: 'measured by training candidate fixes on your data',
+};
+
+/** How a report introduces a fix: `Fix (measured)` on the data, `Fix (rule of thumb)` (advice), or plain `Fix` (no change proposed, or restated from decided settings). */
+export function fixLabel(f: Finding): string {
+  if (basisOf(f) !== 'rule') return 'Fix (measured)';
+  const changes = f.fix.config !== undefined || f.fix.flag !== undefined;
+  return changes && f.fix.deferred === undefined ? 'Fix (rule of thumb)' : 'Fix';
+}
+
+function same(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Step 1: a rule finding and a measured finding with the same id and a setting in common become one. */
+function mergeSameProblem(findings: readonly Finding[]): Finding[] {
+  const out: (Finding | undefined)[] = [...findings];
+  for (let i = 0; i < out.length; i++) {
+    const a = out[i];
+    if (a === undefined) continue;
+    for (let j = i + 1; j < out.length; j++) {
+      const b = out[j];
+      if (b === undefined || b.id !== a.id || basisOf(a) === basisOf(b)) continue;
+      const shared = fixSettings(a.fix).some((s) => fixSettings(b.fix).includes(s));
+      if (!shared) continue;
+      const [measured, rule] = strength(basisOf(a)) > strength(basisOf(b)) ? [a, b] : [b, a];
+      const severity = SEVERITIES[
+        Math.min(SEVERITIES.indexOf(a.severity), SEVERITIES.indexOf(b.severity))
+      ] as Finding['severity'];
+      out[i] = { ...measured, severity, evidence: { ...measured.evidence, rule: rule.evidence } };
+      out[j] = undefined;
+    }
+  }
+  return out.filter((f): f is Finding => f !== undefined);
+}
+
+interface Owner {
+  readonly index: number;
+  readonly id: string;
+  readonly value: unknown;
+  readonly basis: FixBasis;
+}
+
+function owners(findings: readonly Finding[]): Map<string, Owner> {
+  const found = new Map<string, Owner>();
+  findings.forEach((f, index) => {
+    for (const [setting, value] of Object.entries(f.fix.config ?? {})) {
+      const owner = found.get(setting);
+      if (owner === undefined || strength(basisOf(f)) > strength(owner.basis))
+        found.set(setting, { index, id: f.id, value, basis: basisOf(f) });
+    }
+  });
+  return found;
+}
+
+function restate(
+  deferred: readonly Deferral[],
+  remaining: ConfigPatch | undefined,
+  current: Readonly<Record<string, unknown>>,
+): string {
+  const decided = deferred.map((d) => {
+    const verb = d.setting in current && same(current[d.setting], d.value) ? 'keep' : 'use';
+    const instead =
+      d.instead === undefined ? '' : `, not this rule's ${formatSettingValue(d.instead)}`;
+    const source =
+      d.basis === 'rule' ? `as ${d.to} proposes` : `${BASIS_PHRASES[d.basis]} (see ${d.to})`;
+    return `${verb} ${d.setting} ${formatSettingValue(d.value)}, ${source}${instead}`;
+  });
+  const also =
+    remaining === undefined || Object.keys(remaining).length === 0
+      ? ''
+      : ` Also set ${describePatch(remaining)}.`;
+  const plan = decided.join('; ');
+  return `${plan.charAt(0).toUpperCase()}${plan.slice(1)}.${also}`;
+}
+
+/** Step 2: every setting decided by one finding; the others defer to it. */
+function deferToOwners(
+  findings: readonly Finding[],
+  current: Readonly<Record<string, unknown>>,
+): Finding[] {
+  const decided = owners(findings);
+  return findings.map((f, index) => {
+    const patch: Record<string, unknown> = { ...(f.fix.config ?? {}) };
+    const deferred: Deferral[] = [...(f.fix.deferred ?? [])];
+    for (const setting of fixSettings(f.fix)) {
+      const owner = decided.get(setting);
+      if (owner === undefined || owner.index === index) continue;
+      const proposes = setting in patch;
+      if (proposes && same(patch[setting], owner.value)) continue;
+      deferred.push({
+        setting,
+        to: owner.id,
+        value: owner.value,
+        basis: owner.basis,
+        ...(proposes ? { instead: patch[setting] } : {}),
+      });
+      delete patch[setting];
+    }
+    if (deferred.length === (f.fix.deferred?.length ?? 0)) return f;
+    const remaining = Object.keys(patch).length === 0 ? undefined : (patch as ConfigPatch);
+    const plan = {
+      ...Object.fromEntries(deferred.map((d) => [d.setting, d.value])),
+      ...(remaining ?? {}),
+    } as ConfigPatch;
+    // A setting already measured needs no command to measure it; one a rule decided still does.
+    const allMeasured = deferred.every((d) => d.basis !== 'rule') && remaining === undefined;
+    const flags = patchFlags(plan);
+    const fix: Finding['fix'] = {
+      ...f.fix,
+      summary: restate(deferred, remaining, current),
+      config: remaining,
+      flag: flags === '' ? undefined : flags,
+      measure: allMeasured ? undefined : f.fix.measure,
+      // The Keras line keeps this rule's values; say which the report decided instead.
+      keras:
+        f.fix.keras === undefined
+          ? undefined
+          : `${f.fix.keras}  # instead: ${deferred.map((d) => `${d.setting} ${formatSettingValue(d.value)} (${d.to})`).join(', ')}`,
+      deferred,
+    };
+    return { ...f, fix: withoutUndefined(fix) };
+  });
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** `current`: the user's config (merged over the defaults), so a decided value it already has reads "keep", not "set". */
+export function combineFindings(
+  findings: readonly Finding[],
+  current: Readonly<Record<string, unknown>> = {},
+): Finding[] {
+  return deferToOwners(mergeSameProblem(findings), current);
+}

@@ -1,0 +1,367 @@
+/**
+ * The fix loop (src/doctor/fix-loop/): broken fine-tunes of each kind issue 12 names, each with a
+ * healthy twin, on small real images made here (three colour classes, 32 px, random VGG16
+ * weights, features cached). For each, the doctor measures its fixes on the data, `--fix-config`'s
+ * config is retrained for the user's budget beside the broken and the healthy config, and the fixed
+ * one must train better than the broken one and come near the healthy one. The conflict tests
+ * build reports where a rule, the LR range test, the overfit-one-batch probe and the fix loop all
+ * speak about the same settings, and check the report gives one value per setting and writes it.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { before, test } from 'node:test';
+import { fixLabel } from '../../src/doctor/combine.js';
+import { chartSpecs } from '../../src/report/chart-spec.js';
+import { applyFixes } from '../../src/doctor/fix-config.js';
+import { fixIsProven, measureFixes } from '../../src/doctor/fix-loop/measure.js';
+import { scoreRun } from '../../src/doctor/fix-loop/score.js';
+import type { FixLoopResult, Score } from '../../src/doctor/fix-loop/types.js';
+import { runProbes } from '../../src/doctor/probe.js';
+import { renderTerminal } from '../../src/doctor/render-terminal.js';
+import { runDoctor, type DoctorReport } from '../../src/doctor/run.js';
+import { scanDataset, type DataScan } from '../../src/doctor/scan.js';
+import type { DoctorContext, Finding } from '../../src/doctor/types.js';
+import { trainCandidates } from '../../src/sweep/candidates.js';
+import { parseTrainConfig } from '../../src/train/config-schema.js';
+import type { TrainConfig } from '../../src/train/config.js';
+import type { EpochLogs } from '../../src/train/events.js';
+import { assertCoherent } from './coherence.js';
+import { tempDir, writeJson } from './fixtures.js';
+import { colourDataset } from './probe-fixtures.js';
+
+const CLASSES = 3;
+/** 16 per class, a quarter held out: 12 validation images, so one image is 8 points of accuracy. */
+const PER_CLASS = 16;
+const EPOCHS = 10;
+/** The settings a report may state values for, with their flags. */
+const SETTINGS = {
+  lr: '--lr',
+  batchSize: '--batch-size',
+  momentum: '--momentum',
+  labelSmoothing: '--label-smoothing',
+  optimizer: '--optimizer',
+};
+
+let root = '';
+let data = '';
+let scan: DataScan;
+let cacheDir = '';
+
+before(async () => {
+  root = await tempDir('fix-loop-');
+  process.env.VGGKIT_HOME = join(root, 'home');
+  cacheDir = join(root, 'cache');
+  data = await colourDataset(join(root, 'data'), PER_CLASS);
+  scan = await scanDataset(data);
+});
+
+/** The user's JSON: a small fine-tune that the healthy settings train to high accuracy in EPOCHS. */
+function raw(settings: Record<string, unknown>): Record<string, unknown> {
+  return {
+    weights: 'none',
+    inputSize: 32,
+    epochs: EPOCHS,
+    valSplit: 0.25,
+    seed: 1,
+    batchSize: 8,
+    ...settings,
+  };
+}
+
+const parse = (json: Record<string, unknown>): TrainConfig => parseTrainConfig(json, 'test config');
+
+async function measure(
+  json: Record<string, unknown>,
+  extra: Partial<DoctorContext> = {},
+  verify = false,
+): Promise<DoctorReport> {
+  const ctx: DoctorContext = { scan, config: parse(json), rawConfig: json, ...extra };
+  return measureFixes(ctx, await runDoctor(ctx), { cacheDir, verify });
+}
+
+/** Validation scores of full-budget runs of `configs`, on the shared feature cache. */
+async function train(name: string, configs: readonly TrainConfig[]): Promise<Score[]> {
+  const results = await trainCandidates({
+    data,
+    candidates: configs,
+    out: join(root, 'runs', name),
+    cacheDir,
+  });
+  return results.map((r, i) => {
+    assert.equal(r.status, 'completed', `${name} run ${i}: ${r.error?.message ?? ''}`);
+    return scoreRun(r.history, configs[i] as TrainConfig, CLASSES, true);
+  });
+}
+
+const ids = (findings: readonly Finding[]): string[] => findings.map((f) => f.id);
+
+interface BrokenCase {
+  readonly name: string;
+  readonly broken: Record<string, unknown>;
+  readonly healthy: Record<string, unknown>;
+  /** A finding the doctor must raise about the broken config. */
+  readonly finding?: string;
+}
+
+const CASES: readonly BrokenCase[] = [
+  {
+    name: 'Adam at lr 0.3',
+    broken: { optimizer: 'adam', lr: 0.3 },
+    healthy: { optimizer: 'adam', lr: 1e-3 },
+    finding: 'lr-too-high',
+  },
+  {
+    name: 'Adam at lr 1e-8',
+    broken: { optimizer: 'adam', lr: 1e-8 },
+    healthy: { optimizer: 'adam', lr: 1e-3 },
+    finding: 'lr-too-low',
+  },
+  {
+    name: 'SGD without momentum at lr 1e-6',
+    broken: { optimizer: 'sgd', momentum: 0, lr: 1e-6 },
+    healthy: { optimizer: 'sgd', momentum: 0.9, lr: 1e-2 },
+    finding: 'sgd-without-momentum',
+  },
+  {
+    name: 'a batch larger than the data at lr 1e-4',
+    broken: { optimizer: 'adam', lr: 1e-4, batchSize: 64 },
+    healthy: { optimizer: 'adam', lr: 1e-3, batchSize: 8 },
+    finding: 'batch-larger-than-dataset',
+  },
+  {
+    name: 'label smoothing 0.6 at lr 1e-6',
+    broken: { optimizer: 'adam', lr: 1e-6, labelSmoothing: 0.6 },
+    healthy: { optimizer: 'adam', lr: 1e-3, labelSmoothing: 0 },
+    finding: 'label-smoothing-too-high',
+  },
+];
+
+for (const c of CASES)
+  test(`fix loop: ${c.name} — the measured fix trains better than the broken config and near its healthy twin`, async () => {
+    const broken = raw(c.broken);
+    const report = await measure(broken);
+    if (c.finding !== undefined) assert.ok(ids(report.findings).includes(c.finding), c.finding);
+    const loop = report.fixLoop;
+    assert.ok(loop !== undefined, 'the loop ran');
+    assert.equal(loop.tried[0]?.label, 'your config');
+    assert.ok(loop.tried.length >= 3, `${loop.tried.length} candidates`);
+    assert.ok(ids(report.findings).includes('measured-fix'), ids(report.findings).join(', '));
+    assert.ok(fixIsProven(report));
+    assertCoherent(report.findings, SETTINGS);
+
+    const fixedJson = applyFixes(broken, report.findings).config;
+    // --fix-config writes the winning candidate: its changes over the user's config, nothing else.
+    const chosen = loop.tried[loop.chosen as number];
+    assert.ok(chosen !== undefined);
+    for (const [key, value] of Object.entries(chosen.changes))
+      assert.deepEqual(fixedJson[key], value, key);
+
+    const [before, after, healthy] = await train(c.name.replace(/\W+/g, '-'), [
+      parse(broken),
+      parse(fixedJson),
+      parse(raw(c.healthy)),
+    ]);
+    assert.ok(before !== undefined && after !== undefined && healthy !== undefined);
+    const detail = `broken ${before.accuracy}, fixed ${after.accuracy}, healthy ${healthy.accuracy}`;
+    assert.ok(healthy.accuracy >= 0.9, `the healthy twin trains: ${detail}`);
+    assert.ok(after.accuracy > before.accuracy, `fixed beats broken: ${detail}`);
+    assert.ok(after.accuracy >= 0.8 * healthy.accuracy, `fixed recovers: ${detail}`);
+  });
+
+test('fix loop conflicts: a rule, the LR range test, overfit-one-batch and the loop speak about lr, batch size, momentum and smoothing; the report states one value each and writes it', async () => {
+  const broken = raw({
+    optimizer: 'sgd',
+    momentum: 0,
+    lr: 0.3,
+    batchSize: 64,
+    labelSmoothing: 0.6,
+  });
+  const config = parse(broken);
+  const probes = await runProbes({ scan, config, cacheDir, images: 36 });
+  const probed = await runDoctor({ scan, config, rawConfig: broken, probes });
+  // Before the loop: the rules and the probes already agree with each other.
+  assertCoherent(probed.findings, SETTINGS);
+  const report = await measureFixes({ scan, config, rawConfig: broken, probes }, probed, {
+    cacheDir,
+  });
+  const found = ids(report.findings);
+  for (const id of ['lr-too-high', 'sgd-without-momentum', 'label-smoothing-too-high'])
+    assert.ok(found.includes(id), `${id} in ${found.join(', ')}`);
+  assert.ok(found.includes('measured-fix'), found.join(', '));
+  const decided = assertCoherent(report.findings, SETTINGS);
+  // The loop decides the rate; every rule about it defers to the measurement.
+  const measured = report.findings.find((f) => f.id === 'measured-fix');
+  assert.equal(decided.get('lr'), measured?.fix.config?.lr);
+  for (const f of report.findings)
+    if (f.id !== 'measured-fix' && f.fix.deferred?.some((d) => d.setting === 'lr'))
+      assert.ok(
+        f.fix.deferred.every((d) => d.setting !== 'lr' || d.to === 'measured-fix'),
+        f.id,
+      );
+  assert.doesNotMatch(
+    renderTerminal(report),
+    /not measured on your data\. To measure them/,
+    'a measured report does not call its fixes advice',
+  );
+  // Measured fixes do not carry a command to measure them again.
+  assert.equal(measured?.fix.measure, undefined);
+});
+
+/** Two epochs of logs with these validation accuracies. */
+function curve(...accuracies: number[]): EpochLogs[] {
+  return accuracies.map((a) => ({ loss: 1, accuracy: a, val_loss: 1, val_accuracy: a, lr: 1e-3 }));
+}
+
+function loopResult(chosen: number | undefined, improved?: boolean): FixLoopResult {
+  const score = (accuracy: number): Score => ({
+    accuracy,
+    loss: 1 - accuracy,
+    rawLoss: 1,
+    epochs: 2,
+  });
+  const tried = (label: string, accuracy: number, changes: Record<string, unknown>) => ({
+    label,
+    origin: 'measured' as const,
+    changes,
+    status: 'completed' as const,
+    score: score(accuracy),
+    history: [],
+    seconds: 0.1,
+  });
+  return {
+    settings: ['lr'],
+    epochs: 2,
+    validationImages: 12,
+    rules: { lr: 1e-4 },
+    lrTests: [],
+    tried: [
+      tried('your config', 0.5, {}),
+      tried('lr 0.001 (LR range test: valley)', 0.9, { lr: 1e-3 }),
+    ],
+    chosen,
+    ...(improved === undefined
+      ? {}
+      : {
+          verification: {
+            epochs: EPOCHS,
+            before: { score: score(0.5), history: curve(0.5, 0.6), seconds: 1 },
+            after: { score: score(improved ? 0.9 : 0.5), history: curve(0.7, 0.9), seconds: 1 },
+            improved,
+          },
+        }),
+    seconds: 1,
+  };
+}
+
+test('fix family: no winner, or a winner that loses over the full budget, is not written and the report says what was tried; a verified winner is', async () => {
+  const json = raw({ optimizer: 'adam', lr: 0.3 });
+  const config = parse(json);
+  for (const [chosen, improved] of [
+    [undefined, undefined],
+    [1, false],
+  ] as const) {
+    const report = await runDoctor({
+      config,
+      rawConfig: json,
+      fixLoop: loopResult(chosen, improved),
+    });
+    assert.ok(!fixIsProven(report));
+    const none = report.findings.find((f) => f.id === 'no-better-fix');
+    assert.ok(none !== undefined, ids(report.findings).join(', '));
+    assert.match(none.fix.summary, /Tried: lr 0\.001 \(LR range test: valley\)/);
+    assert.equal(none.fix.config, undefined);
+    assert.equal(report.advice, undefined);
+  }
+  const won = await runDoctor({ config, rawConfig: json, fixLoop: loopResult(1, true) });
+  assert.ok(fixIsProven(won));
+  assert.equal(applyFixes(json, won.findings).config.lr, 1e-3);
+  const text = renderTerminal(won);
+  assert.match(text, /Verified over your 10 epochs: validation accuracy 50% → 90%/);
+  assert.match(text, /your config {2}50 60\n {4}the fix {6}70 90\n/);
+});
+
+test('without data, fixes are advice: labelled a rule of thumb, each with the sweep that would measure it, and the report names the command that measures them all', async () => {
+  const json = raw({ optimizer: 'sgd', momentum: 0, lr: 0.3 });
+  const report = await runDoctor({ config: parse(json), rawConfig: json });
+  assert.equal(report.fixLoop, undefined);
+  for (const id of ['lr-too-high', 'sgd-without-momentum']) {
+    const f = report.findings.find((x) => x.id === id);
+    assert.ok(f !== undefined, id);
+    assert.match(f.fix.measure ?? '', /^vggkit sweep <data-dir> /, id);
+  }
+  assert.ok(report.findings.some((f) => fixLabel(f) === 'Fix (rule of thumb)'));
+  assert.match(
+    report.advice ?? '',
+    /^vggkit doctor <data-dir> --config .* --fix-config fixed\.json --verify$/,
+  );
+  assert.match(
+    renderTerminal(report),
+    /are advice, not measured on your data\. To measure them: vggkit doctor/,
+  );
+  // With data but nothing to fix, the loop has nothing to measure.
+  const healthy = raw({ optimizer: 'adam', lr: 1e-3 });
+  const ctx: DoctorContext = { scan, config: parse(healthy), rawConfig: healthy };
+  const clean = await measureFixes(ctx, await runDoctor(ctx), { cacheDir });
+  assert.equal(clean.fixLoop, undefined);
+});
+
+const CLI = resolve('src/cli/main.ts');
+
+test('vggkit doctor --fix-config --verify --json: trains the fix and your config for your budget, prints both, writes the fix; --verify needs the data and a config', async () => {
+  const dir = await tempDir('fix-cli-');
+  const json = raw({ optimizer: 'adam', lr: 1e-8 });
+  const config = await writeJson(join(dir, 'broken.json'), json);
+  const fixed = join(dir, 'fixed.json');
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', CLI, 'doctor', ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, VGGKIT_HOME: join(root, 'home'), ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    });
+  const html = join(dir, 'report.html');
+  const out = run([
+    data,
+    '--config',
+    config,
+    '--fix-config',
+    fixed,
+    '--verify',
+    '--json',
+    '--html',
+    html,
+  ]);
+  assert.equal(out.status, 0, out.stderr);
+  const report = JSON.parse(out.stdout) as { fixLoop?: FixLoopResult; findings: Finding[] };
+  const v = report.fixLoop?.verification;
+  assert.ok(v !== undefined, 'verification in --json');
+  assert.equal(v.epochs, EPOCHS);
+  assert.equal(v.before.history.length, EPOCHS);
+  assert.equal(v.after.history.length, EPOCHS);
+  assert.ok(v.improved && v.after.score.accuracy > v.before.score.accuracy);
+  const written = JSON.parse(await readFile(fixed, 'utf8')) as Record<string, unknown>;
+  const chosen = report.fixLoop?.tried[report.fixLoop.chosen as number];
+  assert.equal(written.lr, chosen?.changes.lr);
+  assert.equal(written.seed, 1, "the user's other settings are kept");
+
+  // The HTML report: the candidates' table and the before/after curves on one chart per metric.
+  const page = await readFile(html, 'utf8');
+  assert.match(page, /<h2>Fixes measured on your data<\/h2>/);
+  assert.match(page, new RegExp(`<h3>Verified over your ${EPOCHS} epochs</h3>`));
+  for (const t of report.fixLoop?.tried ?? [])
+    assert.ok(page.includes(t.label.replace(/'/g, '&#39;')), t.label);
+  const curve = chartSpecs(page).find((c) => c.id === 'fix-verify-val-accuracy');
+  assert.ok(curve?.kind === 'line', 'validation accuracy before and after');
+  assert.deepEqual(
+    curve.series.map((s) => s.label),
+    ['your config', 'the fix'],
+  );
+  assert.deepEqual(
+    curve.series[1]?.values,
+    v.after.history.map((h) => h.val_accuracy),
+  );
+
+  const noConfig = run([data, '--verify']);
+  assert.equal(noConfig.status, 2);
+  assert.match(noConfig.stderr, /--verify: expected the training data folder and --config/);
+});
