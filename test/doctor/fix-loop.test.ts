@@ -13,6 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { fixLabel } from '../../src/doctor/combine.js';
+import { describePatch } from '../../src/doctor/fix-settings.js';
 import { chartSpecs } from '../../src/report/chart-spec.js';
 import { applyFixes } from '../../src/doctor/fix-config.js';
 import { fixIsProven, measureFixes } from '../../src/doctor/fix-loop/measure.js';
@@ -364,4 +365,8 @@ test('vggkit doctor --fix-config --verify --json: trains the fix and your config
   const noConfig = run([data, '--verify']);
   assert.equal(noConfig.status, 2);
   assert.match(noConfig.stderr, /--verify: expected the training data folder and --config/);
+});
+
+test('fix phrases show whole numbers as they are written (batch 128, not 130) and rates to two digits', () => {
+  assert.equal(describePatch({ batchSize: 128, lr: 0.00061234 }), 'batchSize 128, lr 0.00061');
 });
