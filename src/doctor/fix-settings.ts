@@ -64,10 +64,11 @@ export function patchFlags(patch: ConfigPatch): string {
   return flags.join(' ');
 }
 
-/** A value as a person reads it in a sentence: numbers to 2 significant digits, stages as `head:10,block5:5`. */
+/** A value as a person reads it in a sentence: whole numbers as they are (batch 128, not 130), others to 2 significant digits, stages as `head:10,block5:5`. */
 export function formatSettingValue(value: unknown): string {
   if (value === undefined) return 'the default';
-  if (typeof value === 'number') return String(Number(value.toPrecision(2)));
+  if (typeof value === 'number')
+    return String(Number.isInteger(value) ? value : Number(value.toPrecision(2)));
   if (Array.isArray(value))
     return value.length === 0
       ? 'none'

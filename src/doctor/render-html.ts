@@ -10,6 +10,7 @@ import { epochCharts, lrRangeChart, LR_COLOR, VAL_COLOR } from '../report/curves
 import { escapeHtml, page } from '../report/html.js';
 import { findingCard } from '../report/tables.js';
 import { fixLabel } from './combine.js';
+import { fixLoopSection } from './fix-loop/html.js';
 import type { TrainingHistory } from './history.js';
 import type { DoctorReport } from './run.js';
 import type { Finding } from './types.js';
@@ -148,7 +149,7 @@ export async function renderHtml(report: DoctorReport, inputs: HtmlInputs = {}):
       : `<p class="reading">${describeReading(report.summary.history, report.summary.classes)
           .map((line) => escapeHtml(line.trim()))
           .join('<br>')}</p>`;
-  const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${reading}${charts}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}`;
+  const body = `<h1>vggkit doctor</h1><p class="summary">${errors} error(s), ${warnings} warning(s), ${infos} note(s)</p>${reading}${charts}<h2>Findings</h2>${sections.length === 0 ? '<p>No problems found.</p>' : sections.join('')}${report.fixLoop === undefined ? '' : fixLoopSection(report.fixLoop)}`;
   return page('vggkit doctor report', body);
 }
 

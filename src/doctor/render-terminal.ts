@@ -2,6 +2,7 @@
 import { fixLabel } from './combine.js';
 import { compareScores } from './fix-loop/score.js';
 import type { FixLoopResult } from './fix-loop/types.js';
+import { logValue, type EpochLogs } from '../train/events.js';
 import type { DoctorReport } from './run.js';
 import { describeReading } from './trainings.js';
 import { SEVERITIES, type Finding, type Severity } from './types.js';
@@ -61,6 +62,16 @@ function num(v: number): string {
   return Number.isFinite(v) ? v.toFixed(3) : '–';
 }
 
+/** A run's accuracy per epoch as whole percentages, the terminal's curve. */
+function accuracyCurve(history: readonly EpochLogs[], validation: boolean): string {
+  return history
+    .map((logs) => {
+      const v = logValue(logs, validation ? 'val_accuracy' : 'accuracy');
+      return v === undefined || !Number.isFinite(v) ? '–' : (v * 100).toFixed(0);
+    })
+    .join(' ');
+}
+
 /** The candidates best first, the chosen one marked, then the verification's before and after. */
 export function renderFixLoop(loop: FixLoopResult): string[] {
   const val = loop.validationImages > 0;
@@ -79,11 +90,14 @@ export function renderFixLoop(loop: FixLoopResult): string[] {
     `  * ${val ? 'validation ' : ''}loss as the share left of the way from a uniform guess (1) to a perfect fit (0), comparable across label smoothing`,
   );
   const v = loop.verification;
-  if (v !== undefined)
+  if (v !== undefined) {
     lines.push(
-      `  Verified over your ${v.epochs} epochs: ${val ? 'validation' : 'training'} accuracy ${pct(v.before.score.accuracy)} → ${pct(v.after.score.accuracy)}, loss ${num(v.before.score.loss)} → ${num(v.after.score.loss)}${v.improved ? '' : ' — not better, so nothing is written'}`,
+      `  Verified over your ${v.epochs} epochs: ${val ? 'validation' : 'training'} accuracy ${pct(v.before.score.accuracy)} → ${pct(v.after.score.accuracy)}, loss* ${num(v.before.score.loss)} → ${num(v.after.score.loss)}${v.improved ? '' : ' — not better, so nothing is written'}`,
+      `  ${val ? 'validation' : 'training'} accuracy per epoch (%):`,
+      `    your config  ${accuracyCurve(v.before.history, val)}`,
+      `    the fix      ${accuracyCurve(v.after.history, val)}`,
     );
-  else if (loop.chosen !== undefined)
+  } else if (loop.chosen !== undefined)
     lines.push('  Not verified over your full budget: add --verify to train the fix for it first.');
   return lines;
 }

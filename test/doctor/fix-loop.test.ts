@@ -13,6 +13,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
 import { fixLabel } from '../../src/doctor/combine.js';
+import { describePatch } from '../../src/doctor/fix-settings.js';
+import { chartSpecs } from '../../src/report/chart-spec.js';
 import { applyFixes } from '../../src/doctor/fix-config.js';
 import { fixIsProven, measureFixes } from '../../src/doctor/fix-loop/measure.js';
 import { scoreRun } from '../../src/doctor/fix-loop/score.js';
@@ -25,6 +27,7 @@ import type { DoctorContext, Finding } from '../../src/doctor/types.js';
 import { trainCandidates } from '../../src/sweep/candidates.js';
 import { parseTrainConfig } from '../../src/train/config-schema.js';
 import type { TrainConfig } from '../../src/train/config.js';
+import type { EpochLogs } from '../../src/train/events.js';
 import { assertCoherent } from './coherence.js';
 import { tempDir, writeJson } from './fixtures.js';
 import { colourDataset } from './probe-fixtures.js';
@@ -207,6 +210,11 @@ test('fix loop conflicts: a rule, the LR range test, overfit-one-batch and the l
   assert.equal(measured?.fix.measure, undefined);
 });
 
+/** Two epochs of logs with these validation accuracies. */
+function curve(...accuracies: number[]): EpochLogs[] {
+  return accuracies.map((a) => ({ loss: 1, accuracy: a, val_loss: 1, val_accuracy: a, lr: 1e-3 }));
+}
+
 function loopResult(chosen: number | undefined, improved?: boolean): FixLoopResult {
   const score = (accuracy: number): Score => ({
     accuracy,
@@ -239,8 +247,8 @@ function loopResult(chosen: number | undefined, improved?: boolean): FixLoopResu
       : {
           verification: {
             epochs: EPOCHS,
-            before: { score: score(0.5), history: [], seconds: 1 },
-            after: { score: score(improved ? 0.9 : 0.5), history: [], seconds: 1 },
+            before: { score: score(0.5), history: curve(0.5, 0.6), seconds: 1 },
+            after: { score: score(improved ? 0.9 : 0.5), history: curve(0.7, 0.9), seconds: 1 },
             improved,
           },
         }),
@@ -270,7 +278,9 @@ test('fix family: no winner, or a winner that loses over the full budget, is not
   const won = await runDoctor({ config, rawConfig: json, fixLoop: loopResult(1, true) });
   assert.ok(fixIsProven(won));
   assert.equal(applyFixes(json, won.findings).config.lr, 1e-3);
-  assert.match(renderTerminal(won), /Verified over your 10 epochs: validation accuracy 50% → 90%/);
+  const text = renderTerminal(won);
+  assert.match(text, /Verified over your 10 epochs: validation accuracy 50% → 90%/);
+  assert.match(text, /your config {2}50 60\n {4}the fix {6}70 90\n/);
 });
 
 test('without data, fixes are advice: labelled a rule of thumb, each with the sweep that would measure it, and the report names the command that measures them all', async () => {
@@ -310,7 +320,18 @@ test('vggkit doctor --fix-config --verify --json: trains the fix and your config
       encoding: 'utf8',
       env: { ...process.env, VGGKIT_HOME: join(root, 'home'), ONNXRUNTIME_NODE_INSTALL: 'skip' },
     });
-  const out = run([data, '--config', config, '--fix-config', fixed, '--verify', '--json']);
+  const html = join(dir, 'report.html');
+  const out = run([
+    data,
+    '--config',
+    config,
+    '--fix-config',
+    fixed,
+    '--verify',
+    '--json',
+    '--html',
+    html,
+  ]);
   assert.equal(out.status, 0, out.stderr);
   const report = JSON.parse(out.stdout) as { fixLoop?: FixLoopResult; findings: Finding[] };
   const v = report.fixLoop?.verification;
@@ -324,7 +345,28 @@ test('vggkit doctor --fix-config --verify --json: trains the fix and your config
   assert.equal(written.lr, chosen?.changes.lr);
   assert.equal(written.seed, 1, "the user's other settings are kept");
 
+  // The HTML report: the candidates' table and the before/after curves on one chart per metric.
+  const page = await readFile(html, 'utf8');
+  assert.match(page, /<h2>Fixes measured on your data<\/h2>/);
+  assert.match(page, new RegExp(`<h3>Verified over your ${EPOCHS} epochs</h3>`));
+  for (const t of report.fixLoop?.tried ?? [])
+    assert.ok(page.includes(t.label.replace(/'/g, '&#39;')), t.label);
+  const curve = chartSpecs(page).find((c) => c.id === 'fix-verify-val-accuracy');
+  assert.ok(curve?.kind === 'line', 'validation accuracy before and after');
+  assert.deepEqual(
+    curve.series.map((s) => s.label),
+    ['your config', 'the fix'],
+  );
+  assert.deepEqual(
+    curve.series[1]?.values,
+    v.after.history.map((h) => h.val_accuracy),
+  );
+
   const noConfig = run([data, '--verify']);
   assert.equal(noConfig.status, 2);
   assert.match(noConfig.stderr, /--verify: expected the training data folder and --config/);
+});
+
+test('fix phrases show whole numbers as they are written (batch 128, not 130) and rates to two digits', () => {
+  assert.equal(describePatch({ batchSize: 128, lr: 0.00061234 }), 'batchSize 128, lr 0.00061');
 });

@@ -37,16 +37,27 @@ function measuredPatch(
   const keys = new Set([...loop.settings, ...Object.keys(loop.rules), ...Object.keys(changes)]);
   // `val` is the folder the doctor validated on, not a setting the fix changes.
   keys.delete('val');
+  // Momentum means nothing to Adam: the measurement says nothing about it, so a rule may still set it.
+  for (const k of sgdOnlySettings(ctx, chosen)) keys.delete(k);
   return Object.fromEntries(
     [...keys].map((k) => [k, k in changes ? changes[k] : config[k]]),
   ) as ConfigPatch;
 }
 
+/** The SGD-only settings, when the winner does not use SGD (and does not set them itself). */
+function sgdOnlySettings(ctx: DoctorContext, chosen: TriedCandidate): string[] {
+  const optimizer = chosen.changes.optimizer ?? ctx.config?.optimizer;
+  return optimizer === 'sgd'
+    ? []
+    : ['momentum', 'nesterov'].filter((k) => !(k in (chosen.changes as Record<string, unknown>)));
+}
+
 /** The settings a rule wanted changed that the winner keeps as the user had them, with the values tried instead. */
 function kept(loop: FixLoopResult, chosen: TriedCandidate, ctx: DoctorContext): string {
   const config = ctx.config as unknown as Record<string, unknown>;
+  const moot = sgdOnlySettings(ctx, chosen);
   const parts = Object.keys(loop.rules)
-    .filter((k) => k !== 'lr' && k !== 'val' && !(k in chosen.changes))
+    .filter((k) => k !== 'lr' && k !== 'val' && !(k in chosen.changes) && !moot.includes(k))
     .map((k) => {
       const tried = [
         ...new Set(

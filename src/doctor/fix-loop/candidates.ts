@@ -1,7 +1,7 @@
 /**
  * The candidate fixes the loop trains: the user's config, the config with every rule's fix
  * applied, and variations of the latter on each setting the findings touch, each at learning rates
- * its own LR range test suggests. The rate is always measured: a batch size, optimizer or label
+ * its own LR range test suggests (and the first of each optimizer at its usual rates too). The rate is always measured: a batch size, optimizer or label
  * smoothing that changes also moves the rate that works, so a structural fix at the old rate would
  * be judged unfairly.
  */
@@ -32,6 +32,19 @@ export const MIN_BATCH = 8;
 export const MAX_CONFIGURATIONS = 6;
 /** Two rates count as one when within this factor: the LR range test resolves ~1.6x (5 steps per decade). */
 export const SAME_RATE_FACTOR = 1.5;
+/**
+ * Rates tried beside the LR range test's for the first configuration of each optimizer: the
+ * usual fine-tuning rates (Adam: the seed article's 1e-4 and Keras' default 1e-3; SGD with
+ * momentum: 1e-3 and 1e-2, Keras' fine-tuning guide and the common ImageNet-transfer choice).
+ * The range test runs 48 steps on a 16-image batch; on a hard task (many classes, weak features)
+ * the loss barely falls in that time and its suggestions are noise, while a few epochs at a
+ * usual rate still show which settings learn.
+ */
+export const USUAL_RATES: Readonly<Record<TrainConfig['optimizer'], readonly number[]>> = {
+  adam: [1e-4, 1e-3],
+  adamw: [1e-4, 1e-3],
+  sgd: [1e-3, 1e-2],
+};
 
 interface Alternatives {
   readonly base: TrainConfig;
@@ -134,11 +147,12 @@ export function configurations(
 }
 
 /** Where a candidate's rate comes from, for its label. */
-type RateSource = 'yours' | 'rule' | 'minimum' | 'valley';
+type RateSource = 'yours' | 'rule' | 'usual' | 'minimum' | 'valley';
 
 const RATE_LABELS: Readonly<Record<RateSource, string>> = {
   yours: 'your rate',
   rule: "the rule's rate",
+  usual: 'a usual rate',
   minimum: 'LR range test: minimum/10',
   valley: 'LR range test: valley',
 };
@@ -165,8 +179,11 @@ export function candidates(
 ): Candidate[] {
   const out: Candidate[] = [{ label: 'your config', origin: 'yours', changes: {}, config: base }];
   const seen = new Set<string>([JSON.stringify(base)]);
+  const optimizers = new Set<string>();
   configs.forEach(({ config, origin }, i) => {
     const test = tests[i];
+    const first = !optimizers.has(config.optimizer);
+    optimizers.add(config.optimizer);
     const rates: { lr: number; source: RateSource }[] = [
       { lr: config.lr, source: config.lr === base.lr ? 'yours' : 'rule' },
       ...(test === undefined
@@ -175,6 +192,9 @@ export function candidates(
             { lr: test.minimum, source: 'minimum' as const },
             { lr: test.valley, source: 'valley' as const },
           ]),
+      ...(first
+        ? USUAL_RATES[config.optimizer].map((lr) => ({ lr, source: 'usual' as const }))
+        : []),
     ];
     const kept: number[] = [];
     for (const { lr, source } of rates) {

@@ -6,7 +6,9 @@
  *                  batch size, stages, stage-lr-factor, dropout, label smoothing, class weights,
  *                  input size) and the values to try for each: the configured one, the rules' ones
  *                  and a few standard alternatives; each resulting configuration gets learning
- *                  rates from its own LR range test (probe.ts). The user's config is one candidate.
+ *                  rates from its own LR range test (probe.ts), the first of each optimizer its
+ *                  usual rates too (a range test on a hard task can be noise). The user's config
+ *                  is one candidate.
  *   score.ts       what "trains better" means: validation accuracy first, then validation loss
  *                  above the floor label smoothing puts under it, so candidates with different
  *                  smoothing compare fairly; and when a candidate beats the user's config.
