@@ -19,6 +19,14 @@ export function isDataset(entity: unknown): entity is H5Dataset {
   return entity instanceof h5wasm.Dataset;
 }
 
+/** A weights dataset's values as float32 (float64 files are narrowed), or undefined for any other dtype. */
+export function float32Values(dataset: H5Dataset): Float32Array | undefined {
+  const value = dataset.value;
+  if (value instanceof Float32Array) return value;
+  if (value instanceof Float64Array) return Float32Array.from(value);
+  return undefined;
+}
+
 /** `group/a/b/name`: creates the intermediate groups h5wasm would not create on its own. */
 export function ensureParentGroups(group: H5Group, path: string): void {
   const parts = path.split('/').slice(0, -1);

@@ -14,6 +14,7 @@ import type { LayerSpec } from './architectures.js';
 import {
   corrupt,
   ensureParentGroups,
+  float32Values,
   isDataset,
   isGroup,
   openH5,
@@ -115,9 +116,8 @@ function readDataset(
       { file },
     );
   }
-  const value = dataset.value;
-  if (value instanceof Float32Array) return tensor(expected, value);
-  if (value instanceof Float64Array) return tensor(expected, Float32Array.from(value));
+  const data = float32Values(dataset);
+  if (data !== undefined) return tensor(expected, data);
   throw new VggkitError(
     'WEIGHTS_FORMAT',
     `${file}: layer ${layer} ${role} (${name}): expected float32 or float64 data, received ${dataset.dtype}`,

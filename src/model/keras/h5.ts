@@ -16,7 +16,7 @@
  */
 import { VggkitError } from '../../util/errors.js';
 import { tensor } from '../../util/tensor.js';
-import { corrupt, isDataset, isGroup, openH5, type H5Group } from '../h5-file.js';
+import { corrupt, float32Values, isDataset, isGroup, openH5, type H5Group } from '../h5-file.js';
 import { parseJson, parseModelConfig } from './config.js';
 import {
   layerPath,
@@ -121,13 +121,7 @@ export function readModelWeights(
       const shape = [...(dataset.shape ?? [])];
       info.set(key, [...(info.get(key) ?? []), { name, shape }]);
       if (withWeights) {
-        const value = dataset.value;
-        const data =
-          value instanceof Float32Array
-            ? value
-            : value instanceof Float64Array
-              ? Float32Array.from(value)
-              : undefined;
+        const data = float32Values(dataset);
         if (data === undefined) {
           throw new VggkitError(
             'KERAS_FORMAT',

@@ -21,7 +21,15 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { VggkitError } from '../../util/errors.js';
 import { tensor } from '../../util/tensor.js';
-import { corrupt, isDataset, isGroup, openH5, type H5File, type H5Group } from '../h5-file.js';
+import {
+  corrupt,
+  float32Values,
+  isDataset,
+  isGroup,
+  openH5,
+  type H5File,
+  type H5Group,
+} from '../h5-file.js';
 import { parseJson, parseModelConfig } from './config.js';
 import type { ReadOptions } from './h5.js';
 import {
@@ -139,13 +147,7 @@ export function readSavingLibWeights(
       const shape = [...(dataset.shape ?? [])];
       list.push({ name, shape });
       if (withWeights) {
-        const value = dataset.value;
-        const data =
-          value instanceof Float32Array
-            ? value
-            : value instanceof Float64Array
-              ? Float32Array.from(value)
-              : undefined;
+        const data = float32Values(dataset);
         if (data === undefined) {
           throw new VggkitError(
             'KERAS_FORMAT',
