@@ -27,7 +27,8 @@
  *   failed inside ONNX Runtime it is undefined — restore it from a checkpoint.
  * - `evaluate` is the same forward without dropout, plus softmax/sigmoid probabilities [n, classes].
  * - `getParameters()` returns copies in Keras names and layouts (conv HWIO, dense [in, out]; head
- *   layers `dense`, `dense_1`); `setParameters()` copies in (e.g. restore-best-weights).
+ *   layers `dense`, `dense_1`); `setParameters()` copies in (e.g. restore-best-weights);
+ *   `viewParameters()` / `viewOptimizerState()` lend the live buffers instead, until the next step.
  * - `getOptimizerState()` / `setOptimizerState()` round-trip everything a resumed run needs to
  *   continue bit-identically: the update count, every optimizer slot (`m:<key>`, `v:<key>` for
  *   Adam, `velocity:<key>` for SGD with momentum) and the dropout RNG state.
@@ -261,12 +262,22 @@ export class TrainStep {
 
   getParameters(): WeightMap {
     return new Map(
+      [...this.viewParameters()].map(([key, t]) => [
+        key,
+        { dims: [...t.dims], data: Float32Array.from(t.data) },
+      ]),
+    );
+  }
+
+  /**
+   * The trainable parameters without a copy: views of the step's own buffers, valid until the
+   * next `step` or `setParameters` (for writing a checkpoint without a spare copy of the model).
+   */
+  viewParameters(): WeightMap {
+    return new Map(
       this.plan.params.map((p) => [
         p.key,
-        {
-          dims: [...p.dims],
-          data: Float32Array.from((this.values.get(p.key) as Buffered).current),
-        },
+        { dims: p.dims, data: (this.values.get(p.key) as Buffered).current },
       ]),
     );
   }
@@ -285,14 +296,25 @@ export class TrainStep {
   }
 
   getOptimizerState(): OptimizerState {
+    const state = this.viewOptimizerState();
+    return {
+      ...state,
+      slots: new Map(
+        [...state.slots].map(([name, t]) => [
+          name,
+          { dims: [...t.dims], data: Float32Array.from(t.data) },
+        ]),
+      ),
+    };
+  }
+
+  /** `getOptimizerState` without copying the slots: views valid until the next `step`. */
+  viewOptimizerState(): OptimizerState {
     const slots = new Map<string, Float32Tensor>();
     for (const p of this.plan.params) {
       for (const slot of this.slots) {
         const name = slotInput(slot, p.key);
-        slots.set(name, {
-          dims: [...p.dims],
-          data: Float32Array.from((this.values.get(name) as Buffered).current),
-        });
+        slots.set(name, { dims: p.dims, data: (this.values.get(name) as Buffered).current });
       }
     }
     return {

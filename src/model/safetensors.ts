@@ -8,6 +8,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { writeAtomic, type AtomicWriteOptions } from '../util/atomic.js';
 import { VggkitError } from '../util/errors.js';
 import { type Float32Tensor, sizeOf, tensor } from '../util/tensor.js';
 
@@ -202,14 +203,39 @@ export function corrupt(path: string, what: string): VggkitError {
 }
 
 /**
- * Encodes float32 tensors as a safetensors file (8-byte little-endian header length, JSON header
- * with `__metadata__` strings, raw little-endian data). vggkit's resume checkpoints use this
- * format so they open with the same reader as downloaded weights.
+ * Writes float32 tensors as a safetensors file (8-byte little-endian header length, JSON header
+ * with `__metadata__` strings, raw little-endian data), atomically (util/atomic.ts). vggkit's
+ * resume checkpoints use this format so they open with the same reader as downloaded weights.
+ * The header goes first, then each tensor's bytes straight from its Float32Array: the file is
+ * never assembled in memory, so saving a checkpoint (parameters and optimizer slots, 3x the
+ * parameters for Adam) allocates no copy of it.
  */
-export function encodeSafetensors(
+export async function writeSafetensors(
+  path: string,
   tensors: ReadonlyMap<string, Float32Tensor>,
   metadata: Readonly<Record<string, string>> = {},
-): Uint8Array {
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const header = safetensorsHeader(tensors, metadata);
+  await writeAtomic(
+    path,
+    async (handle) => {
+      // writeFile on an open handle continues at the current position and loops over short writes.
+      await handle.writeFile(header);
+      for (const t of tensors.values())
+        await handle.writeFile(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+    },
+    options,
+  );
+}
+
+/** The file's first bytes: the header length and the JSON header, padded so the data is 8-byte aligned. */
+function safetensorsHeader(
+  tensors: ReadonlyMap<string, Float32Tensor>,
+  metadata: Readonly<Record<string, string>>,
+): Buffer {
+  if (!LITTLE_ENDIAN_HOST)
+    throw new Error('writing safetensors needs a little-endian host (the data is written as is)');
   const header: Record<string, unknown> = { __metadata__: metadata };
   let offset = 0;
   for (const [name, t] of tensors) {
@@ -220,18 +246,13 @@ export function encodeSafetensors(
     };
     offset += t.data.byteLength;
   }
-  // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
+  // Pad with spaces, as the reference writer does.
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let at = 8 + headerBytes.length;
-  for (const t of tensors.values()) {
-    out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), at);
-    at += t.data.byteLength;
-  }
+  const text = Buffer.from(json, 'utf8');
+  const out = Buffer.alloc(8 + text.length);
+  out.writeBigUInt64LE(BigInt(text.length), 0);
+  text.copy(out, 8);
   return out;
 }
 

@@ -10,9 +10,9 @@
  */
 import { stat } from 'node:fs/promises';
 import type { OptimizerState } from '../engine/train-step.js';
-import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
+import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import type { WeightMap } from '../model/weight-map.js';
-import { writeFileAtomic, type AtomicWriteOptions } from '../util/atomic.js';
+import type { AtomicWriteOptions } from '../util/atomic.js';
 import { VggkitError } from '../util/errors.js';
 import type { Float32Tensor } from '../util/tensor.js';
 import type { EpochLogs } from './events.js';
@@ -99,7 +99,7 @@ export async function saveCheckpoint(
       dropoutRandomState: checkpoint.optimizer.dropoutRandomState,
     }),
   };
-  await writeFileAtomic(file, encodeSafetensors(tensors, metadata), options);
+  await writeSafetensors(file, tensors, metadata, options);
 }
 
 export async function checkpointExists(file: string): Promise<boolean> {

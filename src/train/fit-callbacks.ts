@@ -5,8 +5,7 @@
  * resumed run decides exactly as an uninterrupted one.
  */
 import { join } from 'node:path';
-import { encodeSafetensors, readSafetensors } from '../model/safetensors.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { readSafetensors, writeSafetensors } from '../model/safetensors.js';
 import { isValidationEntry, readValidationEntries, validationEntries } from './checkpoint.js';
 import { CSVLogger } from './callbacks/csv-logger.js';
 import { EarlyStopping } from './callbacks/early-stopping.js';
@@ -29,12 +28,10 @@ export function builtInCallbacks(run: TrainingRun): CallbackList {
             // The epoch's validation outputs go with its parameters: restored, they are the model's.
             snapshot: async () => {
               const validation = validationEntries(run.validation);
-              await writeFileAtomic(
+              await writeSafetensors(
                 run.files.bestWeights,
-                encodeSafetensors(
-                  new Map([...run.trainedParams(), ...validation.tensors]),
-                  validation.metadata,
-                ),
+                new Map([...run.trainedParams(), ...validation.tensors]),
+                validation.metadata,
                 run.epochWrites,
               );
               return run.files.bestWeights;
@@ -52,8 +49,7 @@ export function builtInCallbacks(run: TrainingRun): CallbackList {
       monitor: run.dataset.val.length > 0 ? 'val_loss' : 'loss',
       mode: 'min',
       // Per improvement only what training changed is written (cheap); best/ is built once at the end.
-      save: async () =>
-        writeFileAtomic(run.files.best, encodeSafetensors(run.trainedParams()), run.epochWrites),
+      save: async () => writeSafetensors(run.files.best, run.trainedParams(), {}, run.epochWrites),
     }),
     new CSVLogger({ file: join(run.out, 'history.csv'), writes: run.epochWrites }),
     new EventsLog({

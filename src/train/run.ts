@@ -49,6 +49,8 @@ export interface RunFiles {
 export class TrainingRun {
   /** Parameters of every layer; a running stage's trained values are merged in after each epoch. */
   readonly params: WeightMap;
+  /** The tensors of `params` that `keepTrained` allocated (and so may overwrite). */
+  private readonly owned = new WeakSet<Float32Array>();
   loop: LoopState;
   /** The running stage's step (undefined between stages). */
   trainStep: TrainStep | undefined;
@@ -143,12 +145,33 @@ export class TrainingRun {
     return stopped === undefined ? undefined : new StopTraining(stopped.message, stopped.by);
   }
 
-  /** Every parameter, with the running stage's trained values. */
+  /**
+   * Every parameter, with the running stage's trained values as views of its step's buffers
+   * (TrainStep.viewParameters): write them out before the next step, never keep them.
+   */
   currentParams(): WeightMap {
     const merged = new Map(this.params);
     if (this.trainStep !== undefined)
-      for (const [key, t] of this.trainStep.getParameters()) merged.set(key, t);
+      for (const [key, t] of this.trainStep.viewParameters()) merged.set(key, t);
     return merged;
+  }
+
+  /**
+   * Puts a stage's trained values into `params`: copied into a tensor this run allocated, in
+   * place, so only a stage's first epoch allocates; never into the base's tensors, which sweep
+   * trials share.
+   */
+  keepTrained(trained: WeightMap): void {
+    for (const [key, t] of trained) {
+      const mine = this.params.get(key);
+      if (mine !== undefined && this.owned.has(mine.data) && mine.data.length === t.data.length) {
+        mine.data.set(t.data);
+        continue;
+      }
+      const copy = { dims: [...t.dims], data: Float32Array.from(t.data) };
+      this.owned.add(copy.data);
+      this.params.set(key, copy);
+    }
   }
 
   /**

@@ -244,12 +244,13 @@ async function endEpoch(
     callbacks: callbacks.getState(),
     ...(stop === undefined ? {} : { stopped: { by: stop.by, message: stop.message } }),
   };
-  for (const [key, t] of step.getParameters()) run.params.set(key, t);
+  run.keepTrained(step.viewParameters());
+  // Views of the step's slots: the file is streamed from them before the next step changes them.
   await saveCheckpoint(
     run.files.checkpoint,
     {
       params: run.trainedParams(run.params),
-      optimizer: step.getOptimizerState(),
+      optimizer: step.viewOptimizerState(),
       loop: run.loop,
       ...(run.validation === undefined ? {} : { validation: run.validation }),
     },

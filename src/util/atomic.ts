@@ -8,7 +8,7 @@
  * power loss. `durable: false` skips them, for files rewritten every epoch whose loss in a crash
  * costs only a retrain (a sweep trial's checkpoint: ~77 MB per epoch for the 224 flatten head).
  */
-import { open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -22,6 +22,18 @@ export async function writeFileAtomic(
   data: string | Uint8Array,
   options: AtomicWriteOptions = {},
 ): Promise<void> {
+  await writeAtomic(path, (handle) => handle.writeFile(data), options);
+}
+
+/**
+ * The same guarantees for a file written piece by piece through `write` (a checkpoint streamed
+ * tensor by tensor, never assembled in memory).
+ */
+export async function writeAtomic(
+  path: string,
+  write: (handle: FileHandle) => Promise<void>,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
   const durable = options.durable ?? true;
   const temp = join(
     dirname(path),
@@ -30,7 +42,7 @@ export async function writeFileAtomic(
   try {
     const handle = await open(temp, 'w');
     try {
-      await handle.writeFile(data);
+      await write(handle);
       if (durable) await handle.sync();
     } finally {
       await handle.close();

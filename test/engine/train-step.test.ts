@@ -242,6 +242,13 @@ test('TrainStep: parameters and optimizer state round-trip so a resumed run cont
   const savedParams = a.getParameters();
   const savedState = a.getOptimizerState();
   assert.equal(savedState.step, 2);
+  // The views lend the same values without a copy (a checkpoint is streamed from them).
+  const viewed = a.viewOptimizerState();
+  assert.equal(viewed.step, 2);
+  for (const [name, t] of savedState.slots)
+    assert.deepEqual(viewed.slots.get(name)!.data, t.data, name);
+  for (const [key, t] of savedParams)
+    assert.deepEqual(a.viewParameters().get(key)!.data, t.data, key);
   assert.deepEqual([...savedState.slots.keys()].sort(), [
     'm:dense/bias',
     'm:dense/kernel',
