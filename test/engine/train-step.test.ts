@@ -247,8 +247,8 @@ test('TrainStep: parameters and optimizer state round-trip so a resumed run cont
   assert.equal(viewed.step, 2);
   for (const [name, t] of savedState.slots)
     assert.deepEqual(viewed.slots.get(name)!.data, t.data, name);
-  for (const [key, t] of savedParams)
-    assert.deepEqual(a.viewParameters().get(key)!.data, t.data, key);
+  const viewedParams = a.viewParameters();
+  for (const [key, t] of savedParams) assert.deepEqual(viewedParams.get(key)!.data, t.data, key);
   assert.deepEqual([...savedState.slots.keys()].sort(), [
     'm:dense/bias',
     'm:dense/kernel',
