@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { before, test } from 'node:test';
+import { loadFolderDataset } from '../../src/data/dataset.js';
 import { fixLabel } from '../../src/doctor/combine.js';
 import { describePatch } from '../../src/doctor/fix-settings.js';
 import { chartSpecs } from '../../src/report/chart-spec.js';
@@ -171,6 +172,34 @@ for (const c of CASES)
     assert.ok(after.accuracy >= 0.8 * healthy.accuracy, `fixed recovers: ${detail}`);
   });
 
+test('fix loop: candidates with different batch sizes train the same optimizer steps (to one epoch), not the same epochs; never past your budget', async () => {
+  const json = raw({ optimizer: 'adam', lr: 1e-4, batchSize: 64 });
+  const report = await measure(json);
+  const loop = report.fixLoop;
+  assert.ok(loop !== undefined, 'the loop ran');
+  const config = parse(json);
+  const dataset = await loadFolderDataset({
+    dir: data,
+    valSplit: config.valSplit,
+    seed: config.seed,
+  });
+  const n = dataset.train.length;
+  const batches = new Set<number>();
+  for (const t of loop.tried) {
+    assert.equal(t.status, 'completed', `${t.label}: ${t.error ?? ''}`);
+    const batch = (t.changes.batchSize as number | undefined) ?? config.batchSize;
+    // What ran: the epochs in its history, each ceil(n / batch) steps (the trainer's count).
+    const perEpoch = Math.ceil(n / batch);
+    const ran = t.history.length * perEpoch;
+    const detail = `${t.label}: batch ${batch}, ${t.history.length} epochs x ${perEpoch} = ${ran} steps; loop ${loop.steps}`;
+    if (t.history.length < EPOCHS) {
+      batches.add(batch);
+      assert.ok(ran >= loop.steps && ran < loop.steps + perEpoch, detail);
+    } else assert.ok(ran <= loop.steps + perEpoch, `capped at the budget: ${detail}`);
+  }
+  assert.ok(batches.size >= 2, `uncapped batch sizes tried: ${[...batches].join(', ')}`);
+});
+
 test('fix loop conflicts: a rule, the LR range test, overfit-one-batch and the loop speak about lr, batch size, momentum and smoothing; the report states one value each and writes it', async () => {
   const broken = raw({
     optimizer: 'sgd',
@@ -234,6 +263,7 @@ function loopResult(chosen: number | undefined, improved?: boolean): FixLoopResu
   return {
     settings: ['lr'],
     epochs: 2,
+    steps: 10,
     validationImages: 12,
     rules: { lr: 1e-4 },
     lrTests: [],

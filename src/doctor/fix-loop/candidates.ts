@@ -218,8 +218,17 @@ export function candidates(
 }
 
 /**
+ * Optimizer steps in one epoch of `trainImages` at `batchSize`: the trainer's own count
+ * (src/train/stage.ts), the last batch partial, so a batch larger than the data is one step.
+ */
+export function stepsPerEpoch(trainImages: number, batchSize: number): number {
+  return Math.max(1, Math.ceil(trainImages / batchSize));
+}
+
+/**
  * `config` cut to `epochs` for the short comparison: a single stage trains `epochs`, progressive
  * stages keep their proportions (each at least one epoch), so an unfreezing is measured too.
+ * Never longer than the config's own budget.
  */
 export function shortened(config: TrainConfig, epochs: number): TrainConfig {
   if (config.stages.length === 0) return { ...config, epochs: Math.min(epochs, config.epochs) };
@@ -229,4 +238,18 @@ export function shortened(config: TrainConfig, epochs: number): TrainConfig {
     epochs: Math.max(1, Math.round(s.epochs * scale)),
   }));
   return { ...config, stages, epochs: stages.reduce((n, s) => n + s.epochs, 0) };
+}
+
+/**
+ * `config` cut to about `steps` optimizer steps on `trainImages`: the epochs that reach `steps`
+ * at its own batch size, rounded up (so it never gets fewer steps than another candidate, and at
+ * most one epoch more). Capped at the config's budget: beyond it the short run would train longer
+ * than the fix it stands for ever will (the written fix trains the user's epochs).
+ */
+export function shortenedToSteps(
+  config: TrainConfig,
+  steps: number,
+  trainImages: number,
+): TrainConfig {
+  return shortened(config, Math.ceil(steps / stepsPerEpoch(trainImages, config.batchSize)));
 }

@@ -24,15 +24,20 @@ import {
   changesFrom,
   configurations,
   MEASURED_SETTINGS,
-  shortened,
+  shortenedToSteps,
+  stepsPerEpoch,
 } from './candidates.js';
 import { beats, compareScores, scoreRun } from './score.js';
 import type { Candidate, FixLoopResult, LrTest, RunOutcome, TriedCandidate } from './types.js';
 
 /**
- * A third of the user's budget per candidate, at least 2 and at most 5 epochs: enough to see which
- * candidates learn at all (ASHA's first rungs make the same bet), and a 100-epoch budget does not
- * turn the doctor into a full sweep.
+ * The short comparison's length: a third of the user's budget, at least 2 and at most 5 epochs, at
+ * the smallest batch among the candidates: enough to see which candidates learn at all (ASHA's
+ * first rungs make the same bet), and a 100-epoch budget does not turn the doctor into a full
+ * sweep. Every candidate then trains the same number of optimizer steps as that one
+ * (candidates.ts `shortenedToSteps`), not the same epochs: at equal epochs a batch twice as large
+ * takes half the steps, so a larger-batch fix (and the fix for a batch larger than the data,
+ * which is 1 step per epoch) lost to smaller batches for having moved less, not for learning worse.
  */
 export const SHORT_EPOCHS_FRACTION = 1 / 3;
 export const MIN_SHORT_EPOCHS = 2;
@@ -129,10 +134,13 @@ export async function runFixLoop(options: FixLoopOptions): Promise<FixLoopResult
     });
   }
   const list = candidates(base, configs, lrTests);
+  const trainImages = dataset.train.length;
   const epochs = shortEpochs(base.epochs);
+  const steps =
+    epochs * Math.max(...list.map((c) => stepsPerEpoch(trainImages, c.config.batchSize)));
   const total = list.length + (options.verify === true ? 2 : 0);
   log(
-    `fix loop: ${list.length} candidates (${configs.length} configuration(s), rates from their LR range tests), ${epochs} epoch(s) each on cached features`,
+    `fix loop: ${list.length} candidates (${configs.length} configuration(s), rates from their LR range tests), ${steps} optimizer steps each (${epochs} epoch(s) at the smallest batch) on cached features`,
   );
   const work = await mkdtemp(join(tmpdir(), 'vggkit-fix-'));
   try {
@@ -141,7 +149,7 @@ export async function runFixLoop(options: FixLoopOptions): Promise<FixLoopResult
     let done = 0;
     const results = await trainCandidates({
       data: scan.train.root,
-      candidates: list.map((c) => shortened(c.config, epochs)),
+      candidates: list.map((c) => shortenedToSteps(c.config, steps, trainImages)),
       out: join(work, 'short'),
       cacheDir: options.cacheDir,
       ...(options.offline === undefined ? {} : { offline: options.offline }),
@@ -199,6 +207,7 @@ export async function runFixLoop(options: FixLoopOptions): Promise<FixLoopResult
     return {
       settings,
       epochs,
+      steps,
       validationImages: validation ? dataset.val.length : 0,
       rules: changesFrom(base, rules),
       lrTests,
