@@ -14,11 +14,15 @@
  * candidate for that shape on this machine, decided by timing each candidate's forward + backward
  * once (a graph of that conv alone, at the planned batch up to TIMING_BATCH_LIMIT images; best of
  * three runs, so a burst of load from elsewhere rarely decides) and cached on disk keyed by the
- * CPU, its kernel-picking flags, the thread count, the ORT version and the shape. Candidates are
+ * CPU, its kernel-picking flags, the thread count, the ORT version and the shape. Each shape's
+ * timings carry the machine's load when they were taken: timings taken on a busy machine (more
+ * runnable work than cores) are taken again once it is quiet, since which lowering wins can
+ * depend on whether its threads had the cores to themselves. Candidates are
  * the lowerings whose buffers fit the memory limits at the planned batch; convs too small for the
  * choice to matter take `gemm` untimed.
  */
 import { mkdir, readFile } from 'node:fs/promises';
+import { availableParallelism, loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { BATCH, GraphBuilder, type Sym } from '../graph/ir.js';
@@ -153,12 +157,34 @@ export interface ChooseOptions {
   readonly cacheFile?: string;
   /** Called before each timing (the first `auto` choice for a shape on a machine takes seconds). */
   readonly onTiming?: (site: ConvSite, lowering: ConvLoweringName) => void;
+  /** The machine's load now (default: the 1-minute load average over the core count). */
+  readonly load?: MachineLoad;
+}
+
+/** How busy the machine was: runnable processes (1-minute load average) against its cores. */
+export interface MachineLoad {
+  readonly loadAverage: number;
+  readonly cores: number;
+}
+
+/** One shape's timings: milliseconds of one forward + backward per candidate, and the load they were taken under. */
+interface ShapeTimings {
+  readonly ms: Record<string, number>;
+  readonly load: MachineLoad;
 }
 
 interface CacheFile {
-  readonly version: 1;
-  /** key -> milliseconds of one forward + backward per candidate. */
-  readonly timings: Record<string, Record<string, number>>;
+  readonly version: 2;
+  readonly timings: Record<string, ShapeTimings>;
+}
+
+function currentLoad(): MachineLoad {
+  return { loadAverage: loadavg()[0] ?? 0, cores: availableParallelism() };
+}
+
+/** More runnable work than cores: a timing competed with other processes for them. */
+function busy(load: MachineLoad): boolean {
+  return load.loadAverage > load.cores;
 }
 
 function machineKey(threads: number): string {
@@ -175,15 +201,16 @@ function shapeKey(site: ConvSite, batch: number): string {
 }
 
 async function readCache(file: string | undefined): Promise<CacheFile> {
-  if (file === undefined) return { version: 1, timings: {} };
+  if (file === undefined) return { version: 2, timings: {} };
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<CacheFile>;
-    if (parsed.version === 1 && typeof parsed.timings === 'object' && parsed.timings !== null)
-      return { version: 1, timings: parsed.timings };
+    if (parsed.version === 2 && typeof parsed.timings === 'object' && parsed.timings !== null)
+      return { version: 2, timings: parsed.timings };
   } catch {
     // Missing or unreadable: timings are measured again and the file rewritten.
   }
-  return { version: 1, timings: {} };
+  // Version 1 files held no load: their timings are taken again, under a known load.
+  return { version: 2, timings: {} };
 }
 
 /** Milliseconds of one forward + backward of `site` lowered by `name` at `batch` (best of 3). */
@@ -257,6 +284,7 @@ export async function chooseConvLowerings(
   }
   const cache = await readCache(options.cacheFile);
   const machine = machineKey(options.threads);
+  const load = options.load ?? currentLoad();
   let changed = false;
   const timedBatch = Math.min(options.batch, TIMING_BATCH_LIMIT);
   for (const site of sites) {
@@ -267,14 +295,17 @@ export async function chooseConvLowerings(
       continue;
     }
     const key = `${machine}|${shapeKey(site, timedBatch)}`;
-    const timings = { ...(cache.timings[key] ?? {}) };
+    const cached = cache.timings[key];
+    // Candidates are compared only under one load: a busy entry is taken again whole once quiet.
+    const stale = cached === undefined || (busy(cached.load) && !busy(load));
+    const timings = stale ? {} : { ...cached.ms };
     for (const name of names) {
       if (timings[name] !== undefined) continue;
       options.onTiming?.(site, name);
       timings[name] = await timeConv(name, site, timedBatch, options.threads);
       changed = true;
     }
-    cache.timings[key] = timings;
+    cache.timings[key] = { ms: timings, load: stale ? load : (cached?.load ?? load) };
     const best = names.reduce((a, b) => ((timings[b] as number) < (timings[a] as number) ? b : a));
     chosen.set(site.layer, convChoice(best, site, options.batch));
   }
