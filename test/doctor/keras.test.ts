@@ -38,9 +38,16 @@ const REAL = join(import.meta.dirname, '..', '..', '..', 'shared', 'real-world',
 
 let dir: string;
 let twoClasses: string;
+let threeClasses: string;
 before(async () => {
   dir = await tempDir('doctor-keras-');
   twoClasses = await cleanDataset(join(dir, 'data2'), { perClass: 10, size: 32 });
+  threeClasses = await cleanDataset(join(dir, 'data3'), {
+    classes: ['a', 'b', 'c'],
+    perClass: 8,
+    size: 32,
+    seed: 40,
+  });
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -179,6 +186,95 @@ describe('output, loss and logits', () => {
         'h5',
       ),
     );
+  });
+
+  test('loss-output-mismatch: categorical cross-entropy with sparse_categorical_accuracy (string and object loss); twin metrics=[accuracy]', async () => {
+    const f = record(
+      await firesAndTwin(
+        'loss-output-mismatch',
+        variant(healthy(3), { compile: { metrics: ['sparse_categorical_accuracy'] } }),
+        healthy(3),
+        'h5',
+      ),
+    );
+    assert.equal(f.severity, 'error');
+    assert.match(
+      f.title,
+      /categorical_crossentropy reads one-hot labels but sparse_categorical_accuracy/,
+    );
+    assert.match(f.fix.keras ?? '', /loss='sparse_categorical_crossentropy'.*label_mode='int'/);
+    assert.match(f.fix.summary, /label_mode='categorical'/);
+    const object = {
+      className: 'CategoricalCrossentropy',
+      config: { from_logits: false, label_smoothing: 0, name: 'categorical_crossentropy' },
+    };
+    const k3 = await examine(
+      variant(healthy(3), { compile: { loss: object, metrics: ['sparse_categorical_accuracy'] } }),
+      'keras',
+    );
+    assert.ok(k3.some((x) => x.id === 'loss-output-mismatch' && x.severity === 'error'));
+  });
+
+  test('loss-output-mismatch: sparse cross-entropy with categorical_accuracy is a meaningless accuracy; twin sparse_categorical_accuracy', async () => {
+    const sparse = { loss: 'sparse_categorical_crossentropy' };
+    const f = record(
+      await firesAndTwin(
+        'loss-output-mismatch',
+        variant(healthy(3), { compile: { ...sparse, metrics: ['categorical_accuracy'] } }),
+        variant(healthy(3), { compile: { ...sparse, metrics: ['sparse_categorical_accuracy'] } }),
+        'keras',
+      ),
+    );
+    assert.equal(f.severity, 'warning');
+    assert.match(f.title, /accuracy is meaningless/);
+  });
+
+  test('loss-output-mismatch from the log: a categorical_accuracy column under a sparse loss; twin sparse_categorical_accuracy column', async () => {
+    const sparse = variant(healthy(3), { compile: { loss: 'sparse_categorical_crossentropy' } });
+    const log = async (name: string, column: string): Promise<string> => {
+      // CSVLogger's header: epoch, then the keys sorted (keras/src/callbacks/csv_logger.py).
+      const keys = ['loss', column, 'val_loss', `val_${column}`].sort();
+      const rows = Array.from({ length: 8 }, (_, i) => {
+        const v: Record<string, number> = {
+          loss: 1.0 * Math.exp(-i / 4) + 0.1,
+          val_loss: 1.05 * Math.exp(-i / 4) + 0.15,
+          [column]: 0.33 + 0.01 * (i % 2),
+          [`val_${column}`]: 0.34,
+        };
+        return [i, ...keys.map((k) => v[k])].join(',');
+      });
+      const file = join(dir, name);
+      await writeFile(file, [['epoch', ...keys].join(','), ...rows].join('\r\n') + '\r\n');
+      return file;
+    };
+    const broken = await log('cat-acc.csv', 'categorical_accuracy');
+    const found = await examine(sparse, 'h5', { history: broken, dataDir: threeClasses });
+    const f = found.find((x) => x.id === 'loss-output-mismatch');
+    assert.ok(f, found.map((x) => x.id).join(', '));
+    assert.match(f.title, /the log's categorical_accuracy column/);
+    assert.match(f.explanation, /last categorical_accuracy is 34\.0%/);
+    // The meaningless accuracy (flat at chance while the loss falls) is not judged by the curve checks.
+    assert.equal(
+      found.find((x) => x.id === 'stuck-at-chance'),
+      undefined,
+      found.map((x) => `${x.id}: ${x.title}`).join('\n'),
+    );
+    const twin = await log('sparse-acc.csv', 'sparse_categorical_accuracy');
+    const clean = await examine(sparse, 'h5', { history: twin, dataDir: threeClasses });
+    assert.equal(
+      clean.find((x) => x.id === 'loss-output-mismatch'),
+      undefined,
+    );
+  });
+
+  test('Dense(3, softmax) with sparse_categorical_crossentropy and a 3-class data folder: no finding', async () => {
+    const sparse = variant(healthy(3), { compile: { loss: 'sparse_categorical_crossentropy' } });
+    for (const format of ['keras', 'h5'] as const) {
+      const found = (await examine(sparse, format, { dataDir: threeClasses })).filter(
+        (f) => f.family === 'keras',
+      );
+      assert.deepEqual(problems(found), [], format);
+    }
   });
 
   test('logits-mismatch: from_logits=True on softmax; a linear output without it; twins are the consistent pairs', async () => {

@@ -20,6 +20,7 @@ import { classCount, trainImages } from '../context.js';
 import { underfitting } from '../trends.js';
 import type { Check, DoctorContext, Finding, KerasInfo } from '../types.js';
 import { ADAM_LIMITS, HEAD_PARAMS_PER_IMAGE, SGD_LIMITS } from './config.js';
+import { KERAS_LABEL_CHECKS } from './keras-labels.js';
 
 const CROSSENTROPY = [
   'categorical_crossentropy',
@@ -774,6 +775,7 @@ const changedAfterCompile: Check = {
 export const KERAS_CHECKS: readonly Check[] = [
   outputActivation,
   lossOutput,
+  ...KERAS_LABEL_CHECKS,
   logits,
   classes,
   topKept,

@@ -3,12 +3,14 @@
  * - a log holding several trainings (a fit() re-run from scratch appended to the same CSV; see
  *   trainings.ts) is split, each finding naming the training it is about;
  * - when the log's "accuracy" is BinaryAccuracy on a multi-class softmax (trends.ts
- *   `binaryAccuracy`), the checks see no accuracy at all and judge by the loss.
+ *   `binaryAccuracy`), or a one-hot metric under the model's sparse loss (keras-labels.ts), the
+ *   checks see no accuracy at all and judge by the loss.
  */
 import { classCount } from '../context.js';
 import { trainingLabel, trainingsOf } from '../trainings.js';
 import { binaryAccuracy, withoutAccuracy } from '../trends.js';
 import type { Check, Finding } from '../types.js';
+import { accuracyContradictsLoss } from './keras-labels.js';
 
 export function perTraining(check: Check): Check {
   return {
@@ -18,7 +20,7 @@ export function perTraining(check: Check): Check {
       const history = ctx.history;
       if (history === undefined) return [];
       const judge =
-        binaryAccuracy(history, classCount(ctx)) === undefined
+        binaryAccuracy(history, classCount(ctx)) === undefined && !accuracyContradictsLoss(ctx)
           ? (h: typeof history) => h
           : withoutAccuracy;
       const trainings = trainingsOf(history);
