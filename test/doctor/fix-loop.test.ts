@@ -17,7 +17,10 @@ import { fixLabel } from '../../src/doctor/combine.js';
 import { describePatch } from '../../src/doctor/fix-settings.js';
 import { chartSpecs } from '../../src/report/chart-spec.js';
 import { applyFixes } from '../../src/doctor/fix-config.js';
+import { configurations } from '../../src/doctor/fix-loop/candidates.js';
 import { fixIsProven, measureFixes } from '../../src/doctor/fix-loop/measure.js';
+import { touchedSettings } from '../../src/doctor/fix-loop/run.js';
+import { parseHistory } from '../../src/doctor/history.js';
 import { scoreRun } from '../../src/doctor/fix-loop/score.js';
 import type { FixLoopResult, Score } from '../../src/doctor/fix-loop/types.js';
 import { runProbes } from '../../src/doctor/probe.js';
@@ -30,7 +33,7 @@ import { parseTrainConfig } from '../../src/train/config-schema.js';
 import type { TrainConfig } from '../../src/train/config.js';
 import type { EpochLogs } from '../../src/train/events.js';
 import { assertCoherent } from './coherence.js';
-import { tempDir, writeJson } from './fixtures.js';
+import { kerasCsv, tempDir, writeJson, type Epoch } from './fixtures.js';
 import { colourDataset } from './probe-fixtures.js';
 
 const CLASSES = 3;
@@ -198,6 +201,79 @@ test('fix loop: candidates with different batch sizes train the same optimizer s
     } else assert.ok(ran <= loop.steps + perEpoch, `capped at the budget: ${detail}`);
   }
   assert.ok(batches.size >= 2, `uncapped batch sizes tried: ${[...batches].join(', ')}`);
+});
+
+test('fix loop: a rate that is wrong with SGD (too high, diverging, stuck at chance) touches the optimizer, so Adam is a candidate; plain SGD touches momentum too', async () => {
+  const history = (losses: number[], accuracy: (i: number) => number): DoctorContext['history'] =>
+    parseHistory(
+      kerasCsv(losses.map((loss, i): Epoch => ({ loss, accuracy: accuracy(i), lr: 0.01 }))),
+      'history.csv',
+    );
+  const cases: {
+    name: string;
+    json: Record<string, unknown>;
+    history?: DoctorContext['history'];
+    finding: string;
+    momentum: boolean;
+  }[] = [
+    {
+      name: 'SGD momentum 0.9 at lr 2',
+      json: raw({ optimizer: 'sgd', momentum: 0.9, lr: 2 }),
+      finding: 'lr-too-high',
+      momentum: false,
+    },
+    {
+      name: 'SGD momentum 0.9 at lr 0.01, diverging log',
+      json: raw({ optimizer: 'sgd', momentum: 0.9, lr: 0.01 }),
+      history: history([0.7, 0.5, 0.4, 0.45, 0.6, 0.9, 1.4], () => 0.6),
+      finding: 'diverging-loss',
+      momentum: false,
+    },
+    {
+      name: 'SGD momentum 0.6 at lr 0.01, stuck at chance',
+      json: raw({ optimizer: 'sgd', momentum: 0.6, lr: 0.01 }),
+      history: history([1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1], (i) => 0.33 + 0.01 * (i % 2)),
+      finding: 'stuck-at-chance',
+      momentum: false,
+    },
+    {
+      name: 'SGD momentum 0 at lr 1e-6',
+      json: raw({ optimizer: 'sgd', momentum: 0, lr: 1e-6 }),
+      finding: 'lr-too-low',
+      momentum: true,
+    },
+  ];
+  for (const c of cases) {
+    const config = parse(c.json);
+    const report = await runDoctor({
+      scan,
+      config,
+      rawConfig: c.json,
+      ...(c.history === undefined ? {} : { history: c.history }),
+    });
+    assert.ok(
+      ids(report.findings).includes(c.finding),
+      `${c.name}: ${ids(report.findings).join(', ')}`,
+    );
+    const settings = touchedSettings(report.findings, config);
+    assert.ok(settings.includes('optimizer'), `${c.name}: ${settings.join(', ')}`);
+    assert.equal(settings.includes('momentum'), c.momentum, `${c.name}: ${settings.join(', ')}`);
+    const rules = parse(applyFixes(c.json, report.findings).config);
+    const { train: images } = await loadFolderDataset({
+      dir: data,
+      valSplit: config.valSplit,
+      seed: config.seed,
+    });
+    const configs = configurations(config, rules, settings, images.length);
+    assert.ok(
+      configs.some((x) => x.config.optimizer === 'adam'),
+      `${c.name}: Adam among ${configs.map((x) => x.config.optimizer).join(', ')}`,
+    );
+  }
+  // Adam's own rate findings leave the optimizer alone.
+  const adam = raw({ optimizer: 'adam', lr: 0.3 });
+  const report = await runDoctor({ scan, config: parse(adam), rawConfig: adam });
+  assert.ok(!touchedSettings(report.findings, parse(adam)).includes('optimizer'));
 });
 
 test('fix loop conflicts: a rule, the LR range test, overfit-one-batch and the loop speak about lr, batch size, momentum and smoothing; the report states one value each and writes it', async () => {

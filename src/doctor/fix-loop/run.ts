@@ -13,6 +13,7 @@ import { loadFolderDataset } from '../../data/dataset.js';
 import { trainCandidates, type CandidateResult } from '../../sweep/candidates.js';
 import { parseTrainConfig } from '../../train/config-schema.js';
 import type { TrainConfig } from '../../train/config.js';
+import { SGD_MIN_MOMENTUM } from '../checks/config.js';
 import { fixSettings } from '../fix-settings.js';
 import { applyFixes } from '../fix-config.js';
 import { runLrRangeTest } from '../probe.js';
@@ -74,14 +75,44 @@ export function shortEpochs(budget: number): number {
   );
 }
 
-/** The measured settings the findings touch, the rate first; empty when no finding proposes a change. */
-export function touchedSettings(findings: readonly Finding[]): string[] {
+/**
+ * Findings whose fix names no setting though their usual cause is the rate: a run stuck at chance
+ * (checks/dynamics.ts, checks/probes.ts: "a learning rate far too high or too low"; its fix is to
+ * run an LR range test, which the loop does).
+ */
+export const RATE_CAUSED_FINDINGS: ReadonlySet<string> = new Set(['stuck-at-chance']);
+
+/** Whether a finding is about the rate: its fix sets or names lr (or deferred it), or the rate is its usual cause. */
+function aboutRate(f: Finding): boolean {
+  return (
+    fixSettings(f.fix).includes('lr') ||
+    (f.fix.deferred ?? []).some((d) => d.setting === 'lr') ||
+    RATE_CAUSED_FINDINGS.has(f.id)
+  );
+}
+
+/**
+ * The measured settings the findings touch, the rate first; empty when no finding proposes a
+ * change. With SGD, a finding about the rate (diverging, not learning, a rate out of range) also
+ * touches the optimizer, and below SGD_MIN_MOMENTUM the momentum: SGD's workable rates depend on
+ * its momentum (plain SGD moves ~10x less at the same rate) and are narrower than Adam's, so a
+ * rate that is wrong with SGD is as often fixed by Adam (the seed article's fix) or momentum 0.9
+ * as by another SGD rate, and the loop should try them (candidates.ts ALTERNATIVES).
+ */
+export function touchedSettings(findings: readonly Finding[], config: TrainConfig): string[] {
   const touched = new Set(
     findings.flatMap((f) => [
       ...fixSettings(f.fix),
       ...(f.fix.deferred ?? []).map((d) => d.setting),
     ]),
   );
+  if (findings.some(aboutRate)) {
+    touched.add('lr');
+    if (config.optimizer === 'sgd') {
+      touched.add('optimizer');
+      if (config.momentum < SGD_MIN_MOMENTUM) touched.add('momentum');
+    }
+  }
   if (touched.size === 0) return [];
   return MEASURED_SETTINGS.filter((s) => s === 'lr' || touched.has(s));
 }
@@ -93,7 +124,7 @@ function ignoringRate(config: TrainConfig): string {
 export async function runFixLoop(options: FixLoopOptions): Promise<FixLoopResult | undefined> {
   const started = performance.now();
   const log = options.log ?? (() => undefined);
-  const settings = touchedSettings(options.findings);
+  const settings = touchedSettings(options.findings, options.config);
   if (settings.length === 0) return undefined;
   const { scan } = options;
   // The candidates validate on what the doctor was given: a --val folder, or the config's split.
