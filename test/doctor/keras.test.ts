@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { readdir, rm, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { KERAS_CHECKS } from '../../src/doctor/checks/keras.js';
@@ -275,6 +275,55 @@ describe('output, loss and logits', () => {
       );
       assert.deepEqual(problems(found), [], format);
     }
+  });
+
+  test('output-activation-mismatch: softmax on class folders sharing images (multi-label); twin sigmoid + binary cross-entropy; one stray copy is no multi-label set', async () => {
+    // 3 classes x 8 real PNGs, then 4 of class a's files copied byte for byte into b and c.
+    const multi = await cleanDataset(join(dir, 'multi'), {
+      classes: ['a', 'b', 'c'],
+      perClass: 8,
+      size: 32,
+      seed: 70,
+    });
+    for (const [i, to] of [
+      [0, 'b'],
+      [1, 'b'],
+      [2, 'c'],
+      [3, 'c'],
+    ] as const)
+      await copyFile(join(multi, 'a', `a_${i}.png`), join(multi, to, `also_a_${i}.png`));
+    const bce = { loss: 'binary_crossentropy' };
+    const f = record(
+      await firesAndTwin(
+        'output-activation-mismatch',
+        healthy(3),
+        variant(healthy(3), { out: dense('dense_1', 256, 3, 'sigmoid'), compile: bce }),
+        'keras',
+        { dataDir: multi },
+      ),
+    );
+    assert.match(f.title, /softmax output on multi-label data: 4 of 24 training images/);
+    assert.match(f.explanation, /forces one class per image/);
+    assert.match(f.fix.keras ?? '', /Dense\(3, activation='sigmoid'\).*binary_crossentropy/);
+    // The same softmax on folders where each image has one class: nothing to say.
+    const single = (await examine(healthy(3), 'h5', { dataDir: threeClasses })).filter(
+      (x) => x.family === 'keras',
+    );
+    assert.deepEqual(problems(single), []);
+    // One image filed twice is a filing mistake (duplicate-images says so), not multi-label data.
+    const stray = await cleanDataset(join(dir, 'stray'), {
+      classes: ['a', 'b', 'c'],
+      perClass: 8,
+      size: 32,
+      seed: 100,
+    });
+    await copyFile(join(stray, 'a', 'a_0.png'), join(stray, 'b', 'also_a_0.png'));
+    const once = await examine(healthy(3), 'keras', { dataDir: stray });
+    assert.equal(
+      once.find((x) => x.id === 'output-activation-mismatch'),
+      undefined,
+    );
+    assert.ok(once.some((x) => x.id === 'duplicate-images'));
   });
 
   test('logits-mismatch: from_logits=True on softmax; a linear output without it; twins are the consistent pairs', async () => {

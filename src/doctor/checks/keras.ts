@@ -21,6 +21,7 @@ import { underfitting } from '../trends.js';
 import type { Check, DoctorContext, Finding, KerasInfo } from '../types.js';
 import { ADAM_LIMITS, HEAD_PARAMS_PER_IMAGE, SGD_LIMITS } from './config.js';
 import { KERAS_LABEL_CHECKS } from './keras-labels.js';
+import { KERAS_MULTI_LABEL_CHECKS, multiLabelEvidence } from './keras-multilabel.js';
 
 const CROSSENTROPY = [
   'categorical_crossentropy',
@@ -128,7 +129,9 @@ const outputActivation: Check = {
       out.units > 2 &&
       loss === 'binary_crossentropy' &&
       ctx.scan !== undefined &&
-      classes !== undefined
+      classes !== undefined &&
+      // Images filed under several classes: the folders are a multi-label set, sigmoids fit it.
+      multiLabelEvidence(ctx.scan) === undefined
     ) {
       return [
         {
@@ -774,6 +777,7 @@ const changedAfterCompile: Check = {
 
 export const KERAS_CHECKS: readonly Check[] = [
   outputActivation,
+  ...KERAS_MULTI_LABEL_CHECKS,
   lossOutput,
   ...KERAS_LABEL_CHECKS,
   logits,
