@@ -487,6 +487,17 @@ export function epochNumber(e: EpochRecord): number {
   return e.epoch + 1;
 }
 
+/** The epoch at `index` (a position in the log, as series() and epochRange give it). */
+export function epochAt(h: TrainingHistory, index: number): EpochRecord | undefined {
+  return h.epochs.find((e) => e.index === index);
+}
+
+/** "epoch 13", or "epoch 3 of fit 2" in a log with stages (their epochs restart): epochNumber's count. */
+export function epochName(e: EpochRecord | undefined): string {
+  if (e === undefined) return 'an unknown epoch';
+  return `epoch ${epochNumber(e)}${e.stage === undefined ? '' : ` of ${e.stage}`}`;
+}
+
 /** The values of one metric in epoch order, with the epoch index of each. */
 export function series(
   history: TrainingHistory,

@@ -123,11 +123,16 @@ test('initial-loss-off: first loss 3.0 for 2 classes (ln 2 = 0.69); 0.9 is fine'
   assert.ok(!(await dynamics(csv(fine))).some((f) => f.id === 'initial-loss-off'));
 });
 
-test('diverging-loss', async () => {
-  await only(
+test('diverging-loss, its epochs counted from 1', async () => {
+  // Epochs named as the Keras console counts them (from 1): the CSV's epoch column says 0..6, the
+  // lowest loss is its epoch 2 (the console's "Epoch 3/7"), the last its epoch 6 ("Epoch 7/7").
+  const found = await only(
     'diverging-loss',
     csv(series([0.7, 0.5, 0.4, 0.45, 0.6, 0.9, 1.4], (loss) => ({ loss }))),
   );
+  assert.equal(found.evidence.bestEpoch, 3);
+  assert.equal(found.evidence.lastEpoch, 7);
+  assert.match(found.title, /1\.40 at epoch 7 vs 0\.400 at its best, epoch 3$/);
   // One bad epoch that recovers is not divergence.
   const bump = csv(series([0.7, 0.5, 0.4, 0.9, 0.35, 0.3, 0.28], (loss) => ({ loss })));
   assert.ok(!(await dynamics(bump)).some((f) => f.id === 'diverging-loss'));

@@ -6,7 +6,7 @@
  * validation behaves (overfitting, forgetting) in validation.ts.
  */
 import { classCount } from '../context.js';
-import { epochNumber, series, type TrainingHistory } from '../history.js';
+import { epochAt, epochName, epochNumber, series, type TrainingHistory } from '../history.js';
 import {
   CHANCE_MARGIN,
   divergence,
@@ -192,17 +192,21 @@ const diverging: Check = {
     const found = divergence(ctx.history);
     if (found === undefined) return [];
     const { best, last, rising } = found;
+    const bestAt = epochAt(ctx.history, best.index);
+    const lastAt = epochAt(ctx.history, last.index);
     return [
       {
         id: 'diverging-loss',
         severity: 'error',
-        title: `Training loss ${rising ? 'is rising' : 'left its minimum and has not come back'}: ${last.value.toPrecision(3)} now vs ${best.value.toPrecision(3)} at its best`,
+        title: `Training loss ${rising ? 'is rising' : 'left its minimum and has not come back'}: ${last.value.toPrecision(3)} at ${epochName(lastAt)} vs ${best.value.toPrecision(3)} at its best, ${epochName(bestAt)}`,
         explanation:
           'A training loss that climbs, or jumps up and stays up, means the steps are too large for the current region: the optimiser has moved away from the minimum.',
         evidence: {
           best: best.value,
-          bestEpochIndex: best.index,
+          // Counted as the Keras console counts (from 1), like every epoch a finding names.
+          ...(bestAt === undefined ? {} : { bestEpoch: epochNumber(bestAt) }),
           last: last.value,
+          ...(lastAt === undefined ? {} : { lastEpoch: epochNumber(lastAt) }),
           epochRange: [best.index, last.index],
         },
         fix: lrFix(ctx, 0.1, 'The learning rate is too high.'),

@@ -5,7 +5,14 @@
  * forgetting at a stage change. Part of the dynamics family; judged per training.
  */
 import { classCount } from '../context.js';
-import { epochNumber, series, type EpochRecord, type TrainingHistory } from '../history.js';
+import {
+  epochAt,
+  epochName,
+  epochNumber,
+  series,
+  type EpochRecord,
+  type TrainingHistory,
+} from '../history.js';
 import {
   finite,
   median,
@@ -100,16 +107,6 @@ export const FORGET_RECOVERY = 0.01;
  */
 export const LR_CHANGE_FACTOR = 2;
 
-function at(h: TrainingHistory, index: number): EpochRecord | undefined {
-  return h.epochs.find((e) => e.index === index);
-}
-
-/** "epoch 13", or "epoch 3 of fit 2" in a log with stages (their epochs restart). */
-function epochName(e: EpochRecord | undefined): string {
-  if (e === undefined) return 'an unknown epoch';
-  return `epoch ${epochNumber(e)}${e.stage === undefined ? '' : ` of ${e.stage}`}`;
-}
-
 /** The validation loss has risen well above its smoothed best while training loss kept falling. */
 function risingValidation(h: TrainingHistory): Record<string, unknown> | undefined {
   const val = finite(series(h, 'valLoss'));
@@ -132,7 +129,7 @@ function risingValidation(h: TrainingHistory): Record<string, unknown> | undefin
   if (trainAtBest === undefined || trainLast === undefined || trainLast >= trainAtBest)
     return undefined;
   return {
-    bestEpoch: epochNumber(at(h, best.index) as EpochRecord),
+    bestEpoch: epochNumber(epochAt(h, best.index) as EpochRecord),
     bestValLoss: best.value,
     finalValLoss: last.value,
     trainLossAtBest: trainAtBest,
@@ -245,7 +242,7 @@ const overfitting: Check = {
     if (rising === undefined && gap === undefined) return [];
     const title =
       rising !== undefined
-        ? `Validation loss bottomed out at ${epochName(at(h, (rising.epochRange as number[])[0] as number))} and has risen ${((rising.rise as number) * 100).toFixed(0)}% since, while training loss kept falling`
+        ? `Validation loss bottomed out at ${epochName(epochAt(h, (rising.epochRange as number[])[0] as number))} and has risen ${((rising.rise as number) * 100).toFixed(0)}% since, while training loss kept falling`
         : `Training accuracy runs ${(((gap?.meanGap as number) ?? 0) * 100).toFixed(0)} points above validation accuracy (${(((gap?.trainAccuracy as number) ?? 0) * 100).toFixed(0)}% vs ${(((gap?.valAccuracy as number) ?? 0) * 100).toFixed(0)}%) and validation has stopped improving`;
     return [
       {
