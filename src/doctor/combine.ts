@@ -12,12 +12,15 @@
  *    that sets it to something else, or names it without a value (`flag: '--lr'`, "raise the
  *    rate"), defers: its own value is dropped from its patch, the owner and its value are recorded
  *    in `fix.deferred`, and its summary and flags are restated from what is left, so the report
- *    reads as one plan. A finding that agrees with the owner is left as it is.
+ *    reads as one plan. A rule that agrees with a rule owner is left as it is; one that agrees
+ *    with a measured owner (a rate within SAME_RATE_FACTOR) defers too, so its value reads as
+ *    measured and the measured value is the one written.
  *
  * Measured evidence therefore always outranks rules, and `--fix-config` (fix-config.ts, first
  * patch wins) writes exactly what the report says.
  */
 import { describePatch, fixSettings, formatSettingValue, patchFlags } from './fix-settings.js';
+import { SAME_RATE_FACTOR } from './fix-loop/candidates.js';
 import {
   FIX_BASES,
   SEVERITIES,
@@ -40,15 +43,36 @@ export const BASIS_PHRASES: Readonly<Record<FixBasis, string>> = {
   sweep: 'measured by training candidate fixes on your data',
 };
 
-/** How a report introduces a fix: `Fix (measured)` on the data, `Fix (rule of thumb)` (advice), or plain `Fix` (no change proposed, or restated from decided settings). */
+/**
+ * How a report introduces a fix: `Fix (measured)` on the data (its own measurement, or a rule
+ * whose every value was decided by one: deferred to it, or confirmed by it), `Fix (rule of thumb)`
+ * (advice), or plain `Fix` (no change proposed, or restated from settings other rules decided).
+ */
 export function fixLabel(f: Finding): string {
   if (basisOf(f) !== 'rule') return 'Fix (measured)';
+  const deferred = f.fix.deferred;
+  if (deferred !== undefined && deferred.length > 0)
+    return f.fix.config === undefined && deferred.every((d) => d.basis !== 'rule')
+      ? 'Fix (measured)'
+      : 'Fix';
   const changes = f.fix.config !== undefined || f.fix.flag !== undefined;
-  return changes && f.fix.deferred === undefined ? 'Fix (rule of thumb)' : 'Fix';
+  return changes ? 'Fix (rule of thumb)' : 'Fix';
 }
 
 function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Settings that are rates: two values within SAME_RATE_FACTOR are one (the LR range test's resolution). */
+const RATE_SETTINGS: ReadonlySet<string> = new Set(['lr']);
+
+/** Whether a rule's value says what the measured one says: the same, or for a rate within SAME_RATE_FACTOR. */
+function agrees(setting: string, value: unknown, measured: unknown): boolean {
+  if (same(value, measured)) return true;
+  if (!RATE_SETTINGS.has(setting) || typeof value !== 'number' || typeof measured !== 'number')
+    return false;
+  if (!(value > 0 && measured > 0)) return false;
+  return Math.max(value / measured, measured / value) < SAME_RATE_FACTOR;
 }
 
 /** Step 1: a rule finding and a measured finding with the same id and a setting in common become one. */
@@ -126,7 +150,15 @@ function deferToOwners(
       const owner = decided.get(setting);
       if (owner === undefined || owner.index === index) continue;
       const proposes = setting in patch;
-      if (proposes && same(patch[setting], owner.value)) continue;
+      const measured = strength(owner.basis) > strength(basisOf(f));
+      if (proposes && agrees(setting, patch[setting], owner.value)) {
+        // Two rules that agree: nothing to say. A rule a measurement confirms: its value is now
+        // measured, and the report says so (and writes the measured value, not the rounder rule's).
+        if (!measured) continue;
+        deferred.push({ setting, to: owner.id, value: owner.value, basis: owner.basis });
+        delete patch[setting];
+        continue;
+      }
       deferred.push({
         setting,
         to: owner.id,

@@ -320,7 +320,7 @@ function curve(...accuracies: number[]): EpochLogs[] {
   return accuracies.map((a) => ({ loss: 1, accuracy: a, val_loss: 1, val_accuracy: a, lr: 1e-3 }));
 }
 
-function loopResult(chosen: number | undefined, improved?: boolean): FixLoopResult {
+function loopResult(chosen: number | undefined, improved?: boolean, lr = 1e-3): FixLoopResult {
   const score = (accuracy: number): Score => ({
     accuracy,
     loss: 1 - accuracy,
@@ -343,10 +343,7 @@ function loopResult(chosen: number | undefined, improved?: boolean): FixLoopResu
     validationImages: 12,
     rules: { lr: 1e-4 },
     lrTests: [],
-    tried: [
-      tried('your config', 0.5, {}),
-      tried('lr 0.001 (LR range test: valley)', 0.9, { lr: 1e-3 }),
-    ],
+    tried: [tried('your config', 0.5, {}), tried(`lr ${lr} (LR range test: valley)`, 0.9, { lr })],
     chosen,
     ...(improved === undefined
       ? {}
@@ -387,6 +384,28 @@ test('fix family: no winner, or a winner that loses over the full budget, is not
   const text = renderTerminal(won);
   assert.match(text, /Verified over your 10 epochs: validation accuracy 50% → 90%/);
   assert.match(text, /your config {2}50 60\n {4}the fix {6}70 90\n/);
+});
+
+test('a rule the measurement confirms (the same rate within SAME_RATE_FACTOR) is labelled measured, not a rule of thumb, and the measured value is written', async () => {
+  // Adam at lr 0.3: lr-too-high's rule says 1e-4.
+  const json = raw({ optimizer: 'adam', lr: 0.3 });
+  const config = parse(json);
+  const rule = (await runDoctor({ config, rawConfig: json })).findings.find(
+    (f) => f.id === 'lr-too-high',
+  );
+  assert.equal(rule?.fix.config?.lr, 1e-4);
+  assert.equal(fixLabel(rule), 'Fix (rule of thumb)');
+  for (const lr of [1e-4, 1.2e-4, 1e-3]) {
+    const report = await runDoctor({ config, rawConfig: json, fixLoop: loopResult(1, true, lr) });
+    const f = report.findings.find((x) => x.id === 'lr-too-high');
+    assert.ok(f !== undefined, ids(report.findings).join(', '));
+    assert.equal(fixLabel(f), 'Fix (measured)', `measured ${lr}`);
+    assert.match(f.fix.summary, /measured by training candidate fixes on your data/, `${lr}`);
+    assert.equal(applyFixes(json, report.findings).config.lr, lr);
+    const text = renderTerminal(report);
+    assert.match(text, /fix \(measured\): .*measured by training candidate fixes/);
+    assert.doesNotMatch(text, /rule of thumb/, `measured ${lr}`);
+  }
 });
 
 test('without data, fixes are advice: labelled a rule of thumb, each with the sweep that would measure it, and the report names the command that measures them all', async () => {
