@@ -156,6 +156,18 @@ test('batch-larger-than-dataset: batch 32 for 19 training images (24 minus a 20%
   await quiet('batch-larger-than-dataset', { scan, config: { ...SOUND, batchSize: 16 } });
 });
 
+test('batch-larger-than-dataset on 136 training images suggests the default 32, not the 64 half the data gives (3 steps an epoch)', async () => {
+  const many = await scanDataset(
+    await cleanDataset(await tempDir(), { perClass: 85, size: 16, seed: 3 }),
+  );
+  const finding = await fires('batch-larger-than-dataset', {
+    scan: many,
+    config: { ...SOUND, batchSize: 1024 },
+  });
+  assert.equal(finding.evidence.trainImages, 136);
+  assert.deepEqual(finding.fix.config, { batchSize: DEFAULT_CONFIG.batchSize });
+});
+
 test('head-too-large: the seed head (Flatten 7x7x512 -> Dense 256) on 19 images; GAP + Dense 64 is fine', async () => {
   // Independent count: 25088*256 + 256 (fc) + 256*2 + 2 (output) = 6,423,298.
   assert.equal(headParameters(DEFAULT_CONFIG, 2).parameters, 25088 * 256 + 256 + 256 * 2 + 2);
