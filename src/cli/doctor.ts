@@ -50,6 +50,10 @@ export function registerDoctorCommand(program: Command): void {
       'your own Keras model (.keras, model.save .h5, model.to_json() JSON, TF.js model.json): check its layers, loss, optimizer and freezing',
     )
     .option(
+      '--keras-weights <file.h5>',
+      'with --keras MODEL.json (model.to_json(), the architecture only): the .h5 model.save_weights wrote, loaded as model.load_weights does (needed to run it: --probe)',
+    )
+    .option(
       '--probe',
       'short training probes on a sample: initial loss, overfit one batch, LR range test, gradients, dead ReLUs, forgetting',
     )

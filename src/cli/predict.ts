@@ -13,6 +13,7 @@ import { lazyAction } from './run-command.js';
 
 export interface PredictFlags extends CommonFlags, PrecisionFlags {
   readonly weights: string;
+  readonly kerasWeights?: string;
   readonly arch: string;
   readonly top?: string;
   readonly batchSize?: string;
@@ -29,6 +30,10 @@ export function registerPredict(program: Command): void {
           '--weights <tag|file|dir>',
           'with-top weights (tag or .h5/.hdf5/.safetensors file), a vggkit model folder, or your Keras model (.keras, model.save .h5, TF.js model.json)',
           'imagenet-top',
+        )
+        .option(
+          '--keras-weights <file.h5>',
+          'with --weights MODEL.json (model.to_json(), the architecture only): the .h5 model.save_weights wrote, loaded as model.load_weights does',
         )
         .option('--arch <name>', 'architecture of the weights', 'vgg16')
         .option('--top <k>', 'classes to show per image', '5')

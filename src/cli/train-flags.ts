@@ -57,6 +57,8 @@ const HELP: Record<TrainSettingPath, string> = {
   arch: 'network',
   weights:
     'base weights: registry tag, .h5/.hdf5/.safetensors file, your Keras model (.keras, model.save .h5), or none',
+  kerasWeights:
+    'with --weights MODEL.json (model.to_json()): the .h5 model.save_weights wrote, loaded as model.load_weights does',
   inputSize: 'input height and width in pixels (>= 32)',
   preprocess: "override the weights' preprocessing",
   resize: "override the weights' resize mode",

@@ -11,7 +11,7 @@ import { readHistories } from './history.js';
 import { scanDataset, type ScanOptions } from './scan.js';
 import type { DoctorContext, KerasInfo, ModelEvaluation, ModelInfo } from './types.js';
 import { analyse } from '../model/keras/analyse.js';
-import { attachWeights, readKerasModel } from '../model/keras/read.js';
+import { readKerasModelWithWeights } from '../model/keras/read.js';
 import { openKerasModel, type OpenedKerasModel } from '../model/keras/run.js';
 import { parseTrainConfig } from '../train/config-schema.js';
 import { configFromKeras } from './keras-config.js';
@@ -41,6 +41,8 @@ export interface DoctorInputs {
   readonly model?: string;
   /** The user's own Keras model (.keras, .h5, to_json JSON, TF.js model.json), judged statically. */
   readonly keras?: string;
+  /** `--keras-weights`: the weights of `keras` (model.save_weights .h5 for a to_json JSON). */
+  readonly kerasWeights?: string;
   /** Run the dynamic probes on a sample of the data (needs dataDir). */
   readonly probe?: boolean;
   /** Sample size of the probes; default DEFAULT_PROBE_IMAGES. */
@@ -93,6 +95,11 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
       'CONFLICTING_OPTIONS',
       'doctor: give --expect MODE or --weights TAG, not both',
     );
+  if (inputs.kerasWeights !== undefined && inputs.keras === undefined)
+    throw new UsageError(
+      'MISSING_OPTION',
+      `doctor: --keras-weights ${inputs.kerasWeights} needs the model it belongs to: --keras MODEL.json`,
+    );
   if (inputs.val !== undefined && inputs.dataDir === undefined)
     throw new UsageError('MISSING_OPTION', 'doctor: --val needs the training data folder too');
   if (inputs.classes !== undefined && (!Number.isInteger(inputs.classes) || inputs.classes < 2))
@@ -100,7 +107,7 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   const loaded = inputs.config === undefined ? undefined : await readTrainConfigFile(inputs.config);
   const config = loaded?.config;
   const keras =
-    inputs.keras === undefined ? undefined : await kerasInfo(inputs.keras, inputs.weights);
+    inputs.keras === undefined ? undefined : await kerasInfo(inputs.keras, inputs.kerasWeights);
   const size = config?.inputSize ?? keras?.contract.inputSize[0] ?? 224;
   const arch = config?.arch ?? 'vgg16';
   let contract: PreprocessContract | undefined;
@@ -163,7 +170,7 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
           {
             ...configFromKeras(keras.model, keras.analysis).config,
             ...(kerasRun !== undefined && kerasRun.converted.inputTransform === undefined
-              ? { weights: inputs.keras }
+              ? { weights: inputs.keras, kerasWeights: inputs.kerasWeights ?? null }
               : {}),
           },
           inputs.keras ?? 'keras model',
@@ -210,16 +217,12 @@ function checkClassCount(ctx: DoctorContext): void {
 }
 
 /**
- * The Keras model and what it is. A JSON architecture takes its weights from a Keras `.h5` given
- * with `--weights` (save_weights); for every other format `--weights` keeps its meaning (the
- * contract a `--batch` should follow).
+ * The Keras model and what it is, with `--keras-weights` loaded into it as running it would
+ * (read.ts `readKerasModelWithWeights`, which run.ts `convertKerasFile` uses too); only the
+ * weights' names and shapes are read here, the static checks need no values.
  */
-async function kerasInfo(file: string, weights: string | undefined): Promise<KerasInfo> {
-  const read = await readKerasModel(file);
-  const model =
-    read.variables === undefined && weights !== undefined && /\.(h5|hdf5)$/i.test(weights)
-      ? await attachWeights(read, weights)
-      : read;
+async function kerasInfo(file: string, kerasWeights: string | undefined): Promise<KerasInfo> {
+  const model = await readKerasModelWithWeights(file, kerasWeights);
   const analysis = analyse(model);
   const side = model.inputShape?.[1];
   return {
@@ -242,11 +245,7 @@ async function runnableKeras(
   try {
     const opened = await openKerasModel(inputs.keras as string, {
       classNames: scan.train.classes,
-      ...(inputs.weights !== undefined &&
-      /\.(h5|hdf5)$/i.test(inputs.weights) &&
-      inputs.keras?.endsWith('.json') === true
-        ? { weights: inputs.weights }
-        : {}),
+      kerasWeights: inputs.kerasWeights,
     });
     if (opened.converted.assumption !== undefined) log(opened.converted.assumption);
     return opened;

@@ -40,6 +40,8 @@ export interface ContractOverrides {
 export interface OpenClassifierOptions {
   /** A registry tag with the top (default `imagenet-top`), a weights file, or a model folder. */
   readonly weights?: string;
+  /** `--keras-weights`: the weights of a Keras architecture (model.to_json() JSON) given as `weights`. */
+  readonly kerasWeights?: string;
   /** Architecture of the weights (a model folder records its own); default vgg16. */
   readonly arch?: ArchName;
   /** Overrides of the weights' contract (each contradiction is one line of `warnings`). */
@@ -147,7 +149,9 @@ async function openGraph(
   arch: ArchName,
   options: OpenClassifierOptions,
 ): Promise<OpenedGraph> {
-  const source = await resolveWeightsSource(arch, weights);
+  const source = await resolveWeightsSource(arch, weights, {
+    kerasWeights: options.kerasWeights,
+  });
   if (source.open !== undefined) {
     // A model that runs as it is: a model folder, a user's Keras model.
     const { folder, notes, network } = await source.open();

@@ -22,6 +22,8 @@ export interface LoadWeightsOptions extends DownloadOptions {
   readonly arch: ArchName;
   /** A registry tag (`imagenet`), a path to a `.h5`/`.hdf5`/`.safetensors` file, or `none`. */
   readonly weights: string;
+  /** `--keras-weights`: the weights of a Keras model architecture given as `weights`. */
+  readonly kerasWeights?: string;
   readonly includeTop: boolean;
   /** Default 224; must be 224 with the top. */
   readonly inputSize?: number | readonly [number, number];
@@ -48,7 +50,9 @@ export async function loadWeights(options: LoadWeightsOptions): Promise<LoadedWe
   const size = options.inputSize ?? 224;
   const inputSize: readonly [number, number] = typeof size === 'number' ? [size, size] : size;
   const { arch, includeTop } = options;
-  const resolved = await resolveWeightsSource(arch, options.weights);
+  const resolved = await resolveWeightsSource(arch, options.weights, {
+    kerasWeights: options.kerasWeights,
+  });
   if (resolved.read === undefined)
     throw new UsageError(
       'UNKNOWN_WEIGHTS',

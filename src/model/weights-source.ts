@@ -11,7 +11,7 @@
  *     accepts:  how the error for an unrecognised value lists it ("a Keras .h5/.hdf5 weights file"),
  *     claims:   (weights) => boolean | Promise<boolean>: by name, or by looking at the file (an
  *               entry may open it; a file that is missing or unreadable is simply not claimed),
- *     describe: (weights, arch) => Promise<WeightsSource>: its contract at its natural input size,
+ *     describe: (weights, arch, options) => Promise<WeightsSource>: its contract at its natural input size,
  *               whether that size is fixed, whether it holds the top, the assumption behind the
  *               contract when the file does not record one, and how to read its weights,
  *   }
@@ -102,11 +102,25 @@ export interface WeightsSource {
   readonly open: ((classNames?: readonly string[]) => Promise<RunnableModel>) | undefined;
 }
 
+/** What may come with a `--weights` value. */
+export interface SourceOptions {
+  /**
+   * `--keras-weights`: the weights of a Keras model given as `--weights` (a `model.save_weights`
+   * .h5 for the architecture-only JSON `model.to_json()` writes), loaded into it as Keras'
+   * `model.load_weights` does. Only a Keras model takes it.
+   */
+  readonly kerasWeights?: string | undefined;
+}
+
 export interface WeightsSourceEntry {
   readonly kind: string;
   readonly accepts: string;
   readonly claims: (weights: string) => boolean | Promise<boolean>;
-  readonly describe: (weights: string, arch: ArchName) => Promise<WeightsSource>;
+  readonly describe: (
+    weights: string,
+    arch: ArchName,
+    options: SourceOptions,
+  ) => Promise<WeightsSource>;
 }
 
 const NATURAL_SIZE = 224;
@@ -272,9 +286,18 @@ const READ_LAYOUT: Record<
 export async function resolveWeightsSource(
   arch: ArchName,
   weights: string,
+  options: SourceOptions = {},
 ): Promise<WeightsSource> {
   for (const entry of WEIGHTS_SOURCES) {
-    if (await entry.claims(weights)) return entry.describe(weights, arch);
+    if (!(await entry.claims(weights))) continue;
+    // Described first: a name that is nothing at all is UNKNOWN_WEIGHTS, the clearer error.
+    const described = await entry.describe(weights, arch, options);
+    if (options.kerasWeights !== undefined && entry.kind !== KERAS_MODEL_SOURCE.kind)
+      throw new UsageError(
+        'CONFLICTING_OPTIONS',
+        `--keras-weights ${options.kerasWeights}: goes with a Keras model (a model.to_json() JSON, .keras or model.save .h5) as the model; ${weights} is ${entry.kind === 'registry' ? 'a registry tag' : entry.accepts}`,
+      );
+    return described;
   }
   throw unknownWeights(arch, weights);
 }

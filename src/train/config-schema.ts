@@ -200,6 +200,7 @@ const seed = number(
 const SCHEMA: Schema = {
   arch: choice(ARCH_NAMES),
   weights: text,
+  kerasWeights: optionalText,
   inputSize: number('integer', (n) => Number.isInteger(n) && n >= 32, 'a whole number >= 32'),
   preprocess: optionalChoice(PREPROCESS_MODES),
   resize: optionalChoice(RESIZE_MODES),

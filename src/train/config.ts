@@ -62,6 +62,11 @@ export interface TrainConfig {
   readonly arch: ArchName;
   /** Registry tag, a local .h5/.safetensors path, or `none` (random init). */
   readonly weights: string;
+  /**
+   * The weights of a Keras model given as `weights` (a `model.save_weights` .h5 for the
+   * architecture-only JSON `model.to_json()` writes); undefined for every other source.
+   */
+  readonly kerasWeights: string | undefined;
   readonly inputSize: number;
   /** Preprocessing overrides; undefined means the weights' contract. */
   readonly preprocess: PreprocessMode | undefined;
@@ -111,6 +116,7 @@ export interface TrainConfig {
 export const DEFAULT_CONFIG: TrainConfig = {
   arch: 'vgg16',
   weights: 'imagenet',
+  kerasWeights: undefined,
   inputSize: 224,
   preprocess: undefined,
   resize: undefined,

@@ -28,6 +28,8 @@ import { evaluationReport, type EvaluationReport } from './metrics.js';
 export interface EvaluateOptions {
   /** A model folder written by fineTune (model.onnx with vggkit metadata), or a Keras model. */
   readonly model: string;
+  /** `--keras-weights`: the weights of a Keras architecture (model.to_json() JSON) given as `model`. */
+  readonly kerasWeights?: string;
   /** Folder with one sub-folder per class, named as the model's classes. */
   readonly data: string;
   /** Images per forward pass; default 16. */
@@ -60,7 +62,7 @@ export interface EvaluationResult extends EvaluationReport {
 export async function evaluateModel(options: EvaluateOptions): Promise<EvaluationResult> {
   const log = options.log ?? (() => undefined);
   const scan = await scanClassFolders(options.data);
-  const { folder, network } = await openRunnable(options.model, scan.classNames, log);
+  const { folder, network } = await openRunnable(options, scan.classNames, log);
   const { classNames } = folder.metadata;
   const unknown = scan.classNames.filter((name) => !classNames.includes(name));
   if (unknown.length > 0) {
@@ -135,14 +137,16 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
  * class folders in sorted order, as Keras' directory loaders number them).
  */
 async function openRunnable(
-  model: string,
+  { model, kerasWeights }: Pick<EvaluateOptions, 'model' | 'kerasWeights'>,
   classNames: readonly string[],
   log: (line: string) => void,
 ): Promise<RunnableModel> {
-  const source = await resolveWeightsSource('vgg16', model).catch((error: unknown) => {
-    if (error instanceof VggkitError && error.code === 'UNKNOWN_WEIGHTS') return undefined;
-    throw error;
-  });
+  const source = await resolveWeightsSource('vgg16', model, { kerasWeights }).catch(
+    (error: unknown) => {
+      if (error instanceof VggkitError && error.code === 'UNKNOWN_WEIGHTS') return undefined;
+      throw error;
+    },
+  );
   // Not a runnable model: reading it as a model folder says what was expected.
   if (source?.open === undefined) {
     const folder = await readModelFolder(model);

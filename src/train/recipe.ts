@@ -62,10 +62,17 @@ export function optimizerSpec(config: TrainConfig): OptimizerSpec {
 
 /** Identifies the weights for the feature cache: the source plus, for local files, size and mtime. */
 export async function weightsIdentity(config: TrainConfig, source: string): Promise<string> {
-  const info = await stat(config.weights).catch(() => undefined);
-  return info === undefined
+  const identity = async (file: string): Promise<string | undefined> => {
+    const info = await stat(file).catch(() => undefined);
+    return info === undefined ? undefined : `${resolve(file)}:${info.size}:${info.mtimeMs}`;
+  };
+  const weights = await identity(config.weights);
+  // An architecture's features change with the weights loaded into it (--keras-weights).
+  const loaded =
+    config.kerasWeights === undefined ? undefined : await identity(config.kerasWeights);
+  return weights === undefined
     ? `${config.arch}:${source}`
-    : `${config.arch}:${resolve(config.weights)}:${info.size}:${info.mtimeMs}`;
+    : `${config.arch}:${weights}${loaded === undefined ? '' : `+${loaded}`}`;
 }
 
 export function targets(items: readonly LabeledFile[], head: TrainHead): Float32Tensor {
@@ -119,6 +126,7 @@ export async function loadBase(config: TrainConfig, options: BaseOptions): Promi
   const loaded = await loadWeights({
     arch: config.arch,
     weights: config.weights,
+    ...(config.kerasWeights === undefined ? {} : { kerasWeights: config.kerasWeights }),
     includeTop: false,
     inputSize: config.inputSize,
     seed: config.seed,

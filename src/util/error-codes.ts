@@ -112,8 +112,10 @@ export const MODEL_ERROR_CODES = [
 export const KERAS_ERROR_CODES = [
   /** The file is no Keras model vggkit can read: not a zip/HDF5/JSON, a truncated .keras, no config.json or model_config. */
   'KERAS_FORMAT',
-  /** An .h5 holds only weights (model.save_weights): it belongs to --weights, with the architecture elsewhere. */
+  /** An .h5 holds only weights (model.save_weights): it belongs to --keras-weights, with the architecture elsewhere. */
   'KERAS_WEIGHTS_ONLY',
+  /** An architecture without weights (model.to_json() JSON, a TF.js model.json without its shards) asked to run or train: --keras-weights gives them. */
+  'KERAS_NO_WEIGHTS',
   /** A Keras model vggkit cannot run as a VGG (not VGG-based, an unknown layer, a head vggkit has no form for). */
   'KERAS_UNSUPPORTED',
 ] as const;

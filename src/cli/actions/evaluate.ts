@@ -1,4 +1,5 @@
 /** What `vggkit evaluate` does (declared in ../evaluate.ts). */
+import { stat } from 'node:fs/promises';
 import { createProgress, type Progress } from '../../report/progress.js';
 import { evaluateModel, type EvaluationResult } from '../../train/evaluate.js';
 import { EVALUATION_FILE, writeEvaluation } from '../../train/predictions.js';
@@ -15,6 +16,7 @@ export async function evaluate(model: string, dir: string, flags: EvaluateFlags)
   try {
     result = await evaluateModel({
       model,
+      ...(flags.kerasWeights === undefined ? {} : { kerasWeights: flags.kerasWeights }),
       data: dir,
       batchSize,
       ...precision,
@@ -37,12 +39,14 @@ export async function evaluate(model: string, dir: string, flags: EvaluateFlags)
     int8Progress.stop();
     progress?.stop();
   }
-  // Beside the model, for the run page; a read-only model folder is not an error.
-  await writeEvaluation(model, dir, result).catch((error: unknown) =>
-    process.stderr.write(
-      `vggkit: warning: could not write ${EVALUATION_FILE} in ${model}: ${String(error)}\n`,
-    ),
-  );
+  // Beside the model, for the run page; a read-only model folder is not an error. A Keras model
+  // file has no run page (and no folder of its own to write into).
+  if ((await stat(model).catch(() => undefined))?.isDirectory() === true)
+    await writeEvaluation(model, dir, result).catch((error: unknown) =>
+      process.stderr.write(
+        `vggkit: warning: could not write ${EVALUATION_FILE} in ${model}: ${String(error)}\n`,
+      ),
+    );
   if (flags.json === true) {
     const { accuracy, loss, perClass, confusionMatrix, classNames, skipped } = result;
     printJson({

@@ -13,6 +13,7 @@ export async function predict(paths: string[], flags: PredictFlags): Promise<voi
   const int8Progress = new Int8Progress(flags.json === true);
   const classifier = await openClassifier({
     weights: flags.weights,
+    ...(flags.kerasWeights === undefined ? {} : { kerasWeights: flags.kerasWeights }),
     arch: parseArch(flags.arch),
     contract: contractFlags(flags),
     // int8 calibrates on the images it is asked to classify.

@@ -44,6 +44,21 @@ function unsupported(model: KerasModel, why: string): VggkitError {
   );
 }
 
+/** What to do about an architecture with no weights depends on where it came from. */
+function noWeights(model: KerasModel): VggkitError {
+  const what =
+    model.format === 'keras-json'
+      ? 'is an architecture only (model.to_json() writes no weights)'
+      : model.format === 'tfjs-layers'
+        ? 'has no weight shards beside it (its weightsManifest names none, or they are missing)'
+        : 'holds no weights';
+  return new VggkitError(
+    'KERAS_NO_WEIGHTS',
+    `${model.file}: ${what}; give the weights model.save_weights wrote with --keras-weights FILE.h5`,
+    { file: model.file },
+  );
+}
+
 function layerWeights(model: KerasModel, path: string, into: WeightMap, as: string): void {
   const vars = model.weights?.get(path);
   const kernel = vars?.find((v) => v.name === 'kernel') ?? vars?.[0];
@@ -80,11 +95,7 @@ export function kerasToVgg(
       model,
       `vggkit does not know layer ${unknown.map((u) => `${u.layer} (${u.className})`).join(', ')}`,
     );
-  if (model.weights === undefined)
-    throw unsupported(
-      model,
-      'the file holds no weights (for model.to_json() JSON, give the model.save_weights .h5 with --weights)',
-    );
+  if (model.weights === undefined) throw noWeights(model);
   const leaves = leafLayers(model.layers);
   const odd = leaves.find((l) =>
     [

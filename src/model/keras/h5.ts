@@ -12,7 +12,7 @@
  * `name0`, `name1`, … (`save_attributes_to_hdf5_group`); reading joins them
  * (`load_attributes_from_hdf5_group`).
  * A `save_weights` file has `layer_names` at the root and no `model_config`: it is named as a
- * weights file and pointed to `--weights`.
+ * weights file and pointed to `--keras-weights` (read.ts `attachWeights` reads it).
  */
 import { VggkitError } from '../../util/errors.js';
 import { tensor } from '../../util/tensor.js';
@@ -158,7 +158,7 @@ export async function readKerasH5(file: string, options: ReadOptions = {}): Prom
       throw new VggkitError(
         weightsOnly ? 'KERAS_WEIGHTS_ONLY' : 'KERAS_FORMAT',
         weightsOnly
-          ? `${file}: holds only weights (what model.save_weights writes: layer_names, no model_config), not a model; give it as --weights ${file}, and the architecture as --keras model.json (model.to_json()) to examine the model`
+          ? `${file}: holds only weights (what model.save_weights writes: layer_names, no model_config), not a model; give the architecture (model.to_json()) as the model and this file with --keras-weights ${file}`
           : `${file}: not a Keras model file (expected a root attribute model_config, found none)`,
         { file },
       );

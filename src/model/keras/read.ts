@@ -49,6 +49,19 @@ export async function readKerasModel(file: string, options: ReadOptions = {}): P
 }
 
 /**
+ * The model in `file` with `kerasWeights` (`--keras-weights`) loaded into it when given, as Keras'
+ * `model.load_weights` does: what running it (run.ts) and judging it (the doctor) both read.
+ */
+export async function readKerasModelWithWeights(
+  file: string,
+  kerasWeights: string | undefined,
+  options: ReadOptions = {},
+): Promise<KerasModel> {
+  const model = await readKerasModel(file, options);
+  return kerasWeights === undefined ? model : attachWeights(model, kerasWeights, options);
+}
+
+/**
  * An architecture-only model (JSON) with weights from a separate file: a legacy `save_weights`
  * `.h5` (root `layer_names`), a Keras 3 `.weights.h5` (saving_lib layout) or a full-model `.h5`.
  */

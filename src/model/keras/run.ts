@@ -14,7 +14,7 @@ import { buildVggInference } from '../vgg-graph.js';
 import { analyse } from './analyse.js';
 import { kerasToVgg, type KerasVggModel } from './convert.js';
 import { isKerasModelH5 } from './h5.js';
-import { attachWeights, readKerasModel } from './read.js';
+import { readKerasModelWithWeights } from './read.js';
 
 /** Whether `path` names a Keras model file (.keras, .json, or an .h5 saved with model.save). */
 export async function isKerasModelPath(path: string): Promise<boolean> {
@@ -27,8 +27,8 @@ export async function isKerasModelPath(path: string): Promise<boolean> {
 }
 
 export interface OpenKerasOptions {
-  /** A save_weights .h5 for an architecture-only JSON. */
-  readonly weights?: string;
+  /** `--keras-weights`: a save_weights .h5 for an architecture-only JSON. */
+  readonly kerasWeights?: string | undefined;
   /** Class names in output order; default `class 0`, `class 1`, …. */
   readonly classNames?: readonly string[];
 }
@@ -38,10 +38,12 @@ export interface OpenedKerasModel {
   readonly converted: KerasVggModel;
 }
 
-export async function convertKerasFile(file: string, weights?: string): Promise<KerasVggModel> {
-  const read = await readKerasModel(file, { withWeights: true });
-  const model =
-    weights === undefined ? read : await attachWeights(read, weights, { withWeights: true });
+/** The Keras model in `file`, with `kerasWeights` loaded into it when given, as a vggkit model. */
+export async function convertKerasFile(
+  file: string,
+  kerasWeights?: string,
+): Promise<KerasVggModel> {
+  const model = await readKerasModelWithWeights(file, kerasWeights, { withWeights: true });
   return kerasToVgg(model, analyse(model));
 }
 
@@ -55,7 +57,7 @@ export async function openKerasModel(
 ): Promise<OpenedKerasModel> {
   return runnableKerasModel(
     file,
-    await convertKerasFile(file, options.weights),
+    await convertKerasFile(file, options.kerasWeights),
     options.classNames,
   );
 }

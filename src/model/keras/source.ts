@@ -84,12 +84,15 @@ function classNote(file: string, classNames: readonly string[] | undefined): str
 
 export const KERAS_MODEL_SOURCE: WeightsSourceEntry = {
   kind: 'keras-model',
-  accepts: 'your Keras model (.keras, a model.save .h5, a TF.js model.json)',
+  accepts:
+    'your Keras model (.keras, a model.save .h5, a TF.js model.json, or a model.to_json() JSON with --keras-weights)',
   claims: async (weights) => (await run()).isKerasModelPath(weights),
-  describe: async (weights): Promise<WeightsSource> => {
+  describe: async (weights, _arch, options): Promise<WeightsSource> => {
     const file = resolve(weights);
     const { convertKerasFile, runnableKerasModel } = await run();
-    const converted = await convertKerasFile(file);
+    const kerasWeights =
+      options.kerasWeights === undefined ? undefined : resolve(options.kerasWeights);
+    const converted = await convertKerasFile(file, kerasWeights);
     const includesTop = converted.options.includeTop;
     return {
       kind: 'keras-model',

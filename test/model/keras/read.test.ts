@@ -215,7 +215,7 @@ describe('bad input is named, never a stack trace', () => {
     );
   });
 
-  test('an .h5 holding only weights points to --weights', async () => {
+  test('an .h5 holding only weights points to --keras-weights', async () => {
     const file = join(dir, 'weights-only.h5');
     await writeKerasH5(file, example2({ classes: 2, widths: NARROW, size: 32 }), {
       weightsOnly: true,
@@ -223,7 +223,7 @@ describe('bad input is named, never a stack trace', () => {
     await rejectsWith(
       readKerasModel(file),
       'KERAS_WEIGHTS_ONLY',
-      /holds only weights .*--weights .*weights-only\.h5/,
+      /holds only weights .*--keras-weights .*weights-only\.h5/,
     );
   });
 
