@@ -87,7 +87,28 @@ async function vggkit(cli: string, train: string, test: string, out: string): Pr
   const history = JSON.parse(await readFile(join(out, 'history.json'), 'utf8')) as {
     epochs: { val_accuracy?: number }[];
   };
+  await printLowerings(join(home, CONV_TIMINGS_FILE));
   return { seconds, valAccuracy: history.epochs.at(-1)?.val_accuracy, maxRssMb: rss };
+}
+
+/**
+ * The conv lowerings `auto` chose, with the timings it chose by (src/engine/conv-lowering.ts's
+ * cache: shape key -> { ms per candidate, load }): two runs of this bench compare only if these match.
+ */
+async function printLowerings(file: string): Promise<void> {
+  const cache = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as {
+    timings?: Record<string, { ms: Record<string, number>; load: { loadAverage: number } }>;
+  };
+  for (const [key, { ms, load }] of Object.entries(cache.timings ?? {})) {
+    const shape = key.split('|').slice(-3).join(' ');
+    // The copied cache may hold this machine's other shapes (a 224 fine-tune's): only 32x32's blocks are this run's.
+    if (Number(/^(\d+)x/.exec(shape)?.[1]) > 32) continue;
+    const ranked = Object.entries(ms).sort((a, b) => a[1] - b[1]);
+    const times = ranked.map(([name, t]) => `${name} ${t.toFixed(1)} ms`).join(', ');
+    console.log(
+      `  conv ${shape.padEnd(28)} -> ${ranked[0]?.[0] ?? '?'}  (${times}; timed at load ${load.loadAverage.toFixed(1)})`,
+    );
+  }
 }
 
 async function pytorch(train: string, test: string): Promise<Figure | undefined> {
