@@ -21,7 +21,7 @@ import { fineTune } from '../src/train/fit.js';
 import { modelValidationOutputs, TOP_LOSSES } from '../src/train/predictions.js';
 import { fashionMnistAvailable, writeFashionMnist } from './fashion-mnist.js';
 import { describeMachine } from './machine.js';
-import { median } from './stats.js';
+import { median } from '../src/util/stats.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -8,6 +8,7 @@
  *
  *   node --import tsx bench/forward.ts [--iters 10] [--images 64] [--width 640] [--height 480]
  *     [--rounds 5] [--recipe-train 300] [--recipe-val 300] [--recipe-size 64] [--recipe-epochs 10]
+ *     [--recipe-seeds 3]
  *     [--no-torch] [--no-int8] [--no-recipe] [--json]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -33,12 +34,12 @@ import {
   type Int8Sessions,
   int8Sessions,
   interleaved,
-  median,
   RECIPE_TARGET_POINTS,
   recipeAccuracy,
   type SpeedRow,
 } from './int8.js';
 import { describeMachine, machineInfo } from './machine.js';
+import { mean, median } from '../src/util/stats.js';
 
 /** 15.35 G multiply-adds per 224x224 image in the conv base. */
 const GFLOP_PER_IMAGE = 30.7;
@@ -58,6 +59,7 @@ const { values: args } = parseArgs({
     'recipe-val': { type: 'string', default: '300' },
     'recipe-size': { type: 'string', default: '64' },
     'recipe-epochs': { type: 'string', default: '10' },
+    'recipe-seeds': { type: 'string', default: '3' },
     'no-torch': { type: 'boolean', default: false },
     'no-int8': { type: 'boolean', default: false },
     'no-recipe': { type: 'boolean', default: false },
@@ -249,6 +251,7 @@ const recipe =
         perClassVal: Number(args['recipe-val']),
         inputSize: Number(args['recipe-size']),
         epochs: Number(args['recipe-epochs']),
+        seeds: Array.from({ length: Number(args['recipe-seeds']) }, (_, i) => 1337 + i),
         weights: heScaled(
           initWeights(
             modelLayers({
@@ -328,10 +331,12 @@ if (!args.json && recipe !== undefined) {
   process.stdout.write(
     `\nseed-recipe head on frozen VGG16 features (random He-scaled weights), ${recipe.source}: ${recipe.trainImages} training, ${recipe.valImages} validation images at ${recipe.inputSize}x${recipe.inputSize}, ${recipe.epochs} epochs\n`,
   );
+  const pct = (values: readonly number[]): string =>
+    values.map((v) => `${(100 * v).toFixed(2)}%`).join(', ');
   process.stdout.write(
-    `val accuracy: fp32 features ${(100 * recipe.fp32.valAccuracy).toFixed(2)}% (best ${(100 * recipe.fp32.bestValAccuracy).toFixed(2)}%), int8 features ${(100 * recipe.int8.valAccuracy).toFixed(2)}% (best ${(100 * recipe.int8.bestValAccuracy).toFixed(2)}%; prefix ran ${recipe.int8.precisionUsed}, ${recipe.int8.figures})\n`,
+    `final val accuracy per seed (${recipe.seeds.join(', ')}): fp32 features ${pct(recipe.fp32.valAccuracy)} (mean ${(100 * mean(recipe.fp32.valAccuracy)).toFixed(2)}%), int8 features ${pct(recipe.int8.valAccuracy)} (mean ${(100 * mean(recipe.int8.valAccuracy)).toFixed(2)}%; prefix ran ${recipe.int8.precisionUsed}, ${recipe.int8.figures})\n`,
   );
   process.stdout.write(
-    `|int8 - fp32| = ${recipe.points.toFixed(2)} points (target <= ${RECIPE_TARGET_POINTS})\n`,
+    `|mean int8 - mean fp32| = ${recipe.points.toFixed(2)} points (target <= ${RECIPE_TARGET_POINTS}); fp32 seed-to-seed spread (sd) ${recipe.fp32SeedSpreadPoints.toFixed(2)} points\n`,
   );
 }

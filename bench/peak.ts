@@ -15,7 +15,7 @@ import { GraphBuilder } from '../src/graph/ir.js';
 import { Session, type Feeds } from '../src/engine/session.js';
 import { Random } from '../src/util/random.js';
 import { describeMachine } from './machine.js';
-import { median } from './stats.js';
+import { median } from '../src/util/stats.js';
 
 /** M x K times K x N: large enough that packing and threading overheads vanish. */
 export const PEAK_SHAPE = { m: 2048, k: 2048, n: 2048 } as const;

@@ -21,7 +21,7 @@ import { modelLayers } from '../src/model/head.js';
 import { initWeights } from '../src/model/init.js';
 import { writeModel } from '../src/train/model-output.js';
 import { Random } from '../src/util/random.js';
-import { median } from './int8.js';
+import { median } from '../src/util/stats.js';
 import { describeMachine, machineInfo } from './machine.js';
 
 const HELP_TARGET_S = 0.3;

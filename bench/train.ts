@@ -36,7 +36,7 @@ import { Random } from '../src/util/random.js';
 import { childEngine, HUGE_PAGES, loadAverage, type Engine } from './engines.js';
 import { describeMachine } from './machine.js';
 import { gemmPeakEngines, peakGflops } from './peak.js';
-import { median } from './stats.js';
+import { median } from '../src/util/stats.js';
 
 const STEPS = Number(process.argv[2] ?? 1);
 const ROUNDS = Number(process.argv[3] ?? 10);

@@ -26,7 +26,7 @@ import { Random } from '../src/util/random.js';
 import { childEngine, HUGE_PAGES, interleave, loadAverage, type Engine } from './engines.js';
 import { describeMachine } from './machine.js';
 import { gemmPeakEngines, peakGflops } from './peak.js';
-import { median } from './stats.js';
+import { median } from '../src/util/stats.js';
 
 const { values: args } = parseArgs({
   options: {

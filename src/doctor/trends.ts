@@ -6,6 +6,7 @@
  * test/doctor/real-logs.test.ts asserts it); each constant names the logs that set it.
  */
 import { series, type EpochRecord, type TrainingHistory } from './history.js';
+import { median } from '../util/stats.js';
 
 /**
  * Train accuracy below halfway from chance to 100% at the end of training means the model cannot
@@ -112,14 +113,6 @@ export function lastValue(
 /** Epochs that trained (an empty epoch ran no batch). */
 export function trainedEpochs(history: TrainingHistory): EpochRecord[] {
   return history.epochs.filter((e) => e.empty !== true);
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 /**

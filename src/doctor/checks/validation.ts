@@ -13,15 +13,9 @@ import {
   type EpochRecord,
   type TrainingHistory,
 } from '../history.js';
-import {
-  finite,
-  median,
-  runningMedian,
-  stuckAtChance,
-  trainedEpochs,
-  type Point,
-} from '../trends.js';
+import { finite, runningMedian, stuckAtChance, trainedEpochs, type Point } from '../trends.js';
 import type { Check, Finding } from '../types.js';
+import { median } from '../../util/stats.js';
 import { perTraining } from './per-training.js';
 
 /**
