@@ -612,6 +612,15 @@ describe('what vggkit cannot judge is named', () => {
     };
     const found = await examine(cnn, 'h5');
     assert.ok(found.some((f) => f.id === 'output-activation-mismatch'));
+    // A model trained from scratch is not "fine-tuning".
+    const fast = await examine(
+      { ...cnn, compile: { ...cnn.compile, optimizer: adam(0.01) } as CompileDef },
+      'h5',
+    );
+    assert.match(
+      fast.find((f) => f.id === 'lr-too-high')?.title ?? '',
+      /is high for Adam training$/,
+    );
     const note = found.find((f) => f.id === 'vgg-checks-skipped');
     assert.equal(note?.severity, 'info');
     record(note as Finding);
@@ -620,6 +629,19 @@ describe('what vggkit cannot judge is named', () => {
       layers: [...cnn.layers.slice(0, -1), dense('dense', 2048, 1, 'sigmoid')],
     };
     assert.deepEqual(problems(await examine(fixed, 'keras')), []);
+  });
+
+  test('training-config-absent: a to_json architecture says the loss and optimizer checks did not run; a compiled .h5 does not', async () => {
+    const json = await examine(healthy(), 'json');
+    const note = json.find((x) => x.id === 'training-config-absent');
+    assert.equal(note?.severity, 'info');
+    assert.match(note?.explanation ?? '', /to_json\(\) writes the architecture only/);
+    record(note as Finding);
+    const h5 = await examine(healthy(), 'h5');
+    assert.equal(
+      h5.find((x) => x.id === 'training-config-absent'),
+      undefined,
+    );
   });
 
   test('every id of the family has a fixture above', () => {

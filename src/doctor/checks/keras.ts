@@ -342,6 +342,31 @@ const vggOnlyNote: Check = {
   },
 };
 
+const noTraining: Check = {
+  ids: ['training-config-absent'],
+  family: 'keras',
+  run(ctx) {
+    const k = keras(ctx);
+    if (k === undefined || k.model.training !== undefined) return [];
+    const json = k.model.format === 'keras-json';
+    return [
+      {
+        id: 'training-config-absent',
+        severity: 'info',
+        title: `${k.model.name} holds no training config: the loss, metric and optimizer checks did not run`,
+        explanation: json
+          ? 'model.to_json() writes the architecture only; the loss, the metrics and the optimizer with its learning rate are not in it, so the loss/output, sparse/categorical and learning-rate checks had nothing to judge.'
+          : 'The file was saved before model.compile (or with include_optimizer=False), so it records no loss, metrics or optimizer; the loss/output, sparse/categorical and learning-rate checks had nothing to judge.',
+        evidence: { model: k.model.name, format: k.model.format },
+        fix: {
+          summary: 'Give the doctor the file model.save writes after compile, which carries them.',
+          keras: "model.save('model.keras')  # after model.compile(...)",
+        },
+      },
+    ];
+  },
+};
+
 const unknown: Check = {
   ids: ['unknown-layer'],
   family: 'keras',
@@ -539,7 +564,7 @@ const learningRate: Check = {
       findings.push({
         id: 'lr-too-high',
         severity: lr > 10 * limits.high ? 'error' : 'warning',
-        title: `Learning rate ${lr} is high for ${optimizer.className} fine-tuning`,
+        title: `Learning rate ${lr} is high for ${optimizer.className} ${k.analysis.vgg === undefined ? 'training' : 'fine-tuning'}`,
         explanation:
           'Steps this large jump over minima: the loss oscillates or diverges, and any unfrozen pretrained weights are wrecked in the first epoch.',
         evidence,
@@ -557,7 +582,9 @@ const learningRate: Check = {
         severity: 'warning',
         title: `Learning rate ${lr} is too low for ${optimizer.className} to make progress`,
         explanation:
-          'Weights barely move: the loss falls so slowly that training ends long before it converges.',
+          'Weights barely move: the loss falls so slowly that training ends long before it converges.' +
+          // Keras saves the optimizer's current rate: a callback may have lowered it during fit.
+          ' The file stores the rate at save time: if a callback such as ReduceLROnPlateau lowered it during fit, this is where it ended, not the rate model.compile was given.',
         evidence,
         fix: {
           summary: `Use ${suggested} or higher.`,
@@ -789,5 +816,6 @@ export const KERAS_CHECKS: readonly Check[] = [
   headSize,
   changedAfterCompile,
   unknown,
+  noTraining,
   vggOnlyNote,
 ];
