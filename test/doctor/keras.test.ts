@@ -213,6 +213,18 @@ describe('output, loss and logits', () => {
       'keras',
     );
     assert.ok(k3.some((x) => x.id === 'loss-output-mismatch' && x.severity === 'error'));
+    // tf.keras 2 saves 'accuracy' resolved from the label shape: integer labels gave
+    // sparse_categorical_accuracy, which categorical cross-entropy cannot train on.
+    const resolved = [
+      [
+        {
+          class_name: 'MeanMetricWrapper',
+          config: { name: 'accuracy', dtype: 'float32', fn: 'sparse_categorical_accuracy' },
+        },
+      ],
+    ];
+    const tfKeras = await examine(variant(healthy(3), { compile: { metrics: resolved } }), 'h5');
+    assert.ok(tfKeras.some((x) => x.id === 'loss-output-mismatch' && x.severity === 'error'));
   });
 
   test('loss-output-mismatch: sparse cross-entropy with categorical_accuracy is a meaningless accuracy; twin sparse_categorical_accuracy', async () => {
@@ -265,6 +277,13 @@ describe('output, loss and logits', () => {
       clean.find((x) => x.id === 'loss-output-mismatch'),
       undefined,
     );
+    // The same integer-label log beside a model compiled with categorical cross-entropy: they
+    // cannot come from one setup; that log's accuracy is real, so the curve checks keep it.
+    const other = await examine(healthy(3), 'keras', { history: twin, dataDir: threeClasses });
+    const g = other.find((x) => x.id === 'loss-output-mismatch');
+    assert.equal(g?.severity, 'warning');
+    assert.match(g?.explanation ?? '', /do not come from the same setup/);
+    assert.ok(other.some((x) => x.id === 'stuck-at-chance'));
   });
 
   test('Dense(3, softmax) with sparse_categorical_crossentropy and a 3-class data folder: no finding', async () => {

@@ -63,7 +63,12 @@ export interface CompileDef {
   /** A string (`"categorical_crossentropy"`) or a loss object `{className, config}`. */
   readonly loss?: string | { readonly className: string; readonly config: Json };
   readonly optimizer: { readonly className: string; readonly config: Json };
-  readonly metrics?: readonly string[];
+  /**
+   * Strings as compile was given them, or what tf.keras 2 saves after fit (saving_utils.py
+   * `model_metadata` with `user_metrics=False`): the compiled metrics, e.g.
+   * `[[{class_name: 'MeanMetricWrapper', config: {name: 'accuracy', fn: 'categorical_accuracy'}}]]`.
+   */
+  readonly metrics?: readonly unknown[];
 }
 
 export interface ModelDef {
