@@ -111,6 +111,9 @@ class PlainProgress implements Progress {
     this.meter.observe(done);
     if (note !== undefined) this.note = note;
     const time = this.options.now();
+    // Reaching the total is left to stop(), whose line says how long it took: printing both
+    // would show the same count twice.
+    if (done >= this.options.total) return;
     if (time - this.lastLine >= this.options.lineIntervalMs) this.print(time);
   }
 
