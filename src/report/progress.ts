@@ -228,3 +228,38 @@ export function createProgress(options: ProgressOptions): Progress {
   }
   return new BarProgress({ label: options.label, total: options.total, unit, stream, now });
 }
+
+/**
+ * Progress reported only as (done, total) events, with no start or end event, over passes one
+ * after another (features of the training files, then of the validation files; int8
+ * calibration, then its check): a bar per pass, opened when a new pass (its label or total)
+ * first reports and closed when it reaches its total.
+ */
+export class PassProgress {
+  private bar: Progress | undefined;
+  private pass = '';
+
+  constructor(
+    private readonly options: Pick<ProgressOptions, 'stream' | 'now'> & {
+      readonly unit: string;
+      readonly json: boolean;
+    },
+  ) {}
+
+  update(label: string, done: number, total: number): void {
+    const pass = `${label}\u0000${total}`;
+    if (pass !== this.pass || this.bar === undefined) {
+      this.stop();
+      this.pass = pass;
+      this.bar = createProgress({ ...this.options, label, total });
+    }
+    this.bar.update(done);
+    if (done >= total) this.stop();
+  }
+
+  stop(): void {
+    this.bar?.stop();
+    this.bar = undefined;
+    this.pass = '';
+  }
+}

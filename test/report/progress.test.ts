@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { createProgress, formatDuration } from '../../src/report/progress.js';
+import { createProgress, formatDuration, PassProgress } from '../../src/report/progress.js';
 
 function capture(isTTY: boolean): {
   stream: PassThrough & { isTTY?: boolean; columns?: number };
@@ -148,4 +148,38 @@ test('a logged line goes above the bar, which is drawn again below it', () => {
   lines.log('a trial line');
   lines.stop();
   assert.match(plain.text(), /^a trial line\ntrials: 0\/4/);
+});
+
+test('passes reported only as (done, total): a bar per pass, even two passes of the same size', () => {
+  const out = capture(false);
+  let clock = 0;
+  const passes = new PassProgress({
+    unit: 'img',
+    json: false,
+    stream: out.stream,
+    now: () => clock,
+  });
+  for (const [label, total] of [
+    ['features', 4],
+    ['features', 2],
+    ['features', 2],
+    ['int8 calibration', 2],
+  ] as const) {
+    for (let done = 1; done <= total; done++) {
+      clock += 1000;
+      passes.update(label, done, total);
+    }
+  }
+  passes.stop();
+  // Each bar opens at its pass's first report, so its time counts from there.
+  assert.deepEqual(out.text().trimEnd().split('\n'), [
+    'features: 1/4 (25%), ? img/s, ETA ?',
+    'features: 4/4 (100%), 1.00 img/s, done in 3s',
+    'features: 1/2 (50%), ? img/s, ETA ?',
+    'features: 2/2 (100%), 1.00 img/s, done in 1s',
+    'features: 1/2 (50%), ? img/s, ETA ?',
+    'features: 2/2 (100%), 1.00 img/s, done in 1s',
+    'int8 calibration: 1/2 (50%), ? img/s, ETA ?',
+    'int8 calibration: 2/2 (100%), 1.00 img/s, done in 1s',
+  ]);
 });

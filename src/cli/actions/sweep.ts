@@ -1,7 +1,7 @@
 /** What `vggkit sweep` does (declared in ../sweep.ts). */
 import { join } from 'node:path';
 import { defaultCacheDir } from '../../model/download.js';
-import { createProgress, type Progress } from '../../report/progress.js';
+import { createProgress, PassProgress, type Progress } from '../../report/progress.js';
 import { DEFAULT_PARALLEL } from '../../sweep/defaults.js';
 import { QueueExecutor } from '../../sweep/executors/bullmq.js';
 import { parseMonitor } from '../../sweep/monitor.js';
@@ -174,7 +174,7 @@ export async function sweep(dir: string, flags: SweepFlags): Promise<number> {
       cacheDir: defaultCacheDir(),
       offline: flags.offline === true,
       log: (line) => display.line(line),
-      onFeatureProgress: (done, total) => display.features(done, total),
+      onFeatureProgress: (done, total) => display.featureProgress(done, total),
       onProgress: (trials, planned) => display.trials(trials, planned),
       onTrialEnd: (trial, done, total, monitor) => display.trial(trial, done, total, monitor),
     });
@@ -206,23 +206,15 @@ export async function sweep(dir: string, flags: SweepFlags): Promise<number> {
  * from their rate) with one line per finished trial printed above it.
  */
 class SweepDisplay {
-  private bar: Progress | undefined;
-  private featureTotal = -1;
+  private readonly features: PassProgress;
   private trialBar: Progress | undefined;
 
-  constructor(private readonly json: boolean) {}
+  constructor(private readonly json: boolean) {
+    this.features = new PassProgress({ unit: 'img', json });
+  }
 
-  features(done: number, total: number): void {
-    if (total !== this.featureTotal || this.bar === undefined) {
-      this.stop();
-      this.featureTotal = total;
-      this.bar = createProgress({ label: 'features', total, unit: 'img', json: this.json });
-    }
-    this.bar.update(done);
-    if (done >= total) {
-      this.stop();
-      this.featureTotal = -1;
-    }
+  featureProgress(done: number, total: number): void {
+    this.features.update('features', done, total);
   }
 
   /** A job was dispatched or came back: the overall bar's count and what is running. */
@@ -261,8 +253,7 @@ class SweepDisplay {
   }
 
   stop(): void {
-    this.bar?.stop();
-    this.bar = undefined;
+    this.features.stop();
     this.trialBar?.stop();
     this.trialBar = undefined;
   }

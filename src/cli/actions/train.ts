@@ -1,5 +1,5 @@
 /** What `vggkit train` does (declared in ../train.ts). */
-import { createProgress, type Progress } from '../../report/progress.js';
+import { createProgress, PassProgress, type Progress } from '../../report/progress.js';
 import type { Callback } from '../../train/events.js';
 import { fineTune } from '../../train/fit.js';
 import { readTrainConfigFile } from '../../train/config-file.js';
@@ -60,11 +60,11 @@ function formatMetric(value: number): string {
 class TrainingDisplay {
   readonly callback: Callback;
   private bar: Progress | undefined;
-  private featureTotal = -1;
-  private int8Phase = '';
+  private readonly passes: PassProgress;
   private epochs = 0;
 
   constructor(private readonly json: boolean) {
+    this.passes = new PassProgress({ unit: 'img', json });
     const callback: Callback = {
       name: 'cli-progress',
       fit_start: (event) => {
@@ -119,30 +119,16 @@ class TrainingDisplay {
 
   /** int8 calibration, then its check against fp32: one bar per phase. */
   int8(phase: string, done: number, total: number): void {
-    if (phase !== this.int8Phase || this.bar === undefined) {
-      this.stop();
-      this.int8Phase = phase;
-      this.bar = createProgress({ label: `int8 ${phase}`, total, unit: 'img', json: this.json });
-    }
-    this.bar.update(done);
-    if (done >= total) {
-      this.stop();
-      this.int8Phase = '';
-    }
+    this.bar?.stop();
+    this.bar = undefined;
+    this.passes.update(`int8 ${phase}`, done, total);
   }
 
-  /** Feature extraction: a new bar whenever a new pass starts (train files, then validation files). */
+  /** Feature extraction: a bar per pass (train files, then validation files). */
   features(done: number, total: number): void {
-    if (total !== this.featureTotal || this.bar === undefined) {
-      this.stop();
-      this.featureTotal = total;
-      this.bar = createProgress({ label: 'features', total, unit: 'img', json: this.json });
-    }
-    this.bar.update(done);
-    if (done >= total) {
-      this.stop();
-      this.featureTotal = -1;
-    }
+    this.bar?.stop();
+    this.bar = undefined;
+    this.passes.update('features', done, total);
   }
 
   line(text: string): void {
@@ -151,6 +137,7 @@ class TrainingDisplay {
   }
 
   stop(): void {
+    this.passes.stop();
     this.bar?.stop();
     this.bar = undefined;
   }
