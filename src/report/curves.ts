@@ -16,6 +16,34 @@ export interface EpochPoint {
   readonly stage?: string;
 }
 
+/** The curves' values and the log key (Keras' names, as history.json and CSVLogger write them) each comes from. */
+const LOGGED: readonly (readonly [
+  'loss' | 'accuracy' | 'valLoss' | 'valAccuracy' | 'lr',
+  string,
+])[] = [
+  ['loss', 'loss'],
+  ['accuracy', 'accuracy'],
+  ['valLoss', 'val_loss'],
+  ['valAccuracy', 'val_accuracy'],
+  ['lr', 'lr'],
+];
+
+/** One epoch's logs (keys as Keras logs them) as a chart point; a value that is not a number is left out. */
+export function epochPoint(logs: object, epoch: number, stage?: string): EpochPoint {
+  const point: { -readonly [K in keyof EpochPoint]: EpochPoint[K] } = { epoch };
+  for (const [name, key] of LOGGED) {
+    const value = (logs as Readonly<Record<string, unknown>>)[key];
+    if (typeof value === 'number') point[name] = value;
+  }
+  if (stage !== undefined) point.stage = stage;
+  return point;
+}
+
+/** A run's epoch logs, in order, as chart points (1-based). */
+export function epochPoints(history: readonly object[]): EpochPoint[] {
+  return history.map((logs, i) => epochPoint(logs, i + 1));
+}
+
 export interface StageStart {
   readonly name: string;
   /** 1-based epoch the stage starts with. */

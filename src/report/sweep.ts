@@ -6,14 +6,13 @@
  * sweep page draw the same charts from the same file.
  */
 import type { SweepView } from '../sweep/results.js';
-import { epochPoints } from '../train/report.js';
 import {
   finiteOrNull,
   type ChartSpec,
   type LineChartSpec,
   type ParallelChartSpec,
 } from './chart-spec.js';
-import { overlayCharts } from './curves.js';
+import { epochPoints, overlayCharts } from './curves.js';
 import { escapeHtml } from './html.js';
 import { formatNumber } from './tables.js';
 

@@ -15,6 +15,7 @@ import {
   batchLossChart,
   Ema,
   epochCharts,
+  epochPoint,
   type BatchPoint,
   type EpochPoint,
   type StageStart,
@@ -143,18 +144,7 @@ export class RunState {
       [...this.stages].reverse().find((s) => s.firstEpoch <= epoch)?.name;
     return [...this.epochs.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([e, logs]) => {
-        const stage = stageAt(e + 1);
-        return {
-          epoch: e + 1,
-          loss: logs.loss,
-          accuracy: logs.accuracy,
-          ...(logs.val_loss === undefined ? {} : { valLoss: logs.val_loss }),
-          ...(logs.val_accuracy === undefined ? {} : { valAccuracy: logs.val_accuracy }),
-          lr: logs.lr,
-          ...(stage === undefined ? {} : { stage }),
-        };
-      });
+      .map(([e, logs]) => epochPoint(logs, e + 1, stageAt(e + 1)));
   }
 
   /**

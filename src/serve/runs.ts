@@ -11,7 +11,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { PreprocessContract } from '../image/contract.js';
-import type { EpochPoint } from '../report/curves.js';
+import { epochPoint, type EpochPoint } from '../report/curves.js';
 import { EVENTS_FILE, parseEventLine, type EventRecord } from '../train/callbacks/events-log.js';
 import { findLastLine, readHeadAndTail } from './events-tail.js';
 import { bestOf, RunState, type RunStatus } from './run-state.js';
@@ -71,18 +71,8 @@ export function historyPoints(json: unknown): EpochPoint[] {
         ? Number(v)
         : undefined;
   return epochs.map((e, i) => {
-    const point: { -readonly [K in keyof EpochPoint]: EpochPoint[K] } = { epoch: i + 1 };
-    const set = (key: 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy' | 'lr', v: unknown): void => {
-      const n = num(v);
-      if (n !== undefined) point[key] = n;
-    };
-    set('loss', e.loss);
-    set('accuracy', e.accuracy);
-    set('valLoss', e.val_loss);
-    set('valAccuracy', e.val_accuracy);
-    set('lr', e.lr);
-    if (typeof e.stage === 'string') point.stage = e.stage;
-    return point;
+    const logs = Object.fromEntries(Object.entries(e).map(([k, v]) => [k, num(v)]));
+    return epochPoint(logs, i + 1, typeof e.stage === 'string' ? e.stage : undefined);
   });
 }
 

@@ -6,7 +6,7 @@
  * reads the same as the dashboard's run page.
  */
 import { chart } from '../report/chart-spec.js';
-import { epochCharts, type EpochPoint, type StageStart } from '../report/curves.js';
+import { epochCharts, epochPoints, type StageStart } from '../report/curves.js';
 import { escapeHtml, page } from '../report/html.js';
 import { keyValueTable } from '../report/tables.js';
 import type { StageSpec, TrainConfig } from './config.js';
@@ -18,18 +18,6 @@ export interface TrainingReport {
   readonly config: TrainConfig;
   readonly classNames: readonly string[];
   readonly stoppedBy?: string | undefined;
-}
-
-/** A run's epochs as the chart builders take them (1-based). */
-export function epochPoints(history: readonly EpochLogs[]): EpochPoint[] {
-  return history.map((logs, i) => ({
-    epoch: i + 1,
-    loss: logs.loss,
-    accuracy: logs.accuracy,
-    ...(logs.val_loss === undefined ? {} : { valLoss: logs.val_loss }),
-    ...(logs.val_accuracy === undefined ? {} : { valAccuracy: logs.val_accuracy }),
-    lr: logs.lr,
-  }));
 }
 
 /** Where each configured stage starts (1-based epochs). */

@@ -5,6 +5,8 @@ import {
   batchLossChart,
   emaSmooth,
   epochCharts,
+  epochPoint,
+  epochPoints,
   lrDrops,
   overlayCharts,
   smoothBatches,
@@ -105,4 +107,20 @@ test('chart() survives titles that would end a script element, and chartSpecs re
   const html = chart(evil);
   assert.doesNotMatch(html.slice(html.indexOf('json">') + 6, html.lastIndexOf('</script>')), /</);
   assert.deepEqual(chartSpecs(html), [evil]);
+});
+
+test('epoch logs become points by their Keras keys; what is not a number is left out', () => {
+  const history = [
+    { loss: 1.2, accuracy: 0.4, val_loss: 1.5, val_accuracy: 0.3, lr: 1e-4, epoch: 0 },
+    { loss: Number.NaN, accuracy: 0.5, lr: 1e-4, val_accuracy: 'n/a' },
+  ];
+  assert.deepEqual(epochPoints(history), [
+    { epoch: 1, loss: 1.2, accuracy: 0.4, valLoss: 1.5, valAccuracy: 0.3, lr: 1e-4 },
+    { epoch: 2, loss: Number.NaN, accuracy: 0.5, lr: 1e-4 },
+  ]);
+  assert.deepEqual(epochPoint({ loss: 0.9 }, 7, 'block5'), {
+    epoch: 7,
+    loss: 0.9,
+    stage: 'block5',
+  });
 });

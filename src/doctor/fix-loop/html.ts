@@ -4,31 +4,11 @@
  * before and after, their validation curves on one chart per metric (the shared overlay charts).
  */
 import { chart } from '../../report/chart-spec.js';
-import { overlayCharts, type EpochPoint } from '../../report/curves.js';
+import { epochPoints, overlayCharts } from '../../report/curves.js';
 import { escapeHtml } from '../../report/html.js';
 import { dataTable } from '../../report/tables.js';
-import { logValue, type EpochLogs } from '../../train/events.js';
 import { compareScores } from './score.js';
 import type { FixLoopResult, Score } from './types.js';
-
-/** Logged epochs as the charts' neutral points (1-based). */
-export function epochPoints(history: readonly EpochLogs[]): EpochPoint[] {
-  return history.map((logs, i) => {
-    const point: Record<string, number> = { epoch: i + 1 };
-    const keys = [
-      ['loss', 'loss'],
-      ['accuracy', 'accuracy'],
-      ['valLoss', 'val_loss'],
-      ['valAccuracy', 'val_accuracy'],
-      ['lr', 'lr'],
-    ] as const;
-    for (const [name, key] of keys) {
-      const v = logValue(logs, key);
-      if (v !== undefined) point[name] = v;
-    }
-    return point as unknown as EpochPoint;
-  });
-}
 
 function pct(v: number): string {
   return Number.isFinite(v) ? `${(v * 100).toFixed(0)}%` : '–';
