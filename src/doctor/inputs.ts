@@ -224,14 +224,17 @@ function checkClassCount(ctx: DoctorContext): void {
 async function kerasInfo(file: string, kerasWeights: string | undefined): Promise<KerasInfo> {
   const model = await readKerasModelWithWeights(file, kerasWeights);
   const analysis = analyse(model);
-  const side = model.inputShape?.[1];
+  // The size images are resized to: the model's own (batch, height, width, channels) input, so a
+  // 28x28 classifier's 28x28 images are not judged against 224; unknown or not an image: 224.
+  const shape = model.inputShape;
+  const side = shape?.length === 4 ? shape[1] : undefined;
   return {
     model,
     analysis,
     // Keras' ImageNet VGG weights are caffe-mode (keras/src/applications/vgg16.py preprocess_input).
     contract: makeContract({
       mode: 'caffe',
-      inputSize: typeof side === 'number' && side >= 32 ? side : 224,
+      inputSize: typeof side === 'number' && side > 0 ? side : 224,
     }),
   };
 }

@@ -650,6 +650,28 @@ describe('what vggkit cannot judge is named', () => {
     assert.deepEqual(problems(await examine(fixed, 'keras')), []);
   });
 
+  test("the data is judged at the model's own input size: 28x28 images for a 28x28 classifier are not upscaled", async () => {
+    const small: ModelDef = {
+      className: 'Sequential',
+      name: 'mnist_like',
+      layers: [
+        input('in', [28, 28, 3]),
+        conv('conv2d', 3, 8),
+        maxPool('max_pooling2d'),
+        flatten('flatten'),
+        dense('dense', 1352, 2, 'softmax'),
+      ],
+      compile: { loss: 'categorical_crossentropy', optimizer: adam(1e-3), metrics: ['accuracy'] },
+    };
+    const data = await cleanDataset(join(dir, 'data28'), { perClass: 10, size: 28, seed: 300 });
+    const found = await examine(small, 'h5', { dataDir: data });
+    assert.equal(
+      found.find((f) => f.id === 'small-images'),
+      undefined,
+      found.map((f) => `${f.id}: ${f.title}`).join('\n'),
+    );
+  });
+
   test('training-config-absent: a to_json architecture says the loss and optimizer checks did not run; a compiled .h5 does not', async () => {
     const json = await examine(healthy(), 'json');
     const note = json.find((x) => x.id === 'training-config-absent');

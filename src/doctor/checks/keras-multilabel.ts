@@ -18,10 +18,7 @@ export interface MultiLabelEvidence {
   /** Distinct training images (by content) lying in two or more class folders. */
   readonly shared: number;
   readonly distinct: number;
-  readonly examples: readonly {
-    readonly classes: readonly string[];
-    readonly files: readonly string[];
-  }[];
+  readonly examples: readonly (readonly string[])[];
 }
 
 /** The training folders hold the same images under several classes, often enough to be multi-label. */
@@ -44,7 +41,8 @@ export function multiLabelEvidence(scan: DataScan | undefined): MultiLabelEviden
   return {
     shared: shared.length,
     distinct: bySha.size,
-    examples: shared.slice(0, 5).map((e) => ({ classes: [...e.classes].sort(), files: e.files })),
+    // The copies of each image, as duplicate-images lists them (the folders name the classes).
+    examples: shared.slice(0, 5).map((e) => e.files),
   };
 }
 
@@ -74,7 +72,7 @@ const softmaxMultiLabel: Check = {
           summary:
             'If images really carry several labels: independent sigmoids with binary cross-entropy, fed one multi-hot label vector per image (built from a label table, not from folders). If each image has one class, the copies are filing mistakes: keep each image in its one folder.',
           keras: `layers.Dense(${out.units}, activation='sigmoid')(x); model.compile(loss='binary_crossentropy', metrics=[keras.metrics.BinaryAccuracy(), keras.metrics.AUC(multi_label=True)], optimizer=...)  # y: multi-hot vectors`,
-          flag: '(vggkit trains single-label class folders only; a multi-label set is outside what vggkit train does)',
+          flag: 'none: vggkit trains single-label class folders only, so a multi-label set is outside what vggkit train does',
         },
       },
     ];
