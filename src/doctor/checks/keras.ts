@@ -118,7 +118,7 @@ const outputActivation: Check = {
           fix: {
             summary: 'Use softmax for single-label classification.',
             keras: `layers.Dense(${out.units}, activation='softmax')(x)`,
-            flag: '(vggkit heads are softmax for single-label folders)',
+            flag: 'vggkit heads are softmax for single-label folders',
             config: { loss: 'categorical_crossentropy' },
           },
         },
@@ -284,7 +284,7 @@ const logits: Check = {
           fix: {
             summary: 'Either give the loss the logits, or end the model with softmax/sigmoid.',
             keras: `loss=keras.losses.${cls}(from_logits=True)`,
-            flag: '(vggkit heads end in softmax/sigmoid)',
+            flag: 'vggkit heads end in softmax/sigmoid',
           },
         },
       ];
