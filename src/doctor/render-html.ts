@@ -4,7 +4,7 @@
  * shared report components (src/report/), the same the dashboard shows.
  */
 import { writeFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import { thumbnailJpeg } from '../image/index.js';
 import { chart, type LineChartSpec } from '../report/chart-spec.js';
 import { epochCharts, lrRangeChart, LR_COLOR, VAL_COLOR } from '../report/curves.js';
 import { escapeHtml, page } from '../report/html.js';
@@ -18,7 +18,6 @@ import type { LrRangeProbe } from './probe-results.js';
 import { describeReading } from './trainings.js';
 
 /** Thumbnail edge in pixels and how many per finding: enough to recognise, small enough to keep the file light. */
-const THUMB_SIZE = 96;
 const THUMBS_PER_FINDING = 6;
 
 function exampleFiles(f: Finding): string[] {
@@ -32,12 +31,7 @@ function exampleFiles(f: Finding): string[] {
 
 async function thumbnail(file: string): Promise<string | undefined> {
   try {
-    const jpeg = await sharp(file, { failOn: 'none' })
-      .autoOrient()
-      .flatten({ background: '#ffffff' })
-      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside' })
-      .jpeg({ quality: 70 })
-      .toBuffer();
+    const jpeg = await thumbnailJpeg(file);
     return `data:image/jpeg;base64,${jpeg.toString('base64')}`;
   } catch {
     return undefined;

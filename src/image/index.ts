@@ -46,3 +46,4 @@ export {
   type StreamOptions,
 } from './pipeline.js';
 export { DEFAULT_AUGMENT_PARAMS, augmentImage, type AugmentParams } from './augment.js';
+export { THUMB_SIZE, thumbnailJpeg } from './thumbnail.js';

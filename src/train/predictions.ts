@@ -21,8 +21,8 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import sharp from 'sharp';
 import type { Int8Report } from '../engine/int8/prepare.js';
+import { thumbnailJpeg } from '../image/index.js';
 import { readModelFolder } from '../model/model-folder.js';
 import type { Precision } from '../model/precision.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
@@ -40,7 +40,6 @@ export const EVALUATION_FILE = 'evaluation.json';
 export const TOP_LOSSES_DIR = 'top-losses';
 /** Enough to see a pattern (one class confused with another), few enough to look at. */
 export const TOP_LOSSES = 16;
-const THUMB_SIZE = 96;
 /** Keras' probability clipping, as the loss in metrics.ts. */
 const EPSILON = 1e-7;
 
@@ -81,12 +80,7 @@ export interface PredictionsFile extends MetricsFile {
 
 async function thumbnail(file: string, out: string): Promise<boolean> {
   try {
-    const jpeg = await sharp(file, { failOn: 'none' })
-      .autoOrient()
-      .flatten({ background: '#ffffff' })
-      .resize(THUMB_SIZE, THUMB_SIZE, { fit: 'inside' })
-      .jpeg({ quality: 75 })
-      .toBuffer();
+    const jpeg = await thumbnailJpeg(file);
     await writeFileAtomic(out, jpeg);
     return true;
   } catch {
