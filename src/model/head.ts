@@ -16,6 +16,20 @@ export interface HeadSpec {
   readonly dense: number;
   readonly classes: number;
   readonly activation: 'softmax' | 'sigmoid';
+  /**
+   * Units of further hidden Dense(relu) layers after `dense`, in order: a user's Keras head may
+   * have several (vggkit trains heads with one). Absent: one hidden layer.
+   */
+  readonly moreDense?: readonly number[];
+}
+
+/**
+ * The head's Dense layers in order, as Keras names them in a fresh session: `dense`, `dense_1`,
+ * …; the last is the output (`dense_1` for vggkit's own one-hidden-layer head).
+ */
+export function headDenseNames(head: HeadSpec): string[] {
+  const count = 2 + (head.moreDense?.length ?? 0);
+  return Array.from({ length: count }, (_, i) => (i === 0 ? 'dense' : `dense_${i}`));
 }
 
 /** The head's layers after `base`, whose last layer must be spatial ([H, W, C], e.g. block5_pool). */
@@ -34,24 +48,28 @@ export function headLayers(base: readonly LayerSpec[], head: HeadSpec): LayerSpe
     );
   }
   const features = head.kind === 'flatten' ? h * w * c : c;
+  const names = headDenseNames(head);
+  const widths = [head.dense, ...(head.moreDense ?? [])];
+  const hidden = widths.map((units, i): LayerSpec => ({
+    name: names[i] as string,
+    kind: 'dense',
+    outputShape: [units],
+    kernelShape: [i === 0 ? features : (widths[i - 1] as number), units],
+    biasShape: [units],
+    activation: 'relu',
+  }));
+  const width = widths.at(-1) as number;
   return [
     head.kind === 'flatten'
       ? { name: 'flatten', kind: 'flatten', outputShape: [features] }
       : { name: 'global_average_pooling2d', kind: 'global-avg', outputShape: [features] },
+    ...hidden,
+    { name: 'dropout', kind: 'dropout', outputShape: [width] },
     {
-      name: 'dense',
-      kind: 'dense',
-      outputShape: [head.dense],
-      kernelShape: [features, head.dense],
-      biasShape: [head.dense],
-      activation: 'relu',
-    },
-    { name: 'dropout', kind: 'dropout', outputShape: [head.dense] },
-    {
-      name: 'dense_1',
+      name: names.at(-1) as string,
       kind: 'dense',
       outputShape: [head.classes],
-      kernelShape: [head.dense, head.classes],
+      kernelShape: [width, head.classes],
       biasShape: [head.classes],
       activation: head.activation,
     },

@@ -191,6 +191,7 @@ export function sameHead(a: HeadSpec, b: HeadSpec): boolean {
     a.kind === b.kind &&
     a.dense === b.dense &&
     a.classes === b.classes &&
-    a.activation === b.activation
+    a.activation === b.activation &&
+    (a.moreDense ?? []).join() === (b.moreDense ?? []).join()
   );
 }

@@ -77,7 +77,7 @@ export interface KerasAnalysis {
 
 const CONV = /^block(\d)_conv(\d)$/;
 
-function activationOf(layer: KerasLayer): string | undefined {
+export function activationOf(layer: KerasLayer): string | undefined {
   const value = layer.config['activation'];
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null) {

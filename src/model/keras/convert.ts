@@ -6,16 +6,19 @@
  * contract. The model's own preprocessing decides the contract: none inside -> the base weights'
  * contract is assumed (caffe for Keras' VGG weights, said in `assumption`); exactly one known mode
  * -> that mode; anything else -> raw pixels plus an `inputTransform` the graph applies itself.
- * What vggkit has no form for (a head with two hidden layers, BatchNormalization, an unknown
- * layer) is a KERAS_UNSUPPORTED error naming the layer.
+ * The head may have several hidden Dense(relu) layers (`dense`, `dense_1`, … then the output) and
+ * BatchNormalization / Activation layers, folded into its Dense layers (head-chain.ts). What
+ * vggkit has no form for (an unknown layer, a LeakyReLU, BatchNormalization in the base) is a
+ * KERAS_UNSUPPORTED error naming the layer and its class.
  */
 import { makeContract, type PreprocessContract } from '../../image/contract.js';
 import { VggkitError } from '../../util/errors.js';
 import { tensor } from '../../util/tensor.js';
 import { ARCHITECTURES, type VggOptions } from '../architectures.js';
-import type { HeadSpec } from '../head.js';
+import { headDenseNames, type HeadSpec } from '../head.js';
 import { biasKey, kernelKey, type WeightMap } from '../weight-map.js';
-import { analyse, type AffineMap, type HeadLayer, type KerasAnalysis } from './analyse.js';
+import { analyse, type AffineMap, type KerasAnalysis } from './analyse.js';
+import { headChain, type ChainDense } from './head-chain.js';
 import { layerPath, leafLayers, unknownLayers, type KerasModel } from './model.js';
 import { modeOf } from './preprocessing.js';
 
@@ -74,6 +77,11 @@ function layerWeights(model: KerasModel, path: string, into: WeightMap, as: stri
   into.set(biasKey(as), tensor(bias.tensor.dims, bias.tensor.data));
 }
 
+function setWeights(into: WeightMap, as: string, dense: ChainDense): void {
+  into.set(kernelKey(as), dense.kernel);
+  into.set(biasKey(as), dense.bias);
+}
+
 function inputSizeOf(model: KerasModel): readonly [number, number] {
   const [, h, w] = model.inputShape ?? [];
   return typeof h === 'number' && typeof w === 'number' ? [h, w] : [224, 224];
@@ -97,16 +105,18 @@ export function kerasToVgg(
     );
   if (model.weights === undefined) throw noWeights(model);
   const leaves = leafLayers(model.layers);
-  const odd = leaves.find((l) =>
-    [
-      'BatchNormalization',
-      'LayerNormalization',
-      'Reshape',
-      'Permute',
-      'ZeroPadding2D',
-      'Cropping2D',
-      'Concatenate',
-    ].includes(l.className),
+  const inHead = new Set(vgg.head.map((l) => l.path));
+  const odd = leaves.find(
+    (l) =>
+      (l.className === 'BatchNormalization' && !inHead.has(layerPath(l))) ||
+      [
+        'LayerNormalization',
+        'Reshape',
+        'Permute',
+        'ZeroPadding2D',
+        'Cropping2D',
+        'Concatenate',
+      ].includes(l.className),
   );
   if (odd !== undefined)
     throw unsupported(
@@ -128,19 +138,13 @@ export function kerasToVgg(
     pooling: 'none' as const,
     ...(standard ? {} : { widths: vgg.widths }),
   };
-  const denses = vgg.head.filter((l: HeadLayer) => l.kind === 'dense');
-  const others = vgg.head.filter((l) => l.kind === 'other');
-  if (others.length > 0)
-    throw unsupported(
-      model,
-      `head layer ${others[0]?.name} (${others[0]?.className}) is not Flatten, pooling, Dense or Dropout`,
-    );
+  const denses = headChain(model, vgg.head, (why) => unsupported(model, why));
   const last = denses.at(-1);
   const activation = last?.activation;
   if (last?.units === undefined || (activation !== 'softmax' && activation !== 'sigmoid'))
     throw unsupported(
       model,
-      `the output layer must be Dense with softmax or sigmoid, found ${last === undefined ? 'none' : `${last.name} (${String(activation)})`}`,
+      `the output layer must be Dense with softmax or sigmoid, found ${last === undefined ? 'none' : `${last.layer.path} (${String(activation)})`}`,
     );
   const renamed: Record<string, string> = {};
   let options: VggOptions;
@@ -154,8 +158,8 @@ export function kerasToVgg(
     const fc = model.weights.get(pathOf('fc1'))?.[0]?.tensor.dims[1];
     layerWeights(model, pathOf('fc1'), weights, 'fc1');
     layerWeights(model, pathOf('fc2'), weights, 'fc2');
-    layerWeights(model, last.path, weights, 'predictions');
-    renamed['predictions'] = last.path;
+    setWeights(weights, 'predictions', last);
+    renamed['predictions'] = last.layer.path;
     options = {
       ...base,
       includeTop: true,
@@ -172,17 +176,26 @@ export function kerasToVgg(
         model,
         `vggkit heads start with Flatten or GlobalAveragePooling2D, found ${kind ?? 'neither'}`,
       );
-    if (hidden.length !== 1 || hidden[0]?.activation !== 'relu' || hidden[0].units === undefined)
+    const first = hidden[0];
+    if (first === undefined || hidden.some((h) => h.activation !== 'relu'))
       throw unsupported(
         model,
-        `vggkit's head has one hidden Dense(relu) before the output, this model has ${hidden.length === 0 ? 'none' : hidden.map((h) => `${h.name} (${String(h.activation)})`).join(', ')}`,
+        `vggkit's head has hidden Dense(relu) layers before the output, this model has ${hidden.length === 0 ? 'none' : hidden.map((h) => `${h.layer.path} (${h.activation})`).join(', ')}`,
       );
-    layerWeights(model, hidden[0].path, weights, 'dense');
-    layerWeights(model, last.path, weights, 'dense_1');
-    renamed['dense'] = hidden[0].path;
-    renamed['dense_1'] = last.path;
+    head = {
+      kind,
+      dense: first.units,
+      classes: last.units,
+      activation,
+      ...(hidden.length > 1 ? { moreDense: hidden.slice(1).map((h) => h.units) } : {}),
+    };
+    const names = headDenseNames(head);
+    denses.forEach((d, i) => {
+      const name = names[i] as string;
+      setWeights(weights, name, d);
+      renamed[name] = d.layer.path;
+    });
     options = { ...base, includeTop: false, classes: last.units };
-    head = { kind, dense: hidden[0].units, classes: last.units, activation };
   }
   const map = analysis.preprocessing.map;
   if (map === undefined)

@@ -8,6 +8,7 @@
 import { resolve } from 'node:path';
 import { VggkitError } from '../../util/errors.js';
 import type { Float32Tensor } from '../../util/tensor.js';
+import { headDenseNames } from '../head.js';
 import { biasKey, kernelKey, type WeightMap } from '../weight-map.js';
 import type {
   ReadRequest,
@@ -67,7 +68,7 @@ function readConverted(file: string, converted: KerasVggModel, request: ReadRequ
       : {
           spec: converted.head,
           weights: new Map(
-            ['dense', 'dense_1'].flatMap((name) => [
+            headDenseNames(converted.head).flatMap((name) => [
               [kernelKey(name), converted.weights.get(kernelKey(name)) as Float32Tensor],
               [biasKey(name), converted.weights.get(biasKey(name)) as Float32Tensor],
             ]),

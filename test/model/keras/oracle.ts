@@ -9,6 +9,8 @@ import { readNpy } from '../../../src/data/npy.js';
 import { readSafetensors } from '../../../src/model/safetensors.js';
 import type { Float32Tensor } from '../../../src/util/tensor.js';
 import {
+  activationLayer,
+  batchNorm,
   dense,
   dropout,
   flatten,
@@ -88,7 +90,54 @@ export const CASES: readonly OracleCase[] = [
       dense('dense_1', 8, 4, 'softmax', { data: pair(w, 'dense_1') }),
     ],
   },
+  {
+    // Two hidden Dense layers and BatchNormalization after Flatten, between a linear Dense and
+    // its Activation, and after a Dense(relu); flatten at 32x32 gives 8 features.
+    name: 'bn_head',
+    size: [32, 32],
+    contract: 'caffe',
+    build: (w, base) => [
+      ...base,
+      flatten('flatten'),
+      batchNorm(
+        'batch_normalization',
+        8,
+        { center: false, scale: true, epsilon: 1e-3 },
+        bn(w, 'batch_normalization'),
+      ),
+      dense('dense', 8, 6, 'linear', { data: pair(w, 'dense') }),
+      batchNorm(
+        'batch_normalization_1',
+        6,
+        { center: true, scale: true, epsilon: 1e-3 },
+        bn(w, 'batch_normalization_1'),
+      ),
+      activationLayer('activation', 'relu'),
+      dropout('dropout', 0.5),
+      dense('dense_1', 6, 5, 'relu', { data: pair(w, 'dense_1') }),
+      batchNorm(
+        'batch_normalization_2',
+        5,
+        { center: true, scale: false, epsilon: 1e-2 },
+        bn(w, 'batch_normalization_2'),
+      ),
+      dense('dense_2', 5, 3, 'softmax', { data: pair(w, 'dense_2') }),
+    ],
+  },
 ];
+
+/** A BatchNormalization layer's variables the script wrote (only those the layer has). */
+function bn(
+  w: Map<string, Float32Tensor>,
+  layer: string,
+): Record<string, Float32Array | undefined> {
+  return Object.fromEntries(
+    ['gamma', 'beta', 'moving_mean', 'moving_variance'].map((role) => [
+      role,
+      w.get(`${layer}/${role}`)?.data,
+    ]),
+  );
+}
 
 export function oracleCase(name: string): OracleCase {
   const found = CASES.find((c) => c.name === name);

@@ -14,7 +14,7 @@ import { Session } from '../../../src/engine/session.js';
 import { preprocess } from '../../../src/image/preprocess.js';
 import { openKerasModel } from '../../../src/model/keras/run.js';
 import { rejectsWith } from '../../helpers/errors.js';
-import { CASES, FIXTURES, modelFor, type OracleCase as Case } from './oracle.js';
+import { CASES, FIXTURES, modelFor, oracleCase, type OracleCase as Case } from './oracle.js';
 import { dense, type LayerDef, writeKerasH5, writeKerasZip } from './writer.js';
 
 let dir: string;
@@ -86,22 +86,47 @@ describe('Keras models predict what Keras computes (PyTorch oracle)', () => {
     );
   });
 
-  test('what vggkit has no form for is a named KERAS_UNSUPPORTED error', async () => {
-    const twoHidden = await modelFor(CASES[1] as Case, false);
-    const file = join(dir, 'two-hidden.keras');
-    const layers = [
-      ...twoHidden.layers.slice(0, -1),
-      dense('dense_2', 5, 5, 'relu'),
-      twoHidden.layers.at(-1) as LayerDef,
-    ];
-    await writeKerasZip(file, {
-      ...twoHidden,
-      layers: layers.map((l) => (l.name === 'dense_1' ? dense('dense_1', 5, 1, 'sigmoid') : l)),
+  test('what vggkit has no form for in the head is a KERAS_UNSUPPORTED error naming the layer and class', async () => {
+    const bnHead = await modelFor(oracleCase('bn_head'), false);
+    const swap = async (name: string, by: LayerDef): Promise<string> => {
+      const file = join(dir, `${by.name}.keras`);
+      await writeKerasZip(file, {
+        ...bnHead,
+        layers: bnHead.layers.map((l) => (l.name === name ? by : l)),
+      });
+      return file;
+    };
+    const leaky: LayerDef = { className: 'LeakyReLU', name: 'leaky_re_lu', config: { alpha: 0.3 } };
+    await rejectsWith(
+      openKerasModel(await swap('activation', leaky)),
+      'KERAS_UNSUPPORTED',
+      /head layer leaky_re_lu \(LeakyReLU\) is none of Flatten, pooling, Dense, BatchNormalization/,
+    );
+    const custom: LayerDef = { className: 'MyAttention', name: 'my_attention', config: {} };
+    await rejectsWith(
+      openKerasModel(await swap('dropout', custom)),
+      'KERAS_UNSUPPORTED',
+      /does not know layer my_attention \(MyAttention\)/,
+    );
+    await rejectsWith(
+      openKerasModel(await swap('dense_1', dense('dense_1', 6, 5, 'tanh'))),
+      'KERAS_UNSUPPORTED',
+      /hidden Dense\(relu\) layers before the output, this model has dense \(relu\), dense_1 \(tanh\)/,
+    );
+    const spatial: LayerDef = {
+      ...(bnHead.layers.find((l) => l.name === 'batch_normalization') as LayerDef),
+    };
+    const beforeFlatten = join(dir, 'bn-before-flatten.keras');
+    const without = bnHead.layers.filter((l) => l.name !== 'batch_normalization');
+    const at = without.findIndex((l) => l.name === 'flatten');
+    await writeKerasZip(beforeFlatten, {
+      ...bnHead,
+      layers: [...without.slice(0, at), spatial, ...without.slice(at)],
     });
     await rejectsWith(
-      openKerasModel(file),
+      openKerasModel(beforeFlatten),
       'KERAS_UNSUPPORTED',
-      /one hidden Dense\(relu\) .* dense \(relu\), dense_2 \(relu\)/,
+      /batch_normalization \(BatchNormalization\) sits before Flatten\/pooling/,
     );
   });
 });

@@ -169,6 +169,45 @@ export function dense(
   };
 }
 
+/**
+ * BatchNormalization as keras/src/layers/normalization/batch_normalization.py `build` makes it:
+ * gamma (if scale), beta (if center), moving_mean, moving_variance, in that order (the moving
+ * statistics are non-trainable, so they come last in `_legacy_weights` too). `data` by name.
+ */
+export function batchNorm(
+  name: string,
+  units: number,
+  options: { center: boolean; scale: boolean; epsilon: number },
+  data: Readonly<Record<string, Float32Array | undefined>> = {},
+): LayerDef {
+  const roles = [
+    ...(options.scale ? ['gamma'] : []),
+    ...(options.center ? ['beta'] : []),
+    'moving_mean',
+    'moving_variance',
+  ];
+  return {
+    className: 'BatchNormalization',
+    name,
+    config: {
+      axis: -1,
+      momentum: 0.99,
+      epsilon: options.epsilon,
+      center: options.center,
+      scale: options.scale,
+    },
+    weights: roles.map((role) => {
+      const values = data[role];
+      return { name: role, shape: [units], ...(values === undefined ? {} : { data: values }) };
+    }),
+  };
+}
+
+/** `Activation('relu')` as its own layer. */
+export function activationLayer(name: string, activation: string): LayerDef {
+  return { className: 'Activation', name, config: { activation } };
+}
+
 export function flatten(name = 'flatten'): LayerDef {
   return { className: 'Flatten', name, config: { data_format: 'channels_last' } };
 }
