@@ -324,6 +324,18 @@ describe('output, loss and logits', () => {
     assert.match(f.title, /softmax output on multi-label data: 4 of 24 training images/);
     assert.match(f.explanation, /forces one class per image/);
     assert.match(f.fix.keras ?? '', /Dense\(3, activation='sigmoid'\).*binary_crossentropy/);
+    // Sigmoids with categorical cross-entropy on the same folders: the loss is what to change.
+    const cce = await examine(
+      variant(healthy(3), { out: dense('dense_1', 256, 3, 'sigmoid') }),
+      'h5',
+      { dataDir: multi },
+    );
+    const g = cce.find((x) => x.id === 'output-activation-mismatch');
+    assert.match(
+      g?.title ?? '',
+      /3 sigmoids on multi-label data, trained with categorical_crossentropy/,
+    );
+    assert.match(g?.fix.keras ?? '', /loss='binary_crossentropy'/);
     // The same softmax on folders where each image has one class: nothing to say.
     const single = (await examine(healthy(3), 'h5', { dataDir: threeClasses })).filter(
       (x) => x.family === 'keras',

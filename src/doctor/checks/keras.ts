@@ -107,6 +107,24 @@ const outputActivation: Check = {
       out.units > 1 &&
       (loss === 'categorical_crossentropy' || loss === 'sparse_categorical_crossentropy')
     ) {
+      const multi = multiLabelEvidence(ctx.scan);
+      // Folders sharing images are a multi-label set: the sigmoids fit it, the loss does not.
+      if (multi !== undefined)
+        return [
+          {
+            id: 'output-activation-mismatch',
+            severity: 'error',
+            title: `${out.units} sigmoids on multi-label data, trained with ${loss}`,
+            explanation: `${multi.shared} of ${multi.distinct} training images sit in two or more class folders, and independent sigmoids suit that; but ${loss} scores the outputs as one distribution over the classes (one label per image), so it neither trains each yes/no on its own nor allows several labels.`,
+            evidence: { ...evidence, shared: multi.shared, distinct: multi.distinct },
+            fix: {
+              summary:
+                'Keep the sigmoids and use binary cross-entropy on one multi-hot label vector per image.',
+              keras: `model.compile(loss='binary_crossentropy', metrics=[keras.metrics.BinaryAccuracy(), keras.metrics.AUC(multi_label=True)], optimizer=...)  # y: multi-hot vectors`,
+              flag: 'none: vggkit trains single-label class folders only',
+            },
+          },
+        ];
       return [
         {
           id: 'output-activation-mismatch',
