@@ -3,7 +3,8 @@
  * the real CLI: `predict --weights model.json --keras-weights w.h5`, `evaluate model.json data/
  * --keras-weights w.h5` and the doctor. The files are written by writer.ts in Keras' layouts (the
  * weights file as legacy_h5_format.py `save_weights_to_hdf5_group` writes it: root `layer_names`,
- * `backend`, `keras_version`, a group per layer with `weight_names`), the weights are the PyTorch
+ * `backend`, `keras_version`, a group per layer with `weight_names`; and Keras 3's `.weights.h5`,
+ * saving_lib's layout), the weights are the PyTorch
  * oracle's (make_fixtures.py), and the pixels are the oracle's, saved losslessly as PNG at the
  * model's input size; so predict must give the oracle's probabilities within 1e-4, and evaluate
  * the oracle's cross-entropy.
@@ -17,7 +18,9 @@ import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { modelFor, oracle, oracleCase, worstDifference } from './oracle.js';
-import { writeKerasH5, writeKerasJson } from './writer.js';
+import { DEFAULT_CONFIG } from '../../../src/train/config.js';
+import { weightsIdentity } from '../../../src/train/recipe.js';
+import { writeKerasH5, writeKerasJson, writeKerasWeightsH5 } from './writer.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const CASE = oracleCase('flatten_caffe');
@@ -62,6 +65,11 @@ before(async () => {
     const name = nested ? 'nested' : 'flat';
     await writeKerasJson(file(`${name}.json`), def);
     await writeKerasH5(file(`${name}.weights.h5`), def, { weightsOnly: true });
+    // Keras 3: save_weights takes only `.weights.h5`, in saving_lib's layout.
+    if (!nested) {
+      await writeKerasJson(file('keras3.json'), def, 'keras3');
+      await writeKerasWeightsH5(file('keras3.weights.h5'), def);
+    }
   }
   const { pixels, dims, probs } = await oracle(CASE);
   const [n, h, w] = dims as [number, number, number, number];
@@ -89,7 +97,7 @@ interface PredictJson {
 }
 
 describe('a model.to_json() architecture with its save_weights .h5 (--keras-weights)', () => {
-  for (const name of ['flat', 'nested']) {
+  for (const name of ['flat', 'nested', 'keras3']) {
     test(`predict --weights ${name}.json --keras-weights: the oracle's probabilities`, async () => {
       const run = await vggkit(
         'predict',
@@ -116,6 +124,19 @@ describe('a model.to_json() architecture with its save_weights .h5 (--keras-weig
       assert.match(run.stderr, /applies no preprocessing itself: assuming .*caffe/);
     });
   }
+
+  test('the feature cache tells the same architecture with other weights apart', async () => {
+    const config = { ...DEFAULT_CONFIG, weights: file('flat.json') };
+    const [a, again, b, none] = await Promise.all([
+      weightsIdentity({ ...config, kerasWeights: file('flat.weights.h5') }, 'x'),
+      weightsIdentity({ ...config, kerasWeights: file('flat.weights.h5') }, 'x'),
+      weightsIdentity({ ...config, kerasWeights: file('keras3.weights.h5') }, 'x'),
+      weightsIdentity(config, 'x'),
+    ]);
+    assert.equal(a, again);
+    assert.notEqual(a, b);
+    assert.notEqual(a, none);
+  });
 
   test("evaluate model.json data/ --keras-weights: the oracle's cross-entropy", async () => {
     const run = await vggkit(

@@ -596,6 +596,42 @@ async function ready(): Promise<void> {
   await h5wasm.ready;
 }
 
+/**
+ * saving_lib's weights file: `_save_state` over the model (layers/…/vars) and, when compiled, its
+ * optimizer (optimizer/vars). What a `.keras` archive holds as model.weights.h5, and what Keras 3
+ * `model.save_weights('m.weights.h5')` writes (saving_lib.py `save_weights_only`).
+ */
+function writeSavingLibWeights(path: string, def: ModelDef): void {
+  const h5 = new h5wasm.File(path, 'w');
+  writeSavingLibLayers(h5, def, '');
+  ensureGroup(h5, 'vars');
+  const slots = slotVariables(def);
+  if (def.compile !== undefined && (def.optimizerSlotsFor ?? 'trainable') !== 'none') {
+    const opt = ensureGroup(h5, 'optimizer/vars');
+    fixedStringOrVlen(opt, 'name', def.compile.optimizer.className.toLowerCase());
+    dataset(h5, 'optimizer/vars/0', new Float32Array([10]), []);
+    dataset(h5, 'optimizer/vars/1', new Float32Array([1e-4]), []);
+    let i = 2;
+    for (const slot of slots) {
+      for (let k = 0; k < 2; k++)
+        dataset(
+          h5,
+          `optimizer/vars/${i++}`,
+          new Float32Array(slot.variable.shape.reduce((a, b) => a * b, 1)),
+          slot.variable.shape,
+        );
+    }
+  }
+  h5.close();
+}
+
+/** Keras 3 `model.save_weights('m.weights.h5')`: the saving_lib layout on its own. */
+export async function writeKerasWeightsH5(file: string, def: ModelDef): Promise<void> {
+  await ready();
+  await mkdir(dirname(file), { recursive: true });
+  writeSavingLibWeights(file, def);
+}
+
 /** A Keras 3 `.keras` archive. */
 export async function writeKerasZip(
   file: string,
@@ -606,27 +642,7 @@ export async function writeKerasZip(
   const config = modelConfig(def, 'keras3');
   if (def.compile !== undefined) config['compile_config'] = compileConfig(def.compile);
   const weights = await withTemp('.h5', async (path) => {
-    const h5 = new h5wasm.File(path, 'w');
-    writeSavingLibLayers(h5, def, '');
-    ensureGroup(h5, 'vars');
-    const slots = slotVariables(def);
-    if (def.compile !== undefined && (def.optimizerSlotsFor ?? 'trainable') !== 'none') {
-      const opt = ensureGroup(h5, 'optimizer/vars');
-      fixedStringOrVlen(opt, 'name', def.compile.optimizer.className.toLowerCase());
-      dataset(h5, 'optimizer/vars/0', new Float32Array([10]), []);
-      dataset(h5, 'optimizer/vars/1', new Float32Array([1e-4]), []);
-      let i = 2;
-      for (const slot of slots) {
-        for (let k = 0; k < 2; k++)
-          dataset(
-            h5,
-            `optimizer/vars/${i++}`,
-            new Float32Array(slot.variable.shape.reduce((a, b) => a * b, 1)),
-            slot.variable.shape,
-          );
-      }
-    }
-    h5.close();
+    writeSavingLibWeights(path, def);
     return readFile(path);
   });
   const entries: Record<string, Uint8Array> = {};
