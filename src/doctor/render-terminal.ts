@@ -76,7 +76,7 @@ function accuracyCurve(history: readonly EpochLogs[], validation: boolean): stri
 export function renderFixLoop(loop: FixLoopResult): string[] {
   const val = loop.validationImages > 0;
   const lines = [
-    `Fixes measured on your data (${loop.tried.length} candidates, ${loop.steps} optimizer steps each, ${val ? `${loop.validationImages} validation images` : 'training metrics: no validation set'}; ${loop.seconds.toFixed(0)}s)`,
+    `Fixes measured on your data (${loop.tried.length} candidates, ${loop.epochs} epoch(s) each, ${val ? `${loop.validationImages} validation images` : 'training metrics: no validation set'}; ${loop.seconds.toFixed(0)}s)`,
     `      ${val ? 'val acc' : '  acc  '}  loss*  candidate`,
   ];
   const ranked = loop.tried

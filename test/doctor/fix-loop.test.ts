@@ -17,6 +17,7 @@ import { fixLabel } from '../../src/doctor/combine.js';
 import { describePatch } from '../../src/doctor/fix-settings.js';
 import { chartSpecs } from '../../src/report/chart-spec.js';
 import { applyFixes } from '../../src/doctor/fix-config.js';
+import { batchForData } from '../../src/doctor/checks/config.js';
 import { configurations } from '../../src/doctor/fix-loop/candidates.js';
 import { fixIsProven, measureFixes } from '../../src/doctor/fix-loop/measure.js';
 import { touchedSettings } from '../../src/doctor/fix-loop/run.js';
@@ -175,9 +176,9 @@ for (const c of CASES)
     assert.ok(after.accuracy >= 0.8 * healthy.accuracy, `fixed recovers: ${detail}`);
   });
 
-test('fix loop: candidates with different batch sizes train the same optimizer steps (to one epoch), not the same epochs; never past your budget', async () => {
+test('fix loop: a batch larger than the data — every candidate trains the same share of its budget (equal epochs, not equal steps), the default batch is a candidate, and the fix retrained over your epochs beats your config', async () => {
   const json = raw({ optimizer: 'adam', lr: 1e-4, batchSize: 64 });
-  const report = await measure(json);
+  const report = await measure(json, {}, true);
   const loop = report.fixLoop;
   assert.ok(loop !== undefined, 'the loop ran');
   const config = parse(json);
@@ -187,20 +188,35 @@ test('fix loop: candidates with different batch sizes train the same optimizer s
     seed: config.seed,
   });
   const n = dataset.train.length;
+  assert.ok(config.batchSize > n, `batch ${config.batchSize} > ${n} images`);
   const batches = new Set<number>();
   for (const t of loop.tried) {
     assert.equal(t.status, 'completed', `${t.label}: ${t.error ?? ''}`);
-    const batch = (t.changes.batchSize as number | undefined) ?? config.batchSize;
-    // What ran: the epochs in its history, each ceil(n / batch) steps (the trainer's count).
-    const perEpoch = Math.ceil(n / batch);
-    const ran = t.history.length * perEpoch;
-    const detail = `${t.label}: batch ${batch}, ${t.history.length} epochs x ${perEpoch} = ${ran} steps; loop ${loop.steps}`;
-    if (t.history.length < EPOCHS) {
-      batches.add(batch);
-      assert.ok(ran >= loop.steps && ran < loop.steps + perEpoch, detail);
-    } else assert.ok(ran <= loop.steps + perEpoch, `capped at the budget: ${detail}`);
+    batches.add((t.changes.batchSize as number | undefined) ?? config.batchSize);
+    // No stages: the same share of every budget is the same epochs, whatever the batch.
+    assert.equal(t.history.length, loop.epochs, `${t.label}: ${t.history.length} epochs`);
   }
-  assert.ok(batches.size >= 2, `uncapped batch sizes tried: ${[...batches].join(', ')}`);
+  assert.ok(loop.epochs < EPOCHS, `short: ${loop.epochs} of ${EPOCHS}`);
+  assert.ok(batches.has(batchForData(n)), `default batch tried: ${[...batches].join(', ')}`);
+  assert.ok(batches.size >= 3, `batch sizes tried: ${[...batches].join(', ')}`);
+  const chosen = loop.tried[loop.chosen as number];
+  assert.ok(chosen !== undefined, 'a fix was chosen');
+  const v = loop.verification;
+  assert.ok(v !== undefined, 'verified');
+  assert.equal(v.epochs, EPOCHS);
+  assert.equal(v.before.history.length, EPOCHS);
+  assert.equal(v.after.history.length, EPOCHS);
+  const detail = `${chosen.label}: ${v.before.score.accuracy} -> ${v.after.score.accuracy}`;
+  assert.ok(v.improved, detail);
+  assert.ok(v.after.score.accuracy > v.before.score.accuracy, detail);
+  // What --fix-config writes is that candidate, retrained here apart from the loop.
+  const fixedJson = applyFixes(json, report.findings).config;
+  const [broken, fixed] = await train('batch-share', [parse(json), parse(fixedJson)]);
+  assert.ok(broken !== undefined && fixed !== undefined);
+  assert.ok(
+    fixed.accuracy > broken.accuracy,
+    `retrained at ${EPOCHS} epochs: broken ${broken.accuracy}, fixed ${fixed.accuracy}`,
+  );
 });
 
 test('fix loop: a rate that is wrong with SGD (too high, diverging, stuck at chance) touches the optimizer, so Adam is a candidate; plain SGD touches momentum too', async () => {
@@ -339,7 +355,6 @@ function loopResult(chosen: number | undefined, improved?: boolean, lr = 1e-3): 
   return {
     settings: ['lr'],
     epochs: 2,
-    steps: 10,
     validationImages: 12,
     rules: { lr: 1e-4 },
     lrTests: [],

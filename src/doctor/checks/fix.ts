@@ -96,13 +96,12 @@ const measured: Check = {
         {
           id: 'measured-fix',
           severity: 'info',
-          title: `Measured on your data: ${chosen.label} trains best of ${loop.tried.length} candidates (${metric(loop)} ${change(yours.score, chosen.score)} in ${loop.steps} optimizer steps${verified})`,
-          explanation: `The doctor trained your config and ${others} candidate fixes for ${loop.steps} optimizer steps each on your images (${loop.epochs} epoch(s) at the smallest batch; the frozen base's features computed once), with learning rates from LR range tests, and kept the one that learned best. Fixes below that touch the same settings defer to it.`,
+          title: `Measured on your data: ${chosen.label} trains best of ${loop.tried.length} candidates (${metric(loop)} ${change(yours.score, chosen.score)} in ${loop.epochs} epochs${verified})`,
+          explanation: `The doctor trained your config and ${others} candidate fixes for ${loop.epochs} epoch(s) each on your images (the same share of each one's budget, so a batch size is judged on the steps it would really take; the frozen base's features computed once), with learning rates from LR range tests, and kept the one that learned best. Fixes below that touch the same settings defer to it.`,
           evidence: {
             chosen: chosen.label,
             settings: loop.settings,
             epochs: loop.epochs,
-            steps: loop.steps,
             validationImages: loop.validationImages,
             tried: triedEvidence(loop),
             ...(v === undefined
@@ -125,8 +124,8 @@ const measured: Check = {
     }
     const why =
       chosen !== undefined && v !== undefined
-        ? `The best, ${chosen.label}, led after ${loop.steps} optimizer steps but over your ${v.epochs} epochs reached ${change(v.before.score, v.after.score)}: not better.`
-        : `After ${loop.steps} optimizer steps none beat your config's ${metric(loop)} of ${pct(yours.score.accuracy)} by more than one image (or its loss by 10%).`;
+        ? `The best, ${chosen.label}, led after ${loop.epochs} epochs but over your ${v.epochs} epochs reached ${change(v.before.score, v.after.score)}: not better.`
+        : `After ${loop.epochs} epoch(s) none beat your config's ${metric(loop)} of ${pct(yours.score.accuracy)} by more than one image (or its loss by 10%).`;
     return [
       {
         id: 'no-better-fix',
@@ -136,7 +135,6 @@ const measured: Check = {
         evidence: {
           settings: loop.settings,
           epochs: loop.epochs,
-          steps: loop.steps,
           validationImages: loop.validationImages,
           tried: triedEvidence(loop),
           ...(v === undefined ? {} : { before: v.before.score, after: v.after.score }),

@@ -7,6 +7,7 @@
  */
 import { parseTrainConfig } from '../../train/config-schema.js';
 import type { StageSpec, TrainConfig } from '../../train/config.js';
+import { batchForData } from '../checks/config.js';
 import { describePatch } from '../fix-settings.js';
 import type { ConfigPatch } from '../types.js';
 import type { Candidate, LrTest } from './types.js';
@@ -54,17 +55,19 @@ interface Alternatives {
 
 /**
  * Values tried besides the user's and the rules': the seed article's choices (Adam; SGD with
- * momentum 0.9; dropout 0.5; no smoothing, or the usual 0.1; a 10x lower rate per unfreezing) and
- * the neighbours of a rule's batch size or stages.
+ * momentum 0.9; dropout 0.5; no smoothing, or the usual 0.1; a 10x lower rate per unfreezing),
+ * the default batch size and the neighbours of a rule's batch size or stages.
  */
 const ALTERNATIVES: Readonly<
   Record<Exclude<MeasuredSetting, 'lr'>, (a: Alternatives) => unknown[]>
 > = {
   optimizer: () => ['adam'],
   momentum: ({ rules }) => (rules.optimizer === 'sgd' ? [0.9] : []),
+  // The default batch (or the data's, when smaller: batchForData) always, since the usual rates
+  // are tuned at it; then half the rules' batch.
   batchSize: ({ rules, trainImages }) => {
     const half = Math.floor(rules.batchSize / 2);
-    return half >= MIN_BATCH && half < trainImages ? [half] : [];
+    return [batchForData(trainImages), ...(half >= MIN_BATCH && half < trainImages ? [half] : [])];
   },
   stages: ({ rules }) => (rules.stages.length > 0 ? [[]] : []),
   stageLrFactor: () => [0.1, 0.01],
@@ -218,14 +221,6 @@ export function candidates(
 }
 
 /**
- * Optimizer steps in one epoch of `trainImages` at `batchSize`: the trainer's own count
- * (src/train/stage.ts), the last batch partial, so a batch larger than the data is one step.
- */
-export function stepsPerEpoch(trainImages: number, batchSize: number): number {
-  return Math.max(1, Math.ceil(trainImages / batchSize));
-}
-
-/**
  * `config` cut to `epochs` for the short comparison: a single stage trains `epochs`, progressive
  * stages keep their proportions (each at least one epoch), so an unfreezing is measured too.
  * Never longer than the config's own budget.
@@ -241,15 +236,10 @@ export function shortened(config: TrainConfig, epochs: number): TrainConfig {
 }
 
 /**
- * `config` cut to about `steps` optimizer steps on `trainImages`: the epochs that reach `steps`
- * at its own batch size, rounded up (so it never gets fewer steps than another candidate, and at
- * most one epoch more). Capped at the config's budget: beyond it the short run would train longer
- * than the fix it stands for ever will (the written fix trains the user's epochs).
+ * `config` cut to `fraction` of its own budget for the short comparison (at least one epoch): the
+ * written fix trains its whole budget, so every candidate's short run stands for the same share
+ * of the run it would really get (run.ts SHORT_EPOCHS_FRACTION says why not equal steps).
  */
-export function shortenedToSteps(
-  config: TrainConfig,
-  steps: number,
-  trainImages: number,
-): TrainConfig {
-  return shortened(config, Math.ceil(steps / stepsPerEpoch(trainImages, config.batchSize)));
+export function shortenedToFraction(config: TrainConfig, fraction: number): TrainConfig {
+  return shortened(config, Math.max(1, Math.round(config.epochs * fraction)));
 }

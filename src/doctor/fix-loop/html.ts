@@ -38,7 +38,7 @@ export function fixLoopSection(loop: FixLoopResult): string {
     ['', 'candidate', `${metric} accuracy`, 'loss left*', `${metric} loss`, 'time'],
     rows,
   );
-  const intro = `<p>The doctor trained your config and ${loop.tried.length - 1} candidate fixes for ${loop.steps} optimizer steps each on your images (${loop.epochs} epoch(s) at the smallest batch; ${val ? `scored on ${loop.validationImages} validation images` : 'no validation set: scored on training metrics'}; ${loop.seconds.toFixed(0)} s in all). Rates come from each configuration's LR range test. ${loop.chosen === undefined ? '<strong>None beat your config, so nothing was written.</strong>' : 'The marked one was chosen.'}</p>`;
+  const intro = `<p>The doctor trained your config and ${loop.tried.length - 1} candidate fixes for ${loop.epochs} epoch(s) each on your images (${val ? `scored on ${loop.validationImages} validation images` : 'no validation set: scored on training metrics'}; ${loop.seconds.toFixed(0)} s in all). Rates come from each configuration's LR range test. ${loop.chosen === undefined ? '<strong>None beat your config, so nothing was written.</strong>' : 'The marked one was chosen.'}</p>`;
   const note = `<p class="muted">* ${metric} loss as the share left of the way from a uniform guess (1) to a perfect fit (0), so runs with different label smoothing compare fairly.</p>`;
   const v = loop.verification;
   const chosen = loop.chosen === undefined ? undefined : loop.tried[loop.chosen];

@@ -89,10 +89,8 @@ export interface Verification {
 export interface FixLoopResult {
   /** The settings the findings touch, which the candidates vary (lr always). */
   readonly settings: readonly string[];
-  /** Epochs of the short comparison at the smallest candidate batch (run.ts `shortEpochs`). */
+  /** Epochs each candidate trained in the short comparison (run.ts `shortEpochs`; a staged candidate: the same share of its own budget). */
   readonly epochs: number;
-  /** Optimizer steps each candidate trained for (at least; rounded up to whole epochs, capped at the budget). */
-  readonly steps: number;
   /** Validation images the scores are measured on (0: training metrics are used). */
   readonly validationImages: number;
   /** What every rule's fix together changes in the user's config. */
