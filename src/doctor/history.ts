@@ -29,7 +29,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { VggkitError } from '../util/errors.js';
+import { USAGE_EXIT_CODE, VggkitError } from '../util/errors.js';
 
 export interface EpochRecord {
   /** 0-based position in the (combined) log. */
@@ -114,8 +114,12 @@ function toNumber(value: unknown): number | undefined {
   return Number.isNaN(n) ? undefined : n;
 }
 
+/** A log the doctor cannot read is bad input, not a finding: exit 2, apart from the doctor's 1 for errors found. */
 function historyError(file: string, message: string): VggkitError {
-  return new VggkitError('BAD_HISTORY', `${file}: ${message}`, { file });
+  return new VggkitError('BAD_HISTORY', `${file}: ${message}`, {
+    file,
+    exitCode: USAGE_EXIT_CODE,
+  });
 }
 
 const EXPECTED_KEYS = 'keys such as loss, accuracy, val_loss, val_accuracy, lr';
@@ -427,6 +431,7 @@ export async function readHistory(file: string): Promise<TrainingHistory> {
     throw new VggkitError('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, {
       file,
       cause,
+      exitCode: USAGE_EXIT_CODE,
     });
   });
   return parseHistory(text, file);

@@ -28,12 +28,20 @@ export class VggkitError extends Error {
   }
 }
 
+/**
+ * Exit code 2: a usage error, and an input file named on the command line that cannot be read or
+ * parsed (a `--config` file: train/config-file.ts; a doctor `--history` log). The command was
+ * asked to read something it cannot, which is neither a finding about a fine-tune (the doctor's
+ * exit 1) nor a failure along the way.
+ */
+export const USAGE_EXIT_CODE = 2;
+
 /** Wrong flags, wrong option values, unknown enum members: exit code 2, like commander. */
 export class UsageError extends VggkitError {
   declare readonly code: UsageCode;
 
   constructor(code: UsageCode, message: string, options: Omit<ErrorOptions, 'exitCode'> = {}) {
-    super(code, message, { ...options, exitCode: 2 });
+    super(code, message, { ...options, exitCode: USAGE_EXIT_CODE });
   }
 }
 

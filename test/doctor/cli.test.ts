@@ -213,3 +213,40 @@ test('--history twice reads phase 1 then phase 2; --classes sets the chance leve
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--classes: expected a whole number of classes >= 2, received "four"/);
 });
+
+test('--history FILE that cannot be read or parsed exits 2 (bad input, as a bad --config does), not 1 (errors found), naming the file; --help says so', async () => {
+  const dir = await tempDir('cli-');
+  const invalidJson = join(dir, 'broken.json');
+  await writeFile(invalidJson, '{"loss": [1.2, 0.9');
+  const noRows = join(dir, 'empty.csv');
+  await writeFile(noRows, 'epoch,loss,accuracy\n');
+  const notALog = join(dir, 'notes.json');
+  await writeFile(notALog, JSON.stringify({ hello: 'world' }));
+  const cases = [
+    { file: join(dir, 'nope.csv'), message: /nope\.csv: cannot read/, code: 'NOT_FOUND' },
+    { file: dir, message: /cannot read/, code: 'NOT_FOUND' },
+    { file: invalidJson, message: /broken\.json: invalid JSON/, code: 'BAD_HISTORY' },
+    { file: noRows, message: /empty\.csv: expected at least one epoch row/, code: 'BAD_HISTORY' },
+    { file: notALog, message: /notes\.json: /, code: 'BAD_HISTORY' },
+  ];
+  for (const c of cases) {
+    const run = doctor(['--history', c.file]);
+    assert.equal(run.status, 2, `${c.file}: ${run.stderr}`);
+    assert.match(run.stderr, c.message);
+    assert.doesNotMatch(run.stderr, /\n\s+at /, 'no stack trace');
+    const json = doctor(['--history', c.file, '--json']);
+    assert.equal(json.status, 2);
+    const { error } = JSON.parse(json.stdout) as { error: { code: string; file: string } };
+    assert.equal(error.code, c.code);
+    assert.equal(error.file, c.file);
+  }
+  // A readable log whose findings include an error still exits 1: the two stay apart.
+  const stuck = join(dir, 'stuck.csv');
+  await writeFile(
+    stuck,
+    'epoch,accuracy,loss,val_accuracy,val_loss\n0,0.25,1.39,0.25,1.39\n1,0.26,1.39,0.25,1.39\n2,0.24,1.39,0.25,1.39\n',
+  );
+  assert.equal(doctor(['--history', stuck, '--classes', '4']).status, 1);
+  const help = doctor(['--help']);
+  assert.match(help.stdout, /2 on a usage error or an input it cannot read/);
+});
