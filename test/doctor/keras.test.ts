@@ -124,6 +124,11 @@ async function firesAndTwin(
     finding.fix.keras !== undefined || finding.severity === 'info',
     `${id} carries the Keras line to change`,
   );
+  // Issue #8 §2: the Keras line and the vggkit flag, so either user knows what to change.
+  for (const f of found.filter((x) => x.family === 'keras' && x.severity !== 'info')) {
+    assert.ok(f.fix.keras !== undefined, `${f.id} (${f.title}) carries the Keras line`);
+    assert.ok(f.fix.flag !== undefined, `${f.id} (${f.title}) carries the vggkit flag`);
+  }
   // Other families judge the data and the log given alongside; the twin's model must be clean.
   const clean = (await examine(twin, format, extra)).filter((f) => f.family === 'keras');
   assert.deepEqual(problems(clean), [], `the healthy twin of ${id} is clean`);

@@ -162,6 +162,7 @@ const outputActivation: Check = {
           fix: {
             summary: 'Use softmax with categorical cross-entropy.',
             keras: `layers.Dense(${out.units}, activation='softmax')(x)  # loss='categorical_crossentropy'`,
+            flag: '--loss categorical_crossentropy (vggkit heads are softmax for single-label folders)',
             config: { loss: 'categorical_crossentropy' },
           },
         },
@@ -206,7 +207,7 @@ const lossOutput: Check = {
           summary:
             'Use categorical cross-entropy (one-hot labels) or sparse categorical cross-entropy (integer labels).',
           keras: `model.compile(loss='categorical_crossentropy', optimizer=..., metrics=['accuracy'])`,
-          flag: 'loss: "categorical_crossentropy" in --config',
+          flag: '--loss categorical_crossentropy',
           config: { loss: 'categorical_crossentropy' },
         },
       });
@@ -227,6 +228,8 @@ const lossOutput: Check = {
         fix: {
           summary: 'Two classes: one sigmoid unit with binary cross-entropy.',
           keras: `layers.Dense(1, activation='sigmoid')(x); model.compile(loss='binary_crossentropy', ...)`,
+          // vggkit's two-class head is Dense(2, softmax), which categorical cross-entropy fits.
+          flag: '--loss categorical_crossentropy (vggkit train DATA builds Dense(classes, softmax) from the class folders)',
           config: { loss: 'categorical_crossentropy' },
         },
       });
@@ -245,6 +248,7 @@ const lossOutput: Check = {
         fix: {
           summary: 'Use cross-entropy.',
           keras: `model.compile(loss='${out.activation === 'softmax' ? 'categorical_crossentropy' : 'binary_crossentropy'}', ...)`,
+          flag: `--loss ${out.activation === 'softmax' ? 'categorical_crossentropy' : 'binary_crossentropy'}`,
           config: {
             loss: out.activation === 'softmax' ? 'categorical_crossentropy' : 'binary_crossentropy',
           },
@@ -286,6 +290,7 @@ const logits: Check = {
           fix: {
             summary: `Drop from_logits=True (the output already is ${out.activation}).`,
             keras: `loss=keras.losses.${cls}(from_logits=False)`,
+            flag: 'vggkit heads end in softmax/sigmoid and its losses take their probabilities',
           },
         },
       ];
