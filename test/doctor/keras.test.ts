@@ -10,7 +10,9 @@ import { existsSync } from 'node:fs';
 import { copyFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ADAM_LIMITS } from '../../src/doctor/checks/config.js';
 import { KERAS_CHECKS } from '../../src/doctor/checks/keras.js';
+import { applyFixes } from '../../src/doctor/fix-config.js';
 import { buildContext, type DoctorInputs } from '../../src/doctor/inputs.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import type { Finding } from '../../src/doctor/types.js';
@@ -560,6 +562,25 @@ describe('optimizer and freezing', () => {
       ),
     );
     assert.match(f.fix.flag ?? '', /--stages head:10,block5:5/);
+  });
+
+  test('lr-too-high with unfrozen-with-high-lr: the fixed config unfreezes block5 at the rate the fixed head rate gives', async () => {
+    const open = example2({ classes: 2, widths: NARROW, size: 32, trainableFrom: 5 });
+    const file = join(dir, 'both-rates.keras');
+    await writeKerasZip(file, variant(open, { compile: { optimizer: adam(1e-2) } }));
+    const ctx = await buildContext({ keras: file });
+    const { findings } = await runDoctor(ctx);
+    const unfrozen = findings.find((f) => f.id === 'unfrozen-with-high-lr');
+    assert.ok(findings.some((f) => f.id === 'lr-too-high'));
+    assert.ok(unfrozen !== undefined);
+    const fixed = applyFixes(ctx.rawConfig ?? {}, findings).config;
+    const factor = fixed['stageLrFactor'] as number;
+    // The factor was once taken against the saved 1e-2 while lr-too-high set lr to 1e-4:
+    // block5 then trained at 1e-6, the lr-too-low boundary.
+    const block5Rate = (fixed['lr'] as number) * factor;
+    assert.ok(block5Rate <= ADAM_LIMITS.unfrozen * (1 + 1e-9), `block5 at ${block5Rate}`);
+    assert.ok(block5Rate >= 10 * ADAM_LIMITS.low, `block5 at ${block5Rate}`);
+    assert.match(unfrozen.fix.flag ?? '', new RegExp(`--stage-lr-factor ${factor}$`));
   });
 
   test('too-much-frozen: a frozen base whose training log stalls', async () => {

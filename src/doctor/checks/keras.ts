@@ -582,8 +582,12 @@ const learningRate: Check = {
       limits,
     };
     const findings: Finding[] = [];
+    // The rate the fixed config trains at: lr-too-high's suggestion replaces the saved one, and
+    // the unfreeze stage's factor must be taken against that rate, not the saved one.
+    let fixedLr = lr;
     if (lr > limits.high) {
       const suggested = optimizer.name === 'sgd' ? 0.01 : 1e-4;
+      fixedLr = suggested;
       findings.push({
         id: 'lr-too-high',
         severity: lr > 10 * limits.high ? 'error' : 'warning',
@@ -621,6 +625,7 @@ const learningRate: Check = {
     if (vgg !== undefined && vgg.trainableBlocks.length > 0 && lr > limits.unfrozen * (1 + 1e-9)) {
       const blocks = convBlocksTrainable(vgg);
       const from = Math.min(...blocks);
+      const factor = Number(Math.min(0.1, limits.unfrozen / fixedLr).toPrecision(2));
       findings.push({
         id: 'unfrozen-with-high-lr',
         severity: 'warning',
@@ -630,13 +635,13 @@ const learningRate: Check = {
         fix: {
           summary: `Train the head alone first, then unfreeze from block${from} at ${limits.unfrozen} or lower.`,
           keras: `for layer in base.layers: layer.trainable = layer.name.startswith(${JSON.stringify(blocks.map((b) => `block${b}`))}); model.compile(${optimizerLine(optimizer.name, limits.unfrozen)}, ...)`,
-          flag: `--stages head:10,block${from}:5 --stage-lr-factor 0.1`,
+          flag: `--stages head:10,block${from}:5 --stage-lr-factor ${factor}`,
           config: {
             stages: [
               { name: 'head', epochs: 10 },
               { name: `block${from}`, epochs: 5 },
             ],
-            stageLrFactor: Math.min(0.1, limits.unfrozen / lr),
+            stageLrFactor: factor,
           },
         },
       });
