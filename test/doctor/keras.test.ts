@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { ADAM_LIMITS } from '../../src/doctor/checks/config.js';
 import { KERAS_CHECKS } from '../../src/doctor/checks/keras.js';
 import { applyFixes } from '../../src/doctor/fix-config.js';
+import { loadWeights } from '../../src/model/load-weights.js';
 import { buildContext, type DoctorInputs } from '../../src/doctor/inputs.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import type { Finding } from '../../src/doctor/types.js';
@@ -636,6 +637,37 @@ describe('optimizer and freezing', () => {
 });
 
 describe('what vggkit cannot judge is named', () => {
+  test('an .h5 holding only weights: a VGG16 base also points to --weights, which loads it; a head alone does not', async () => {
+    const file = join(dir, 'saved-weights.h5');
+    // Full VGG16 widths: --weights checks the published shapes.
+    await writeKerasH5(file, example2({ classes: 2, size: 32 }), { weightsOnly: true });
+    const error = await buildContext({ keras: file }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof VggkitError && error.code === 'KERAS_WEIGHTS_ONLY');
+    assert.match(
+      error.message,
+      /--keras-weights .*saved-weights\.h5, or train from its VGG16 base with vggkit train DATA --weights .*saved-weights\.h5$/,
+    );
+    const loaded = await loadWeights({
+      arch: 'vgg16',
+      weights: file,
+      includeTop: false,
+      inputSize: 32,
+      cacheDir: dir,
+    });
+    assert.deepEqual(loaded.weights.get('block5_conv3/kernel')?.dims, [3, 3, 512, 512]);
+    if (!existsSync(REAL)) return;
+    const top = join(REAL, 'amythpaddy_vgg16_bottleneck_top_weights_only.h5');
+    const real = await buildContext({ keras: top }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(real instanceof VggkitError && real.code === 'KERAS_WEIGHTS_ONLY');
+    assert.doesNotMatch(real.message, /--weights /, 'a bottleneck head holds no VGG base');
+  });
+
   test('unknown-layer names the layer and its class; the other checks still run', async () => {
     const h = healthy();
     const odd: ModelDef = {

@@ -155,10 +155,14 @@ export async function readKerasH5(file: string, options: ReadOptions = {}): Prom
         'layer_names' in h5.attrs ||
         'layer_names0' in h5.attrs ||
         (isGroup(h5.get('model_weights')) && !('model_config' in h5.attrs));
+      // VGG16 base weights (keras.applications' own files, or save_weights of a flat fine-tune)
+      // are what --weights takes: a user holding only those can still train from them.
+      const vggBase =
+        weightsOnly && (stringsAttribute(h5, 'layer_names') ?? []).includes('block1_conv1');
       throw new VggkitError(
         weightsOnly ? 'KERAS_WEIGHTS_ONLY' : 'KERAS_FORMAT',
         weightsOnly
-          ? `${file}: holds only weights (what model.save_weights writes: layer_names, no model_config), not a model; give the architecture (model.to_json()) as the model and this file with --keras-weights ${file}`
+          ? `${file}: holds only weights (what model.save_weights writes: layer_names, no model_config), not a model; give the architecture (model.to_json()) as the model and this file with --keras-weights ${file}${vggBase ? `, or train from its VGG16 base with vggkit train DATA --weights ${file}` : ''}`
           : `${file}: not a Keras model file (expected a root attribute model_config, found none)`,
         { file },
       );
