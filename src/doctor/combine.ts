@@ -14,12 +14,21 @@
  *    in `fix.deferred`, and its summary and flags are restated from what is left, so the report
  *    reads as one plan. A rule that agrees with a rule owner is left as it is; one that agrees
  *    with a measured owner (a rate within SAME_RATE_FACTOR) defers too, so its value reads as
- *    measured and the measured value is the one written.
+ *    measured and the measured value is the one written. Once another finding decides an
+ *    optimizer other than SGD (the fix loop's Adam), a fix's SGD-only values (momentum, nesterov)
+ *    are moot: dropped from its patch, said so in its summary, and with nothing left to decide it
+ *    carries no command to measure them.
  *
  * Measured evidence therefore always outranks rules, and `--fix-config` (fix-config.ts, first
  * patch wins) writes exactly what the report says.
  */
-import { describePatch, fixSettings, formatSettingValue, patchFlags } from './fix-settings.js';
+import {
+  describePatch,
+  fixSettings,
+  formatSettingValue,
+  patchFlags,
+  SGD_ONLY_SETTINGS,
+} from './fix-settings.js';
 import { SAME_RATE_FACTOR } from './fix-loop/candidates.js';
 import {
   FIX_BASES,
@@ -146,6 +155,14 @@ function deferToOwners(
   return findings.map((f, index) => {
     const patch: Record<string, unknown> = { ...(f.fix.config ?? {}) };
     const deferred: Deferral[] = [...(f.fix.deferred ?? [])];
+    // Another finding decided an optimizer other than SGD (the fix loop's Adam): this one's
+    // momentum is moot, neither written nor left with a command to measure it.
+    const optimizer = decided.get('optimizer');
+    const moot =
+      optimizer !== undefined && optimizer.index !== index && optimizer.value !== 'sgd'
+        ? SGD_ONLY_SETTINGS.filter((k) => k in patch)
+        : [];
+    for (const k of moot) delete patch[k];
     for (const setting of fixSettings(f.fix)) {
       const owner = decided.get(setting);
       if (owner === undefined || owner.index === index) continue;
@@ -168,6 +185,13 @@ function deferToOwners(
       });
       delete patch[setting];
     }
+    if (moot.length > 0 && !deferred.some((d) => d.setting === 'optimizer'))
+      deferred.push({
+        setting: 'optimizer',
+        to: (optimizer as Owner).id,
+        value: (optimizer as Owner).value,
+        basis: (optimizer as Owner).basis,
+      });
     if (deferred.length === (f.fix.deferred?.length ?? 0)) return f;
     const remaining = Object.keys(patch).length === 0 ? undefined : (patch as ConfigPatch);
     const plan = {
@@ -179,7 +203,7 @@ function deferToOwners(
     const flags = patchFlags(plan);
     const fix: Finding['fix'] = {
       ...f.fix,
-      summary: restate(deferred, remaining, current),
+      summary: `${restate(deferred, remaining, current)}${moot.length === 0 ? '' : ` ${describeMoot(moot, f.fix.config ?? {}, (optimizer as Owner).value)}`}`,
       config: remaining,
       flag: flags === '' ? undefined : flags,
       measure: allMeasured ? undefined : f.fix.measure,
@@ -192,6 +216,16 @@ function deferToOwners(
     };
     return { ...f, fix: withoutUndefined(fix) };
   });
+}
+
+/** `Momentum 0.9 does not apply to adam.`: the SGD-only values a fix no longer sets. */
+function describeMoot(
+  moot: readonly string[],
+  patch: Readonly<Record<string, unknown>>,
+  optimizer: unknown,
+): string {
+  const values = moot.map((k) => `${k} ${formatSettingValue(patch[k])}`).join(' and ');
+  return `${values.charAt(0).toUpperCase()}${values.slice(1)} ${moot.length === 1 ? 'does' : 'do'} not apply to ${formatSettingValue(optimizer)}.`;
 }
 
 function withoutUndefined<T extends object>(value: T): T {

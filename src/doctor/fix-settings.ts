@@ -10,6 +10,13 @@ import type { TrainSettingPath } from '../train/config-schema.js';
 import type { StageSpec } from '../train/config.js';
 import type { ConfigPatch, Fix } from './types.js';
 
+/**
+ * The settings only SGD reads (graph/optimizers/sgd.ts; Adam and AdamW ignore them): once the
+ * optimizer decided for a fix is not SGD, a value for them changes nothing and a fix about them
+ * is moot (combine.ts, checks/fix.ts, fix-loop/candidates.ts).
+ */
+export const SGD_ONLY_SETTINGS: readonly string[] = ['momentum', 'nesterov'];
+
 /** Every spelling of a train flag -> the top-level config key it sets (`--min-lr` -> reduceLr). */
 const FLAG_SETTINGS = new Map<string, string>(
   TRAIN_FLAGS.flatMap((f) =>

@@ -331,6 +331,72 @@ test('fix loop conflicts: a rule, the LR range test, overfit-one-batch and the l
   assert.equal(measured?.fix.measure, undefined);
 });
 
+/** A log that never leaves chance on 3 classes: stuck-at-chance, whose cause is usually the rate. */
+const stuckLog = (): DoctorContext['history'] =>
+  parseHistory(
+    kerasCsv(
+      [1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1, 1.1].map((loss, i): Epoch => ({
+        loss,
+        accuracy: 0.33 + 0.01 * (i % 2),
+        lr: 1e-6,
+      })),
+    ),
+    'history.csv',
+  );
+
+test('stuck-at-chance sends you to --probe only until something was measured: after --probe it points at the LR range test findings, after the fix loop at the measured fix', async () => {
+  const json = raw({ optimizer: 'sgd', momentum: 0, lr: 1e-6 });
+  const config = parse(json);
+  const ctx: DoctorContext = { scan, config, rawConfig: json, history: stuckLog() };
+  const stuck = (report: DoctorReport): Finding => {
+    const f = report.findings.find((x) => x.id === 'stuck-at-chance');
+    assert.ok(f !== undefined, ids(report.findings).join(', '));
+    return f;
+  };
+  const plain = await runDoctor(ctx);
+  assert.match(stuck(plain).fix.summary, /vggkit doctor --probe/);
+
+  const probes = await runProbes({ scan, config, cacheDir, images: 36 });
+  const probed = await runDoctor({ ...ctx, probes });
+  assert.doesNotMatch(stuck(probed).fix.summary, /--probe/);
+  assert.match(stuck(probed).fix.summary, /LR range test has run on your data/);
+  assert.doesNotMatch(renderTerminal(probed), /--probe/);
+
+  const measured = await measureFixes(ctx, plain, { cacheDir });
+  assert.ok(ids(measured.findings).includes('measured-fix'), ids(measured.findings).join(', '));
+  assert.doesNotMatch(stuck(measured).fix.summary, /--probe/);
+  assert.match(stuck(measured).fix.summary, /see measured-fix/);
+  assert.doesNotMatch(renderTerminal(measured), /--probe/);
+  assertCoherent(measured.findings, SETTINGS);
+});
+
+test('sgd-without-momentum after the fix loop chose Adam: its momentum is moot, not written, and it carries no command to measure SGD momentum', async () => {
+  // On this data and seed the loop's winner is Adam (LR range test rate); with seed 1 it is SGD
+  // with momentum 0.9, which the SGD case above covers.
+  const json = raw({ optimizer: 'sgd', momentum: 0, lr: 1e-6, seed: 2 });
+  const report = await measure(json);
+  const loop = report.fixLoop;
+  assert.ok(loop !== undefined && loop.chosen !== undefined, 'a fix was chosen');
+  const chosen = loop.tried[loop.chosen];
+  assert.equal(chosen?.changes.optimizer, 'adam', `the winner: ${chosen?.label ?? ''}`);
+  const sgd = report.findings.find((f) => f.id === 'sgd-without-momentum');
+  assert.ok(sgd !== undefined, ids(report.findings).join(', '));
+  assert.equal(sgd.fix.measure, undefined, sgd.fix.measure);
+  assert.equal(sgd.fix.config?.momentum, undefined);
+  assert.match(
+    sgd.fix.summary,
+    /optimizer adam.*see measured-fix.*Momentum 0\.9 does not apply to adam/,
+  );
+  const text = renderTerminal(report);
+  assert.doesNotMatch(text, /measure it:/);
+  assert.doesNotMatch(text, /--momentum/);
+  assertCoherent(report.findings, SETTINGS);
+  // --fix-config writes Adam at the measured rate and leaves momentum as the user wrote it.
+  const fixed = applyFixes(json, report.findings).config;
+  assert.equal(fixed.optimizer, 'adam');
+  assert.equal(fixed.momentum, 0);
+});
+
 /** Two epochs of logs with these validation accuracies. */
 function curve(...accuracies: number[]): EpochLogs[] {
   return accuracies.map((a) => ({ loss: 1, accuracy: a, val_loss: 1, val_accuracy: a, lr: 1e-3 }));

@@ -255,6 +255,33 @@ const oscillating: Check = {
   },
 };
 
+/**
+ * The fix of a `stuck-at-chance` finding (this history's, or a model's at chance: probes.ts).
+ * `unmeasured` is the next step while nothing was measured: the rate is the usual cause the doctor
+ * can measure, with `--probe`. Once the LR range test (`--probe`) or the fix loop has run on the
+ * data, sending the user to `--probe` again is advice already followed: the fix points at what
+ * the measurement found instead (the measured fix, or that nothing trained better, which says the
+ * cause is not a setting the loop varies).
+ */
+export function chanceFix(ctx: DoctorContext, unmeasured: string): Finding['fix'] {
+  const loop = ctx.fixLoop;
+  const first = 'Check the preprocessing and data findings first.';
+  if (loop !== undefined) {
+    const written =
+      loop.chosen !== undefined && (loop.verification === undefined || loop.verification.improved);
+    return {
+      summary: written
+        ? `${first} The rate and the settings the findings touch were measured on your data: use the measured fix (see measured-fix).`
+        : `${first} None of the fixes trained on your data beat your config (see no-better-fix), so the rate and the settings tried are unlikely causes: check the labels, the output layer against the loss, and what is frozen.`,
+    };
+  }
+  if (ctx.probes !== undefined)
+    return {
+      summary: `${first} The LR range test has run on your data: follow the learning-rate findings it raised (lr-too-high, lr-too-low, cannot-overfit-batch); if there are none, the rate is not the cause. To measure fixes on your data, add --fix-config with --config.`,
+    };
+  return { summary: unmeasured };
+}
+
 const stuck: Check = {
   ids: ['stuck-at-chance'],
   family: 'dynamics',
@@ -280,10 +307,10 @@ const stuck: Check = {
           margin: CHANCE_MARGIN,
           epochRange: [epochs[0]?.index ?? 0, epochs[epochs.length - 1]?.index ?? 0],
         },
-        fix: {
-          summary:
-            'Check the preprocessing and data findings first, then run an LR range test (vggkit doctor --probe).',
-        },
+        fix: chanceFix(
+          ctx,
+          'Check the preprocessing and data findings first, then run an LR range test (vggkit doctor --probe).',
+        ),
       },
     ];
   },

@@ -6,7 +6,12 @@
  * ones included ("keep batchSize 8"), so `--fix-config` writes exactly the candidate that won.
  * Otherwise `no-better-fix` says what was tried, and nothing is written.
  */
-import { describePatch, formatSettingValue, patchFlags } from '../fix-settings.js';
+import {
+  describePatch,
+  formatSettingValue,
+  patchFlags,
+  SGD_ONLY_SETTINGS,
+} from '../fix-settings.js';
 import type { FixLoopResult, Score, TriedCandidate } from '../fix-loop/types.js';
 import type { Check, ConfigPatch, DoctorContext } from '../types.js';
 
@@ -37,7 +42,8 @@ function measuredPatch(
   const keys = new Set([...loop.settings, ...Object.keys(loop.rules), ...Object.keys(changes)]);
   // `val` is the folder the doctor validated on, not a setting the fix changes.
   keys.delete('val');
-  // Momentum means nothing to Adam: the measurement says nothing about it, so a rule may still set it.
+  // Momentum means nothing to Adam: the measurement says nothing about it (and combine.ts drops a
+  // rule's momentum as moot once this fix decides the optimizer is not SGD).
   for (const k of sgdOnlySettings(ctx, chosen)) keys.delete(k);
   return Object.fromEntries(
     [...keys].map((k) => [k, k in changes ? changes[k] : config[k]]),
@@ -49,7 +55,7 @@ function sgdOnlySettings(ctx: DoctorContext, chosen: TriedCandidate): string[] {
   const optimizer = chosen.changes.optimizer ?? ctx.config?.optimizer;
   return optimizer === 'sgd'
     ? []
-    : ['momentum', 'nesterov'].filter((k) => !(k in (chosen.changes as Record<string, unknown>)));
+    : SGD_ONLY_SETTINGS.filter((k) => !(k in (chosen.changes as Record<string, unknown>)));
 }
 
 /** The settings a rule wanted changed that the winner keeps as the user had them, with the values tried instead. */

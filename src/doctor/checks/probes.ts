@@ -8,7 +8,7 @@ import { classCount } from '../context.js';
 import type { ProbeResults } from '../probe-results.js';
 import { CHANCE_MARGIN } from '../trends.js';
 import type { Check, DoctorContext, Finding } from '../types.js';
-import { INITIAL_LOSS_FACTOR } from './dynamics.js';
+import { chanceFix, INITIAL_LOSS_FACTOR } from './dynamics.js';
 
 /** The overfit batch must lose at least 10% of its starting loss in OVERFIT_STEPS steps: a working pipeline at a usable rate memorises 16 images far faster; a rate too small to move anything, or a broken pipeline, stays within ~1%. */
 export const OVERFIT_MIN_DROP = 0.1;
@@ -295,10 +295,10 @@ const modelAtChance: Check = {
         explanation:
           'The trained model has learned nothing usable on this data: wrong preprocessing, labels not matching images, or a failed fine-tune.',
         evidence: { ...e, chance, margin: CHANCE_MARGIN },
-        fix: {
-          summary:
-            'Run vggkit doctor with --config and --probe on the training data to find why training failed.',
-        },
+        fix: chanceFix(
+          ctx,
+          'Run vggkit doctor with --config and --probe on the training data to find why training failed.',
+        ),
       },
     ];
   },

@@ -8,7 +8,7 @@
 import { parseTrainConfig } from '../../train/config-schema.js';
 import type { StageSpec, TrainConfig } from '../../train/config.js';
 import { batchForData } from '../checks/config.js';
-import { describePatch } from '../fix-settings.js';
+import { describePatch, SGD_ONLY_SETTINGS } from '../fix-settings.js';
 import type { ConfigPatch } from '../types.js';
 import type { Candidate, LrTest } from './types.js';
 
@@ -90,10 +90,8 @@ function withSetting(
 ): TrainConfig {
   const next: Record<string, unknown> = { ...config, [setting]: value };
   // Momentum means nothing to Adam: leave it as the user had it rather than list a change that does nothing.
-  if (setting === 'optimizer' && value !== 'sgd') {
-    next.momentum = base.momentum;
-    next.nesterov = base.nesterov;
-  }
+  if (setting === 'optimizer' && value !== 'sgd')
+    for (const k of SGD_ONLY_SETTINGS) next[k] = base[k as keyof TrainConfig];
   const budget = base.epochs;
   const stages = next.stages as readonly StageSpec[];
   next.epochs = stages.length === 0 ? budget : stages.reduce((n, s) => n + s.epochs, 0);
