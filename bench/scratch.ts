@@ -47,6 +47,8 @@ interface Figure {
   readonly seconds: number;
   readonly valAccuracy: number | undefined;
   readonly maxRssMb: number | undefined;
+  /** train's own estimate of the step's memory (the figure BATCH_TOO_LARGE is judged by), vggkit only. */
+  readonly estimateGb?: number | undefined;
 }
 
 /** Compiles the CLI as `npm install` does (the package's prepare step) so the run uses dist/. */
@@ -88,7 +90,14 @@ async function vggkit(cli: string, train: string, test: string, out: string): Pr
     epochs: { val_accuracy?: number }[];
   };
   await printLowerings(join(home, CONV_TIMINGS_FILE));
-  return { seconds, valAccuracy: history.epochs.at(-1)?.val_accuracy, maxRssMb: rss };
+  // src/train/run.ts logs "memory: about X GB for the training step at batch N".
+  const estimate = /memory: about ([\d.]+) GB for the training step/.exec(stderr)?.[1];
+  return {
+    seconds,
+    valAccuracy: history.epochs.at(-1)?.val_accuracy,
+    maxRssMb: rss,
+    estimateGb: estimate === undefined ? undefined : Number(estimate),
+  };
 }
 
 /**
@@ -158,6 +167,9 @@ try {
   const before = loadAverage();
   const ours = await vggkit(cli, train, test, join(work, 'run'));
   row('vggkit train (whole command, compiled)', ours, `${before} -> ${loadAverage()}`);
+  console.log(
+    `vggkit's memory estimate for the step: ${ours.estimateGb?.toFixed(2) ?? '?'} GB (measured peak RSS of the whole command: ${gb(ours.maxRssMb)} GB)`,
+  );
   if (!args['no-torch']) {
     const before2 = loadAverage();
     const theirs = await pytorch(train, test);

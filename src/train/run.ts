@@ -245,7 +245,7 @@ export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
   const headSpec = headSpecFor(config, head);
   const stepMemory = checkTrainingMemory(config, base.contract.inputSize, head, headSpec, stages);
   log(
-    `memory: about ${(stepMemory.estimate.bytes / 2 ** 30).toFixed(1)} GB for the training step at batch ${config.batchSize}`,
+    `memory: about ${(stepMemory.estimate.bytes / 2 ** 30).toFixed(2)} GB for the training step at batch ${config.batchSize}`,
   );
   const checkpoint = resuming ? await loadCheckpoint(checkpointFile) : undefined;
   const run = new TrainingRun(
