@@ -370,6 +370,28 @@ test('stuck-at-chance sends you to --probe only until something was measured: af
   assertCoherent(measured.findings, SETTINGS);
 });
 
+test('stuck-at-chance after a fix loop where nothing beat your config, or the winner lost over the full budget: no --probe, and it says the settings tried are unlikely causes', async () => {
+  const json = raw({ optimizer: 'adam', lr: 0.3 });
+  const config = parse(json);
+  for (const [chosen, improved] of [
+    [undefined, undefined],
+    [1, false],
+  ] as const) {
+    const report = await runDoctor({
+      scan,
+      config,
+      rawConfig: json,
+      history: stuckLog(),
+      fixLoop: loopResult(chosen, improved),
+    });
+    assert.ok(ids(report.findings).includes('no-better-fix'), ids(report.findings).join(', '));
+    const stuck = report.findings.find((f) => f.id === 'stuck-at-chance');
+    assert.ok(stuck !== undefined, ids(report.findings).join(', '));
+    assert.match(stuck.fix.summary, /see no-better-fix.*unlikely causes/);
+    assert.doesNotMatch(renderTerminal(report), /--probe/);
+  }
+});
+
 test('sgd-without-momentum after the fix loop chose Adam: its momentum is moot, not written, and it carries no command to measure SGD momentum', async () => {
   // On this data and seed the loop's winner is Adam (LR range test rate); with seed 1 it is SGD
   // with momentum 0.9, which the SGD case above covers.
