@@ -616,6 +616,25 @@ describe('optimizer and freezing', () => {
     assert.ok((await examine(late, 'h5')).some((x) => x.id === 'trainable-changed-after-compile'));
   });
 
+  test('trainable-changed-after-compile: block5 unfrozen after compile has no optimizer slots (both formats)', async () => {
+    const open = example2({ classes: 2, widths: NARROW, size: 32, trainableFrom: 5 });
+    // Compiled with the head alone trainable, then block5 set trainable without compiling again.
+    const late = { ...open, compiledTrainable: ['dense', 'dense_1'] };
+    const lowRate = { compile: { optimizer: adam(1e-5) } };
+    for (const format of ['keras', 'h5'] as const) {
+      const f = await firesAndTwin(
+        'trainable-changed-after-compile',
+        variant(late, lowRate),
+        variant(open, lowRate),
+        format,
+      );
+      // NARROW's block5 is one conv: its kernel and bias never trained.
+      assert.match(f.title, /^2 of the 6 variables marked trainable have no optimizer state/);
+      assert.match(f.explanation, /trainable = True was set after model\.compile/);
+      assert.match(f.fix.keras ?? '', /startswith\('block5'\)\nmodel\.compile/);
+    }
+  });
+
   test('head-too-large: Flatten over 7x7x64 into Dense(256) for 20 images; twin averages', async () => {
     const wide = [[4], [4], [8], [8], [64]] as const;
     const big = example2({ classes: 2, widths: wide, size: 224 });

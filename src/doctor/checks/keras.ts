@@ -799,6 +799,16 @@ const changedAfterCompile: Check = {
     if (consistent(trainable, perVariable)) return [];
     const perAll = found.slots.length / (found.trainable.length + found.frozen.length);
     const frozenTrained = found.frozen.length > 0 && consistent(all, perAll);
+    // trainable = True set after compile: the slots cover only part of the trainable variables,
+    // k per variable (Adam 2, RMSprop and SGD with momentum 1), and the rest never trained.
+    const perTrained = frozenTrained
+      ? undefined
+      : [1, 2, 3].find((k2) =>
+          [...slots].every(([s, c]) => c % k2 === 0 && c <= k2 * (trainable.get(s) ?? 0)),
+        );
+    const untrained =
+      perTrained === undefined ? 0 : found.trainable.length - found.slots.length / perTrained;
+    const unfrozenLate = untrained > 0;
     const evidence = {
       trainableVariables: found.trainable.length,
       frozenVariables: found.frozen.length,
@@ -814,15 +824,18 @@ const changedAfterCompile: Check = {
         severity: 'warning',
         title: frozenTrained
           ? `Layers marked frozen in the file were trained: the optimizer holds state for all ${found.trainable.length + found.frozen.length} variables`
-          : `The optimizer's state does not match the trainable layers (${found.slots.length} slots for ${found.trainable.length} trainable variables)`,
+          : unfrozenLate
+            ? `${untrained} of the ${found.trainable.length} variables marked trainable have no optimizer state: they were unfrozen after compile and never trained`
+            : `The optimizer's state does not match the trainable layers (${found.slots.length} slot variables for ${found.trainable.length} trainable variables)`,
         explanation: frozenTrained
           ? "trainable = False was set after model.compile (and not compiled again), so fit kept updating those layers: the pretrained base was trained at the head's learning rate while the saved flags say it was frozen."
-          : 'The trainable flags were changed after model.compile without compiling again, so the layers that trained are not the ones the file marks trainable.',
-        evidence,
+          : unfrozenLate
+            ? 'trainable = True was set after model.compile (and not compiled again): the optimizer updates only the variables that were trainable when it was compiled, so the unfrozen layers kept their pretrained weights while the file says they were fine-tuned.'
+            : 'The trainable flags were changed after model.compile without compiling again, so the layers that trained are not the ones the file marks trainable.',
+        evidence: { ...evidence, ...(unfrozenLate ? { untrainedVariables: untrained } : {}) },
         fix: {
           summary: 'Set trainable before compile, and compile again after every change.',
-          keras:
-            'for layer in base.layers: layer.trainable = False\nmodel.compile(optimizer=..., loss=..., metrics=[...])  # after changing trainable',
+          keras: `for layer in base.layers: layer.trainable = ${unfrozenLate ? "layer.name.startswith('block5')" : 'False'}\nmodel.compile(optimizer=..., loss=..., metrics=[...])  # after changing trainable`,
           flag: '--stages head:N,block5:M (vggkit rebuilds the optimizer at every stage)',
         },
       },
