@@ -128,3 +128,20 @@ test('the doctor agrees with the practitioner on every real log', { skip: missin
     });
   }
 });
+
+test(
+  'the real BinaryAccuracy log: its finding carries the Keras line and the vggkit flag',
+  { skip: missing },
+  async () => {
+    const ctx = await buildContext({
+      history: [`${LOGS}emanuellemoco_fer7_vgg16_frozen_pandas_to_json.json`],
+      classes: 7,
+    });
+    const hit = (await runDoctor(ctx)).findings.find(
+      (f) => f.id === 'binary-accuracy-on-multiclass',
+    );
+    assert.ok(hit);
+    assert.match(hit.fix.keras ?? '', /loss='categorical_crossentropy'.*CategoricalAccuracy/);
+    assert.match(hit.fix.flag ?? '', /--loss categorical_crossentropy/);
+  },
+);

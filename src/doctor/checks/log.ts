@@ -88,6 +88,9 @@ const binaryAccuracyCheck: Check = {
         fix: {
           summary:
             "In Keras, compile with loss='categorical_crossentropy' (or 'sparse_categorical_crossentropy' for integer labels) and metrics=['accuracy'], or name the metric: metrics=[keras.metrics.CategoricalAccuracy()]. In vggkit, keep the default loss categorical_crossentropy: its history.json records categorical accuracy, which the doctor judges against 1/classes.",
+          keras:
+            "model.compile(loss='categorical_crossentropy', metrics=[keras.metrics.CategoricalAccuracy(name='accuracy')], optimizer=...)",
+          flag: '--loss categorical_crossentropy (the default)',
           ...(ctx.config?.loss === 'binary_crossentropy'
             ? { config: { loss: 'categorical_crossentropy' as const } }
             : {}),
