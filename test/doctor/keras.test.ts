@@ -486,7 +486,11 @@ describe('the VGG base', () => {
     assert.deepEqual(problems(await examine(withPre(caffeKeras2), 'h5')), []);
     assert.deepEqual(problems(await examine(withPre(caffeKeras3), 'keras')), []);
     const none = await examine(healthy(), 'h5');
-    assert.ok(none.some((f) => f.id === 'preprocessing-assumed' && f.severity === 'info'));
+    const assumed = none.find((f) => f.id === 'preprocessing-assumed');
+    assert.ok(assumed !== undefined && assumed.severity === 'info');
+    // The assumption comes with the flag that overrides it and the Keras side of the contract.
+    assert.match(assumed.fix.flag ?? '', /^--preprocess caffe/);
+    assert.match(assumed.fix.keras ?? '', /vgg16\.preprocess_input\(images\)/);
     fired.add('preprocessing-assumed');
   });
 

@@ -496,7 +496,8 @@ const preprocessing: Check = {
           evidence,
           fix: {
             summary: `Feed preprocess_input(images) to the model (vggkit does this by itself).`,
-            flag: '--preprocess caffe (the default for Keras VGG weights)',
+            keras: `model.fit(keras.applications.vgg16.preprocess_input(images), ...)  # the same before predict/evaluate`,
+            flag: `--preprocess ${expected} (the default for Keras VGG weights)`,
           },
         },
       ];
