@@ -127,9 +127,14 @@ function readDataset(
 
 function missingLayer(file: string, layer: LayerSpec, present: readonly string[]): VggkitError {
   if (layer.kind === 'dense') {
+    // Layers beside the VGG base are a head of the user's own: the file is model.save_weights
+    // of their fine-tune, which runs with its architecture, not with ImageNet's top.
+    const own = present.filter((n) => !/^(block\d+_(conv\d+|pool)|input(_\d+)?)$/.test(n));
     return new VggkitError(
       'WEIGHTS_NO_TOP',
-      `${file}: has no weights for ${layer.name}: it holds only the convolutional base (no top); load it without includeTop`,
+      own.length > 0
+        ? `${file}: has no weights for ${layer.name}: it holds a VGG base with a head of its own (${own.slice(0, 6).join(', ')}), what model.save_weights writes; to run that model give its architecture with these weights (--weights model.json --keras-weights ${file}) or the file model.save wrote (--weights model.keras); train and extract take this file's base as it is`
+        : `${file}: has no weights for ${layer.name}: it holds only the convolutional base (no top), so it cannot classify; give a model with a classifier (the file model.save wrote, a vggkit model folder, or --weights imagenet-top for ImageNet's classes); train and extract take this file as it is`,
       { file },
     );
   }

@@ -9,6 +9,8 @@ import { readKerasWeights, writeKerasWeights } from '../../src/model/keras-h5.js
 import { biasKey, kernelKey } from '../../src/model/weight-map.js';
 import { tensor } from '../../src/util/tensor.js';
 import { filled, tinyLayers, valueAt, weighted } from './fixtures.js';
+import { loadWeights } from '../../src/model/load-weights.js';
+import { example2, writeKerasH5 } from './keras/writer.js';
 import { rejectsWith } from '../helpers/errors.js';
 
 let dir: string;
@@ -126,6 +128,25 @@ describe('readKerasWeights', () => {
       readKerasWeights(path, tinyLayers(true)),
       'WEIGHTS_NO_TOP',
       /tiny-notop\.h5: has no weights for fc1/,
+    );
+  });
+
+  test("where a classifier is needed, a base-only file and a fine-tune's save_weights say what to give instead", async () => {
+    const base = join(dir, 'tiny-base.h5');
+    writeKerasFile(base, tinyLayers(false), '2016');
+    await rejectsWith(
+      readKerasWeights(base, tinyLayers(true)),
+      'WEIGHTS_NO_TOP',
+      /only the convolutional base \(no top\), so it cannot classify; give .*model\.save .*--weights imagenet-top/,
+    );
+    // model.save_weights of the article's Example 2 (a fine-tune with its own head), as
+    // `vggkit predict --weights saved.h5` opens it: it names the head and --keras-weights.
+    const saved = join(dir, 'example2-saved-weights.h5');
+    await writeKerasH5(saved, example2({ classes: 2, size: 32 }), { weightsOnly: true });
+    await rejectsWith(
+      loadWeights({ arch: 'vgg16', weights: saved, includeTop: true, cacheDir: dir }),
+      'WEIGHTS_NO_TOP',
+      /a head of its own \(flatten, dense, dropout, dense_1\).*--keras-weights .*example2-saved-weights\.h5/,
     );
   });
 
