@@ -173,13 +173,28 @@ describe('output, loss and logits', () => {
     );
   });
 
-  test('loss-output-mismatch: binary cross-entropy on a 4-way softmax; Keras 2 says its accuracy is binary', async () => {
+  test('loss-output-mismatch: binary cross-entropy on a 4-way softmax; Keras up to 2.3 says its accuracy is binary', async () => {
     const broken = variant(healthy(4), { compile: { loss: 'binary_crossentropy' } });
     const f = record(await firesAndTwin('loss-output-mismatch', broken, healthy(4), 'h5'));
-    assert.match(f.explanation, /binary accuracy: it reports about 75%/);
-    // Keras 3 resolves 'accuracy' itself: no claim about binary accuracy there.
+    // tf.keras 2.15 (the writer's .h5) and Keras 3 pick 'accuracy' from the output shape
+    // (compile_utils): categorical accuracy on a 4-way softmax, no claim about binary accuracy.
+    assert.doesNotMatch(f.explanation, /binary accuracy/);
     const k3 = (await examine(broken, 'keras')).find((x) => x.id === 'loss-output-mismatch');
     assert.ok(k3 !== undefined && !/binary accuracy/.test(k3.explanation));
+    // Keras 2.1 picks it from the loss (training_utils): binary accuracy, (n-1)/n at chance.
+    const file = join(dir, 'bce-keras21.h5');
+    await writeKerasH5(file, broken, { dialect: 'keras2.1' });
+    const k21 = (await runDoctor(await buildContext({ keras: file }))).findings.find(
+      (x) => x.id === 'loss-output-mismatch',
+    );
+    assert.match(
+      k21?.explanation ?? '',
+      /In Keras 2\.1\.6, 'accuracy' with this loss is binary accuracy: it reports about 75%/,
+    );
+    // Named binary_accuracy is binary in any version.
+    const named = variant(broken, { compile: { metrics: ['binary_accuracy'] } });
+    const k3named = (await examine(named, 'keras')).find((x) => x.id === 'loss-output-mismatch');
+    assert.match(k3named?.explanation ?? '', /Its binary_accuracy metric is binary accuracy/);
   });
 
   test('loss-output-mismatch: categorical cross-entropy on one unit, MSE on a softmax', async () => {

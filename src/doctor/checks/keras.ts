@@ -14,7 +14,7 @@ import {
   modeMap,
   STAGES,
 } from '../../model/keras/preprocessing.js';
-import { kerasMajor, unknownLayers, type KerasModel } from '../../model/keras/model.js';
+import { unknownLayers, type KerasModel } from '../../model/keras/model.js';
 import { numericsFor } from '../../image/contract.js';
 import { classCount, trainImages } from '../context.js';
 import { underfitting } from '../trends.js';
@@ -172,6 +172,22 @@ const outputActivation: Check = {
   },
 };
 
+/**
+ * Whether metrics=['accuracy'] follows the loss (binary_crossentropy -> binary_accuracy) in this
+ * Keras version. Standalone Keras up to 2.3.1 and tf.keras up to 2.2.4-tf (TF 1.x, TF 2.0-2.1)
+ * pick it in training_utils `get_metric_function`: `output_shape[-1] == 1 or
+ * is_binary_crossentropy`. tf.keras from TF 2.2 ('2.3.0-tf', then 2.4 … 2.15) and Keras 3 pick
+ * it in compile_utils from the output shape alone (`is_binary = y_p_last_dim == 1`), so an n-way
+ * softmax gets categorical accuracy whatever the loss. Undefined version: not claimed.
+ */
+function accuracyFollowsLoss(version: string | undefined): boolean {
+  const match = /^(\d+)\.(\d+)/.exec(version ?? '');
+  if (match === null) return false;
+  const [major, minor] = [Number(match[1]), Number(match[2])];
+  if (major !== 2) return major < 2;
+  return minor < 3 || (minor === 3 && !(version ?? '').includes('-tf'));
+}
+
 const lossOutput: Check = {
   ids: ['loss-output-mismatch'],
   family: 'keras',
@@ -188,20 +204,19 @@ const lossOutput: Check = {
     };
     const findings: Finding[] = [];
     if (loss === 'binary_crossentropy' && out.activation === 'softmax' && out.units > 2) {
-      const legacy = (kerasMajor(k.model) ?? 3) < 3;
-      const accuracy =
-        k.model.training?.metrics.some(
-          (m) => m === 'accuracy' || m === 'acc' || m === 'binary_accuracy',
-        ) === true;
+      const metrics = k.model.training?.metrics ?? [];
+      const named = metrics.some((m) => m === 'binary_accuracy');
+      const plain = metrics.some((m) => m === 'accuracy' || m === 'acc');
+      const binaryAccuracy = named || (plain && accuracyFollowsLoss(k.model.kerasVersion));
       findings.push({
         id: 'loss-output-mismatch',
         severity: 'error',
         title: `Binary cross-entropy on a ${out.units}-way softmax`,
-        explanation: `Binary cross-entropy scores each of the ${out.units} outputs as an independent yes/no, which a single-label softmax is not: the loss is mis-scaled.${legacy && accuracy ? ` In Keras ${k.model.kerasVersion}, 'accuracy' with this loss is binary accuracy: it reports about ${(((out.units - 1) / out.units) * 100).toFixed(0)}% ((n-1)/n) while nothing is learned, far better than the model is.` : ''}`,
+        explanation: `Binary cross-entropy scores each of the ${out.units} outputs as an independent yes/no, which a single-label softmax is not: the loss is mis-scaled.${binaryAccuracy ? ` ${named ? 'Its binary_accuracy metric' : `In Keras ${k.model.kerasVersion}, 'accuracy' with this loss`} is binary accuracy: it reports about ${(((out.units - 1) / out.units) * 100).toFixed(0)}% ((n-1)/n) while nothing is learned, far better than the model is.` : ''}`,
         evidence: {
           ...evidence,
           kerasVersion: k.model.kerasVersion ?? null,
-          accuracyIsBinary: legacy && accuracy,
+          accuracyIsBinary: binaryAccuracy,
         },
         fix: {
           summary:
