@@ -4,12 +4,10 @@
  * in-process on the same files and weights.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { parseNpy } from '../../src/data/npy.js';
 import { Session } from '../../src/engine/session.js';
 import { loadBatch, makeContract } from '../../src/image/index.js';
@@ -22,31 +20,12 @@ import { buildVggInference } from '../../src/model/vgg-graph.js';
 import { biasKey, kernelKey, type WeightMap } from '../../src/model/weight-map.js';
 import { Random } from '../../src/util/random.js';
 import { writeFakeImage, writeNoiseImage } from '../helpers/images.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 let dir = '';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function vggkit(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      {
-        cwd: ROOT,
-        env: { ...process.env, VGGKIT_HOME: join(dir, 'home') },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function vggkit(...args: string[]): Promise<CliRun> {
+  return runCli(join(dir, 'home'), args);
 }
 
 before(async () => {

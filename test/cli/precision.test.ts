@@ -6,12 +6,10 @@
  * the figures, runs fp32 and records the figures (index.json, evaluation.json, precision.json).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { access, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import { parseNpy } from '../../src/data/npy.js';
 import { cosine } from '../../src/engine/int8/guard.js';
 import { makeContract } from '../../src/image/index.js';
@@ -23,8 +21,8 @@ import { writeModel } from '../../src/train/model-output.js';
 import type { WeightMap } from '../../src/model/weight-map.js';
 import { writeNoiseImage } from '../helpers/images.js';
 import { int8HostileWeights, soundWeights } from '../helpers/int8-weights.js';
+import { runCli, type CliRun } from '../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const CLASSES = ['ant', 'bee', 'cat'];
 const HEAD: HeadSpec = { kind: 'flatten', dense: 8, classes: 3, activation: 'softmax' };
 const OPTIONS: VggOptions = {
@@ -36,20 +34,8 @@ const OPTIONS: VggOptions = {
 };
 let dir = '';
 
-async function vggkit(
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, VGGKIT_HOME: join(dir, 'home') } },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function vggkit(...args: string[]): Promise<CliRun> {
+  return runCli(join(dir, 'home'), args);
 }
 
 async function writeFolder(name: string, weights: WeightMap): Promise<void> {

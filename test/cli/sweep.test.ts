@@ -5,40 +5,20 @@
  * with --resume reattaches and never re-runs a trial it had recorded.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { writeShapesDataset } from '../helpers/shapes.js';
+import { ROOT, runCli, type CliRun } from '../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 let dir = '';
 let data = '';
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function vggkit(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      {
-        cwd: ROOT,
-        env: { ...process.env, VGGKIT_HOME: join(dir, 'home') },
-      },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function vggkit(...args: string[]): Promise<CliRun> {
+  return runCli(join(dir, 'home'), args);
 }
 
 const SMALL = [

@@ -5,45 +5,28 @@
  * bit-identical (weights.h5 values, history.json) to an uninterrupted run at the same seed.
  */
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { promisify } from 'node:util';
 import { modelLayers } from '../../src/model/head.js';
 import { readKerasWeights } from '../../src/model/keras-h5.js';
 import { parseNpy } from '../../src/data/npy.js';
 import { writeShapesDataset } from '../helpers/shapes.js';
+import { CLI, ROOT, runCli, type CliRun } from '../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 let dir = '';
 let data = '';
 let configFile = '';
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
 
 function env(): NodeJS.ProcessEnv {
   return { ...process.env, VGGKIT_HOME: join(dir, 'home') };
 }
 
-async function vggkit(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...CLI, ...args], {
-      cwd: ROOT,
-      env: env(),
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function vggkit(...args: string[]): Promise<CliRun> {
+  return runCli(join(dir, 'home'), args);
 }
 
 function lastJsonLine(stdout: string): Record<string, unknown> {

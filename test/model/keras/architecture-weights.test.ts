@@ -10,19 +10,17 @@
  * the oracle's cross-entropy.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { modelFor, oracle, oracleCase, worstDifference } from './oracle.js';
 import { DEFAULT_CONFIG } from '../../../src/train/config.js';
 import { weightsIdentity } from '../../../src/train/recipe.js';
 import { writeKerasH5, writeKerasJson, writeKerasWeightsH5 } from './writer.js';
+import { runCli, type CliRun } from '../../helpers/cli.js';
 
-const ROOT = join(import.meta.dirname, '..', '..', '..');
 const CASE = oracleCase('flatten_caffe');
 // The case's three classes as folders: the oracle's image 0 is a cat, its image 1 a dog and a fox.
 const CLASSES = ['cat', 'dog', 'fox'];
@@ -36,24 +34,8 @@ let dir = '';
 let images: string[] = [];
 let expected: Float32Array = new Float32Array();
 
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-async function vggkit(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(
-      process.execPath,
-      ['--import', 'tsx', 'src/cli/main.ts', ...args],
-      { cwd: ROOT, env: { ...process.env, VGGKIT_HOME: join(dir, 'home') } },
-    );
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+function vggkit(...args: string[]): Promise<CliRun> {
+  return runCli(join(dir, 'home'), args);
 }
 
 const file = (name: string): string => join(dir, name);
