@@ -8,7 +8,7 @@
  *   converters, the model config itself) and `weightsManifest` lists shard files and, per weight,
  *   `{name: "block1_conv1/kernel", shape, dtype, quantization?}` in shard order. The shards are
  *   read when they sit beside model.json; uint8/uint16 quantized weights decode as
- *   `min + scale * q` (tfjs-converter `quantization.py`).
+ *   `min + scale * q`, float16 ones as IEEE half precision (tfjs-converter `quantization.py`).
  */
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -76,6 +76,16 @@ const BYTES: Readonly<Record<string, number>> = {
   float16: 2,
 };
 
+/** IEEE 754 half precision (tfjs-converter --quantize_float16 stores weights so). */
+function halfToFloat(bits: number): number {
+  const sign = bits & 0x8000 ? -1 : 1;
+  const exponent = (bits >> 10) & 0x1f;
+  const fraction = bits & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction === 0 ? sign * Infinity : Number.NaN;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
 function decodeWeight(
   weight: ManifestWeight,
   bytes: Buffer,
@@ -88,6 +98,11 @@ function decodeWeight(
   if (stored === 'float32') {
     const out = new Float32Array(count);
     for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(offset + 4 * i);
+    return out;
+  }
+  if (stored === 'float16') {
+    const out = new Float32Array(count);
+    for (let i = 0; i < count; i++) out[i] = halfToFloat(bytes.readUInt16LE(offset + 2 * i));
     return out;
   }
   if (
@@ -104,7 +119,7 @@ function decodeWeight(
   }
   throw new VggkitError(
     'KERAS_FORMAT',
-    `${file}: weight ${weight.name}: expected float32, or uint8/uint16 quantization with min and scale, received ${stored}`,
+    `${file}: weight ${weight.name}: expected float32, float16, or uint8/uint16 quantization with min and scale, received ${stored}`,
     { file },
   );
 }
