@@ -56,7 +56,7 @@ describe('weights registry', () => {
       assert.equal(error.exitCode, 2);
       assert.equal(
         error.message,
-        `--weights: no vgg16 weights tagged "imagenett" (known tags: imagenet, imagenet-top, tv_in1k; or 'none' (random init), or a vggkit model folder, or your Keras model (.keras, a model.save .h5, a TF.js model.json), or a Keras .h5/.hdf5 weights file, or a torchvision-layout .safetensors file)`,
+        `--weights: no vgg16 weights tagged "imagenett" (known tags: imagenet, imagenet-top, tv_in1k; or 'none' (random init), or a vggkit model folder, or your Keras model (.keras, a model.save .h5, a TF.js model.json, or a model.to_json() JSON with --keras-weights), or a Keras .h5/.hdf5 weights file, or a torchvision-layout .safetensors file)`,
       );
       return true;
     });
