@@ -29,6 +29,8 @@ export interface HeadLayer {
   readonly path: string;
   readonly kind: 'flatten' | 'avg' | 'max' | 'dense' | 'dropout' | 'other';
   readonly className: string;
+  /** The layer's config as written (BatchNormalization's epsilon, ReLU's slope, …). */
+  readonly config: Readonly<Record<string, unknown>>;
   readonly units?: number;
   readonly activation?: string;
   readonly rate?: number;
@@ -77,7 +79,7 @@ export interface KerasAnalysis {
 
 const CONV = /^block(\d)_conv(\d)$/;
 
-export function activationOf(layer: KerasLayer): string | undefined {
+export function activationOf(layer: Pick<KerasLayer, 'config' | 'className'>): string | undefined {
   const value = layer.config['activation'];
   if (typeof value === 'string') return value;
   if (typeof value === 'object' && value !== null) {
@@ -129,6 +131,7 @@ function headLayer(layer: KerasLayer): HeadLayer {
     name: layer.name,
     path: layerPath(layer),
     className: layer.className,
+    config: layer.config,
     trainable: layer.trainable,
   };
   if (role === 'flatten') return { ...base, kind: 'flatten' };

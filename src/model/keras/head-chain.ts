@@ -15,7 +15,7 @@
 import { VggkitError } from '../../util/errors.js';
 import { tensor, type Float32Tensor } from '../../util/tensor.js';
 import { activationOf, type HeadLayer } from './analyse.js';
-import type { KerasLayer, KerasModel, KerasVariable } from './model.js';
+import type { KerasModel, KerasVariable } from './model.js';
 
 export interface ChainDense {
   /** The Keras Dense this is (its weights may hold folded BatchNormalization). */
@@ -41,8 +41,6 @@ interface Building {
   readonly units: number;
   activation: string;
 }
-
-const IDENTITY_ROLES = new Set(['flatten', 'avg', 'max', 'dropout']);
 
 function variables(model: KerasModel, path: string): readonly KerasVariable[] {
   return model.weights?.get(path) ?? [];
@@ -77,25 +75,13 @@ function denseWeights(model: KerasModel, layer: HeadLayer): Building {
     bias: Float64Array.from(bias.tensor.data),
     inputs,
     units,
-    activation: activationOf(layerOf(model, layer)) ?? 'linear',
+    activation: layer.activation ?? 'linear',
   };
-}
-
-function layerOf(model: KerasModel, layer: HeadLayer): KerasLayer {
-  const find = (layers: readonly KerasLayer[]): KerasLayer | undefined => {
-    for (const l of layers) {
-      if ([...l.parents, l.name].join('/') === layer.path) return l;
-      const inner = l.layers === undefined ? undefined : find(l.layers);
-      if (inner !== undefined) return inner;
-    }
-    return undefined;
-  };
-  return find(model.layers) as KerasLayer;
 }
 
 /** The layer's inference affine, from its config (epsilon, center, scale) and variables. */
 function batchNorm(model: KerasModel, layer: HeadLayer, fail: (why: string) => Error): Affine {
-  const config = layerOf(model, layer).config;
+  const config = layer.config;
   const axis = config['axis'];
   const axes = Array.isArray(axis) ? axis : [axis ?? -1];
   // On [batch, features] the feature axis is -1 (Keras 3, tf.keras before build) or 1 (after).
@@ -167,9 +153,9 @@ function compose(first: Affine, then: Affine): Affine {
 }
 
 /** The activation an Activation-like layer applies, or undefined when it is none vggkit folds. */
-function standaloneActivation(model: KerasModel, layer: HeadLayer): string | undefined {
-  const config = layerOf(model, layer).config;
-  if (layer.className === 'Activation') return activationOf(layerOf(model, layer));
+function standaloneActivation(layer: HeadLayer): string | undefined {
+  const config = layer.config;
+  if (layer.className === 'Activation') return activationOf(layer);
   if (layer.className === 'Softmax') return 'softmax';
   if (layer.className === 'ReLU') {
     const plain =
@@ -199,7 +185,7 @@ export function headChain(
       pooled = true;
       continue;
     }
-    if (IDENTITY_ROLES.has(layer.kind)) continue;
+    if (layer.kind === 'dropout') continue;
     if (layer.kind === 'dense') {
       const dense = denseWeights(model, layer);
       if (pending !== undefined) {
@@ -228,7 +214,7 @@ export function headChain(
       } else pending = pending === undefined ? bn : compose(pending, bn);
       continue;
     }
-    const activation = standaloneActivation(model, layer);
+    const activation = standaloneActivation(layer);
     if (
       activation !== undefined &&
       current !== undefined &&
