@@ -29,7 +29,7 @@ import {
   patchFlags,
   SGD_ONLY_SETTINGS,
 } from './fix-settings.js';
-import { SAME_RATE_FACTOR } from './fix-loop/candidates.js';
+import { sameRate } from './fix-loop/candidates.js';
 import {
   FIX_BASES,
   SEVERITIES,
@@ -78,10 +78,12 @@ const RATE_SETTINGS: ReadonlySet<string> = new Set(['lr']);
 /** Whether a rule's value says what the measured one says: the same, or for a rate within SAME_RATE_FACTOR. */
 function agrees(setting: string, value: unknown, measured: unknown): boolean {
   if (same(value, measured)) return true;
-  if (!RATE_SETTINGS.has(setting) || typeof value !== 'number' || typeof measured !== 'number')
-    return false;
-  if (!(value > 0 && measured > 0)) return false;
-  return Math.max(value / measured, measured / value) < SAME_RATE_FACTOR;
+  return (
+    RATE_SETTINGS.has(setting) &&
+    typeof value === 'number' &&
+    typeof measured === 'number' &&
+    sameRate(value, measured)
+  );
 }
 
 /** Step 1: a rule finding and a measured finding with the same id and a setting in common become one. */

@@ -33,6 +33,11 @@ export const MIN_BATCH = 8;
 export const MAX_CONFIGURATIONS = 6;
 /** Two rates count as one when within this factor: the LR range test resolves ~1.6x (5 steps per decade). */
 export const SAME_RATE_FACTOR = 1.5;
+
+/** Two positive rates the LR range test cannot tell apart (within SAME_RATE_FACTOR). */
+export function sameRate(a: number, b: number): boolean {
+  return a > 0 && b > 0 && Math.max(a / b, b / a) < SAME_RATE_FACTOR;
+}
 /**
  * Rates tried beside the LR range test's for the first configuration of each optimizer: the
  * usual fine-tuning rates (Adam: the seed article's 1e-4 and Keras' default 1e-3; SGD with
@@ -201,7 +206,7 @@ export function candidates(
     for (const { lr, source } of rates) {
       if (!Number.isFinite(lr) || lr <= 0) continue;
       const rounded = Number(lr.toPrecision(2));
-      if (kept.some((k) => Math.max(k / rounded, rounded / k) < SAME_RATE_FACTOR)) continue;
+      if (kept.some((k) => sameRate(k, rounded))) continue;
       kept.push(rounded);
       const candidate = { ...config, lr: rounded };
       const key = JSON.stringify(candidate);
