@@ -374,7 +374,13 @@ const vggOnlyNote: Check = {
         explanation:
           'Its layers hold no keras.applications VGG base (block1_conv1 … block5_conv3), so the checks of the top, the frozen blocks, the head size and the preprocessing contract do not apply. The output, loss, logits, class-count and learning-rate checks still ran.',
         evidence: { model: k.model.name, layers: k.model.layers.length },
-        fix: { summary: 'Nothing to do; vggkit trains VGG-family models (vggkit train DATA).' },
+        fix: {
+          summary:
+            'Nothing to change for the checks that ran. The VGG checks need a keras.applications VGG base, which is also what vggkit trains.',
+          keras:
+            "base = keras.applications.VGG16(include_top=False, weights='imagenet', input_shape=(224, 224, 3))",
+          flag: 'vggkit train DATA --arch vgg16',
+        },
       },
     ];
   },
@@ -399,6 +405,7 @@ const noTraining: Check = {
         fix: {
           summary: 'Give the doctor the file model.save writes after compile, which carries them.',
           keras: "model.save('model.keras')  # after model.compile(...)",
+          flag: 'vggkit doctor DATA --keras MODEL --probe measures a learning rate on your data instead',
         },
       },
     ];
@@ -431,7 +438,9 @@ const unknown: Check = {
         evidence: { layers: listed },
         fix: {
           summary:
-            'Nothing to change in the model for the other checks; this is a limit of vggkit.',
+            'Nothing to change for the other checks; this is a limit of vggkit. To run or continue the model inside vggkit, move what these layers do out of the model (preprocessing into the input pipeline) or retrain with the fixed config.',
+          keras: `# replace ${listed[0]?.layer ?? 'the layer'} with built-in layers, or do its work in the input pipeline: ds.map(lambda x, y: (keras.applications.vgg16.preprocess_input(x), y))`,
+          flag: 'vggkit doctor DATA --keras MODEL --fix-config OUT.json, then vggkit train DATA --config OUT.json',
         },
       },
     ];
