@@ -64,7 +64,8 @@ export function fixLabel(f: Finding): string {
     return f.fix.config === undefined && deferred.every((d) => d.basis !== 'rule')
       ? 'Fix (measured)'
       : 'Fix';
-  const changes = f.fix.config !== undefined || f.fix.flag !== undefined;
+  // A note's flag is guidance (how to do it in vggkit), not a change it proposes.
+  const changes = f.fix.config !== undefined || (f.fix.flag !== undefined && f.severity !== 'info');
   return changes ? 'Fix (rule of thumb)' : 'Fix';
 }
 

@@ -1,5 +1,6 @@
 /** Facts several check families derive from the context, computed one way only. */
 import type { ResizeMode } from '../image/contract.js';
+import type { TrainConfig } from '../train/config.js';
 import type { DoctorContext } from './types.js';
 import type { ImageRecord, Split } from './scan.js';
 
@@ -42,6 +43,14 @@ export function classCountWithout(
   const log = ctx.history?.classNames?.length;
   if (log !== undefined) return { count: log, source: `the training log (${ctx.history?.file})` };
   return undefined;
+}
+
+/**
+ * The setup under diagnosis, which the fix loop measures from and its findings compare against:
+ * the user's vggkit config, else the one their Keras model was compiled with (`--keras`).
+ */
+export function setupConfig(ctx: DoctorContext): TrainConfig | undefined {
+  return ctx.config ?? ctx.kerasConfig;
 }
 
 /** Classes the model is trained on: data folders with images, else the model's metadata, else the training log's, else `--classes`. */

@@ -45,6 +45,11 @@ export interface DoctorInputs {
   readonly kerasWeights?: string;
   /** Run the dynamic probes on a sample of the data (needs dataDir). */
   readonly probe?: boolean;
+  /**
+   * The fix loop will measure fixes on this context (`--fix-config` or `--verify` with data): a
+   * Keras model is then converted, as for the probes, so the loop trains from its own weights.
+   */
+  readonly measure?: boolean;
   /** Sample size of the probes; default DEFAULT_PROBE_IMAGES. */
   readonly probeImages?: number;
   /** Compute image features (for suspected-mislabel) without the probes. */
@@ -140,7 +145,7 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   if (folder !== undefined && inputs.expect === undefined && inputs.weights === undefined)
     contract = folder.metadata.contract;
   const kerasRun =
-    keras !== undefined && scan !== undefined && inputs.probe === true
+    keras !== undefined && scan !== undefined && (inputs.probe === true || inputs.measure === true)
       ? await runnableKeras(inputs, scan, inputs.log ?? (() => undefined))
       : undefined;
   const model: ModelInfo | undefined =
@@ -163,19 +168,23 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
             ? {}
             : await evaluation(folder, scan, inputs.cacheDir ?? defaultCacheDir())),
         };
-  // Probes of a Keras model start from its own weights, with the setup it was trained with.
-  const probeConfig =
+  // Probes and the fix loop on a Keras model start from its own weights, with the setup it was
+  // trained with; --fix-config patches the same setup, so what it writes is what was measured.
+  const kerasRaw =
     keras !== undefined && config === undefined
-      ? parseTrainConfig(
-          {
-            ...configFromKeras(keras.model, keras.analysis).config,
-            ...(kerasRun !== undefined && kerasRun.converted.inputTransform === undefined
-              ? { weights: inputs.keras, kerasWeights: inputs.kerasWeights ?? null }
-              : {}),
-          },
-          inputs.keras ?? 'keras model',
-        )
-      : config;
+      ? {
+          ...configFromKeras(keras.model, keras.analysis).config,
+          ...(kerasRun !== undefined && kerasRun.converted.inputTransform === undefined
+            ? {
+                weights: inputs.keras,
+                ...(inputs.kerasWeights === undefined ? {} : { kerasWeights: inputs.kerasWeights }),
+              }
+            : {}),
+        }
+      : undefined;
+  const kerasConfig =
+    kerasRaw === undefined ? undefined : parseTrainConfig(kerasRaw, inputs.keras ?? 'keras model');
+  const probeConfig = config ?? kerasConfig;
   const computed = scan === undefined ? {} : await dynamicInputs(inputs, scan, probeConfig);
   const historyFiles = inputs.history === undefined ? [] : [inputs.history].flat();
   const history = historyFiles.length === 0 ? undefined : await readHistories(historyFiles);
@@ -191,9 +200,9 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
     ...(scan === undefined ? {} : { scan }),
     ...(config === undefined ? {} : { config, rawConfig: loaded?.raw }),
     ...(keras === undefined ? {} : { keras }),
-    ...(keras !== undefined && config === undefined
-      ? { rawConfig: configFromKeras(keras.model, keras.analysis).config }
-      : {}),
+    ...(kerasRaw === undefined || kerasConfig === undefined
+      ? {}
+      : { rawConfig: kerasRaw, kerasConfig }),
     ...(history === undefined ? {} : { history }),
     ...(batch === undefined ? {} : { batch }),
     ...(contract === undefined ? {} : { contract }),

@@ -5,7 +5,7 @@
  */
 import { ALL_CHECKS } from './checks/index.js';
 import { combineFindings, fixLabel } from './combine.js';
-import { classCount } from './context.js';
+import { classCount, setupConfig } from './context.js';
 import type { FixLoopResult } from './fix-loop/types.js';
 import { readingOf, type HistoryReading } from './trainings.js';
 import { withSweepCommands } from './sweep-commands.js';
@@ -60,7 +60,7 @@ export async function runDoctor(
   // Array.prototype.sort is stable, so check order breaks ties.
   const findings = combineFindings(
     withSweepCommands(found, ctx).sort((a, b) => rank(a.severity) - rank(b.severity)),
-    (ctx.config ?? {}) as unknown as Readonly<Record<string, unknown>>,
+    (setupConfig(ctx) ?? {}) as unknown as Readonly<Record<string, unknown>>,
   );
   const count = (s: Severity): number => findings.filter((f) => f.severity === s).length;
   const advice =
@@ -93,7 +93,9 @@ export async function runDoctor(
 export function measureCommand(ctx: DoctorContext): string {
   const data = ctx.scan?.train.root ?? '<data-dir>';
   const val = ctx.scan?.val === undefined ? '' : ` --val ${ctx.scan.val.root}`;
-  return `vggkit doctor ${data}${val} --config <your config.json> --fix-config fixed.json --verify`;
+  const setup =
+    ctx.keras !== undefined ? `--keras ${ctx.keras.model.file}` : '--config <your config.json>';
+  return `vggkit doctor ${data}${val} ${setup} --fix-config fixed.json --verify`;
 }
 
 export function exitCodeFor(report: DoctorReport): number {

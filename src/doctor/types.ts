@@ -124,6 +124,12 @@ export interface DoctorContext {
   readonly config?: TrainConfig;
   /** The JSON the user wrote (partial), which `--fix-config` patches. */
   readonly rawConfig?: Record<string, unknown>;
+  /**
+   * With `--keras` and no `--config`: the setup the model was compiled with as a vggkit config
+   * (keras-config.ts; its weights are the model file when vggkit can run it), which the probes and
+   * the fix loop start from. Not `config`: the config checks judge what the user wrote for vggkit.
+   */
+  readonly kerasConfig?: TrainConfig;
   readonly history?: TrainingHistory;
   /** The class count the user gave (`--classes`), used only when nothing else shows it. */
   readonly classes?: number;

@@ -6,6 +6,7 @@ import {
   writeDiagnosisHtml,
   type Diagnosis,
 } from '../../doctor/diagnose.js';
+import { setupConfig } from '../../doctor/context.js';
 import { fixIsProven } from '../../doctor/fix-loop/measure.js';
 import { renderTerminal } from '../../doctor/render-terminal.js';
 import { exitCodeFor, toJson } from '../../doctor/run.js';
@@ -26,6 +27,7 @@ export async function doctor(dataDir: string | undefined, flags: DoctorFlags): P
       'CONFLICTING_OPTIONS',
       'doctor: --verify measures; it cannot go with --no-measure',
     );
+  const measure = measureFlag !== false && (flags.fixConfig !== undefined || verify === true);
   let scanBar: Progress | undefined;
   const log =
     flags.json === true ? undefined : (line: string) => process.stderr.write(`vggkit: ${line}\n`);
@@ -35,6 +37,7 @@ export async function doctor(dataDir: string | undefined, flags: DoctorFlags): P
     ...(classes === undefined ? {} : { classes: Number(classes) }),
     ...(dataDir === undefined ? {} : { dataDir }),
     ...(log === undefined ? {} : { log }),
+    measure,
     onScanProgress: (done: number, total: number) => {
       scanBar ??= createProgress({
         label: 'scanning',
@@ -48,30 +51,32 @@ export async function doctor(dataDir: string | undefined, flags: DoctorFlags): P
     },
   });
   scanBar?.stop();
-  if (verify === true && (rules.context.scan === undefined || rules.context.config === undefined))
+  if (
+    verify === true &&
+    (rules.context.scan === undefined || setupConfig(rules.context) === undefined)
+  )
     throw new UsageError(
       'MISSING_OPTION',
-      'doctor --verify: expected the training data folder and --config (it trains your config and the fix on the data)',
+      'doctor --verify: expected the training data folder and --config or --keras (it trains your setup and the fix on the data)',
     );
   let fixBar: Progress | undefined;
-  const measured: Promise<Diagnosis> =
-    measureFlag !== false && (flags.fixConfig !== undefined || verify === true)
-      ? measureDiagnosis(rules, {
-          cacheDir: defaultCacheDir(),
-          ...(flags.offline === undefined ? {} : { offline: flags.offline }),
-          verify: verify === true,
-          ...(log === undefined ? {} : { log }),
-          onCandidate: (done, total, label) => {
-            fixBar ??= createProgress({
-              label: 'measuring fixes',
-              total,
-              unit: 'run',
-              json: flags.json === true,
-            });
-            fixBar.update(done, label);
-          },
-        })
-      : Promise.resolve(rules);
+  const measured: Promise<Diagnosis> = measure
+    ? measureDiagnosis(rules, {
+        cacheDir: defaultCacheDir(),
+        ...(flags.offline === undefined ? {} : { offline: flags.offline }),
+        verify: verify === true,
+        ...(log === undefined ? {} : { log }),
+        onCandidate: (done, total, label) => {
+          fixBar ??= createProgress({
+            label: 'measuring fixes',
+            total,
+            unit: 'run',
+            json: flags.json === true,
+          });
+          fixBar.update(done, label);
+        },
+      })
+    : Promise.resolve(rules);
   // --fix-config alone falls back to the rules when the loop cannot run (weights not reachable,
   // say): the fixes stay advice and the doctor says why. --verify asked for the measurement.
   const report = await measured.catch((e: unknown) => {

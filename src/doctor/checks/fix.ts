@@ -12,6 +12,8 @@ import {
   patchFlags,
   SGD_ONLY_SETTINGS,
 } from '../fix-settings.js';
+import { setupConfig } from '../context.js';
+import { kerasLinesFor } from '../keras-lines.js';
 import type { FixLoopResult, Score, TriedCandidate } from '../fix-loop/types.js';
 import type { Check, ConfigPatch, DoctorContext } from '../types.js';
 
@@ -37,7 +39,7 @@ function measuredPatch(
   loop: FixLoopResult,
   chosen: TriedCandidate,
 ): ConfigPatch {
-  const config = ctx.config as unknown as Record<string, unknown>;
+  const config = setupConfig(ctx) as unknown as Record<string, unknown>;
   const changes = chosen.changes as Record<string, unknown>;
   const keys = new Set([...loop.settings, ...Object.keys(loop.rules), ...Object.keys(changes)]);
   // `val` is the folder the doctor validated on, not a setting the fix changes.
@@ -52,7 +54,7 @@ function measuredPatch(
 
 /** The SGD-only settings, when the winner does not use SGD (and does not set them itself). */
 function sgdOnlySettings(ctx: DoctorContext, chosen: TriedCandidate): string[] {
-  const optimizer = chosen.changes.optimizer ?? ctx.config?.optimizer;
+  const optimizer = chosen.changes.optimizer ?? setupConfig(ctx)?.optimizer;
   return optimizer === 'sgd'
     ? []
     : SGD_ONLY_SETTINGS.filter((k) => !(k in (chosen.changes as Record<string, unknown>)));
@@ -60,7 +62,7 @@ function sgdOnlySettings(ctx: DoctorContext, chosen: TriedCandidate): string[] {
 
 /** The settings a rule wanted changed that the winner keeps as the user had them, with the values tried instead. */
 function kept(loop: FixLoopResult, chosen: TriedCandidate, ctx: DoctorContext): string {
-  const config = ctx.config as unknown as Record<string, unknown>;
+  const config = setupConfig(ctx) as unknown as Record<string, unknown>;
   const moot = sgdOnlySettings(ctx, chosen);
   const parts = Object.keys(loop.rules)
     .filter((k) => k !== 'lr' && k !== 'val' && !(k in chosen.changes) && !moot.includes(k))
@@ -78,6 +80,13 @@ function kept(loop: FixLoopResult, chosen: TriedCandidate, ctx: DoctorContext): 
   return parts.length === 0 ? '' : `; ${parts.join('; ')}`;
 }
 
+/** With `--keras`: the winner as the Keras lines to change. */
+function kerasFix(chosen: TriedCandidate, ctx: DoctorContext): { keras?: string } {
+  const setup = setupConfig(ctx);
+  const lines = setup === undefined ? undefined : kerasLinesFor(chosen.changes, setup);
+  return lines === undefined ? {} : { keras: lines };
+}
+
 function change(before: Score, after: Score): string {
   return `${pct(before.accuracy)} → ${pct(after.accuracy)}`;
 }
@@ -87,7 +96,7 @@ const measured: Check = {
   family: 'fix',
   run(ctx) {
     const loop = ctx.fixLoop;
-    if (loop === undefined || ctx.config === undefined) return [];
+    if (loop === undefined || setupConfig(ctx) === undefined) return [];
     const yours = loop.tried[0] as TriedCandidate;
     const chosen = loop.chosen === undefined ? undefined : loop.tried[loop.chosen];
     const v = loop.verification;
@@ -123,6 +132,7 @@ const measured: Check = {
             summary: `Use ${describePatch(chosen.changes)}${kept(loop, chosen, ctx)}${v === undefined ? ' (run with --verify to train it for your whole budget first)' : ''}.`,
             config: patch,
             flag: patchFlags(chosen.changes),
+            ...(ctx.keras === undefined ? {} : kerasFix(chosen, ctx)),
             basis: 'sweep',
           },
         },

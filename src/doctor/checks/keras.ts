@@ -17,6 +17,7 @@ import {
 import { unknownLayers, type KerasModel } from '../../model/keras/model.js';
 import { numericsFor } from '../../image/contract.js';
 import { classCount, trainImages } from '../context.js';
+import { optimizerLine } from '../keras-lines.js';
 import { underfitting } from '../trends.js';
 import type { Check, DoctorContext, Finding, KerasInfo } from '../types.js';
 import { ADAM_LIMITS, HEAD_PARAMS_PER_IMAGE, SGD_LIMITS } from './config.js';
@@ -52,20 +53,6 @@ function limitsFor(optimizer: string): typeof ADAM_LIMITS | undefined {
     return ADAM_LIMITS;
   if (optimizer === 'sgd') return SGD_LIMITS;
   return undefined;
-}
-
-function optimizerLine(name: string, lr: number): string {
-  const cls =
-    {
-      adam: 'Adam',
-      adamw: 'AdamW',
-      sgd: 'SGD',
-      rmsprop: 'RMSprop',
-      nadam: 'Nadam',
-      adamax: 'Adamax',
-      lion: 'Lion',
-    }[name] ?? name;
-  return `optimizer=keras.optimizers.${cls}(learning_rate=${lr}${name === 'sgd' ? ', momentum=0.9' : ''})`;
 }
 
 const outputActivation: Check = {

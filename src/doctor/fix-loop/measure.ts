@@ -4,6 +4,7 @@
  * (checks/fix.ts) states the measured fix and every rule about the same settings defers to it.
  */
 import { runDoctor, type DoctorReport } from '../run.js';
+import { setupConfig } from '../context.js';
 import type { DoctorContext } from '../types.js';
 import { runFixLoop, type FixLoopOptions } from './run.js';
 
@@ -12,17 +13,18 @@ export type MeasureOptions = Pick<
   'cacheDir' | 'offline' | 'verify' | 'parallel' | 'log' | 'onCandidate'
 >;
 
-/** `report` re-run with the fix loop's measurement, or `report` itself when there is nothing to measure on (no data, no config, nothing to fix). */
+/** `report` re-run with the fix loop's measurement, or `report` itself when there is nothing to measure on (no data, no config or Keras model, nothing to fix). */
 export async function measureFixes(
   ctx: DoctorContext,
   report: DoctorReport,
   options: MeasureOptions,
 ): Promise<DoctorReport> {
-  if (ctx.scan === undefined || ctx.config === undefined) return report;
+  const config = setupConfig(ctx);
+  if (ctx.scan === undefined || config === undefined) return report;
   const fixLoop = await runFixLoop({
     ...options,
     scan: ctx.scan,
-    config: ctx.config,
+    config,
     rawConfig: ctx.rawConfig ?? {},
     findings: report.findings,
     ...(ctx.probes === undefined ? {} : { probes: ctx.probes }),
