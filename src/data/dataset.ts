@@ -6,7 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { entryKind, hasImageExtension, listFiles, readFolder } from './files.js';
-import { invalidOption, VggkitError } from '../util/errors.js';
+import { invalidOption, unreadableInput, VggkitError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 
 export interface LabeledFile {
@@ -52,10 +52,10 @@ function compareNames(a: string, b: string): number {
 
 export async function scanClassFolders(dir: string): Promise<ClassFolderScan> {
   const info = await stat(dir).catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${dir}: no such directory`, { file: dir, cause });
+    throw unreadableInput('NOT_FOUND', `${dir}: no such directory`, { file: dir, cause });
   });
   if (!info.isDirectory()) {
-    throw new VggkitError(
+    throw unreadableInput(
       'NOT_A_DIRECTORY',
       `${dir}: expected a folder with one sub-folder per class, received a file`,
       { file: dir },
@@ -82,6 +82,21 @@ export async function scanClassFolders(dir: string): Promise<ClassFolderScan> {
     ignoredFiles.push(...ignored);
   }
   ignoredFiles.sort(compareNames);
+  // Nothing to train on, evaluate or diagnose: the folder named on the command line is not a
+  // dataset (exit 2), unlike an empty class among full ones, which the doctor reports.
+  if (classNames.length === 0)
+    throw unreadableInput(
+      'TOO_FEW_CLASSES',
+      `${dir}: expected one sub-folder per class, found no class folder` +
+        (strayFiles.length > 0 ? ` (${strayFiles.length} image(s) lie in the folder itself)` : ''),
+      { file: dir },
+    );
+  if (items.length === 0)
+    throw unreadableInput(
+      'NO_IMAGES',
+      `${dir}: expected image files in the class folders (${classNames.join(', ')}), found none`,
+      { file: dir },
+    );
   return { classNames, items, emptyClasses, strayFiles, ignoredFiles };
 }
 
@@ -122,7 +137,7 @@ export function stratifiedSplit(
 export async function loadFolderDataset(options: FolderDatasetOptions): Promise<FolderDataset> {
   const scan = await scanClassFolders(options.dir);
   if (scan.classNames.length < 2) {
-    throw new VggkitError(
+    throw unreadableInput(
       'TOO_FEW_CLASSES',
       `${options.dir}: expected at least 2 class sub-folders, received ${scan.classNames.length}` +
         (scan.classNames.length === 1 ? ` (${scan.classNames[0]})` : ''),

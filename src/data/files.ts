@@ -2,7 +2,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { VggkitError } from '../util/errors.js';
+import { unreadableInput } from '../util/errors.js';
 
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
   '.jpg',
@@ -37,12 +37,25 @@ export async function listImageFiles(paths: readonly string[]): Promise<string[]
   return (await listFiles(paths)).images;
 }
 
+/**
+ * listImageFiles over the paths a command was given to read (predict's and extract's images):
+ * finding no image there makes the input unreadable, exit 2.
+ */
+export async function requireImageFiles(paths: readonly string[]): Promise<string[]> {
+  const files = await listImageFiles(paths);
+  if (files.length === 0)
+    throw unreadableInput('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`, {
+      ...(paths.length === 1 ? { file: paths[0] } : {}),
+    });
+  return files;
+}
+
 /** listImageFiles, with the files the walk passed over: what the doctor reports as stray. */
 export async function listFiles(paths: readonly string[]): Promise<ImageListing> {
   const listing: ImageListing = { images: [], ignored: [] };
   for (const path of paths) {
     const info = await stat(path).catch((cause: unknown) => {
-      throw new VggkitError('NOT_FOUND', `${path}: no such file or directory`, {
+      throw unreadableInput('NOT_FOUND', `${path}: no such file or directory`, {
         file: path,
         cause,
       });
@@ -81,7 +94,7 @@ export async function readFolder(dir: string): Promise<Dirent[]> {
     return await readdir(dir, { withFileTypes: true });
   } catch (cause) {
     const reason = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
-    throw new VggkitError('UNREADABLE_FOLDER', `${dir}: cannot list the folder (${reason})`, {
+    throw unreadableInput('UNREADABLE_FOLDER', `${dir}: cannot list the folder (${reason})`, {
       file: dir,
       cause,
     });

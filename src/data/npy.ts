@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { NpyRowWriter } from './npy-writer.js';
-import { VggkitError } from '../util/errors.js';
+import { unreadableInput, type VggkitError } from '../util/errors.js';
 import { sizeOf } from '../util/tensor.js';
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
@@ -26,7 +26,7 @@ const DESCRS: Record<string, NpyDtype> = {
 };
 
 function npyError(file: string, message: string): VggkitError {
-  return new VggkitError('BAD_NPY', `${file}: ${message}`, { file });
+  return unreadableInput('BAD_NPY', `${file}: ${message}`, { file });
 }
 
 export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
@@ -88,7 +88,7 @@ export function parseNpy(bytes: Uint8Array, file = '<buffer>'): NpyArray {
 
 export async function readNpy(file: string): Promise<NpyArray> {
   const bytes = await readFile(file).catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, {
+    throw unreadableInput('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, {
       file,
       cause,
     });

@@ -15,7 +15,7 @@ import {
   type PreprocessContract,
   type PreprocessMode,
 } from '../image/contract.js';
-import { VggkitError } from '../util/errors.js';
+import { unreadableInput } from '../util/errors.js';
 
 export type Layout = 'NHWC' | 'NCHW';
 
@@ -196,7 +196,7 @@ function detectLayout(
 ): { layout: Layout; n: number; h: number; w: number; c: number } {
   const shape = dims.length === 3 ? [1, ...dims] : dims;
   if (shape.length !== 4)
-    throw new VggkitError(
+    throw unreadableInput(
       'BAD_BATCH',
       `${file}: expected a batch of images (4 dimensions, NHWC or NCHW), received shape (${dims.join(', ')})`,
       { file },
@@ -205,7 +205,7 @@ function detectLayout(
   const isChannels = (d: number): boolean => d === 1 || d === 3;
   if (isChannels(c)) return { layout: 'NHWC', n, h: a, w: b, c };
   if (isChannels(a)) return { layout: 'NCHW', n, h: b, w: c, c: a };
-  throw new VggkitError(
+  throw unreadableInput(
     'BAD_BATCH',
     `${file}: expected 1 or 3 channels first or last, received shape (${dims.join(', ')})`,
     { file },

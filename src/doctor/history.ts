@@ -29,7 +29,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { USAGE_EXIT_CODE, VggkitError } from '../util/errors.js';
+import { unreadableInput, type VggkitError } from '../util/errors.js';
 
 export interface EpochRecord {
   /** 0-based position in the (combined) log. */
@@ -116,10 +116,7 @@ function toNumber(value: unknown): number | undefined {
 
 /** A log the doctor cannot read is bad input, not a finding: exit 2, apart from the doctor's 1 for errors found. */
 function historyError(file: string, message: string): VggkitError {
-  return new VggkitError('BAD_HISTORY', `${file}: ${message}`, {
-    file,
-    exitCode: USAGE_EXIT_CODE,
-  });
+  return unreadableInput('BAD_HISTORY', `${file}: ${message}`, { file });
 }
 
 const EXPECTED_KEYS = 'keys such as loss, accuracy, val_loss, val_accuracy, lr';
@@ -428,10 +425,9 @@ export function parseHistory(text: string, file: string): TrainingHistory {
 
 export async function readHistory(file: string): Promise<TrainingHistory> {
   const text = await readFile(file, 'utf8').catch((cause: unknown) => {
-    throw new VggkitError('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, {
+    throw unreadableInput('NOT_FOUND', `${file}: cannot read (${(cause as Error).message})`, {
       file,
       cause,
-      exitCode: USAGE_EXIT_CODE,
     });
   });
   return parseHistory(text, file);

@@ -10,7 +10,7 @@
  * only other paths need (weights files, graph building, int8) is imported when they run.
  */
 import { basename } from 'node:path';
-import { listImageFiles } from '../data/files.js';
+import { listImageFiles, requireImageFiles } from '../data/files.js';
 import { inferBatches } from '../engine/inference.js';
 import type { Int8Report, Int8Request } from '../engine/int8/prepare.js';
 import { sessionForModelFile } from '../engine/optimized-model.js';
@@ -25,7 +25,7 @@ import { IMAGENET_CLASSES, type ClassName } from '../model/imagenet-classes.js';
 import { MODEL_FILE } from '../model/model-folder.js';
 import type { Precision } from '../model/precision.js';
 import { resolveWeightsSource } from '../model/weights-source.js';
-import { UsageError, VggkitError } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
 import { classProbabilities } from './probabilities.js';
 
 export type { ClassName } from '../model/imagenet-classes.js';
@@ -242,9 +242,7 @@ async function predictWith(
   paths: readonly string[],
   options: PredictOptions,
 ): Promise<Predictions> {
-  const files = await listImageFiles(paths);
-  if (files.length === 0)
-    throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
+  const files = await requireImageFiles(paths);
   const predictions: { file: string; top: Prediction[] }[] = [];
   const skipped: SkippedFile[] = [];
   const batchSize = options.batchSize ?? 8;

@@ -20,7 +20,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { listImageFiles } from '../data/files.js';
+import { requireImageFiles } from '../data/files.js';
 import { NpyRowWriter } from '../data/npy-writer.js';
 import { inferBatches } from '../engine/inference.js';
 import type { Int8Report, Int8Request } from '../engine/int8/prepare.js';
@@ -36,7 +36,7 @@ import { loadWeights } from '../model/load-weights.js';
 import type { Precision } from '../model/precision.js';
 import { resolveWeightsSource, type WeightsSource } from '../model/weights-source.js';
 import { writeJsonAtomic } from '../util/atomic.js';
-import { UsageError, VggkitError } from '../util/errors.js';
+import { UsageError } from '../util/errors.js';
 import type { ContractOverrides } from './classify.js';
 
 export interface ExtractOptions {
@@ -104,12 +104,7 @@ const TOP_LAYERS: ReadonlySet<string> = new Set(['flatten', 'fc1', 'fc2', 'predi
 type SourcedNetwork = Network & { readonly assumption?: string | undefined };
 
 export async function extractFeatures(options: ExtractOptions): Promise<ExtractResult> {
-  const files = await listImageFiles(options.paths);
-  if (files.length === 0)
-    throw new VggkitError(
-      'NO_IMAGES',
-      `${options.paths.join(', ')}: expected image files, found none`,
-    );
+  const files = await requireImageFiles(options.paths);
   const weights = options.weights ?? 'imagenet';
   const arch = options.arch ?? 'vgg16';
   const source = await resolveWeightsSource(arch, weights);

@@ -22,7 +22,7 @@ import { MODEL_FILE, readModelFolder, type LoadedModelFolder } from '../model/mo
 import type { Precision } from '../model/precision.js';
 import { resolveWeightsSource, type RunnableModel } from '../model/weights-source.js';
 import { concatRows, type Float32Tensor } from '../util/tensor.js';
-import { VggkitError } from '../util/errors.js';
+import { unreadableInput, VggkitError } from '../util/errors.js';
 import { evaluationReport, type EvaluationReport } from './metrics.js';
 
 export interface EvaluateOptions {
@@ -77,12 +77,6 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
     log(
       `no folder in ${options.data} for class${absent.length > 1 ? 'es' : ''} ${absent.join(', ')}: measured as never the true class`,
     );
-  if (scan.items.length === 0)
-    throw new VggkitError(
-      'NO_IMAGES',
-      `${options.data}: expected image files in the class folders, found none`,
-      { file: options.data },
-    );
 
   // Folder label (index in the scan's sorted names) -> the model's output column.
   const labelOf = new Map<string, number>(
@@ -120,7 +114,7 @@ export async function evaluateModel(options: EvaluateOptions): Promise<Evaluatio
   );
   for (const s of skipped) log(`skipped ${s.file}: ${s.reason}`);
   if (labels.length === 0)
-    throw new VggkitError('NO_IMAGES', `${options.data}: no image could be read`, {
+    throw unreadableInput('NO_IMAGES', `${options.data}: no image could be read`, {
       file: options.data,
     });
   return {

@@ -8,7 +8,7 @@ import type { LabeledFile } from '../data/dataset.js';
 import { describeInt8 } from '../engine/int8/describe.js';
 import { TrainStep } from '../engine/train-step.js';
 import { writeJsonAtomic } from '../util/atomic.js';
-import { VggkitError } from '../util/errors.js';
+import { unreadableInput } from '../util/errors.js';
 import { saveCheckpoint } from './checkpoint.js';
 import type { StageSpec } from './config.js';
 import { trainEpoch, validate } from './epoch.js';
@@ -209,7 +209,7 @@ async function readableFiles(
   const train = dataset.train.filter((f) => !bad.has(f.file));
   const val = dataset.val.filter((f) => !bad.has(f.file));
   if (train.length === 0)
-    throw new VggkitError(
+    throw unreadableInput(
       'NO_TRAINING_IMAGES',
       `${run.options.data}: no training image could be read`,
       { file: run.options.data },
@@ -217,7 +217,7 @@ async function readableFiles(
   // Otherwise the first epoch runs, then every val_ monitor fails with a puzzling "not logged".
   if (val.length === 0 && dataset.val.length > 0) {
     const valDir = config.val ?? run.options.data;
-    throw new VggkitError(
+    throw unreadableInput(
       'NO_VALIDATION_IMAGES',
       `${valDir}: no validation image could be read (${dataset.val.length} skipped)`,
       { file: valDir },

@@ -140,6 +140,33 @@ export const SWEEP_ERROR_CODES = [
   'LR_RANGE_NO_VALLEY',
 ] as const;
 
+/**
+ * The codes that mean an input named on the command line cannot be read as what it should be
+ * (missing, wrong kind, empty, truncated, wrong format): raised through errors.ts
+ * `unreadableInput`, they exit 2. A code listed here may also be raised with exit 1 where the
+ * file is not one the person named (a weights file being written, a run folder's own files).
+ */
+export const UNREADABLE_INPUT_CODES = [
+  'NOT_FOUND',
+  'NOT_A_DIRECTORY',
+  'UNREADABLE_FOLDER',
+  'TOO_FEW_CLASSES',
+  'NO_IMAGES',
+  'NO_TRAINING_IMAGES',
+  'NO_VALIDATION_IMAGES',
+  'BAD_NPY',
+  'BAD_BATCH',
+  'BAD_HISTORY',
+  'WEIGHTS_NOT_FOUND',
+  'WEIGHTS_FORMAT',
+  'WEIGHTS_CORRUPT',
+  'KERAS_FORMAT',
+  'KERAS_WEIGHTS_ONLY',
+  'MODEL_FORMAT',
+  'MODEL_METADATA',
+] as const satisfies readonly ErrorCode[];
+export type UnreadableInputCode = (typeof UNREADABLE_INPUT_CODES)[number];
+
 export const ERROR_CODES = [
   ...IMAGE_ERROR_CODES,
   ...USAGE_CODES,

@@ -4,9 +4,9 @@
  * message that says what was expected and what was found. The CLI maps `exitCode` to the process
  * exit status and never prints a stack trace for these.
  */
-import type { ErrorCode, UsageCode } from './error-codes.js';
+import type { ErrorCode, UnreadableInputCode, UsageCode } from './error-codes.js';
 
-export type { ErrorCode, ImageErrorCode, UsageCode } from './error-codes.js';
+export type { ErrorCode, ImageErrorCode, UnreadableInputCode, UsageCode } from './error-codes.js';
 
 export interface ErrorOptions {
   readonly file?: string;
@@ -29,12 +29,34 @@ export class VggkitError extends Error {
 }
 
 /**
- * Exit code 2: a usage error, and an input file named on the command line that cannot be read or
- * parsed (a `--config` file: train/config-file.ts; a doctor `--history` log). The command was
- * asked to read something it cannot, which is neither a finding about a fine-tune (the doctor's
- * exit 1) nor a failure along the way.
+ * Exit code 2: a usage error (UsageError), or an input named on the command line that cannot be
+ * read as what it should be (`unreadableInput`). The command was asked to read something it
+ * cannot, which is neither a finding about a fine-tune (the doctor's exit 1) nor a failure along
+ * the way (exit 1), so a script can tell "fix your command" from "your fine-tune has a problem".
+ * The inputs, in every command that takes them (doctor, train, evaluate, predict, extract, sweep):
+ * - a `--config` file: missing or not a JSON object of settings (train/config-file.ts);
+ * - the data folder (and `--val`), or the image paths: missing, a file where a folder belongs,
+ *   unlistable, no class folder, or no image file (data/dataset.ts, data/files.ts); for train
+ *   one class folder, and for train and evaluate no image that decodes (train/stage.ts,
+ *   train/evaluate.ts). One corrupt image among readable ones is skipped with a warning, and the
+ *   doctor reports a single class, empty classes and undecodable images as findings;
+ * - the doctor's `--history` log (doctor/history.ts) and `--batch` .npy (data/npy.ts,
+ *   doctor/batch-stats.ts): missing, not parseable, or not a batch of images.
  */
 export const USAGE_EXIT_CODE = 2;
+
+/**
+ * A file or folder named on the command line that cannot be read as what it should be: exit 2
+ * (USAGE_EXIT_CODE). The one place that rule lives; `code` is one of UNREADABLE_INPUT_CODES and
+ * the message names the file and the problem.
+ */
+export function unreadableInput(
+  code: UnreadableInputCode,
+  message: string,
+  options: { readonly file?: string | undefined; readonly cause?: unknown },
+): VggkitError {
+  return new VggkitError(code, message, { ...options, exitCode: USAGE_EXIT_CODE });
+}
 
 /** Wrong flags, wrong option values, unknown enum members: exit code 2, like commander. */
 export class UsageError extends VggkitError {

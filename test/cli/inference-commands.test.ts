@@ -266,7 +266,7 @@ test('predict --offline without cached ImageNet weights fails in one clear line,
   assert.match(lines[0] as string, /^vggkit: .*offline/i);
 });
 
-test('usage errors exit 2; a missing path exits 1; summary --json counts parameters', async () => {
+test('usage errors and a missing path exit 2; summary --json counts parameters', async () => {
   const badLayer = await vggkit(
     'extract',
     join(dir, 'images'),
@@ -284,7 +284,7 @@ test('usage errors exit 2; a missing path exits 1; summary --json counts paramet
   const badTop = await vggkit('predict', join(dir, 'images'), '--top', 'many');
   assert.equal(badTop.code, 2);
   const missing = await vggkit('extract', join(dir, 'nowhere'), '--weights', 'none');
-  assert.equal(missing.code, 1);
+  assert.equal(missing.code, 2);
   assert.match(missing.stderr, /nowhere: no such file or directory/);
   const summary = await vggkit('summary', '--json', '--include-top');
   assert.equal(summary.code, 0);

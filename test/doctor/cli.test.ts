@@ -170,8 +170,9 @@ test('terminal output groups by severity with fixes and ends with the counts; us
   assert.match(run.stdout, /0 error\(s\), 1 warning\(s\), 0 note\(s\)\n$/);
   assert.equal(doctor([]).status, 2);
   assert.equal(doctor([inputs.data, '--expect', 'bgr']).status, 2);
+  // A data folder that is not there is an input the doctor cannot read: 2, not a finding's 1.
   const missing = doctor([join(inputs.dir, 'nope')]);
-  assert.equal(missing.status, 1);
+  assert.equal(missing.status, 2);
   assert.match(missing.stderr, /nope: no such directory/);
 });
 

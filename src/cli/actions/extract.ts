@@ -2,8 +2,8 @@
 import { extractFeatures } from '../../inference/extract.js';
 import { parseArch, type Pooling } from '../../model/architectures.js';
 import { createProgress, type Progress } from '../../report/progress.js';
-import { listImageFiles } from '../../data/files.js';
-import { oneOf, VggkitError } from '../../util/errors.js';
+import { requireImageFiles } from '../../data/files.js';
+import { oneOf } from '../../util/errors.js';
 import { contractFlags, parseInteger, printContractNotes, printJson } from '../common.js';
 import type { ExtractFlags } from '../extract.js';
 import { extractQueued } from './extract-queued.js';
@@ -12,10 +12,7 @@ import { Int8Progress, parsePrecisionFlags, reportInt8 } from './precision.js';
 
 export async function extract(paths: string[], flags: ExtractFlags): Promise<void> {
   if (flags.queue !== undefined) {
-    const files = await listImageFiles(paths);
-    if (files.length === 0)
-      throw new VggkitError('NO_IMAGES', `${paths.join(', ')}: expected image files, found none`);
-    return extractQueued(files, flags);
+    return extractQueued(await requireImageFiles(paths), flags);
   }
   const batchSize = parseInteger('--batch-size', flags.batchSize, 16);
   const pooling = oneOf<Pooling>('--pooling', ['none', 'avg', 'max'], flags.pooling);
