@@ -24,7 +24,7 @@ export function registerDoctorCommand(program: Command): void {
   program
     .command('doctor')
     .description(
-      'diagnose a fine-tune: data folders, config, training history, input batches, a model folder and (--probe) short training probes; exit 0 when no error is found, 1 when any is, 2 on a usage error or an input it cannot read (the data folder missing, a file, or holding no class folder or no image; a --config, --history or --batch file missing or not parseable)',
+      'diagnose a fine-tune: data folders, config, training history, input batches, a model folder and (--probe) short training probes; exit 0 when no error is found, 1 when any is, 2 on a usage error or an input it cannot read (the data folder missing, a file, or holding no class folder or no image; a --config, --history, --batch, --keras or --keras-weights file or --model folder missing or not parseable)',
     )
     .argument('[data-dir]', 'image folder with one sub-folder per class')
     .option('--val <dir>', 'validation folder (same class sub-folders)')

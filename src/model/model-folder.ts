@@ -15,7 +15,7 @@ import {
   RESIZE_MODES,
 } from '../image/contract.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { VggkitError } from '../util/errors.js';
+import { unreadableInput, type VggkitError } from '../util/errors.js';
 import { ARCH_NAMES, type ArchName } from './architectures.js';
 import { HEAD_KINDS, type HeadKind, type HeadSpec } from './head.js';
 
@@ -61,7 +61,7 @@ export function parseModelMetadata(
   file: string,
 ): ModelMetadata {
   const bad = (key: string, expected: string): VggkitError =>
-    new VggkitError(
+    unreadableInput(
       'MODEL_METADATA',
       `${file}: metadata ${key}: expected ${expected}, received ${JSON.stringify(props[key] ?? null)}`,
       { file },
@@ -145,7 +145,7 @@ export interface LoadedModelFolder {
 export async function readModelFolder(dir: string): Promise<LoadedModelFolder> {
   const file = join(dir, MODEL_FILE);
   const model = await readFile(file).catch((cause: unknown) => {
-    throw new VggkitError(
+    throw unreadableInput(
       'NOT_FOUND',
       `${dir}: expected a vggkit model folder containing ${MODEL_FILE}, found none`,
       { file, cause },
@@ -155,7 +155,7 @@ export async function readModelFolder(dir: string): Promise<LoadedModelFolder> {
   try {
     props = readOnnxMetadata(model);
   } catch (cause) {
-    throw new VggkitError(
+    throw unreadableInput(
       'MODEL_FORMAT',
       `${file}: not an ONNX model (${(cause as Error).message})`,
       { file, cause },

@@ -23,7 +23,7 @@
  */
 import { resolve } from 'node:path';
 import { makeContract, type PreprocessContract } from '../image/contract.js';
-import { UsageError } from '../util/errors.js';
+import { readingInput, UsageError } from '../util/errors.js';
 import { Random } from '../util/random.js';
 import type { ArchName, LayerSpec } from './architectures.js';
 import type { DownloadOptions } from './download.js';
@@ -160,7 +160,12 @@ function localFile(options: {
         weights,
         contract: options.contract,
         assumption: `${weights}: the file records no preprocessing; ${options.convention} assumed (override with --preprocess, --resize)`,
-        read: async ({ layers }) => ({ weights: await options.read(file, layers), origin: file }),
+        // The file was named (--weights FILE): unreadable is exit 2. The registry's cached
+        // downloads share the readers but are no one's input, so they keep exit 1.
+        read: async ({ layers }) => ({
+          weights: await readingInput(() => options.read(file, layers)),
+          origin: file,
+        }),
       });
     },
   };
@@ -282,11 +287,23 @@ const READ_LAYOUT: Record<
   'torchvision-safetensors': readTorchvisionWeightsLazily,
 };
 
-/** The first entry of WEIGHTS_SOURCES that claims `weights`, and what it says about them. */
+/**
+ * The first entry of WEIGHTS_SOURCES that claims `weights`, and what it says about them. The value
+ * was named on the command line (--weights, evaluate's model), so a file or folder that cannot be
+ * read while it is looked at (a .h5 that is no HDF5, a truncated .keras) exits 2 (readingInput).
+ */
 export async function resolveWeightsSource(
   arch: ArchName,
   weights: string,
   options: SourceOptions = {},
+): Promise<WeightsSource> {
+  return readingInput(() => firstClaim(arch, weights, options));
+}
+
+async function firstClaim(
+  arch: ArchName,
+  weights: string,
+  options: SourceOptions,
 ): Promise<WeightsSource> {
   for (const entry of WEIGHTS_SOURCES) {
     if (!(await entry.claims(weights))) continue;

@@ -4,7 +4,12 @@
  * message that says what was expected and what was found. The CLI maps `exitCode` to the process
  * exit status and never prints a stack trace for these.
  */
-import type { ErrorCode, UnreadableInputCode, UsageCode } from './error-codes.js';
+import {
+  UNREADABLE_INPUT_CODES,
+  type ErrorCode,
+  type UnreadableInputCode,
+  type UsageCode,
+} from './error-codes.js';
 
 export type { ErrorCode, ImageErrorCode, UnreadableInputCode, UsageCode } from './error-codes.js';
 
@@ -41,7 +46,12 @@ export class VggkitError extends Error {
  *   train/evaluate.ts). One corrupt image among readable ones is skipped with a warning, and the
  *   doctor reports a single class, empty classes and undecodable images as findings;
  * - the doctor's `--history` log (doctor/history.ts) and `--batch` .npy (data/npy.ts,
- *   doctor/batch-stats.ts): missing, not parseable, or not a batch of images.
+ *   doctor/batch-stats.ts): missing, not parseable, or not a batch of images;
+ * - model files: `--keras`, `--weights FILE`, `--keras-weights` and a model folder (evaluate's
+ *   model, `--model`, `--weights DIR`): missing, truncated, or not in the format they claim
+ *   (readingInput in model/keras/read.ts and model/weights-source.ts; model/model-folder.ts).
+ *   A readable model that vggkit cannot run (KERAS_UNSUPPORTED, KERAS_NO_WEIGHTS) or whose
+ *   arrays do not fit the architecture (WEIGHTS_SHAPE) stays exit 1.
  */
 export const USAGE_EXIT_CODE = 2;
 
@@ -56,6 +66,29 @@ export function unreadableInput(
   options: { readonly file?: string | undefined; readonly cause?: unknown },
 ): VggkitError {
   return new VggkitError(code, message, { ...options, exitCode: USAGE_EXIT_CODE });
+}
+
+function isUnreadableInputCode(code: ErrorCode): code is UnreadableInputCode {
+  return (UNREADABLE_INPUT_CODES as readonly ErrorCode[]).includes(code);
+}
+
+/**
+ * `read` over an input named on the command line, for readers shared with files nobody named (a
+ * cached download, a file being written), which raise with exit 1: their errors that say the input
+ * cannot be read (UNREADABLE_INPUT_CODES) leave as unreadableInput's exit 2, message and file kept.
+ */
+export async function readingInput<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (
+      error instanceof VggkitError &&
+      error.exitCode !== USAGE_EXIT_CODE &&
+      isUnreadableInputCode(error.code)
+    )
+      throw unreadableInput(error.code, error.message, { file: error.file, cause: error });
+    throw error;
+  }
 }
 
 /** Wrong flags, wrong option values, unknown enum members: exit code 2, like commander. */

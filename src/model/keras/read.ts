@@ -4,7 +4,7 @@
  * a renamed file still reads and a wrong one is named for what it is.
  */
 import { open } from 'node:fs/promises';
-import { VggkitError } from '../../util/errors.js';
+import { readingInput, VggkitError } from '../../util/errors.js';
 import { corrupt, isGroup, openH5 } from '../h5-file.js';
 import { readKerasH5, readModelWeights, type ReadOptions } from './h5.js';
 import { readKerasJson } from './json.js';
@@ -35,8 +35,16 @@ async function sniff(file: string): Promise<Kind> {
   }
 }
 
-/** Reads a `.keras`, full-model `.h5`, `model.to_json()` JSON or TF.js `model.json`. */
+/**
+ * Reads a `.keras`, full-model `.h5`, `model.to_json()` JSON or TF.js `model.json`: a file named
+ * on the command line (`--keras`, `--weights`, evaluate's model), so a missing, truncated or
+ * wrong-format file exits 2 (readingInput).
+ */
 export async function readKerasModel(file: string, options: ReadOptions = {}): Promise<KerasModel> {
+  return readingInput(() => readKerasFile(file, options));
+}
+
+async function readKerasFile(file: string, options: ReadOptions): Promise<KerasModel> {
   const kind = await sniff(file);
   if (kind === 'zip') return readKerasZip(file, options);
   if (kind === 'hdf5') return readKerasH5(file, options);
@@ -58,7 +66,9 @@ export async function readKerasModelWithWeights(
   options: ReadOptions = {},
 ): Promise<KerasModel> {
   const model = await readKerasModel(file, options);
-  return kerasWeights === undefined ? model : attachWeights(model, kerasWeights, options);
+  return kerasWeights === undefined
+    ? model
+    : readingInput(() => attachWeights(model, kerasWeights, options));
 }
 
 /**
