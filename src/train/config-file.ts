@@ -5,7 +5,7 @@
  * patches what the user wrote rather than the expanded config.
  */
 import { readFile } from 'node:fs/promises';
-import { UsageError, VggkitError } from '../util/errors.js';
+import { USAGE_EXIT_CODE, UsageError, VggkitError } from '../util/errors.js';
 import { DEFAULT_CONFIG, type TrainConfig } from './config.js';
 import { parseTrainConfig } from './config-schema.js';
 
@@ -21,10 +21,10 @@ export interface ReadConfigOptions {
   readonly missing?: { readonly message: (reason: string) => string; readonly exitCode: number };
 }
 
-/** A `--config` flag naming a file that is not there is a usage error. */
+/** A `--config` flag naming a file that is not there is an unreadable input (errors.ts USAGE_EXIT_CODE). */
 const MISSING_CONFIG_FLAG = {
   message: (reason: string) => `cannot read the --config file (${reason})`,
-  exitCode: 2,
+  exitCode: USAGE_EXIT_CODE,
 };
 
 export async function readTrainConfigFile(
