@@ -22,12 +22,25 @@ export interface OverfitProbe {
   readonly endLoss: number;
 }
 
+/** What the LR range test's suggestions (probe.ts `suggestions`) read the curve as: its level at the start, its lowest point past the head, and whether that fall is material. */
+export interface LrRangeVerdict {
+  /** Median smoothed loss over the head (the rates that move nothing). */
+  readonly start: number;
+  /** Lowest smoothed loss past the head, and its rate. */
+  readonly lowest: number;
+  readonly lowestLr: number;
+  /** (start - lowest) / start. */
+  readonly fall: number;
+  /** Whether the curve supports a suggestion: enough points past the head and fall >= LR_MIN_FALL. */
+  readonly conclusive: boolean;
+}
+
 export interface LrRangeProbe {
   /** Learning rate of each recorded step (NaN/infinite losses dropped). */
   readonly lrs: readonly number[];
   /** Bias-corrected exponentially smoothed loss at each recorded step. */
   readonly losses: readonly number[];
-  /** fastai's lr_min: the rate of the lowest smoothed loss, divided by 10. */
+  /** fastai's lr_min: the rate of the lowest smoothed loss, divided by 10 (NaN, like every suggestion, when `verdict` is not conclusive). */
   readonly minimum: number;
   /** The rate where the smoothed loss falls fastest per decade of learning rate. */
   readonly steepest: number;
@@ -35,6 +48,8 @@ export interface LrRangeProbe {
   readonly valley?: number;
   /** What the lr checks compare the configured rate against (= minimum). */
   readonly suggestion: number;
+  /** How the curve reads: its start, lowest point and fall (absent for an empty curve or results built by hand). */
+  readonly verdict?: LrRangeVerdict;
   /** Whether the sweep stopped because the smoothed loss exceeded 4x its best. */
   readonly stoppedEarly: boolean;
 }

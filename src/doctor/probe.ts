@@ -9,7 +9,9 @@
  * - initial loss: mean loss of the sample at initialisation, dropout off;
  * - overfit one batch: OVERFIT_STEPS steps on OVERFIT_BATCH images at the config's first-stage lr;
  * - LR range test: an exponential sweep LR_START..LR_END over LR_STEPS steps, smoothed loss,
- *   stopped at LR_DIVERGE x the best smoothed loss, NaNs dropped (fastai's `lr_find`);
+ *   stopped at LR_DIVERGE x the best smoothed loss, NaNs dropped (fastai's `lr_find`); its
+ *   suggestions skip the curve's head and are withheld when it never falls LR_MIN_FALL below its
+ *   start (`suggestions`);
  * - gradient norms: SGD, momentum 0, no decay, no clipping, one step at lr 1 makes
  *   param_before - param_after the gradient itself (TrainStep has no gradient output);
  * - dead ReLUs: the base cut at each conv layer, run over the sample;
@@ -41,6 +43,7 @@ import type {
   ProbeResults,
 } from './probe-results.js';
 import { DEFAULT_PROBE_IMAGES } from './probe-results.js';
+import { LR_END, LR_START, suggestions } from './lr-suggestions.js';
 import {
   probeModel,
   stratifiedSample,
@@ -54,9 +57,6 @@ import type { DataScan } from './scan.js';
 export const OVERFIT_BATCH = 16;
 /** Steps on that batch: at a sound rate a fresh head memorises 16 images well within 30 steps. */
 export const OVERFIT_STEPS = 30;
-/** fastai's lr_find defaults: 1e-7 to 10. */
-export const LR_START = 1e-7;
-export const LR_END = 10;
 /** Half of fastai's 100 iterations: 5 steps per decade still locates the minimum within a factor of ~1.6. */
 export const LR_STEPS = 48;
 /** fastai stops the sweep once the smoothed loss exceeds 4x its best. */
@@ -303,71 +303,6 @@ async function lrRangeTest(probe: Probe, step: TrainStep, blocks: number): Promi
     }
   }
   return { lrs, losses, stoppedEarly, ...suggestions(lrs, losses) };
-}
-
-/**
- * fastai's `valley`: the longest stretch over which the loss keeps falling (the longest decreasing
- * subsequence of the smoothed losses), and the rate a little past its middle (start + 1/2 of a
- * third of its length + a third), fastai's default suggestion since v2.5.
- */
-export function valley(lrs: readonly number[], losses: readonly number[]): number {
-  const n = losses.length;
-  if (n === 0) return Number.NaN;
-  const lds = new Array<number>(n).fill(1);
-  let maxStart = 0;
-  let maxEnd = 0;
-  for (let i = 1; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      if (
-        (losses[i] as number) < (losses[j] as number) &&
-        (lds[i] as number) < (lds[j] as number) + 1
-      )
-        lds[i] = (lds[j] as number) + 1;
-      if ((lds[maxEnd] as number) < (lds[i] as number)) {
-        maxEnd = i;
-        maxStart = maxEnd - (lds[maxEnd] as number);
-      }
-    }
-  }
-  const sections = (maxEnd - maxStart) / 3;
-  const index = maxStart + Math.trunc(sections) + Math.trunc(sections / 2);
-  return lrs[Math.min(n - 1, Math.max(0, index))] as number;
-}
-
-/** lr_min (rate at the lowest smoothed loss / 10), the steepest descent per decade of rate, and fastai's valley. */
-export function suggestions(
-  lrs: readonly number[],
-  losses: readonly number[],
-): { minimum: number; steepest: number; valley: number; suggestion: number } {
-  if (lrs.length === 0)
-    return {
-      minimum: Number.NaN,
-      steepest: Number.NaN,
-      valley: Number.NaN,
-      suggestion: Number.NaN,
-    };
-  let low = 0;
-  losses.forEach((l, i) => {
-    if (l < (losses[low] as number)) low = i;
-  });
-  let steep = 0;
-  let slope = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < lrs.length; i++) {
-    const s =
-      ((losses[i] as number) - (losses[i - 1] as number)) /
-      Math.log10((lrs[i] as number) / (lrs[i - 1] as number));
-    if (s < slope) {
-      slope = s;
-      steep = i;
-    }
-  }
-  const minimum = (lrs[low] as number) / 10;
-  return {
-    minimum,
-    steepest: lrs[steep] as number,
-    valley: valley(lrs, losses),
-    suggestion: minimum,
-  };
 }
 
 async function gradientNorms(

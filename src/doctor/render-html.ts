@@ -107,12 +107,18 @@ function curves(history: TrainingHistory, findings: readonly Finding[]): string 
 /** The LR range test: smoothed loss against the learning rate, configured and suggested rates marked. */
 function lrRangeSection(range: LrRangeProbe, configuredLr: number | undefined): string {
   if (range.lrs.length === 0) return '';
+  // An inconclusive test (lr-suggestions.ts) suggests no rate: nothing to mark.
+  const suggested = Number.isFinite(range.suggestion)
+    ? [
+        {
+          lr: range.suggestion,
+          label: `suggested ${range.suggestion.toExponential(1)}`,
+          color: LR_COLOR,
+        },
+      ]
+    : [];
   const spec = lrRangeChart(range.lrs, range.losses, [
-    {
-      lr: range.suggestion,
-      label: `suggested ${range.suggestion.toExponential(1)}`,
-      color: LR_COLOR,
-    },
+    ...suggested,
     ...(configuredLr === undefined
       ? []
       : [

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { valley } from '../../src/doctor/probe.js';
+import { valley } from '../../src/doctor/lr-suggestions.js';
 import { chartSpecs, type LineChartSpec } from '../../src/report/chart-spec.js';
 import { writeShapesDataset } from '../helpers/shapes.js';
 

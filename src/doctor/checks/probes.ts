@@ -5,7 +5,8 @@
  */
 import { basename } from 'node:path';
 import { classCount } from '../context.js';
-import type { ProbeResults } from '../probe-results.js';
+import { LR_MIN_FALL } from '../lr-suggestions.js';
+import type { LrRangeVerdict, ProbeResults } from '../probe-results.js';
 import { CHANCE_MARGIN } from '../trends.js';
 import type { Check, DoctorContext, Finding } from '../types.js';
 import { chanceFix, INITIAL_LOSS_FACTOR } from './dynamics.js';
@@ -70,6 +71,20 @@ function suggestedLr(p: ProbeResults): number | undefined {
   return Number.isFinite(s) && s > 0 ? Number(s.toPrecision(2)) : undefined;
 }
 
+/** The range test's verdict when it ran but its curve never fell LR_MIN_FALL below its start. */
+function inconclusive(p: ProbeResults): LrRangeVerdict | undefined {
+  const v = p.lrRange.verdict;
+  return v !== undefined && !v.conclusive ? v : undefined;
+}
+
+/** `its smoothed loss started at 1.14 and was lowest at 1.14 (lr 0.95), 0.1% lower`: the figures of an inconclusive curve. */
+function describeVerdict(v: LrRangeVerdict, steps: number): string {
+  const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+  if (!Number.isFinite(v.lowest))
+    return `it recorded only ${steps} step(s) before the loss diverged, too few to read`;
+  return `over ${steps} steps its smoothed loss started at ${v.start.toPrecision(4)} and was never lower than ${v.lowest.toPrecision(4)} (at lr ${v.lowestLr.toPrecision(2)}), ${v.fall > 0 ? `${pct(v.fall)} below` : 'not below'} its start where a rate that trains lowers it by ${pct(LR_MIN_FALL)} or more`;
+}
+
 const overfit: Check = {
   ids: ['cannot-overfit-batch'],
   family: 'probe',
@@ -80,21 +95,29 @@ const overfit: Check = {
     const drop = (o.startLoss - o.endLoss) / o.startLoss;
     if (Number.isFinite(o.endLoss) && drop >= OVERFIT_MIN_DROP) return [];
     const suggestion = suggestedLr(p);
+    const verdict = inconclusive(p);
     // The direction comes from the measurement: a rate above the LR range test's suggestion
     // overshoots even on one batch, one far below it does not move.
     const fix: Finding['fix'] =
-      suggestion === undefined
+      verdict !== undefined
         ? {
-            summary:
-              'Run an LR range test (vggkit lr-find) and use its rate, then check the data and preprocessing findings.',
+            // The range test ran and saw no rate that trains: name no rate (a fix loop's measured
+            // one, when there is one, decides it: combine.ts).
+            summary: `The LR range test was inconclusive (${describeVerdict(verdict, p.lrRange.lrs.length)}), so it suggests no rate: measure rates by training (vggkit doctor with --fix-config, or vggkit sweep --lr), then check the data and preprocessing findings.`,
             flag: '--lr',
           }
-        : {
-            summary: `${o.lr > suggestion ? 'Lower' : 'Raise'} the learning rate to ${suggestion}, the LR range test's suggestion on your data; if the batch still does not overfit, check the data and preprocessing findings.`,
-            config: { lr: suggestion },
-            flag: `--lr ${suggestion}`,
-            basis: 'probe',
-          };
+        : suggestion === undefined
+          ? {
+              summary:
+                'Run an LR range test (vggkit lr-find) and use its rate, then check the data and preprocessing findings.',
+              flag: '--lr',
+            }
+          : {
+              summary: `${o.lr > suggestion ? 'Lower' : 'Raise'} the learning rate to ${suggestion}, the LR range test's suggestion on your data; if the batch still does not overfit, check the data and preprocessing findings.`,
+              config: { lr: suggestion },
+              flag: `--lr ${suggestion}`,
+              basis: 'probe',
+            };
     return [
       {
         id: 'cannot-overfit-batch',
@@ -107,6 +130,7 @@ const overfit: Check = {
           relativeDrop: Number(drop.toFixed(4)),
           minDrop: OVERFIT_MIN_DROP,
           ...(suggestion === undefined ? {} : { suggestedLr: suggestion }),
+          ...(verdict === undefined ? {} : { lrRangeTest: verdict }),
         },
         fix,
       },
@@ -115,10 +139,35 @@ const overfit: Check = {
 };
 
 const lrRange: Check = {
-  ids: ['lr-too-high', 'lr-too-low'],
+  ids: ['lr-too-high', 'lr-too-low', 'lr-range-inconclusive'],
   family: 'probe',
   run(ctx) {
     const p = probes(ctx);
+    const verdict = p === undefined ? undefined : inconclusive(p);
+    if (p !== undefined && verdict !== undefined)
+      return [
+        {
+          id: 'lr-range-inconclusive',
+          severity: 'info',
+          title: `The LR range test was inconclusive: the loss never fell materially below its start, so it suggests no rate`,
+          explanation: `On ${p.sampleSize} images ${describeVerdict(verdict, p.lrRange.lrs.length)}. A lowest point this shallow is the noise of a few batches, not a rate that trains: the sample is small, the features weak (random weights), or the setup learns at no rate. The lr checks that compare your rate against the test say nothing.`,
+          evidence: {
+            lr: p.stage.lr,
+            ...verdict,
+            minFall: LR_MIN_FALL,
+            lrs: p.lrRange.lrs,
+            losses: p.lrRange.losses,
+            source: 'lr-range-test',
+          },
+          fix: {
+            // With the fix loop run, its short trainings already measured rates: point there.
+            summary:
+              ctx.fixLoop === undefined
+                ? 'Measure rates by training instead: vggkit doctor with your data, --config and --fix-config trains candidate rates briefly; vggkit sweep --lr searches a range.'
+                : "Rates were measured by training instead: see the fix loop's candidates (measured-fix or no-better-fix).",
+          },
+        },
+      ];
     const suggestion = p === undefined ? undefined : suggestedLr(p);
     // The config check may report the same rate by its rule; combine.ts merges the two, keeping this measured fix.
     if (p === undefined || suggestion === undefined) return [];
