@@ -19,6 +19,12 @@
  *    are moot: dropped from its patch, said so in its summary, and with nothing left to decide it
  *    carries no command to measure them.
  *
+ * 3. (Applied between 1 and 2.) A finding that says which way a setting must go (`lr-too-high`: lower, `lr-too-low`: raise,
+ *    DIRECTIONS) is refuted when a stronger basis decided that setting the other way from the
+ *    user's value (the fix loop's trainings chose lr 0.14 where the LR range test called 1e-6 too
+ *    high): it leaves the report, and the owner's explanation names it (its evidence lists it under
+ *    `overruled`), so no title says "too high" beside a measured fix that raises the rate.
+ *
  * Measured evidence therefore always outranks rules, and `--fix-config` (fix-config.ts, first
  * patch wins) writes exactly what the report says.
  */
@@ -128,15 +134,25 @@ function owners(findings: readonly Finding[]): Map<string, Owner> {
   return found;
 }
 
+/** How a deferring finding names the value it gave up: its own basis says where it came from. */
+const INSTEAD_PHRASES: Readonly<Record<FixBasis, string>> = {
+  rule: "this rule's",
+  probe: "the LR range test's",
+  sweep: "this measurement's",
+};
+
 function restate(
   deferred: readonly Deferral[],
   remaining: ConfigPatch | undefined,
   current: Readonly<Record<string, unknown>>,
+  basis: FixBasis,
 ): string {
   const decided = deferred.map((d) => {
     const verb = d.setting in current && same(current[d.setting], d.value) ? 'keep' : 'use';
     const instead =
-      d.instead === undefined ? '' : `, not this rule's ${formatSettingValue(d.instead)}`;
+      d.instead === undefined
+        ? ''
+        : `, not ${INSTEAD_PHRASES[basis]} ${formatSettingValue(d.instead)}`;
     const source =
       d.basis === 'rule' ? `as ${d.to} proposes` : `${BASIS_PHRASES[d.basis]} (see ${d.to})`;
     return `${verb} ${d.setting} ${formatSettingValue(d.value)}, ${source}${instead}`;
@@ -206,7 +222,7 @@ function deferToOwners(
     const flags = patchFlags(plan);
     const fix: Finding['fix'] = {
       ...f.fix,
-      summary: `${restate(deferred, remaining, current)}${moot.length === 0 ? '' : ` ${describeMoot(moot, f.fix.config ?? {}, (optimizer as Owner).value)}`}`,
+      summary: `${restate(deferred, remaining, current, basisOf(f))}${moot.length === 0 ? '' : ` ${describeMoot(moot, f.fix.config ?? {}, (optimizer as Owner).value)}`}`,
       config: remaining,
       flag: flags === '' ? undefined : flags,
       measure: allMeasured ? undefined : f.fix.measure,
@@ -235,10 +251,63 @@ function withoutUndefined<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
+/** Findings that claim which way a numeric setting must move from the user's value. */
+const DIRECTIONS: Readonly<Record<string, Readonly<Record<string, 'lower' | 'raise'>>>> = {
+  'lr-too-high': { lr: 'lower' },
+  'lr-too-low': { lr: 'raise' },
+};
+
+/** Whether `decided` moves `setting` from `current` against `way` (an equal rate, within SAME_RATE_FACTOR, moves nowhere). */
+function against(
+  setting: string,
+  way: 'lower' | 'raise',
+  current: unknown,
+  decided: unknown,
+): boolean {
+  if (typeof current !== 'number' || typeof decided !== 'number') return false;
+  if (agrees(setting, decided, current)) return false;
+  return way === 'lower' ? decided > current : decided < current;
+}
+
+/** Step 3: a direction a stronger basis decided the other way is refuted; its finding leaves the report, listed in the owner's evidence. */
+function dropRefuted(
+  findings: readonly Finding[],
+  current: Readonly<Record<string, unknown>>,
+): Finding[] {
+  const decided = owners(findings);
+  const overruled = new Map<number, { id: string; title: string }[]>();
+  const kept = findings.filter((f, index) => {
+    for (const [setting, way] of Object.entries(DIRECTIONS[f.id] ?? {})) {
+      const owner = decided.get(setting);
+      if (owner === undefined || owner.index === index) continue;
+      if (strength(owner.basis) <= strength(basisOf(f))) continue;
+      if (!against(setting, way, current[setting], owner.value)) continue;
+      overruled.set(owner.index, [
+        ...(overruled.get(owner.index) ?? []),
+        { id: f.id, title: f.title },
+      ]);
+      return false;
+    }
+    return true;
+  });
+  if (overruled.size === 0) return kept;
+  return kept.map((f) => {
+    const index = findings.indexOf(f);
+    const refuted = overruled.get(index);
+    if (refuted === undefined) return f;
+    const named = refuted.map((r) => `${r.id} (${r.title})`).join('; ');
+    return {
+      ...f,
+      explanation: `${f.explanation} This overrules ${named}: the measurement moved the setting the other way.`,
+      evidence: { ...f.evidence, overruled: refuted },
+    };
+  });
+}
+
 /** `current`: the user's config (merged over the defaults), so a decided value it already has reads "keep", not "set". */
 export function combineFindings(
   findings: readonly Finding[],
   current: Readonly<Record<string, unknown>> = {},
 ): Finding[] {
-  return deferToOwners(mergeSameProblem(findings), current);
+  return deferToOwners(dropRefuted(mergeSameProblem(findings), current), current);
 }

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { combineFindings } from '../../src/doctor/combine.js';
 import { parseHistory } from '../../src/doctor/history.js';
 import { runProbes } from '../../src/doctor/probe.js';
+import type { FixLoopResult, Score } from '../../src/doctor/fix-loop/types.js';
+import { applyFixes } from '../../src/doctor/fix-config.js';
 import type { ProbeResults } from '../../src/doctor/probe-results.js';
 import { renderTerminal } from '../../src/doctor/render-terminal.js';
 import { runDoctor } from '../../src/doctor/run.js';
@@ -193,4 +195,98 @@ test('the issue’s case for real: Adam at lr 0.3 with --probe writes the measur
   const overfit = findings.find((f) => f.id === 'cannot-overfit-batch');
   if (overfit !== undefined) assert.match(overfit.fix.summary, /^Lower the learning rate/);
   assert.equal(findings.filter((f) => f.id === 'lr-too-high').length, 1);
+});
+
+/** A fix loop as run.ts reports it: the user's config, the range test's rate, and `winner` (its index), with `lr` and `changes`. */
+function fixLoopChose(lr: number, changes: Record<string, unknown>): FixLoopResult {
+  const score = (accuracy: number): Score => ({
+    accuracy,
+    loss: 1 - accuracy,
+    rawLoss: 1,
+    epochs: 2,
+  });
+  const tried = (label: string, accuracy: number, c: Record<string, unknown>) => ({
+    label,
+    origin: 'measured' as const,
+    changes: c,
+    status: 'completed' as const,
+    score: score(accuracy),
+    history: [],
+    seconds: 0.1,
+  });
+  return {
+    settings: ['lr', ...Object.keys(changes)],
+    epochs: 2,
+    validationImages: 12,
+    rules: { lr: 1e-3 },
+    lrTests: [],
+    tried: [
+      tried('your config', 0.33, {}),
+      tried('lr 1.5e-8 (LR range test: minimum/10)', 0.33, { lr: 1.5e-8 }),
+      tried(`lr ${lr}`, 0.8, { lr, ...changes }),
+    ],
+    chosen: 2,
+    seconds: 1,
+  };
+}
+
+test("the probe's rate far from the fix loop's winner: one lr in the report, the measured one; the finding the measurement refutes leaves it", async () => {
+  // SGD without momentum at 1e-6: the range test (the old rule's 1.5e-8) calls it too high and
+  // cannot-overfit-batch says to lower it; the fix loop's trainings chose lr 0.14.
+  const raw = { optimizer: 'sgd', momentum: 0, lr: 1e-6 };
+  const sgd = parseTrainConfig(raw, 'test config');
+  const probes = probesAt(1.5e-8);
+  const measuredProbes: ProbeResults = {
+    ...probes,
+    stage: { ...probes.stage, lr: sgd.lr },
+    optimizer: 'sgd',
+    overfit: { ...probes.overfit, lr: sgd.lr, endLoss: 1.1 },
+  };
+  const without = (await runDoctor({ config: sgd, rawConfig: raw, probes: measuredProbes }))
+    .findings;
+  assert.match(
+    byId(without, 'cannot-overfit-batch').fix.summary,
+    /^Lower the learning rate to 1\.5e-8/,
+  );
+  assert.ok(without.some((f) => f.id === 'lr-too-high'));
+  const { findings } = await runDoctor({
+    config: sgd,
+    rawConfig: raw,
+    probes: measuredProbes,
+    fixLoop: fixLoopChose(0.14, { momentum: 0.9 }),
+  });
+  const decided = assertCoherent(findings, { lr: '--lr', momentum: '--momentum' });
+  assert.equal(decided.get('lr'), 0.14);
+  assert.equal(applyFixes(raw, findings).config.lr, 0.14);
+  const overfit = byId(findings, 'cannot-overfit-batch');
+  assert.match(
+    overfit.fix.summary,
+    /^Use lr 0\.14, measured by training candidate fixes on your data \(see measured-fix\), not the LR range test's 1\.5e-8\./,
+  );
+  // "Too high" beside a measured fix that raises the rate 140000x: refuted, listed with the fix.
+  assert.equal(findings.filter((f) => f.id === 'lr-too-high').length, 0);
+  assert.deepEqual(
+    (byId(findings, 'measured-fix').evidence.overruled as { id: string }[]).map((o) => o.id),
+    ['lr-too-high'],
+  );
+  assert.match(
+    byId(findings, 'measured-fix').explanation,
+    /This overrules lr-too-high \(Learning rate/,
+  );
+  // Every finding about lr names 0.14, and any other rate only as the value it gave up.
+  for (const f of findings) {
+    if (!/\blr\b|learning rate/.test(f.fix.summary)) continue;
+    assert.match(f.fix.summary, /lr 0\.14\b/, f.id);
+    assert.doesNotMatch(f.fix.summary, /(Lower|Raise) the learning rate/, f.id);
+  }
+  // The other way round the measurement agrees: Adam at 0.3, the loop chose 1e-3, lr-too-high stays.
+  const adamRaw = { optimizer: 'adam', lr: 0.3 };
+  const adam = await runDoctor({
+    config: parseTrainConfig(adamRaw, 'test config'),
+    rawConfig: adamRaw,
+    probes: probesAt(0.013),
+    fixLoop: fixLoopChose(1e-3, {}),
+  });
+  assert.equal(assertCoherent(adam.findings).get('lr'), 1e-3);
+  assert.equal(adam.findings.filter((f) => f.id === 'lr-too-high').length, 1);
 });
