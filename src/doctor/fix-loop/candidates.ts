@@ -224,17 +224,54 @@ export function candidates(
 }
 
 /**
+ * `total` epochs split over stages of `epochs` in proportion, each at least one (more stages than
+ * epochs: one each, the only way every unfreezing is still measured). Largest remainder, not
+ * per-stage rounding: rounding head:5,block5:5 to 3 epochs gives 2+2 = 4, a longer run than the
+ * other candidates' share. Ties go to the earlier stage.
+ */
+export function apportion(epochs: readonly number[], total: number): number[] {
+  const sum = epochs.reduce((n, e) => n + e, 0);
+  const quota = epochs.map((e) => (e * total) / sum);
+  const out = quota.map((q) => Math.max(1, Math.floor(q)));
+  const left = (i: number): number => (quota[i] as number) - (out[i] as number);
+  const order = (pick: (a: number, b: number) => boolean): number => {
+    let best = -1;
+    out.forEach((_, i) => {
+      if (best === -1 || pick(left(i), left(best))) best = i;
+    });
+    return best;
+  };
+  let assigned = out.reduce((n, e) => n + e, 0);
+  while (assigned < total) {
+    const i = order((a, b) => a > b);
+    out[i] = (out[i] as number) + 1;
+    assigned++;
+  }
+  while (assigned > Math.max(total, epochs.length)) {
+    // Only stages above one epoch give one back (the floor of one comes first).
+    let i = -1;
+    out.forEach((e, j) => {
+      if (e > 1 && (i === -1 || left(j) < left(i))) i = j;
+    });
+    out[i] = (out[i] as number) - 1;
+    assigned--;
+  }
+  return out;
+}
+
+/**
  * `config` cut to `epochs` for the short comparison: a single stage trains `epochs`, progressive
- * stages keep their proportions (each at least one epoch), so an unfreezing is measured too.
- * Never longer than the config's own budget.
+ * stages keep their proportions (each at least one epoch, together `epochs`: `apportion`), so an
+ * unfreezing is measured too. Never longer than the config's own budget.
  */
 export function shortened(config: TrainConfig, epochs: number): TrainConfig {
   if (config.stages.length === 0) return { ...config, epochs: Math.min(epochs, config.epochs) };
-  const scale = Math.min(1, epochs / config.epochs);
-  const stages = config.stages.map((s) => ({
-    name: s.name,
-    epochs: Math.max(1, Math.round(s.epochs * scale)),
-  }));
+  const total = Math.min(epochs, config.epochs);
+  const split = apportion(
+    config.stages.map((s) => s.epochs),
+    total,
+  );
+  const stages = config.stages.map((s, i) => ({ name: s.name, epochs: split[i] as number }));
   return { ...config, stages, epochs: stages.reduce((n, s) => n + s.epochs, 0) };
 }
 
