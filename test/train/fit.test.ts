@@ -305,9 +305,15 @@ test('evaluateModel names a data folder the model does not know; model classes m
     dense: 8,
     seed: 2,
   });
+  await writeShapesDataset(join(dir, 'pool'), { perClass: 3, size: 32, seed: 4 });
   const partial = join(dir, 'partial');
-  await mkdir(join(partial, 'circle'), { recursive: true });
-  await mkdir(join(partial, 'hexagon'), { recursive: true });
+  for (const name of ['circle', 'hexagon']) {
+    await mkdir(join(partial, name), { recursive: true });
+    await copyFile(
+      join(dir, 'pool', 'circle', 'circle_00.png'),
+      join(partial, name, 'a.png'),
+    );
+  }
   await assert.rejects(
     evaluateModel({ model: result.modelDir, data: partial }),
     (error: unknown) => {
@@ -320,7 +326,6 @@ test('evaluateModel names a data folder the model does not know; model classes m
 
   const onlyCircles = join(dir, 'circles-only');
   await mkdir(join(onlyCircles, 'circle'), { recursive: true });
-  await writeShapesDataset(join(dir, 'pool'), { perClass: 3, size: 32, seed: 4 });
   for (let i = 0; i < 3; i++)
     await copyFile(
       join(dir, 'pool', 'circle', `circle_0${i}.png`),
