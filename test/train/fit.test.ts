@@ -309,10 +309,7 @@ test('evaluateModel names a data folder the model does not know; model classes m
   const partial = join(dir, 'partial');
   for (const name of ['circle', 'hexagon']) {
     await mkdir(join(partial, name), { recursive: true });
-    await copyFile(
-      join(dir, 'pool', 'circle', 'circle_00.png'),
-      join(partial, name, 'a.png'),
-    );
+    await copyFile(join(dir, 'pool', 'circle', 'circle_00.png'), join(partial, name, 'a.png'));
   }
   await assert.rejects(
     evaluateModel({ model: result.modelDir, data: partial }),
