@@ -6,7 +6,8 @@
  *             kept from forward to backward — fast where memory is cheap, so it is only a
  *             candidate while that matrix stays small.
  *   winograd  NHWC Winograd F(2x2, 3x3) (conv3x3-winograd.ts): 2.25x fewer multiply-adds in every
- *             pass; its transformed tiles (4x the input) are kept only while small, else recomputed.
+ *             pass; its transformed tiles (4x the input) are kept only while small, else recomputed,
+ *             and a batch whose tiles exceed TRANSIENT_LIMIT_BYTES runs in row strips that fit it.
  *   ort       NCHW, ONNX Runtime's own Conv forward and for the input gradient, the weight gradient
  *             as im2col GEMMs in row strips (conv3x3-nchw.ts): no large buffer at all.
  *
@@ -67,7 +68,7 @@ const F32 = 4;
 export const KEEP_LIMIT_BYTES = 64 * 2 ** 20;
 /** The weight gradient's im2col strips of the `ort` lowering stay under this at the planned batch. */
 export const STRIP_LIMIT_BYTES = 32 * 2 ** 20;
-/** A lowering whose transient buffers exceed this at the planned batch is not a candidate. */
+/** A lowering whose transient buffers exceed this at the planned batch is not a candidate (Winograd strips to fit it). */
 export const TRANSIENT_LIMIT_BYTES = 512 * 2 ** 20;
 /** `auto` times at most this many images per step: enough to load the GEMMs, quick to measure. */
 export const TIMING_BATCH_LIMIT = 8;
@@ -92,15 +93,22 @@ export function convChoice(name: ConvLoweringName, site: ConvSite, batch: number
         transientBytesPerImage: 9 * pixels * Math.max(site.cin, site.cout) * F32,
       };
     case 'winograd': {
+      const tileRows = Math.ceil(site.h / 2);
+      // Backward, per row of tiles: the tiles of x (kept or recomputed), Z of dY, and dX's tiles and products.
+      const perTileRow = 16 * Math.ceil(site.w / 2) * (2 * site.cin + 2 * site.cout) * F32;
+      const stripTileRows = Math.max(
+        1,
+        Math.min(tileRows, Math.floor(TRANSIENT_LIMIT_BYTES / (batch * perTileRow))),
+      );
       const perImage = 16 * tiles(site) * site.cin * F32;
-      const keepTiles = perImage * batch <= KEEP_LIMIT_BYTES;
+      const keepTiles = stripTileRows === tileRows && perImage * batch <= KEEP_LIMIT_BYTES;
       return {
         name,
         layout: 'nhwc',
-        apply: (g, x, k, b) => first(g.apply(conv3x3Winograd, [x, k, b], { keepTiles })),
+        apply: (g, x, k, b) =>
+          first(g.apply(conv3x3Winograd, [x, k, b], { keepTiles, stripTileRows })),
         keptBytesPerImage: keepTiles ? perImage : 0,
-        // Backward: the tiles of x (kept or recomputed), Z of dY, and dX's tiles and products.
-        transientBytesPerImage: 16 * tiles(site) * (2 * site.cin + 2 * site.cout) * F32,
+        transientBytesPerImage: stripTileRows * perTileRow,
       };
     }
     case 'ort': {

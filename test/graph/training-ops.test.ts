@@ -65,12 +65,16 @@ test('conv3x3 forward and gradients (input, kernel, bias) match finite differenc
   });
 });
 
-for (const [h, w, keepTiles] of [
-  [4, 6, true],
-  [5, 3, false],
-  [1, 2, true],
+for (const [h, w, keepTiles, stripTileRows] of [
+  [4, 6, true, undefined],
+  [5, 3, false, undefined],
+  [1, 2, true, undefined],
+  [8, 4, false, 2],
+  [7, 5, false, 3],
+  [6, 3, false, 1],
 ] as const) {
-  test(`conv3x3Winograd on ${h}x${w} (${keepTiles ? 'tiles kept' : 'tiles recomputed'}) matches finite differences`, async () => {
+  const strips = stripTileRows === undefined ? 'one strip' : `strips of ${stripTileRows} tile rows`;
+  test(`conv3x3Winograd on ${h}x${w} (${keepTiles ? 'tiles kept' : 'tiles recomputed'}, ${strips}) matches finite differences`, async () => {
     const [n, ci, co] = [2, 3, 4];
     await checkOp({
       inputs: [
@@ -78,12 +82,24 @@ for (const [h, w, keepTiles] of [
         { name: 'k', dims: [3, 3, ci, co] },
         { name: 'b', dims: [co] },
       ],
-      build: (g, [x, k, b]) => g.apply(conv3x3Winograd, [x!, k!, b!], { keepTiles })[0]!,
+      build: (g, [x, k, b]) =>
+        g.apply(conv3x3Winograd, [x!, k!, b!], { keepTiles, stripTileRows })[0]!,
       outputDims: [n, h, w, co],
       reference: ([x, k, b]) => refConv(x!, k!, b!, n, h, w, ci, co),
     });
   });
 }
+
+test('conv3x3Winograd refuses to keep tiles across strips, naming the tile rows', () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', [BATCH, 6, 6, 2]);
+  const k = g.input('k', [3, 3, 2, 2]);
+  const b = g.input('b', [2]);
+  assert.throws(
+    () => g.apply(conv3x3Winograd, [x, k, b], { keepTiles: true, stripTileRows: 1 }),
+    /keeps tiles only in one strip; 3 tile rows in strips of 1/,
+  );
+});
 
 /** NCHW <-> NHWC of a float64 buffer. */
 function permute(
@@ -471,6 +487,66 @@ test('conv3x3Nchw weight-gradient strips run one after another: each strip gathe
       assert.ok(
         ancestors(gather).has(gemms[i]!.name!),
         `strip ${i + 1} does not wait for GEMM ${i}`,
+      ),
+    );
+});
+
+test('conv3x3Winograd strips run one after another: each strip gathers its tiles only after the previous strip', () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', [BATCH, 6, 4, 2]);
+  const k = g.input('k', [3, 3, 2, 3]);
+  const b = g.input('b', [3]);
+  const [y] = g.apply(conv3x3Winograd, [x, k, b], { keepTiles: false, stripTileRows: 1 });
+  gradients(g, y!, [k], g.input('seed', [BATCH, 6, 4, 3]));
+  const nodes = onnxProto.onnx.ModelProto.decode(g.serialize()).graph!.node!;
+  const producer = new Map<string, (typeof nodes)[number]>();
+  for (const n of nodes) for (const o of n.output!) producer.set(o, n);
+  const ancestors = (n: (typeof nodes)[number]): Set<string> => {
+    const seen = new Set<string>();
+    const stack = [...n.input!];
+    while (stack.length > 0) {
+      const p = producer.get(stack.pop()!);
+      if (p === undefined || seen.has(p.name!)) continue;
+      seen.add(p.name!);
+      stack.push(...p.input!);
+    }
+    return seen;
+  };
+  // Tile gathers read image rows; the batch-size Gathers read a Shape.
+  const tileGathers = (prefix: string): (typeof nodes)[number][] =>
+    nodes.filter(
+      (n) =>
+        n.opType === 'Gather' &&
+        n.name!.startsWith(prefix) &&
+        producer.get(n.input![0]!)?.opType !== 'Shape',
+    );
+  const slices = nodes.filter(
+    (n) => n.opType === 'Slice' && n.name!.startsWith('conv3x3Winograd.grad/'),
+  );
+  for (const [pass, gathers] of [
+    ['forward', tileGathers('conv3x3Winograd/')],
+    ['weight gradient', tileGathers('conv3x3Winograd.grad/')],
+  ] as const) {
+    assert.equal(gathers.length, 3, pass);
+    gathers
+      .slice(1)
+      .forEach((gather, i) =>
+        assert.ok(
+          ancestors(gather).has(gathers[i]!.name!),
+          `${pass}: strip ${i + 1} does not wait for strip ${i}`,
+        ),
+      );
+  }
+  // dY's strips (Slices of the seed) wait too, or every strip's Z could be built before the first product.
+  const weightGathers = tileGathers('conv3x3Winograd.grad/');
+  const dyStrips = slices.filter((s) => s.input![0] === 'seed');
+  assert.equal(dyStrips.length, 3);
+  dyStrips
+    .slice(1)
+    .forEach((slice, i) =>
+      assert.ok(
+        ancestors(slice).has(weightGathers[i]!.name!),
+        `dY strip ${i + 1} does not wait for strip ${i}`,
       ),
     );
 });

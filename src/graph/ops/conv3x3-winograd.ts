@@ -19,16 +19,27 @@
  * `keepTiles` keeps V from the forward for dKernel (4x the input's size per conv) instead of
  * gathering and transforming it again in the backward pass.
  *
+ * Row strips: with `stripTileRows` below the tile rows of the image, every pass runs strip by strip
+ * (`stripTileRows` rows of tiles of every image at a time): each strip's gather waits for the
+ * previous strip's product (runAfter), so only one strip's tiles, products and gradient tiles are
+ * alive at once; the forward and dX outputs are concatenated from their strips, dU summed over
+ * them. The GEMMs stay large (N * stripTileRows * tiles-per-row rows each), so a batch whose whole
+ * tiles would not fit runs at Winograd's speed in a fraction of its memory. Tiles are recomputed,
+ * never kept, when there is more than one strip.
+ *
  * Odd heights/widths are covered by one extra zero row/column of tiles, cropped from the output.
  * In float32 the transforms' coefficients (0, +-1, +-1/2) keep the error at a few ulps of the
  * result (test/graph pins it against finite differences and the PyTorch fixture).
  */
 import { attr } from '../onnx.js';
 import { BATCH, type GraphBuilder, type OpDef, type Sym } from '../ir.js';
+import { runAfter } from './conv3x3.js';
 
 export interface WinogradAttrs {
-  /** Keep the transformed input tiles for the weight gradient (memory) instead of recomputing them. */
+  /** Keep the transformed input tiles for the weight gradient (memory) instead of recomputing them; one strip only. */
   readonly keepTiles: boolean;
+  /** Rows of tiles per strip (>= the image's tile rows, or omitted: one strip). */
+  readonly stripTileRows?: number;
 }
 
 const B_T = [
@@ -102,6 +113,20 @@ function geometry(x: Sym): Geometry {
   return { h, w, th: Math.ceil(h / 2), tw: Math.ceil(w / 2) };
 }
 
+/** Tile rows [from, to) of one strip. */
+interface Strip {
+  readonly from: number;
+  readonly to: number;
+}
+
+function stripsOf(d: Geometry, stripTileRows: number | undefined): Strip[] {
+  const per = Math.max(1, Math.min(d.th, Math.floor(stripTileRows ?? d.th)));
+  const strips: Strip[] = [];
+  for (let from = 0; from < d.th; from += per)
+    strips.push({ from, to: Math.min(d.th, from + per) });
+  return strips;
+}
+
 function constant(
   g: GraphBuilder,
   hint: string,
@@ -126,11 +151,8 @@ function int64Scalar(g: GraphBuilder, value: number, hint: string): Sym {
   return g.constant(hint, { dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(value)) });
 }
 
-/**
- * The transformed input tiles V [16, N*T, C] of an NHWC tensor: zero-pad to (2 th + 2) x (2 tw + 2),
- * view it as rows of C channels, gather every tile's 16 rows position-major, transform.
- */
-function inputTiles(g: GraphBuilder, x: Sym, d: Geometry): Sym {
+/** The NHWC tensor zero-padded to (2 th + 2) x (2 tw + 2), as rows of C channels: what tiles are gathered from. */
+function paddedTileRows(g: GraphBuilder, x: Sym, d: Geometry): Sym {
   const c = x.shape[3] as number;
   const [ph, pw] = [2 * d.th + 2, 2 * d.tw + 2];
   const padded = g.node(
@@ -138,12 +160,29 @@ function inputTiles(g: GraphBuilder, x: Sym, d: Geometry): Sym {
     [x, g.int64s([0, 1, 1, 0, 0, ph - d.h - 1, pw - d.w - 1, 0])],
     [BATCH, ph, pw, c],
   );
-  const rows = g.node('Reshape', [padded, g.int64s([-1, c])], [BATCH, c]);
-  const tiles = d.th * d.tw;
+  return g.node('Reshape', [padded, g.int64s([-1, c])], [BATCH, c]);
+}
+
+/**
+ * The transformed input tiles V [16, N*T, C] of one strip (T = its tiles per image): gather every
+ * tile's 16 rows position-major from `rows` (paddedTileRows of `x`), transform. With `after`, the
+ * gather waits for that tensor.
+ */
+function stripTiles(
+  g: GraphBuilder,
+  rows: Sym,
+  x: Sym,
+  d: Geometry,
+  strip: Strip,
+  after: Sym | undefined,
+): Sym {
+  const c = x.shape[3] as number;
+  const [ph, pw] = [2 * d.th + 2, 2 * d.tw + 2];
+  const tiles = (strip.to - strip.from) * d.tw;
   const base: bigint[] = [];
   for (let i = 0; i < 4; i++)
     for (let j = 0; j < 4; j++)
-      for (let ti = 0; ti < d.th; ti++)
+      for (let ti = strip.from; ti < strip.to; ti++)
         for (let tj = 0; tj < d.tw; tj++) base.push(BigInt((2 * ti + i) * pw + 2 * tj + j));
   const within = g.constant('winograd_tile_rows', {
     dtype: 'int64',
@@ -169,7 +208,12 @@ function inputTiles(g: GraphBuilder, x: Sym, d: Geometry): Sym {
     'int64',
   );
   const indices = g.node('Add', [within, offsets], [16, BATCH, tiles], {}, 'int64');
-  const gathered = g.node('Gather', [rows, indices], [16, BATCH, tiles, c], { axis: attr.int(0) });
+  const gathered = g.node(
+    'Gather',
+    [rows, after === undefined ? indices : runAfter(g, indices, after)],
+    [16, BATCH, tiles, c],
+    { axis: attr.int(0) },
+  );
   const flat = g.node('Reshape', [gathered, g.int64s([16, -1])], [16, BATCH]);
   const transformed = g.node(
     'MatMul',
@@ -192,49 +236,99 @@ function weightTiles(g: GraphBuilder, kernel: Sym, flipped: boolean): Sym {
   return g.node('Reshape', [u, g.int64s([16, cin, cout])], [16, cin, cout]);
 }
 
-/** NHWC [N, H, W, C] from the per-position products M [16, N*T, C]. */
-function outputFromTiles(g: GraphBuilder, m: Sym, d: Geometry): Sym {
+/** NHWC rows [N, 2 * tileRows, 2 tw, C] of one strip from its per-position products M [16, N*T, C]. */
+function stripOutput(g: GraphBuilder, m: Sym, d: Geometry, tileRows: number): Sym {
   const c = m.shape[2] as number;
   const flat = g.node('Reshape', [m, g.int64s([16, -1])], [16, BATCH]);
   const blocks = g.node('MatMul', [constant(g, 'winograd_AT', OUTPUT_TRANSFORM), flat], [4, BATCH]);
   const grid = g.node(
     'Reshape',
-    [blocks, g.int64s([2, 2, -1, d.th, d.tw, c])],
-    [2, 2, BATCH, d.th, d.tw, c],
+    [blocks, g.int64s([2, 2, -1, tileRows, d.tw, c])],
+    [2, 2, BATCH, tileRows, d.tw, c],
   );
-  const nhwc = g.node('Transpose', [grid], [BATCH, d.th, 2, d.tw, 2, c], {
+  const nhwc = g.node('Transpose', [grid], [BATCH, tileRows, 2, d.tw, 2, c], {
     perm: attr.ints([2, 3, 0, 4, 1, 5]),
   });
-  const y = g.node(
+  return g.node(
     'Reshape',
-    [nhwc, g.int64s([-1, 2 * d.th, 2 * d.tw, c])],
-    [BATCH, 2 * d.th, 2 * d.tw, c],
+    [nhwc, g.int64s([-1, 2 * tileRows, 2 * d.tw, c])],
+    [BATCH, 2 * tileRows, 2 * d.tw, c],
   );
+}
+
+/**
+ * The same-padded 3x3 convolution [N, H, W, C_out] of NHWC `x` with transformed weights
+ * `u` [16, C_in, C_out], strip by strip; `v` is the single strip's V when it is already at hand.
+ */
+function convolve(
+  g: GraphBuilder,
+  x: Sym,
+  u: Sym,
+  d: Geometry,
+  strips: readonly Strip[],
+  v?: Sym,
+): Sym {
+  const cout = u.shape[2] as number;
+  const rows = v === undefined ? paddedTileRows(g, x, d) : undefined;
+  const parts: Sym[] = [];
+  for (const strip of strips) {
+    const tiles = v ?? stripTiles(g, rows as Sym, x, d, strip, parts.at(-1));
+    const m = g.node('MatMul', [tiles, u], [16, BATCH, cout]);
+    parts.push(stripOutput(g, m, d, strip.to - strip.from));
+  }
+  const y =
+    parts.length === 1
+      ? (parts[0] as Sym)
+      : g.node('Concat', parts, [BATCH, 2 * d.th, 2 * d.tw, cout], { axis: attr.int(1) });
   if (2 * d.th === d.h && 2 * d.tw === d.w) return y;
   return g.node(
     'Slice',
     [y, g.int64s([0, 0]), g.int64s([d.h, d.w]), g.int64s([1, 2])],
-    [BATCH, d.h, d.w, c],
+    [BATCH, d.h, d.w, cout],
   );
 }
 
-/** Z [16, N*T, C]: the output transform's transpose applied to dY's 2x2 blocks. */
-function outputGradTiles(g: GraphBuilder, dy: Sym, d: Geometry): Sym {
+/** dY zero-padded to even height and width: [N, 2 th, 2 tw, C]. */
+function evenGrad(g: GraphBuilder, dy: Sym, d: Geometry): Sym {
   const c = dy.shape[3] as number;
-  const even =
-    2 * d.th === d.h && 2 * d.tw === d.w
-      ? dy
-      : g.node(
-          'Pad',
-          [dy, g.int64s([0, 0, 0, 0, 0, 2 * d.th - d.h, 2 * d.tw - d.w, 0])],
-          [BATCH, 2 * d.th, 2 * d.tw, c],
-        );
+  if (2 * d.th === d.h && 2 * d.tw === d.w) return dy;
+  return g.node(
+    'Pad',
+    [dy, g.int64s([0, 0, 0, 0, 0, 2 * d.th - d.h, 2 * d.tw - d.w, 0])],
+    [BATCH, 2 * d.th, 2 * d.tw, c],
+  );
+}
+
+/** Z [16, N*T, C] of one strip: the output transform's transpose applied to its 2x2 blocks of dY. */
+function stripGradTiles(
+  g: GraphBuilder,
+  even: Sym,
+  d: Geometry,
+  strip: Strip,
+  whole: boolean,
+  after: Sym | undefined,
+): Sym {
+  const c = even.shape[3] as number;
+  const tileRows = strip.to - strip.from;
+  const start = g.int64s([2 * strip.from]);
+  const rows = whole
+    ? even
+    : g.node(
+        'Slice',
+        [
+          even,
+          after === undefined ? start : runAfter(g, start, after),
+          g.int64s([2 * strip.to]),
+          g.int64s([1]),
+        ],
+        [BATCH, 2 * tileRows, 2 * d.tw, c],
+      );
   const blocks = g.node(
     'Reshape',
-    [even, g.int64s([-1, d.th, 2, d.tw, 2, c])],
-    [BATCH, d.th, 2, d.tw, 2, c],
+    [rows, g.int64s([-1, tileRows, 2, d.tw, 2, c])],
+    [BATCH, tileRows, 2, d.tw, 2, c],
   );
-  const grid = g.node('Transpose', [blocks], [2, 2, BATCH, d.th, d.tw, c], {
+  const grid = g.node('Transpose', [blocks], [2, 2, BATCH, tileRows, d.tw, c], {
     perm: attr.ints([2, 4, 0, 1, 3, 5]),
   });
   const flat = g.node('Reshape', [grid, g.int64s([4, -1])], [4, BATCH]);
@@ -257,32 +351,50 @@ function checkKernel(x: Sym, kernel: Sym): void {
 
 export const conv3x3Winograd: OpDef<WinogradAttrs> = {
   name: 'conv3x3Winograd',
-  forward: (g, [x, kernel, bias], { keepTiles }) => {
+  forward: (g, [x, kernel, bias], { keepTiles, stripTileRows }) => {
     const xs = x as Sym;
     const k = kernel as Sym;
     checkKernel(xs, k);
     const d = geometry(xs);
+    const strips = stripsOf(d, stripTileRows);
+    if (keepTiles && strips.length > 1)
+      throw new RangeError(
+        `conv3x3Winograd keeps tiles only in one strip; ${String(d.th)} tile rows in strips of ${String(stripTileRows)} recompute them`,
+      );
     const cout = k.shape[3] as number;
-    const v = inputTiles(g, xs, d);
-    const m = g.node('MatMul', [v, weightTiles(g, k, false)], [16, BATCH, cout]);
-    const y = g.node('Add', [outputFromTiles(g, m, d), bias as Sym], [BATCH, d.h, d.w, cout]);
-    return keepTiles ? [y, v] : [y];
+    const u = weightTiles(g, k, false);
+    const v = keepTiles
+      ? stripTiles(g, paddedTileRows(g, xs, d), xs, d, strips[0] as Strip, undefined)
+      : undefined;
+    const y = g.node(
+      'Add',
+      [convolve(g, xs, u, d, strips, v), bias as Sym],
+      [BATCH, d.h, d.w, cout],
+    );
+    return v === undefined ? [y] : [y, v];
   },
-  backward: (g, { inputs: [x, kernel], outputs: [, kept], needsGrad }, [dy]) => {
+  backward: (g, { inputs: [x, kernel], outputs: [, kept], attrs, needsGrad }, [dy]) => {
     const xs = x as Sym;
     const k = kernel as Sym;
     const d = geometry(xs);
+    const strips = stripsOf(d, attrs.stripTileRows);
     const [, , cin, cout] = k.shape as [number, number, number, number];
     const dys = dy as Sym;
-    const v = kept ?? inputTiles(g, xs, d);
-    const z = outputGradTiles(g, dys, d);
-    const vt = g.node('Transpose', [v], [16, cin, BATCH], { perm: attr.ints([0, 2, 1]) });
-    const du = g.node('MatMul', [vt, z], [16, cin, cout]);
+    const rows = kept === undefined ? paddedTileRows(g, xs, d) : undefined;
+    const even = evenGrad(g, dys, d);
+    let du: Sym | undefined;
+    for (const strip of strips) {
+      const v = kept ?? stripTiles(g, rows as Sym, xs, d, strip, du);
+      const z = stripGradTiles(g, even, d, strip, strips.length === 1, du);
+      const vt = g.node('Transpose', [v], [16, cin, BATCH], { perm: attr.ints([0, 2, 1]) });
+      const part = g.node('MatMul', [vt, z], [16, cin, cout]);
+      du = du === undefined ? part : g.node('Add', [du, part], [16, cin, cout]);
+    }
     const dTaps = g.node(
       'MatMul',
       [
         constant(g, 'winograd_GT', transposed(WEIGHT_TRANSFORM)),
-        g.node('Reshape', [du, g.int64s([16, cin * cout])], [16, cin * cout]),
+        g.node('Reshape', [du as Sym, g.int64s([16, cin * cout])], [16, cin * cout]),
       ],
       [9, cin * cout],
     );
@@ -295,7 +407,6 @@ export const conv3x3Winograd: OpDef<WinogradAttrs> = {
     const flipped = g.node('Transpose', [weightTiles(g, k, true)], [16, cout, cin], {
       perm: attr.ints([0, 2, 1]),
     });
-    const mdx = g.node('MatMul', [inputTiles(g, dys, d), flipped], [16, BATCH, cin]);
-    return [outputFromTiles(g, mdx, d), dkernel, dbias];
+    return [convolve(g, dys, flipped, d, strips), dkernel, dbias];
   },
 };
