@@ -181,8 +181,14 @@ interface ShapeTimings {
   readonly load: MachineLoad;
 }
 
+/**
+ * The cache file's format and the lowerings' graphs it was timed with: bumped when either changes,
+ * so timings of an older graph are taken again (3: Winograd in row strips, padding masked).
+ */
+const CACHE_VERSION = 3;
+
 interface CacheFile {
-  readonly version: 2;
+  readonly version: typeof CACHE_VERSION;
   readonly timings: Record<string, ShapeTimings>;
 }
 
@@ -209,16 +215,20 @@ function shapeKey(site: ConvSite, batch: number): string {
 }
 
 async function readCache(file: string | undefined): Promise<CacheFile> {
-  if (file === undefined) return { version: 2, timings: {} };
+  if (file === undefined) return { version: CACHE_VERSION, timings: {} };
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<CacheFile>;
-    if (parsed.version === 2 && typeof parsed.timings === 'object' && parsed.timings !== null)
-      return { version: 2, timings: parsed.timings };
+    if (
+      parsed.version === CACHE_VERSION &&
+      typeof parsed.timings === 'object' &&
+      parsed.timings !== null
+    )
+      return { version: CACHE_VERSION, timings: parsed.timings };
   } catch {
     // Missing or unreadable: timings are measured again and the file rewritten.
   }
-  // Version 1 files held no load: their timings are taken again, under a known load.
-  return { version: 2, timings: {} };
+  // Older versions timed other graphs (or held no load): their timings are taken again.
+  return { version: CACHE_VERSION, timings: {} };
 }
 
 /** Milliseconds of one forward + backward of `site` lowered by `name` at `batch` (best of 3). */

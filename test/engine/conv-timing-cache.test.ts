@@ -45,7 +45,7 @@ async function entries(cacheFile: string): Promise<Record<string, Entry>> {
     version: number;
     timings: Record<string, Entry>;
   };
-  assert.equal(parsed.version, 2);
+  assert.equal(parsed.version, 3);
   return parsed.timings;
 }
 
@@ -56,7 +56,7 @@ async function plant(cacheFile: string, winner: ConvLoweringName, load: MachineL
   assert.ok(key !== undefined);
   const names = candidates(SITE, BATCH);
   const ms = Object.fromEntries(names.map((n) => [n, n === winner ? 0.001 : 1]));
-  await writeFile(cacheFile, JSON.stringify({ version: 2, timings: { [key]: { ms, load } } }));
+  await writeFile(cacheFile, JSON.stringify({ version: 3, timings: { [key]: { ms, load } } }));
 }
 
 test('a shape timed on a quiet machine is not timed again; timed on a busy one, it is once quiet', async () => {
@@ -98,7 +98,7 @@ test('a shape timed on a quiet machine is not timed again; timed on a busy one, 
   }
 });
 
-test('a version 1 cache file (no load recorded) is timed again', async () => {
+test('older cache files are timed again: version 1 (no load recorded), version 2 (Winograd before strips)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'vggkit-conv-cache-'));
   const cacheFile = join(dir, 'conv-timings.json');
   try {
@@ -110,6 +110,9 @@ test('a version 1 cache file (no load recorded) is timed again', async () => {
     assert.deepEqual(again.timed, candidates(SITE, BATCH));
     const [rewritten] = Object.values(await entries(cacheFile));
     assert.deepEqual(rewritten?.load, QUIET);
+
+    await writeFile(cacheFile, JSON.stringify({ version: 2, timings: await entries(cacheFile) }));
+    assert.deepEqual((await choose(cacheFile, QUIET)).timed, candidates(SITE, BATCH));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -4,10 +4,10 @@
  * output pixels is computed from a 4x4 input tile with 16 multiplications per channel pair instead
  * of 36, so the GEMMs do 2.25x fewer multiply-adds than im2col's. All standard ONNX ops:
  *
- *   tiles   one Gather picks the overlapping 4x4 tiles (stride 2) of the image in position-major
- *           order [16, N*T, C] (T tiles per image; the indices are built in the graph from the
- *           run-time batch), a constant mask zeroes the pixels that fall in the padding, then
- *           V = (B^T (x) B^T) . tiles — one MatMul with a constant [16, 16] over the position axis;
+ *   tiles   one Gather picks the overlapping 4x4 tiles (stride 2) of the zero-padded image in
+ *           position-major order [16, N*T, C] (T tiles per image; the indices are built in the
+ *           graph from the run-time batch), then V = (B^T (x) B^T) . tiles — one MatMul with a
+ *           constant [16, 16] over the position axis;
  *   weights U = (G (x) G) . kernel, [16, 9] x [9, C_in*C_out] -> [16, C_in, C_out];
  *   GEMMs   M = V x U, 16 batched [N*T, C_in] x [C_in, C_out] products (the cost);
  *   output  Y = (A^T (x) A^T) . M, [4, 16], then one Transpose from (u, v, n, tile) to NHWC.
@@ -151,45 +151,56 @@ function int64Scalar(g: GraphBuilder, value: number, hint: string): Sym {
   return g.constant(hint, { dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(value)) });
 }
 
-/** The NHWC tensor's pixels as rows of C channels [N*H*W, C]: a view, what tiles are gathered from. */
-function pixelRows(g: GraphBuilder, x: Sym): Sym {
-  const c = x.shape[3] as number;
-  return g.node('Reshape', [x, g.int64s([-1, c])], [BATCH, c]);
-}
-
 /**
- * The transformed input tiles V [16, N*T, C] of one strip (T = its tiles per image): gather every
- * tile's 16 pixels position-major from `rows` (pixelRows of `x`), zero those in the padding, and
- * transform. The padding is a mask on the strip rather than a padded copy of the whole input, so
- * no input-sized buffer is made. With `after`, the gather waits for that tensor.
+ * The transformed input tiles V [16, N*T, C] of one strip (T = its tiles per image): the strip's
+ * rows of `x` with their halo, zero-padded (a strip-sized copy, never a padded copy of the whole
+ * input), viewed as rows of C channels; every tile's 16 rows gathered position-major; transformed.
+ * With `after`, the strip's slice waits for that tensor.
  */
 function stripTiles(
   g: GraphBuilder,
-  rows: Sym,
   x: Sym,
   d: Geometry,
   strip: Strip,
   after: Sym | undefined,
 ): Sym {
   const c = x.shape[3] as number;
+  // Padded rows 2 from .. 2 to + 2 of the strip are x's rows 2 from - 1 .. 2 to + 1.
+  const [first, last] = [2 * strip.from - 1, 2 * strip.to + 1];
+  const [r0, r1] = [Math.max(0, first), Math.min(d.h, last)];
+  const [ph, pw] = [last - first, 2 * d.tw + 2];
+  const start = g.int64s([r0]);
+  const rowsOfX =
+    r0 === 0 && r1 === d.h
+      ? x
+      : g.node(
+          'Slice',
+          [
+            x,
+            after === undefined ? start : runAfter(g, start, after),
+            g.int64s([r1]),
+            g.int64s([1]),
+          ],
+          [BATCH, r1 - r0, d.w, c],
+        );
+  const padded = g.node(
+    'Pad',
+    [rowsOfX, g.int64s([0, r0 - first, 1, 0, 0, last - r1, pw - d.w - 1, 0])],
+    [BATCH, ph, pw, c],
+  );
+  const rows = g.node('Reshape', [padded, g.int64s([-1, c])], [BATCH, c]);
   const tiles = (strip.to - strip.from) * d.tw;
-  const pixels: bigint[] = [];
-  const inside = new Float32Array(16 * tiles);
+  const base: bigint[] = [];
   for (let i = 0; i < 4; i++)
     for (let j = 0; j < 4; j++)
-      for (let ti = strip.from; ti < strip.to; ti++)
-        for (let tj = 0; tj < d.tw; tj++) {
-          const [r, col] = [2 * ti + i - 1, 2 * tj + j - 1];
-          const valid = r >= 0 && r < d.h && col >= 0 && col < d.w;
-          inside[pixels.length] = valid ? 1 : 0;
-          pixels.push(BigInt(valid ? r * d.w + col : 0));
-        }
-  const within = g.constant('winograd_tile_pixels', {
+      for (let ti = 0; ti < strip.to - strip.from; ti++)
+        for (let tj = 0; tj < d.tw; tj++) base.push(BigInt((2 * ti + i) * pw + 2 * tj + j));
+  const within = g.constant('winograd_tile_rows', {
     dtype: 'int64',
     dims: [16, 1, tiles],
-    data: BigInt64Array.from(pixels),
+    data: BigInt64Array.from(base),
   });
-  // Image n's pixels start at n * H * W: indices [16, N, T] = within-image pixels + image offsets.
+  // Image n's rows start at n * ph * pw: indices [16, N, T] = within-image rows + image offsets.
   const images = g.node(
     'Range',
     [int64Scalar(g, 0, 'zero'), batchOf(g, x), int64Scalar(g, 1, 'one')],
@@ -200,7 +211,7 @@ function stripTiles(
   const offsets = g.node(
     'Reshape',
     [
-      g.node('Mul', [images, int64Scalar(g, d.h * d.w, 'image_pixels')], [BATCH], {}, 'int64'),
+      g.node('Mul', [images, int64Scalar(g, ph * pw, 'image_rows')], [BATCH], {}, 'int64'),
       g.int64s([1, -1, 1]),
     ],
     [1, BATCH, 1],
@@ -208,20 +219,8 @@ function stripTiles(
     'int64',
   );
   const indices = g.node('Add', [within, offsets], [16, BATCH, tiles], {}, 'int64');
-  const gathered = g.node(
-    'Gather',
-    [rows, after === undefined ? indices : runAfter(g, indices, after)],
-    [16, BATCH, tiles, c],
-    { axis: attr.int(0) },
-  );
-  const masked = inside.every((v) => v === 1)
-    ? gathered
-    : g.node(
-        'Mul',
-        [gathered, constant(g, 'winograd_tile_inside', { dims: [16, 1, tiles, 1], data: inside })],
-        [16, BATCH, tiles, c],
-      );
-  const flat = g.node('Reshape', [masked, g.int64s([16, -1])], [16, BATCH]);
+  const gathered = g.node('Gather', [rows, indices], [16, BATCH, tiles, c], { axis: attr.int(0) });
+  const flat = g.node('Reshape', [gathered, g.int64s([16, -1])], [16, BATCH]);
   const transformed = g.node(
     'MatMul',
     [constant(g, 'winograd_BT', INPUT_TRANSFORM), flat],
@@ -276,10 +275,9 @@ function convolve(
   v?: Sym,
 ): Sym {
   const cout = u.shape[2] as number;
-  const rows = v === undefined ? pixelRows(g, x) : undefined;
   const parts: Sym[] = [];
   for (const strip of strips) {
-    const tiles = v ?? stripTiles(g, rows as Sym, x, d, strip, parts.at(-1));
+    const tiles = v ?? stripTiles(g, x, d, strip, parts.at(-1));
     const m = g.node('MatMul', [tiles, u], [16, BATCH, cout]);
     parts.push(stripOutput(g, m, d, strip.to - strip.from));
   }
@@ -370,9 +368,7 @@ export const conv3x3Winograd: OpDef<WinogradAttrs> = {
       );
     const cout = k.shape[3] as number;
     const u = weightTiles(g, k, false);
-    const v = keepTiles
-      ? stripTiles(g, pixelRows(g, xs), xs, d, strips[0] as Strip, undefined)
-      : undefined;
+    const v = keepTiles ? stripTiles(g, xs, d, strips[0] as Strip, undefined) : undefined;
     const y = g.node(
       'Add',
       [convolve(g, xs, u, d, strips, v), bias as Sym],
@@ -387,11 +383,10 @@ export const conv3x3Winograd: OpDef<WinogradAttrs> = {
     const strips = stripsOf(d, attrs.stripTileRows);
     const [, , cin, cout] = k.shape as [number, number, number, number];
     const dys = dy as Sym;
-    const rows = kept === undefined ? pixelRows(g, xs) : undefined;
     const even = evenGrad(g, dys, d);
     let du: Sym | undefined;
     for (const strip of strips) {
-      const v = kept ?? stripTiles(g, rows as Sym, xs, d, strip, du);
+      const v = kept ?? stripTiles(g, xs, d, strip, du);
       const z = stripGradTiles(g, even, d, strip, strips.length === 1, du);
       const vt = g.node('Transpose', [v], [16, cin, BATCH], { perm: attr.ints([0, 2, 1]) });
       const part = g.node('MatMul', [vt, z], [16, cin, cout]);
