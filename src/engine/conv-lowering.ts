@@ -20,7 +20,7 @@
  * runnable work than cores) are taken again once it is quiet, since which lowering wins can
  * depend on whether its threads had the cores to themselves. Candidates are
  * the lowerings whose buffers fit the memory limits at the planned batch; convs too small for the
- * choice to matter take `gemm` untimed.
+ * choice to matter take `gemm` untimed, and a conv with one candidate takes it untimed.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg } from 'node:os';
@@ -121,25 +121,33 @@ export function convChoice(name: ConvLoweringName, site: ConvSite, batch: number
         layout: 'nchw',
         apply: (g, x, k, b) => first(g.apply(conv3x3Nchw, [x, k, b], { stripRows })),
         keptBytesPerImage: 0,
-        // NHWC copies of x and dY for the weight gradient, plus one strip of columns.
+        // NHWC copies of x and dY for the weight gradient, plus one strip of columns, plus its
+        // output in NHWC for neighbours in that layout (VGG16 whole at 224, batch 32: ORT's Conv
+        // for block1_conv1 alone, Winograd elsewhere, peaked at 4.89 GB; Winograd there too, 3.95 GB).
         transientBytesPerImage:
-          pixels * (site.cin + site.cout) * F32 +
+          pixels * (site.cin + 2 * site.cout) * F32 +
           Math.min(site.h, stripRows) * site.w * 9 * site.cin * F32,
       };
     }
   }
 }
 
-/** The lowerings worth timing for `site`: those whose buffers fit the limits at `batch` (`ort` always does). */
+/**
+ * The lowerings worth timing for `site`: those whose buffers fit the limits at `batch`, or `ort`
+ * (the one with the smallest fixed buffers) when none does. `ort` is held to the limit too: its
+ * NHWC copies outgrow Winograd's strips at large batches (VGG16 whole at 224, batch 32, on 2 AVX2
+ * cores: ORT's Conv in block 1 gave 4.78-4.89 GB peak RSS, Winograd there 3.95 GB and a faster
+ * step), and a conv timed alone at TIMING_BATCH_LIMIT images does not show that.
+ */
 export function candidates(site: ConvSite, batch: number): ConvLoweringName[] {
-  return CONV_LOWERINGS.filter((name) => {
-    if (name === 'ort') return true;
+  const fitting = CONV_LOWERINGS.filter((name) => {
     const c = convChoice(name, site, batch);
     return (
       c.keptBytesPerImage * batch <= 4 * KEEP_LIMIT_BYTES &&
       c.transientBytesPerImage * batch <= TRANSIENT_LIMIT_BYTES
     );
   });
+  return fitting.length > 0 ? fitting : ['ort'];
 }
 
 /** The trainable convs of a plan's layers, in order; the first one's input needs no gradient. */
@@ -310,6 +318,10 @@ export async function chooseConvLowerings(
     const macs = options.batch * site.h * site.w * 9 * site.cin * site.cout;
     if (macs < UNTIMED_MACS && names.includes('gemm')) {
       chosen.set(site.layer, convChoice('gemm', site, options.batch));
+      continue;
+    }
+    if (names.length === 1) {
+      chosen.set(site.layer, convChoice(names[0] as ConvLoweringName, site, options.batch));
       continue;
     }
     const key = `${machine}|${shapeKey(site, timedBatch)}`;

@@ -10,6 +10,7 @@ import onnxProto from 'onnx-proto';
 import { BATCH, GraphBuilder } from '../../src/graph/ir.js';
 import {
   candidates,
+  chooseConvLowerings,
   convChoice,
   TRANSIENT_LIMIT_BYTES,
   type ConvSite,
@@ -57,4 +58,26 @@ test('a batch whose tiles fit takes one strip', () => {
   g.output(y, 'y');
   const nodes = onnxProto.onnx.ModelProto.decode(g.serialize()).graph!.node!;
   assert.equal(nodes.filter((n) => n.opType === 'Concat').length, 0, 'one strip needs no concat');
+});
+
+test("ORT's Conv is held to the transient limit while another lowering fits, and is the fallback when none does", () => {
+  // At batch 32 its NHWC copies of x and dY (224 x 224 x 128 floats per image) exceed the limit.
+  const ort = convChoice('ort', SITE, 32);
+  assert.ok(ort.transientBytesPerImage * 32 > TRANSIENT_LIMIT_BYTES);
+  assert.deepEqual(candidates(SITE, 32), ['winograd']);
+  assert.ok(candidates(SITE, 2).includes('ort'), 'at batch 2 it fits');
+  const huge: ConvSite = { ...SITE, h: 4096, w: 4096, cin: 512, cout: 512 };
+  assert.deepEqual(candidates(huge, 32), ['ort']);
+});
+
+test('auto takes a lone candidate without timing it', async () => {
+  const timed: string[] = [];
+  const chosen = await chooseConvLowerings([SITE], {
+    policy: 'auto',
+    batch: 32,
+    threads: 1,
+    onTiming: (_site, name) => timed.push(name),
+  });
+  assert.equal(chosen.get(SITE.layer)?.name, 'winograd');
+  assert.deepEqual(timed, []);
 });

@@ -454,17 +454,18 @@ test('the probabilities output of a loss carries no gradient', () => {
   );
 });
 
-test('conv3x3Nchw weight-gradient strips run one after another: each strip gathers only after the previous GEMM', () => {
-  const g = new GraphBuilder();
-  const x = g.input('x', [BATCH, 2, 6, 4]);
-  const k = g.input('k', [3, 3, 2, 3]);
-  const b = g.input('b', [3]);
-  const [y] = g.apply(conv3x3Nchw, [x, k, b], { stripRows: 2 });
-  gradients(g, y!, [k], g.input('seed', [BATCH, 3, 6, 4]));
+type GraphNode = onnxProto.onnx.INodeProto;
+
+/** The serialized graph's nodes, each output's producer, and a node's ancestors by name. */
+function graphOf(g: GraphBuilder): {
+  nodes: GraphNode[];
+  producer: Map<string, GraphNode>;
+  ancestors: (n: GraphNode) => Set<string>;
+} {
   const nodes = onnxProto.onnx.ModelProto.decode(g.serialize()).graph!.node!;
-  const producer = new Map<string, (typeof nodes)[number]>();
+  const producer = new Map<string, GraphNode>();
   for (const n of nodes) for (const o of n.output!) producer.set(o, n);
-  const ancestors = (n: (typeof nodes)[number]): Set<string> => {
+  const ancestors = (n: GraphNode): Set<string> => {
     const seen = new Set<string>();
     const stack = [...n.input!];
     while (stack.length > 0) {
@@ -475,6 +476,17 @@ test('conv3x3Nchw weight-gradient strips run one after another: each strip gathe
     }
     return seen;
   };
+  return { nodes, producer, ancestors };
+}
+
+test('conv3x3Nchw weight-gradient strips run one after another: each strip gathers only after the previous GEMM', () => {
+  const g = new GraphBuilder();
+  const x = g.input('x', [BATCH, 2, 6, 4]);
+  const k = g.input('k', [3, 3, 2, 3]);
+  const b = g.input('b', [3]);
+  const [y] = g.apply(conv3x3Nchw, [x, k, b], { stripRows: 2 });
+  gradients(g, y!, [k], g.input('seed', [BATCH, 3, 6, 4]));
+  const { nodes, ancestors } = graphOf(g);
   const gathers = nodes.filter(
     (n) => n.opType === 'Gather' && n.name!.startsWith('conv3x3Nchw.grad/'),
   );
@@ -498,22 +510,9 @@ test('conv3x3Winograd strips run one after another: each strip gathers its tiles
   const b = g.input('b', [3]);
   const [y] = g.apply(conv3x3Winograd, [x, k, b], { keepTiles: false, stripTileRows: 1 });
   gradients(g, y!, [k], g.input('seed', [BATCH, 6, 4, 3]));
-  const nodes = onnxProto.onnx.ModelProto.decode(g.serialize()).graph!.node!;
-  const producer = new Map<string, (typeof nodes)[number]>();
-  for (const n of nodes) for (const o of n.output!) producer.set(o, n);
-  const ancestors = (n: (typeof nodes)[number]): Set<string> => {
-    const seen = new Set<string>();
-    const stack = [...n.input!];
-    while (stack.length > 0) {
-      const p = producer.get(stack.pop()!);
-      if (p === undefined || seen.has(p.name!)) continue;
-      seen.add(p.name!);
-      stack.push(...p.input!);
-    }
-    return seen;
-  };
+  const { nodes, producer, ancestors } = graphOf(g);
   // Tile gathers read image rows; the batch-size Gathers read a Shape.
-  const tileGathers = (prefix: string): (typeof nodes)[number][] =>
+  const tileGathers = (prefix: string): GraphNode[] =>
     nodes.filter(
       (n) =>
         n.opType === 'Gather' &&
