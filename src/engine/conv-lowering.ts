@@ -191,7 +191,7 @@ interface ShapeTimings {
 
 /**
  * The cache file's format and the lowerings' graphs it was timed with: bumped when either changes,
- * so timings of an older graph are taken again (3: Winograd in row strips, padding masked).
+ * so timings of an older graph are taken again (3: Winograd in row strips, each padding its own rows).
  */
 const CACHE_VERSION = 3;
 

@@ -20,12 +20,12 @@
  * gathering and transforming it again in the backward pass.
  *
  * Row strips: with `stripTileRows` below the tile rows of the image, every pass runs strip by strip
- * (`stripTileRows` rows of tiles of every image at a time): each strip's gather waits for the
- * previous strip's product (runAfter), so only one strip's tiles, products and gradient tiles are
- * alive at once; the forward and dX outputs are concatenated from their strips, dU summed over
- * them. The GEMMs stay large (N * stripTileRows * tiles-per-row rows each), so a batch whose whole
- * tiles would not fit runs at Winograd's speed in a fraction of its memory. Tiles are recomputed,
- * never kept, when there is more than one strip.
+ * (`stripTileRows` rows of tiles of every image at a time): each strip's slice of the input waits
+ * for the previous strip's result (runAfter), so only one strip's tiles, products and gradient
+ * tiles are alive at once; the forward and dX outputs are concatenated from their strips, dU
+ * summed over them. The GEMMs stay large (N * stripTileRows * tiles-per-row rows each), so a batch
+ * whose whole tiles would not fit runs at Winograd's speed in a fraction of its memory. Tiles are
+ * recomputed, never kept, when there is more than one strip.
  *
  * Odd heights/widths are covered by one extra zero row/column of tiles, cropped from the output.
  * In float32 the transforms' coefficients (0, +-1, +-1/2) keep the error at a few ulps of the
@@ -310,24 +310,24 @@ function stripGradTiles(
   even: Sym,
   d: Geometry,
   strip: Strip,
-  whole: boolean,
   after: Sym | undefined,
 ): Sym {
   const c = even.shape[3] as number;
   const tileRows = strip.to - strip.from;
   const start = g.int64s([2 * strip.from]);
-  const rows = whole
-    ? even
-    : g.node(
-        'Slice',
-        [
-          even,
-          after === undefined ? start : runAfter(g, start, after),
-          g.int64s([2 * strip.to]),
-          g.int64s([1]),
-        ],
-        [BATCH, 2 * tileRows, 2 * d.tw, c],
-      );
+  const rows =
+    tileRows === d.th
+      ? even
+      : g.node(
+          'Slice',
+          [
+            even,
+            after === undefined ? start : runAfter(g, start, after),
+            g.int64s([2 * strip.to]),
+            g.int64s([1]),
+          ],
+          [BATCH, 2 * tileRows, 2 * d.tw, c],
+        );
   const blocks = g.node(
     'Reshape',
     [rows, g.int64s([-1, tileRows, 2, d.tw, 2, c])],
@@ -387,7 +387,7 @@ export const conv3x3Winograd: OpDef<WinogradAttrs> = {
     let du: Sym | undefined;
     for (const strip of strips) {
       const v = kept ?? stripTiles(g, xs, d, strip, du);
-      const z = stripGradTiles(g, even, d, strip, strips.length === 1, du);
+      const z = stripGradTiles(g, even, d, strip, du);
       const vt = g.node('Transpose', [v], [16, cin, BATCH], { perm: attr.ints([0, 2, 1]) });
       const part = g.node('MatMul', [vt, z], [16, cin, cout]);
       du = du === undefined ? part : g.node('Add', [du, part], [16, cin, cout]);
