@@ -151,6 +151,17 @@ function int64Scalar(g: GraphBuilder, value: number, hint: string): Sym {
   return g.constant(hint, { dtype: 'int64', dims: [], data: BigInt64Array.of(BigInt(value)) });
 }
 
+/** Rows [from, to) of an NHWC tensor; with `after`, the slice waits for that tensor (runAfter). */
+function sliceRows(g: GraphBuilder, t: Sym, from: number, to: number, after: Sym | undefined): Sym {
+  const [, , w, c] = t.shape as [number, number, number, number];
+  const start = g.int64s([from]);
+  return g.node(
+    'Slice',
+    [t, after === undefined ? start : runAfter(g, start, after), g.int64s([to]), g.int64s([1])],
+    [BATCH, to - from, w, c],
+  );
+}
+
 /**
  * The transformed input tiles V [16, N*T, C] of one strip (T = its tiles per image): the strip's
  * rows of `x` with their halo, zero-padded (a strip-sized copy, never a padded copy of the whole
@@ -169,20 +180,7 @@ function stripTiles(
   const [first, last] = [2 * strip.from - 1, 2 * strip.to + 1];
   const [r0, r1] = [Math.max(0, first), Math.min(d.h, last)];
   const [ph, pw] = [last - first, 2 * d.tw + 2];
-  const start = g.int64s([r0]);
-  const rowsOfX =
-    r0 === 0 && r1 === d.h
-      ? x
-      : g.node(
-          'Slice',
-          [
-            x,
-            after === undefined ? start : runAfter(g, start, after),
-            g.int64s([r1]),
-            g.int64s([1]),
-          ],
-          [BATCH, r1 - r0, d.w, c],
-        );
+  const rowsOfX = r0 === 0 && r1 === d.h ? x : sliceRows(g, x, r0, r1, after);
   const padded = g.node(
     'Pad',
     [rowsOfX, g.int64s([0, r0 - first, 1, 0, 0, last - r1, pw - d.w - 1, 0])],
@@ -314,20 +312,7 @@ function stripGradTiles(
 ): Sym {
   const c = even.shape[3] as number;
   const tileRows = strip.to - strip.from;
-  const start = g.int64s([2 * strip.from]);
-  const rows =
-    tileRows === d.th
-      ? even
-      : g.node(
-          'Slice',
-          [
-            even,
-            after === undefined ? start : runAfter(g, start, after),
-            g.int64s([2 * strip.to]),
-            g.int64s([1]),
-          ],
-          [BATCH, 2 * tileRows, 2 * d.tw, c],
-        );
+  const rows = tileRows === d.th ? even : sliceRows(g, even, 2 * strip.from, 2 * strip.to, after);
   const blocks = g.node(
     'Reshape',
     [rows, g.int64s([-1, tileRows, 2, d.tw, 2, c])],
