@@ -150,6 +150,23 @@ export function candidates(site: ConvSite, batch: number): ConvLoweringName[] {
   return fitting.length > 0 ? fitting : ['ort'];
 }
 
+/**
+ * For each conv site, the candidate `auto` may pick that takes the most memory at `batch` (kept
+ * plus transient bytes): what an up-front memory check must assume before the timings decide.
+ */
+export function largestCandidates(
+  sites: readonly ConvSite[],
+  batch: number,
+): Map<string, ConvChoice> {
+  const footprint = (c: ConvChoice): number => c.keptBytesPerImage + c.transientBytesPerImage;
+  return new Map(
+    sites.map((site) => {
+      const choices = candidates(site, batch).map((name) => convChoice(name, site, batch));
+      return [site.layer, choices.reduce((a, b) => (footprint(b) > footprint(a) ? b : a))];
+    }),
+  );
+}
+
 /** The trainable convs of a plan's layers, in order; the first one's input needs no gradient. */
 export function convSites(layers: readonly LayerSpec[], input: readonly number[]): ConvSite[] {
   const sites: ConvSite[] = [];
