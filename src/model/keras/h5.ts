@@ -25,6 +25,7 @@ import {
   type KerasModel,
   type KerasVariable,
   type KerasVariableInfo,
+  type LayerVariables,
   type OptimizerState,
 } from './model.js';
 import { parseTrainingConfig } from './training.js';
@@ -86,11 +87,6 @@ function ownerOf(layer: KerasLayer, raw: string): KerasLayer {
     .filter((candidate) => raw.startsWith(`${candidate.name}_`))
     .sort((a, b) => b.name.length - a.name.length)[0];
   return prefixed ?? layer;
-}
-
-interface LayerVariables {
-  readonly info: Map<string, KerasVariableInfo[]>;
-  readonly values: Map<string, KerasVariable[]>;
 }
 
 export function readModelWeights(

@@ -80,6 +80,12 @@ export interface KerasVariableInfo {
   readonly shape: readonly number[];
 }
 
+/** One file layout's reading of its layers' variables, by layer path: their shapes, and their values when read. */
+export interface LayerVariables {
+  readonly info: Map<string, KerasVariableInfo[]>;
+  readonly values: Map<string, KerasVariable[]>;
+}
+
 export interface OptimizerState {
   /** Per slot variable: its name when the file records one, and its shape. */
   readonly slots: readonly { readonly name: string; readonly shape: readonly number[] }[];

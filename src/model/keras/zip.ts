@@ -38,6 +38,7 @@ import {
   type KerasModel,
   type KerasVariable,
   type KerasVariableInfo,
+  type LayerVariables,
   type OptimizerState,
 } from './model.js';
 import { parseTrainingConfig, snakeCase } from './training.js';
@@ -113,11 +114,6 @@ function numbered(group: H5Group): string[] {
     .sort((a, b) => Number(a) - Number(b));
 }
 
-interface ReadVariables {
-  readonly info: Map<string, KerasVariableInfo[]>;
-  readonly values: Map<string, KerasVariable[]>;
-}
-
 /** Variables of `layers` from an h5 in saving_lib layout (`model.weights.h5`, Keras 3 `.weights.h5`). */
 export function readSavingLibWeights(
   h5: H5File,
@@ -125,7 +121,7 @@ export function readSavingLibWeights(
   sequential: boolean,
   withWeights: boolean,
   file: string,
-): ReadVariables {
+): LayerVariables {
   const located: Located[] = [];
   locate(h5, layers, sequential, '', located);
   const stamped = stampedGroups(h5);

@@ -28,12 +28,10 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { PreprocessContract } from '../../image/contract.js';
-import type { StageSpec } from '../config.js';
 import type {
   BatchEndEvent,
   Callback,
   EpochEndEvent,
-  EpochLogs,
   EpochStartEvent,
   FitEndEvent,
   FitStartEvent,
@@ -43,67 +41,27 @@ import type {
 export const EVENTS_FILE = 'events.jsonl';
 export const EVENTS_SCHEMA_VERSION = 1;
 
-interface Timed {
+/** An event as written: the event itself (events.ts owns its fields) and when it happened. */
+type Timed<E> = E & {
   /** Milliseconds since the Unix epoch. */
   readonly time: number;
-}
+};
 
-export interface FitStartRecord extends Timed {
-  readonly type: 'fit_start';
+export type FitStartRecord = Timed<FitStartEvent> & {
   readonly v: number;
   readonly pid: number;
   readonly host: string;
   readonly weights: string;
   readonly contract: PreprocessContract;
-  readonly epochs: number;
-  readonly initialEpoch: number;
-  readonly stages: readonly StageSpec[];
-  readonly trainSize: number;
-  readonly valSize: number;
-  readonly batchesPerEpoch: number;
-  readonly classNames: readonly string[];
-}
-
-export interface StageStartRecord extends Timed {
-  readonly type: 'stage_start';
-  readonly stage: number;
-  readonly name: string;
-  readonly firstEpoch: number;
-  readonly epochs: number;
-  readonly lr: number;
-  readonly resumed: boolean;
-}
-
-export interface EpochStartRecord extends Timed {
-  readonly type: 'epoch_start';
-  readonly epoch: number;
-  readonly epochs: number;
-  readonly batches: number;
-}
-
-export interface BatchEndRecord extends Timed {
-  readonly type: 'batch_end';
-  readonly epoch: number;
-  readonly batch: number;
-  readonly batches: number;
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly batchLoss: number;
-  readonly lr: number;
-  readonly imagesPerSecond: number;
-}
-
-export interface EpochEndRecord extends Timed {
-  readonly type: 'epoch_end';
-  readonly epoch: number;
-  readonly logs: EpochLogs;
-}
-
-export interface FitEndRecord extends Timed {
-  readonly type: 'fit_end';
-  readonly epochsCompleted: number;
+};
+export type StageStartRecord = Timed<StageStartEvent>;
+export type EpochStartRecord = Timed<EpochStartEvent>;
+export type BatchEndRecord = Timed<BatchEndEvent>;
+export type EpochEndRecord = Timed<EpochEndEvent>;
+/** `stopped` as JSON: the callback's name and message, null when every epoch ran. */
+export type FitEndRecord = Timed<Omit<FitEndEvent, 'stopped'>> & {
   readonly stopped: { readonly by: string; readonly message: string } | null;
-}
+};
 
 export type EventRecord =
   | FitStartRecord
