@@ -79,11 +79,14 @@ class Meter {
     return (this.now() - this.start) / 1000;
   }
 
-  /** Units per second, or NaN while there is no real time window to measure it over. */
-  rate(): number {
+  /**
+   * Units per second, or NaN while there is no real time window to measure it over. A finished
+   * count takes any window (`minWindowMs` 0): work that ended within a second still ran at a rate.
+   */
+  rate(minWindowMs = MIN_RATE_WINDOW_MS): number {
     if (this.reference === undefined) return Number.NaN;
     const window = this.now() - this.reference.time;
-    if (window < MIN_RATE_WINDOW_MS) return Number.NaN;
+    if (window <= 0 || window < minWindowMs) return Number.NaN;
     return ((this.done - this.reference.done) * 1000) / window;
   }
 
@@ -128,16 +131,20 @@ class PlainProgress implements Progress {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.print(this.options.now(), `done in ${formatDuration(this.meter.elapsedSeconds())}`);
+    this.print(
+      this.options.now(),
+      `done in ${formatDuration(this.meter.elapsedSeconds())}`,
+      this.meter.rate(0),
+    );
   }
 
-  private print(time: number, tail?: string): void {
+  private print(time: number, tail?: string, rate = this.meter.rate()): void {
     this.lastLine = time;
     const { label, total, unit } = this.options;
     const pct = total > 0 ? Math.floor((100 * this.meter.done) / total) : 100;
     const parts = [
       `${label}: ${this.meter.done}/${total} (${pct}%)`,
-      `${formatRate(this.meter.rate())} ${unit}/s`,
+      `${formatRate(rate)} ${unit}/s`,
       tail ?? `ETA ${formatDuration(this.meter.etaSeconds())}`,
     ];
     if (this.note !== '') parts.push(this.note);
@@ -174,9 +181,9 @@ class BarProgress implements Progress {
     this.bar.start(options.total, 0, this.payload());
   }
 
-  private payload(): Record<string, string> {
+  private payload(finished = false): Record<string, string> {
     return {
-      rateText: formatRate(this.meter.rate()),
+      rateText: formatRate(this.meter.rate(finished ? 0 : MIN_RATE_WINDOW_MS)),
       etaText: formatDuration(this.meter.etaSeconds()),
       note: this.note,
     };
@@ -205,7 +212,7 @@ class BarProgress implements Progress {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
-    this.bar.update(this.meter.done, this.payload());
+    this.bar.update(this.meter.done, this.payload(true));
     this.bar.stop();
   }
 }

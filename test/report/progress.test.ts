@@ -87,6 +87,28 @@ test('a rate needs a real time window: a bar created at its first result shows ?
   ]);
 });
 
+test('a count finished within the window still shows the rate it ran at', () => {
+  // The demo's epochs of 5 batches ended `5/5 (100%), ? batch/s, done in 0s`.
+  const out = capture(false);
+  let clock = 0;
+  const progress = createProgress({
+    label: 'epoch 4/12',
+    total: 5,
+    unit: 'batch',
+    stream: out.stream,
+    now: () => clock,
+  });
+  clock = 40;
+  progress.update(1);
+  clock = 240;
+  progress.update(5);
+  progress.stop();
+  assert.deepEqual(out.text().trimEnd().split('\n'), [
+    'epoch 4/12: 1/5 (20%), ? batch/s, ETA ?',
+    'epoch 4/12: 5/5 (100%), 20.0 batch/s, done in 0s',
+  ]);
+});
+
 test('--json forces plain lines even on a TTY; stdout is refused', () => {
   const out = capture(true);
   let clock = 0;
