@@ -63,7 +63,7 @@ const imagenet = vggkit(
 );
 if (imagenet !== 0) {
   process.stderr.write(
-    'demo: ImageNet weights are not available here; continuing with --weights none (random initialisation, 64x64 input, higher learning rate)\n',
+    'demo: ImageNet weights are not available here; continuing with --weights none (random initialisation, 64x64 input, higher learning rate). The base stays frozen as in the recipe, so train and the doctor warn about frozen random filters (random-base-frozen)\n',
   );
   vggkit([
     'train',

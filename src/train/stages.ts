@@ -13,6 +13,21 @@ export function unfrozenBlocks(stage: StageSpec): number {
   return (STAGE_NAMES as readonly string[]).indexOf(stage.name);
 }
 
+/**
+ * Conv blocks that stay frozen through every stage while the base starts from random weights
+ * (`weights: none`): freezing keeps weights as they are, which only helps when they are pretrained,
+ * so these blocks compute fixed random features for the whole run. 0 when the weights are
+ * pretrained or every block trains by the last stage.
+ */
+export function frozenRandomBlocks(config: {
+  readonly weights: string;
+  readonly stages: readonly StageSpec[];
+}): number {
+  if (config.weights !== 'none') return 0;
+  const deepest = Math.max(0, ...config.stages.map(unfrozenBlocks));
+  return STAGE_NAMES.length - 1 - deepest;
+}
+
 /** Checks names, epochs and order; `name` is the option being checked (`--stages`, `config.json: stages`). */
 export function validateStages(stages: readonly StageSpec[], name: string): StageSpec[] {
   let previous = -1;

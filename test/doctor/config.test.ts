@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { headParameters } from '../../src/doctor/checks/config.js';
+import { FROM_SCRATCH_MIN_IMAGES, headParameters } from '../../src/doctor/checks/config.js';
 import { parseHistory } from '../../src/doctor/history.js';
 import { runDoctor } from '../../src/doctor/run.js';
 import { scanDataset, type DataScan } from '../../src/doctor/scan.js';
@@ -113,6 +113,52 @@ test('too-much-frozen: frozen base and a training accuracy stalled at 62%; silen
     'h.csv',
   );
   await quiet('too-much-frozen', { scan, config: SOUND, history: fitting });
+});
+
+test('random-base-frozen: weights none with a frozen base; the fix follows the data size; silent once every block trains or the weights are pretrained', async () => {
+  const frozen = await fires('random-base-frozen', {
+    scan,
+    config: { ...SOUND, weights: 'none' },
+  });
+  assert.equal(frozen.severity, 'warning');
+  assert.equal(frozen.evidence['frozenBlocks'], 5);
+  // 24 images cannot train VGG from scratch: pretrained weights, which the fix loop cannot measure.
+  assert.equal(frozen.fix.config, undefined);
+  assert.equal(frozen.fix.flag, undefined);
+  assert.match(frozen.fix.summary, /^Start from pretrained weights \(--weights imagenet\)/);
+  const partly = await fires('random-base-frozen', {
+    scan,
+    config: {
+      ...SOUND,
+      weights: 'none',
+      stages: [
+        { name: 'head', epochs: 4 },
+        { name: 'block4', epochs: 6 },
+      ],
+    },
+  });
+  assert.equal(partly.evidence['frozenBlocks'], 3);
+  assert.match(partly.title, /blocks 1-3 stay frozen/);
+  await quiet('random-base-frozen', {
+    scan,
+    config: { ...SOUND, weights: 'none', stages: [{ name: 'block1', epochs: 10 }] },
+  });
+  await quiet('random-base-frozen', { scan, config: SOUND });
+});
+
+test('random-base-frozen on enough images to train from scratch: every block trainable for the same epochs', async () => {
+  const many: DataScan = {
+    ...scan,
+    records: Array.from({ length: FROM_SCRATCH_MIN_IMAGES / 0.8 }, (_, i) => ({
+      ...(scan.records[i % scan.records.length] as DataScan['records'][number]),
+    })),
+  };
+  const finding = await fires('random-base-frozen', {
+    scan: many,
+    config: { ...SOUND, weights: 'none', epochs: 12 },
+  });
+  assert.deepEqual(finding.fix.config, { stages: [{ name: 'block1', epochs: 12 }] });
+  assert.equal(finding.fix.flag, '--stages block1:12');
 });
 
 test('loss-output-mismatch: binary cross-entropy with three classes, not with two', async () => {
