@@ -65,7 +65,7 @@ async function download(
 ): Promise<void> {
   const temp = `${target}.${process.pid}.${Date.now().toString(36)}.part`;
   try {
-    const actual = await fetchToFile(entry.url, temp, entry.checksum.algorithm, onProgress);
+    const actual = await fetchToFile(entry, target, temp, onProgress);
     if (actual !== entry.checksum.hex) {
       throw new VggkitError(
         'CHECKSUM_MISMATCH',
@@ -80,20 +80,21 @@ async function download(
   }
 }
 
-/** Streams the body to `path`, hashing as it goes; returns the hex digest. */
+/** Streams the body of `entry.url` to `path`, hashing as it goes; returns the hex digest. */
 async function fetchToFile(
-  url: string,
+  entry: DownloadableWeights,
+  target: string,
   path: string,
-  algorithm: Checksum['algorithm'],
   onProgress: DownloadOptions['onProgress'],
 ): Promise<string> {
+  const { url } = entry;
+  const algorithm = entry.checksum.algorithm;
+  // A machine without network needs to know where the file goes and what else it can pass.
   const failed = (reason: string, cause?: unknown): VggkitError =>
     new VggkitError(
       'DOWNLOAD_FAILED',
-      `could not download weights from ${url}: ${reason} (use --offline and place the file in the cache to avoid the network)`,
-      {
-        cause,
-      },
+      `could not download weights from ${url}: ${reason}. Without network: download it on another machine and place it at ${target} (its ${algorithm} is checked), or pass other --weights (a local .h5 or .safetensors file, or none to start from random weights)`,
+      { cause, file: target },
     );
   let response: Response;
   try {

@@ -180,6 +180,8 @@ describe('ensureWeightsFile', () => {
       'DOWNLOAD_FAILED',
     );
     assert.ok(refused.message.includes(`http://127.0.0.1:${port}/w`), refused.message);
+    assert.ok(refused.message.includes(join(cacheDir, 'weights', 'w.bin')), refused.message);
+    assert.match(refused.message, /--weights \(a local \.h5 or \.safetensors file, or none/);
     assert.deepEqual(await readdir(join(cacheDir, 'weights')), []);
   });
 });
