@@ -18,6 +18,11 @@ export interface ProgressOptions {
   readonly lineIntervalMs?: number;
   /** Clock in milliseconds; injectable so tests do not depend on timing. */
   readonly now?: () => number;
+  /**
+   * false: the caller prints its own line when the work ends (an epoch's metrics), so stop()
+   * prints no plain line and clears the bar on a terminal. Default true.
+   */
+  readonly endLine?: boolean;
 }
 
 export interface Progress {
@@ -104,7 +109,7 @@ class PlainProgress implements Progress {
 
   constructor(
     private readonly options: Required<
-      Pick<ProgressOptions, 'label' | 'total' | 'unit' | 'lineIntervalMs' | 'now'>
+      Pick<ProgressOptions, 'label' | 'total' | 'unit' | 'lineIntervalMs' | 'now' | 'endLine'>
     > & { stream: NodeJS.WritableStream },
   ) {
     this.meter = new Meter(options.total, options.now);
@@ -117,6 +122,10 @@ class PlainProgress implements Progress {
     // Reaching the total is left to stop(), whose line says how long it took: printing both
     // would show the same count twice.
     if (done >= this.options.total) return;
+    // The first line waits for a rate (a line of `? img/s, ETA ?` says nothing): work that ends
+    // within MIN_RATE_WINDOW_MS shows only its end.
+    const first = this.lastLine === -Infinity;
+    if (first && !Number.isFinite(this.meter.rate())) return;
     if (time - this.lastLine >= this.options.lineIntervalMs) this.print(time);
   }
 
@@ -131,6 +140,7 @@ class PlainProgress implements Progress {
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
+    if (!this.options.endLine) return;
     this.print(
       this.options.now(),
       `done in ${formatDuration(this.meter.elapsedSeconds())}`,
@@ -166,6 +176,7 @@ class BarProgress implements Progress {
     unit: string;
     stream: NodeJS.WritableStream;
     now: () => number;
+    endLine: boolean;
   }) {
     this.stream = options.stream;
     this.meter = new Meter(options.total, options.now);
@@ -173,7 +184,7 @@ class BarProgress implements Progress {
       stream: options.stream,
       format: `${options.label} [{bar}] {value}/{total} | {rateText} ${options.unit}/s | ETA {etaText} {note}`,
       hideCursor: true,
-      clearOnComplete: false,
+      clearOnComplete: !options.endLine,
       etaBuffer: 50,
       // A line logged above the bar overwrites it: redraw it even when its text did not change.
       forceRedraw: true,
@@ -223,6 +234,7 @@ export function createProgress(options: ProgressOptions): Progress {
     throw new Error('progress goes to stderr; stdout is reserved for results');
   const unit = options.unit ?? 'it';
   const now = options.now ?? ((): number => performance.now());
+  const endLine = options.endLine ?? true;
   if (options.json === true || stream.isTTY !== true) {
     return new PlainProgress({
       label: options.label,
@@ -231,9 +243,17 @@ export function createProgress(options: ProgressOptions): Progress {
       stream,
       lineIntervalMs: options.lineIntervalMs ?? 10_000,
       now,
+      endLine,
     });
   }
-  return new BarProgress({ label: options.label, total: options.total, unit, stream, now });
+  return new BarProgress({
+    label: options.label,
+    total: options.total,
+    unit,
+    stream,
+    now,
+    endLine,
+  });
 }
 
 /**

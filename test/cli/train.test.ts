@@ -168,7 +168,13 @@ test('train --json skips and reports a corrupt image; flags win over --config; e
     assert.match(run.stderr, /skipped .*zz_corrupt\.png/);
     assert.match(
       run.stderr,
-      /epoch 2\/2: loss [\d.]+, accuracy [\d.]+, val_loss [\d.]+, val_accuracy [\d.]+, lr /,
+      /epoch 2\/2: loss [\d.]+, accuracy [\d.]+, val_loss [\d.]+, val_accuracy [\d.]+, lr \S+ \(\d+s, \d+ img\/s\)\n/,
+    );
+    assert.doesNotMatch(run.stderr, /epoch 2\/2: \d+\/\d+ \(100%\)/, 'one line ends an epoch');
+    // weights none with the recipe's frozen base: said before training, as the doctor says it.
+    assert.match(
+      run.stderr,
+      /warning: --weights none starts the base from random weights, and the whole base stays frozen.*random-base-frozen/,
     );
     const written = JSON.parse(await readFile(join(out, 'config.json'), 'utf8')) as Record<
       string,

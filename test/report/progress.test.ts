@@ -41,7 +41,7 @@ test('not a TTY: occasional plain lines with count, rate and ETA, and a final li
     now: () => clock,
   });
   clock = 5_000;
-  progress.update(10); // first update always prints: 10 img in 5 s = 2 img/s, 90 left -> 45 s
+  progress.update(10); // the first update with a rate prints: 10 img in 5 s = 2 img/s, 90 left -> 45 s
   clock = 8_000;
   progress.update(16); // within 10 s of the last line: quiet
   clock = 20_000;
@@ -59,7 +59,7 @@ test('not a TTY: occasional plain lines with count, rate and ETA, and a final li
   ]);
 });
 
-test('a rate needs a real time window: a bar created at its first result shows ? until one passes', () => {
+test('a rate needs a real time window: a bar created at its first result prints its first line once one has passed', () => {
   // The reported bug: `features: 16/96 (16%), 104249 img/s` on the first tick of a bar created
   // when the first batch of 16 had just finished.
   const out = capture(false);
@@ -75,24 +75,25 @@ test('a rate needs a real time window: a bar created at its first result shows ?
   clock += 0.15;
   progress.update(16);
   clock += 500;
-  progress.update(32); // half a second is not yet a window
+  progress.update(32); // half a second is not yet a window: no line without a rate
   clock = 9_000;
   progress.update(48); // 32 images since the first tick, in 2 s
+  clock = 9_500;
+  progress.update(56); // after the first line, the interval (0 here) alone decides
   progress.stop();
   assert.deepEqual(out.text().trimEnd().split('\n'), [
-    'features: 16/96 (16%), ? img/s, ETA ?',
-    'features: 32/96 (33%), ? img/s, ETA ?',
     'features: 48/96 (50%), 16.0 img/s, ETA 3s',
-    'features: 48/96 (50%), 16.0 img/s, done in 2s',
+    'features: 56/96 (58%), 16.0 img/s, ETA 2s',
+    'features: 56/96 (58%), 16.0 img/s, done in 3s',
   ]);
 });
 
-test('a count finished within the window still shows the rate it ran at', () => {
-  // The demo's epochs of 5 batches ended `5/5 (100%), ? batch/s, done in 0s`.
+test('a count finished within the window shows only its end, with the rate it ran at', () => {
+  // The demo's epochs of 5 batches printed `1/5 (20%), ? batch/s, ETA ?`, then `5/5 (100%), ? batch/s, done in 0s`.
   const out = capture(false);
   let clock = 0;
   const progress = createProgress({
-    label: 'epoch 4/12',
+    label: 'features',
     total: 5,
     unit: 'batch',
     stream: out.stream,
@@ -104,9 +105,42 @@ test('a count finished within the window still shows the rate it ran at', () => 
   progress.update(5);
   progress.stop();
   assert.deepEqual(out.text().trimEnd().split('\n'), [
-    'epoch 4/12: 1/5 (20%), ? batch/s, ETA ?',
-    'epoch 4/12: 5/5 (100%), 20.0 batch/s, done in 0s',
+    'features: 5/5 (100%), 20.0 batch/s, done in 0s',
   ]);
+});
+
+test('endLine false: the caller ends the work with its own line (plain: nothing at stop; terminal: the bar is cleared)', () => {
+  const plain = capture(false);
+  let clock = 0;
+  const epoch = createProgress({
+    label: 'epoch 1/3',
+    total: 4,
+    unit: 'batch',
+    stream: plain.stream,
+    now: () => clock,
+    endLine: false,
+  });
+  clock = 2000;
+  epoch.update(2);
+  clock = 4000;
+  epoch.update(4);
+  epoch.stop();
+  assert.deepEqual(plain.text().trimEnd().split('\n'), [
+    'epoch 1/3: 2/4 (50%), 1.00 batch/s, ETA 2s',
+  ]);
+  const tty = capture(true);
+  const bar = createProgress({
+    label: 'epoch 1/3',
+    total: 4,
+    unit: 'batch',
+    stream: tty.stream,
+    now: () => clock,
+    endLine: false,
+  });
+  bar.update(4);
+  bar.stop();
+  assert.match(tty.text(), /epoch 1\/3 \[/);
+  assert.ok(tty.text().endsWith('\x1b[2K'), 'the bar line is cleared at the end, no newline left');
 });
 
 test('--json forces plain lines even on a TTY; stdout is refused', () => {
@@ -193,15 +227,13 @@ test('passes reported only as (done, total): a bar per pass, even two passes of 
     }
   }
   passes.stop();
-  // Each bar opens at its pass's first report, so its time counts from there.
+  // Each bar opens at its pass's first report, so its time counts from there (and its first
+  // line, 1 s later, has a rate).
   assert.deepEqual(out.text().trimEnd().split('\n'), [
-    'features: 1/4 (25%), ? img/s, ETA ?',
+    'features: 2/4 (50%), 1.00 img/s, ETA 2s',
     'features: 4/4 (100%), 1.00 img/s, done in 3s',
-    'features: 1/2 (50%), ? img/s, ETA ?',
     'features: 2/2 (100%), 1.00 img/s, done in 1s',
-    'features: 1/2 (50%), ? img/s, ETA ?',
     'features: 2/2 (100%), 1.00 img/s, done in 1s',
-    'int8 calibration: 1/2 (50%), ? img/s, ETA ?',
     'int8 calibration: 2/2 (100%), 1.00 img/s, done in 1s',
   ]);
 });

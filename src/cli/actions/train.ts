@@ -1,5 +1,10 @@
 /** What `vggkit train` does (declared in ../train.ts). */
-import { createProgress, PassProgress, type Progress } from '../../report/progress.js';
+import {
+  createProgress,
+  formatDuration,
+  PassProgress,
+  type Progress,
+} from '../../report/progress.js';
 import type { Callback } from '../../train/events.js';
 import { fineTune } from '../../train/fit.js';
 import { readTrainConfigFile } from '../../train/config-file.js';
@@ -62,6 +67,9 @@ class TrainingDisplay {
   private bar: Progress | undefined;
   private readonly passes: PassProgress;
   private epochs = 0;
+  private epochStarted = 0;
+  /** The last batch's training rate this epoch (batch_end's imagesPerSecond). */
+  private imagesPerSecond: number | undefined;
 
   constructor(private readonly json: boolean) {
     this.passes = new PassProgress({ unit: 'img', json });
@@ -80,14 +88,19 @@ class TrainingDisplay {
         ),
       epoch_start: (event) => {
         this.stop();
+        this.epochStarted = performance.now();
+        this.imagesPerSecond = undefined;
+        // The epoch's metrics line below ends it: the bar prints no line of its own.
         this.bar = createProgress({
           label: `epoch ${event.epoch + 1}/${event.epochs}`,
           total: event.batches,
           unit: 'batch',
           json: this.json,
+          endLine: false,
         });
       },
       batch_end: (event) => {
+        this.imagesPerSecond = event.imagesPerSecond;
         this.bar?.update(
           event.batch,
           `loss ${formatMetric(event.loss)} acc ${formatMetric(event.accuracy)} ${event.imagesPerSecond.toFixed(1)} img/s`,
@@ -98,7 +111,12 @@ class TrainingDisplay {
         const metrics = Object.entries(event.logs).map(
           ([key, value]) => `${key} ${formatMetric(value as number)}`,
         );
-        this.line(`epoch ${event.epoch + 1}/${this.epochs}: ${metrics.join(', ')}`);
+        const seconds = (performance.now() - this.epochStarted) / 1000;
+        const rate =
+          this.imagesPerSecond === undefined ? '' : `, ${this.imagesPerSecond.toFixed(0)} img/s`;
+        this.line(
+          `epoch ${event.epoch + 1}/${this.epochs}: ${metrics.join(', ')} (${formatDuration(seconds)}${rate})`,
+        );
       },
     };
     this.callback = callback;
