@@ -18,7 +18,7 @@
  */
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -108,10 +108,13 @@ async function printLowerings(file: string): Promise<void> {
   const cache = JSON.parse(await readFile(file, 'utf8').catch(() => '{}')) as {
     timings?: Record<string, { ms: Record<string, number>; load: { loadAverage: number } }>;
   };
+  // The copied cache may hold this machine's other shapes (a 224 fine-tune's, 28x28 in block 4)
+  // and other thread counts' timings: only the 32x32 network's blocks at train's threads are this run's.
+  const sizes = new Set([32, 16, 8, 4, 2]);
   for (const [key, { ms, load }] of Object.entries(cache.timings ?? {})) {
     const shape = key.split('|').slice(-3).join(' ');
-    // The copied cache may hold this machine's other shapes (a 224 fine-tune's): only 32x32's blocks are this run's.
-    if (Number(/^(\d+)x/.exec(shape)?.[1]) > 32) continue;
+    if (!key.includes(`|${availableParallelism()}t|`)) continue;
+    if (!sizes.has(Number(/^(\d+)x/.exec(shape)?.[1]))) continue;
     const ranked = Object.entries(ms).sort((a, b) => a[1] - b[1]);
     const times = ranked.map(([name, t]) => `${name} ${t.toFixed(1)} ms`).join(', ');
     console.log(
