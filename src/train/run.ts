@@ -194,7 +194,8 @@ export class TrainingRun {
  * The resume state: which run folder, whether a checkpoint continues it (then the run's own
  * config.json wins over the requested one), the dataset and head, the base weights and contract,
  * and whether the deepest stage's training step fits in the memory available (BATCH_TOO_LARGE
- * otherwise, before any feature is computed). Writes config.json; logs what a person should know
+ * otherwise, before any feature is computed). Writes config.json once all of that holds (the run
+ * folder appears only for a run that can start); logs what a person should know
  * before training starts.
  */
 export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
@@ -215,8 +216,6 @@ export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
         `--resume continues with the run's own config.json; these requested settings differ and are ignored: ${changed.join(', ')}`,
       );
   }
-  await mkdir(out, { recursive: true });
-  await writeJsonAtomic(join(out, 'config.json'), config);
 
   const dataset = await loadFolderDataset({
     dir: options.data,
@@ -252,6 +251,10 @@ export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
   log(
     `memory: about ${(stepMemory.estimate.bytes / 2 ** 30).toFixed(2)} GB for the training step at batch ${config.batchSize}`,
   );
+  // The run folder appears only once the run can start: a missing dataset, weights that cannot be
+  // downloaded or a batch that cannot fit leave no folder that the dashboard would list as a run.
+  await mkdir(out, { recursive: true });
+  await writeJsonAtomic(join(out, 'config.json'), config);
   const checkpoint = resuming ? await loadCheckpoint(checkpointFile) : undefined;
   const run = new TrainingRun(
     options,

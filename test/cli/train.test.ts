@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -348,6 +348,7 @@ test('train with weights that cannot be downloaded offline: one clear line, exit
   const lines = run.stderr.trim().split('\n');
   assert.equal(lines.length, 1, run.stderr);
   assert.match(lines[0] as string, /^vggkit: offline: weights file .*download https?:\/\//);
+  await assert.rejects(stat(join(dir, 'offline')), { code: 'ENOENT' }, 'no run folder is left');
 });
 
 test('train rejects --resume without --out and bad flag values with exit code 2', async () => {
