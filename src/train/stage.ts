@@ -196,10 +196,18 @@ async function readableFiles(
       : `stage ${stage.name}: frozen base up to ${features.cutLayer}, features computed once and cached`,
   );
   const trainFiles = dataset.train.map((f) => f.file);
+  const computedBefore = features.computed;
   const stageSkipped = [
     ...(augmenting ? await features.validate(trainFiles) : await features.prepare(trainFiles)),
     ...(await features.prepare(dataset.val.map((f) => f.file))),
   ];
+  // The progress bars count cached features as they are read: say which were not computed now.
+  const prepared = (augmenting ? 0 : trainFiles.length) + dataset.val.length - stageSkipped.length;
+  const computedNow = features.computed - computedBefore;
+  if (prepared > computedNow)
+    run.log(
+      `features: ${prepared - computedNow} of ${prepared} images read from the cache, ${computedNow} computed now`,
+    );
   for (const k of stageSkipped) {
     if (run.skipped.some((x) => x.file === k.file)) continue;
     run.skipped.push(k);

@@ -118,6 +118,7 @@ test('resume after kill -9 ends bit-identical to an uninterrupted run (weights.h
   const resumed = await vggkit('train', data, '--out', killed, '--resume', '--json');
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.match(resumed.stderr, /resuming .* after epoch \d of 5/);
+  assert.match(resumed.stderr, /features: (\d+) of \1 images read from the cache, 0 computed now/);
   assert.equal(lastJsonLine(resumed.stdout)['epochs'], 5);
 
   assert.deepEqual(
