@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import { CHECKPOINT_FILE } from '../train/checkpoint.js';
 import type { TrainConfig } from '../train/config.js';
 import { fineTune } from '../train/fit.js';
+import { frozenRandomWarning } from '../train/stages.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.js';
 import { UsageError, VggkitError } from '../util/errors.js';
 import { fillFeatureCache, type CacheFill } from './cache-fill.js';
@@ -205,6 +206,12 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
           ? 'no frozen prefix to share (augmentation, or every block trains): each trial runs the whole network'
           : `feature cache: ${fill.images} images x ${fill.prefixes} frozen prefix${fill.prefixes === 1 ? '' : 'es'}, ${fill.computed} computed now, the rest already cached`,
       );
+      const frozenRandom = frozenRandomWarning(settings.base);
+      const varied = settings.space.dimensions.some(
+        (d) => d.path === 'stages' || d.path === 'weights',
+      );
+      if (frozenRandom !== undefined && !varied)
+        log(`${frozenRandom}: in every trial (random-base-frozen)`);
       log(
         `${trials} trials (${settings.sampler} sampler, ${settings.scheduler === 'asha' ? `ASHA, rungs at ${asha.minEpochs}x${asha.reductionFactor}^k epochs` : 'no pruning'}) on ${executor.description}`,
       );

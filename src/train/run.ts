@@ -35,7 +35,7 @@ import type { ValidationOutputs } from './predictions.js';
 import { FRESH_RESOURCES, type TrainingResources } from './resources.js';
 import { headSpecFor, initialParams, sameHead, trainHead, type LoadedBase } from './recipe.js';
 import { plateauReduction } from './schedules.js';
-import { frozenRandomBlocks, unfrozenBlocks } from './stages.js';
+import { frozenRandomWarning, unfrozenBlocks } from './stages.js';
 
 /** Files of a run folder that the loop writes (the model outputs are in run-output.ts). */
 export interface RunFiles {
@@ -239,10 +239,10 @@ export async function openRun(options: FineTuneOptions): Promise<TrainingRun> {
   base.contractWarnings.forEach(log);
   const plateau = plateauReduction(config);
   if (plateau.note !== undefined) log(plateau.note);
-  const frozenRandom = frozenRandomBlocks(config);
-  if (frozenRandom > 0)
+  const frozenRandom = frozenRandomWarning(config);
+  if (frozenRandom !== undefined)
     log(
-      `warning: --weights none starts the base from random weights, and ${frozenRandom === 5 ? 'the whole base stays frozen' : `blocks 1-${frozenRandom} stay frozen`}: frozen random filters give fixed random features. Start from pretrained weights, or train every block (--stages block1:N); vggkit doctor ${options.data} --config ${join(out, 'config.json')} says which fits your data (random-base-frozen)`,
+      `${frozenRandom}; vggkit doctor ${options.data} --config ${join(out, 'config.json')} says which fits your data (random-base-frozen)`,
     );
   const stages: StageSpec[] =
     config.stages.length > 0 ? [...config.stages] : [{ name: 'head', epochs: config.epochs }];

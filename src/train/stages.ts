@@ -28,6 +28,19 @@ export function frozenRandomBlocks(config: {
   return STAGE_NAMES.length - 1 - deepest;
 }
 
+/** The warning train and sweep print before training on frozen random blocks; undefined when there are none. */
+export function frozenRandomWarning(
+  config: Parameters<typeof frozenRandomBlocks>[0],
+): string | undefined {
+  const frozen = frozenRandomBlocks(config);
+  if (frozen === 0) return undefined;
+  const which =
+    frozen === STAGE_NAMES.length - 1
+      ? 'the whole base stays frozen'
+      : `blocks 1-${frozen} stay frozen`;
+  return `warning: --weights none starts the base from random weights, and ${which}: frozen random filters give fixed random features. Start from pretrained weights, or train every block (--stages block1:N)`;
+}
+
 /** Checks names, epochs and order; `name` is the option being checked (`--stages`, `config.json: stages`). */
 export function validateStages(stages: readonly StageSpec[], name: string): StageSpec[] {
   let previous = -1;

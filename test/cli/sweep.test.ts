@@ -95,6 +95,8 @@ test('a small sweep: one line per trial, the best config named, --json last line
   assert.equal(lines.filter((l) => /^\[\d\/4\] t00\d lr=/.test(l)).length, 4, run.stderr);
   assert.match(run.stderr, /^Best: t00\d \(lr=/m, 'the summary names the best trial');
   assert.match(run.stderr, /frozen prefixes|frozen prefix/);
+  // Some trials unfreeze block5: the frozen-random-base warning is for sweeps where none does.
+  assert.doesNotMatch(run.stderr, /random-base-frozen/);
   const last = JSON.parse(run.stdout.trim().split('\n').pop() as string) as {
     best: { trialId: string };
     trials: number;
@@ -135,6 +137,14 @@ test('--lr find centres the lr range on the LR range test; the summary says what
       run.stderr,
     );
   assert.ok(found !== null, run.stderr);
+  assert.equal(
+    run.stderr
+      .split('\n')
+      .filter((l) => /^warning: --weights none .*in every trial \(random-base-frozen\)$/.test(l))
+      .length,
+    1,
+    run.stderr,
+  );
   const sweep = JSON.parse(await readFile(join(out, 'sweep.json'), 'utf8')) as {
     space: { name: string; kind: string; low: number; high: number; log: boolean }[];
     trials: { status: string }[];
