@@ -199,6 +199,7 @@ export async function buildContext(inputs: DoctorInputs): Promise<DoctorContext>
   const ctx: DoctorContext = {
     ...(scan === undefined ? {} : { scan }),
     ...(config === undefined ? {} : { config, rawConfig: loaded?.raw }),
+    ...(inputs.config === undefined ? {} : { configFile: inputs.config }),
     ...(keras === undefined ? {} : { keras }),
     ...(kerasRaw === undefined || kerasConfig === undefined
       ? {}

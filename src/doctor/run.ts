@@ -94,7 +94,9 @@ export function measureCommand(ctx: DoctorContext): string {
   const data = ctx.scan?.train.root ?? '<data-dir>';
   const val = ctx.scan?.val === undefined ? '' : ` --val ${ctx.scan.val.root}`;
   const setup =
-    ctx.keras !== undefined ? `--keras ${ctx.keras.model.file}` : '--config <your config.json>';
+    ctx.keras !== undefined
+      ? `--keras ${ctx.keras.model.file}`
+      : `--config ${ctx.configFile ?? '<your config.json>'}`;
   return `vggkit doctor ${data}${val} ${setup} --fix-config fixed.json --verify`;
 }
 

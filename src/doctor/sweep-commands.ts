@@ -48,7 +48,7 @@ export function withSweepCommands(findings: readonly Finding[], ctx: DoctorConte
     const config = ctx.config;
     const epochs = config?.epochs ?? 20;
     const data = ctx.scan?.train.root ?? '<data-dir>';
-    const command = `vggkit sweep ${data} ${sweep(config ?? ({ lr: 1e-4 } as TrainConfig), f)} --epochs ${epochs} --trials ${SETTLE_TRIALS} --scheduler asha${ctx.rawConfig === undefined ? '' : ' --config <your config.json>'}`;
+    const command = `vggkit sweep ${data} ${sweep(config ?? ({ lr: 1e-4 } as TrainConfig), f)} --epochs ${epochs} --trials ${SETTLE_TRIALS} --scheduler asha${ctx.rawConfig === undefined ? '' : ` --config ${ctx.configFile ?? '<your config.json>'}`}`;
     return { ...f, fix: { ...f.fix, measure: command } };
   });
 }

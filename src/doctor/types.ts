@@ -124,6 +124,8 @@ export interface DoctorContext {
   readonly config?: TrainConfig;
   /** The JSON the user wrote (partial), which `--fix-config` patches. */
   readonly rawConfig?: Record<string, unknown>;
+  /** The `--config` file it came from, for the commands the report suggests. */
+  readonly configFile?: string;
   /**
    * With `--keras` and no `--config`: the setup the model was compiled with as a vggkit config
    * (keras-config.ts; its weights are the model file when vggkit can run it), which the probes and

@@ -535,6 +535,15 @@ test('without data, fixes are advice: labelled a rule of thumb, each with the sw
     renderTerminal(report),
     /are advice, not measured on your data\. To measure them: vggkit doctor/,
   );
+  // Given the --config file, the commands name it instead of a placeholder.
+  const named = await runDoctor({
+    config: parse(json),
+    rawConfig: json,
+    configFile: 'setups/broken.json',
+  });
+  assert.match(named.advice ?? '', / --config setups\/broken\.json --fix-config fixed\.json/);
+  const sweep = named.findings.find((f) => f.id === 'lr-too-high')?.fix.measure ?? '';
+  assert.match(sweep, / --config setups\/broken\.json$/);
   // With data but nothing to fix, the loop has nothing to measure.
   const healthy = raw({ optimizer: 'adam', lr: 1e-3 });
   const ctx: DoctorContext = { scan, config: parse(healthy), rawConfig: healthy };
