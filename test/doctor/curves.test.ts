@@ -111,6 +111,20 @@ test('stuck-at-chance from --classes: a log alone names no classes, the flag giv
   assert.ok(given.findings.some((f) => f.id === 'stuck-at-chance' && f.severity === 'error'));
   assert.equal(given.summary.classes, 7);
   assert.match(renderTerminal(given), /Chance level: 1\/7/);
+  // With a frozen random base in the config, its fix names that cause first.
+  const config = join(dir, 'config.json');
+  await writeFile(config, JSON.stringify({ weights: 'none', inputSize: 32 }));
+  const random = await runDoctor(await buildContext({ history: file, classes: 7, config }));
+  const stuck = random.findings.find((f) => f.id === 'stuck-at-chance');
+  assert.match(
+    stuck?.fix.summary ?? '',
+    /^The base is random and frozen \(see random-base-frozen\)/,
+  );
+  assert.ok(random.findings.some((f) => f.id === 'random-base-frozen'));
+  assert.doesNotMatch(
+    given.findings.find((f) => f.id === 'stuck-at-chance')?.fix.summary ?? '',
+    /random-base-frozen/,
+  );
   // A learning twin under the same flag.
   await writeFile(
     file,

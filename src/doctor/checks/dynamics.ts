@@ -21,6 +21,7 @@ import {
   type Point,
 } from '../trends.js';
 import type { Check, DoctorContext, Finding } from '../types.js';
+import { frozenRandomBlocks } from '../../train/stages.js';
 import { lrLimits } from './config.js';
 import { LOG_CHECKS } from './log.js';
 import { perTraining } from './per-training.js';
@@ -265,7 +266,12 @@ const oscillating: Check = {
  */
 export function chanceFix(ctx: DoctorContext, unmeasured: string): Finding['fix'] {
   const loop = ctx.fixLoop;
-  const first = 'Check the preprocessing and data findings first.';
+  // A frozen random base is a cause no rate fixes: name it before the usual suspects.
+  const randomBase =
+    ctx.config !== undefined && frozenRandomBlocks(ctx.config) > 0
+      ? 'The base is random and frozen (see random-base-frozen): its fixed random features may be all the head has to learn from. '
+      : '';
+  const first = `${randomBase}Check the preprocessing and data findings first.`;
   if (loop !== undefined) {
     const written =
       loop.chosen !== undefined && (loop.verification === undefined || loop.verification.improved);
@@ -279,7 +285,7 @@ export function chanceFix(ctx: DoctorContext, unmeasured: string): Finding['fix'
     return {
       summary: `${first} The LR range test has run on your data: follow the learning-rate findings it raised (lr-too-high, lr-too-low, cannot-overfit-batch); if there are none, the rate is not the cause. To measure fixes on your data, add --fix-config with --config.`,
     };
-  return { summary: unmeasured };
+  return { summary: `${randomBase}${unmeasured}` };
 }
 
 const stuck: Check = {
