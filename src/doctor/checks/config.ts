@@ -263,10 +263,8 @@ const randomBaseFrozen: Check = {
     if (config === undefined) return [];
     const frozen = frozenRandomBlocks(config);
     if (frozen === 0) return [];
-    const epochs =
-      config.stages.length > 0
-        ? config.stages.reduce((sum, s) => sum + s.epochs, 0)
-        : config.epochs;
+    // A parsed config's epochs are its stages' sum (config-schema.ts reconciles them).
+    const epochs = config.epochs;
     const images = trainImages(ctx);
     const fromScratch = images !== undefined && images >= FROM_SCRATCH_MIN_IMAGES;
     return [
